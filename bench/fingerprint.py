@@ -1,0 +1,324 @@
+"""Fingerprint robustness, false positives and lookup latency, measured on the CC0 corpus.
+
+Every corpus file is indexed under its own name; each file is then transformed (seeded) and
+queried. A recall hit is the source being the top match. False positives are any other item
+returned, over every (query, other indexed item) pair. Related corpus pairs (one file an edit of
+the other) are listed in RELATED and never counted as false.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from bench import Figure
+from renderer.audio import load_audio
+from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
+
+FIGURES: tuple[str, ...] = (
+    "fingerprint_recall_mp3",
+    "fingerprint_recall_ogg",
+    "fingerprint_recall_resample",
+    "fingerprint_recall_gain",
+    "fingerprint_recall_trim",
+    "fingerprint_recall_noise",
+    "fingerprint_recall_containment",
+    "fingerprint_false_positive_rate",
+    "fingerprint_lookup_p95_ms_100k",
+)
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "cc0-samples"
+SEED = 20240611
+# Files that are edits of one another in the corpus: matching them is correct, not a false hit.
+RELATED = {frozenset({"loop_amen", "loop_amen_full"})}
+SHORT_S = 1.0  # one-shots below this are reported separately (their recall is the weak spot)
+Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    samples: Array
+    rate: int
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[0] / self.rate
+
+    @property
+    def family(self) -> str:
+        return self.name.split("_", 1)[0]
+
+
+def load_corpus(folder: Path = CORPUS) -> list[Clip]:
+    clips = []
+    for path in sorted(folder.glob("*.flac")):
+        audio = load_audio(path)
+        clips.append(Clip(path.stem, audio.samples, audio.sample_rate))
+    return clips
+
+
+def related(a: str, b: str) -> bool:
+    return a == b or frozenset({a, b}) in RELATED
+
+
+# ------------------------------------------------------------------------------ transformations
+
+
+def _roundtrip(samples: Array, rate: int, fmt: str, subtype: str | None) -> Array:
+    """Encode, decode, then store as 16-bit WAV like an uploader re-saving the file."""
+    lossy = io.BytesIO()
+    sf.write(lossy, samples, rate, format=fmt, subtype=subtype)
+    decoded, _ = sf.read(io.BytesIO(lossy.getvalue()), dtype="float32", always_2d=True)
+    wav = io.BytesIO()
+    sf.write(wav, np.clip(decoded, -1.0, 1.0), rate, format="WAV", subtype="PCM_16")
+    out, _ = sf.read(io.BytesIO(wav.getvalue()), dtype="float32", always_2d=True)
+    return np.asarray(out, dtype=np.float32)
+
+
+def resample(samples: Array, src: int, dst: int) -> Array:
+    """Band-limited FFT resampling (the bench's own, independent of the engine's analysis)."""
+    n = samples.shape[0]
+    m = max(1, round(n * dst / src))
+    spectrum = np.fft.rfft(samples, axis=0)
+    keep = min(spectrum.shape[0], m // 2 + 1)
+    out = np.fft.irfft(spectrum[:keep], n=m, axis=0) * (m / n)
+    return np.asarray(out, dtype=np.float32)
+
+
+def t_mp3(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    if clip.rate > 48_000:  # MPEG audio stops at 48 kHz; encoders resample first
+        return _roundtrip(resample(clip.samples, clip.rate, 48_000), 48_000, "MP3", None), 48_000
+    return _roundtrip(clip.samples, clip.rate, "MP3", None), clip.rate
+
+
+def t_ogg(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    return _roundtrip(clip.samples, clip.rate, "OGG", "VORBIS"), clip.rate
+
+
+def t_resample(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    dst = 48_000 if clip.rate != 48_000 else 44_100
+    return resample(clip.samples, clip.rate, dst), dst
+
+
+def t_gain(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    # Float output: the gain is tested on its own, not the clipping a +12 dB boost would cause.
+    db = rng.uniform(-12.0, 12.0)
+    return (clip.samples * np.float32(10.0 ** (db / 20.0))).astype(np.float32), clip.rate
+
+
+def t_trim(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    n = clip.samples.shape[0]
+    if clip.duration > 5.0:
+        length = int(rng.uniform(5.0, clip.duration) * clip.rate)
+        start = int(rng.integers(0, n - length + 1))
+    else:
+        # Short files stay whole, as if re-saved by an editor that adds 0-30 ms of leading
+        # silence: the content is intact but every analysis frame sees it at a new phase.
+        lead = np.zeros((int(rng.uniform(0.0, 0.03) * clip.rate), clip.samples.shape[1]))
+        return np.concatenate([lead, clip.samples]).astype(np.float32), clip.rate
+    return clip.samples[start : start + length], clip.rate
+
+
+def t_noise(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
+    power = float(np.mean(clip.samples.astype(np.float64) ** 2))
+    noise = rng.standard_normal(clip.samples.shape) * np.sqrt(power / 10.0)
+    return (clip.samples + noise).astype(np.float32), clip.rate
+
+
+TRANSFORMS: dict[str, Callable[[Clip, np.random.Generator], tuple[Array, int]]] = {
+    "mp3": t_mp3,
+    "ogg": t_ogg,
+    "resample": t_resample,
+    "gain": t_gain,
+    "trim": t_trim,
+    "noise": t_noise,
+}
+
+
+def layer(
+    source: Clip, other: Clip, rng: np.random.Generator, level_db: float = 0.0
+) -> tuple[Array, float]:
+    """Mix `source` into `other` (scaled to equal RMS + level_db); returns (mix, source start s)."""
+    a = source.samples.mean(axis=1)
+    b = other.samples.mean(axis=1)
+    if other.rate != source.rate:
+        b = resample(b[:, None], other.rate, source.rate)[:, 0]
+    rms_a = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+    rms_b = float(np.sqrt(np.mean(b.astype(np.float64) ** 2)))
+    b = b * np.float32(rms_a / max(rms_b, 1e-9) * 10.0 ** (-level_db / 20.0))
+    lead = int(rng.uniform(0.0, 1.0) * source.rate)
+    start = lead + int(rng.integers(0, max(1, b.shape[0] - a.shape[0]) + 1))
+    length = max(start + a.shape[0], b.shape[0])
+    mix = np.zeros(length, np.float32)
+    mix[: b.shape[0]] += b
+    mix[start : start + a.shape[0]] += a
+    return mix[:, None], start / source.rate
+
+
+# ------------------------------------------------------------------------------ measurements
+
+
+@dataclass
+class Tally:
+    hits: int = 0
+    total: int = 0
+    short_hits: int = 0
+    short_total: int = 0
+
+    def count(self, hit: bool, short: bool) -> None:
+        if short:
+            self.short_hits += hit
+            self.short_total += 1
+        else:
+            self.hits += hit
+            self.total += 1
+
+
+def evaluate(
+    clips: list[Clip], transforms: Iterable[str], containment: bool
+) -> tuple[dict[str, Tally], int, int, list[str]]:
+    """Recall per transformation, plus (false matches, pairs considered, examples)."""
+    index = FingerprintIndex()
+    for clip in clips:
+        index.add(clip.name, fingerprint(clip.samples, clip.rate))
+    tallies: dict[str, Tally] = {}
+    false_matches = 0
+    pairs = 0
+    examples: list[str] = []
+    everyone = len(clips)
+    for name in transforms:
+        rng = np.random.default_rng([SEED, len(name), sum(map(ord, name))])
+        tally = tallies.setdefault(name, Tally())
+        for clip in clips:
+            samples, rate = TRANSFORMS[name](clip, rng)
+            matches = index.query(fingerprint(samples, rate), limit=everyone)
+            hit = bool(matches) and matches[0].key == clip.name
+            tally.count(hit, clip.duration < SHORT_S)
+            wrong = [m for m in matches if not related(m.key, clip.name)]
+            false_matches += len(wrong)
+            pairs += everyone - 1
+            examples += [f"{name}:{clip.name}->{m.key}({m.matched_hashes})" for m in wrong]
+    if containment:
+        rng = np.random.default_rng([SEED, 7])
+        tally = tallies.setdefault("containment", Tally())
+        for clip in clips:
+            others = [c for c in clips if c.family != clip.family and not related(c.name, clip.name)]
+            other = others[int(rng.integers(0, len(others)))]
+            mix, start = layer(clip, other, rng)
+            matches = index.find_contained(fingerprint(mix, clip.rate), limit=everyone)
+            found = [m for m in matches if m.key == clip.name]
+            hit = bool(found) and abs(found[0].query_offset_s - start) <= 0.1
+            tally.count(hit, clip.duration < SHORT_S)
+            wrong = [
+                m
+                for m in matches
+                if not related(m.key, clip.name) and not related(m.key, other.name)
+            ]
+            false_matches += len(wrong)
+            pairs += everyone - 2
+            examples += [f"contain:{clip.name}->{m.key}({m.matched_hashes})" for m in wrong]
+    return tallies, false_matches, pairs, examples
+
+
+def synthetic_fingerprints(
+    real: list[Fingerprint], count: int, seconds: float, rng: np.random.Generator
+) -> Iterator[Fingerprint]:
+    """Fingerprints whose hash fields follow the corpus's marginal distributions.
+
+    Anchor bin, bin step and frame gap are drawn independently from the corpus's own histograms
+    (so common low-frequency hashes are as common as in real audio), at the corpus's hash rate.
+    """
+    pool = np.concatenate([fp.hashes for fp in real])
+    per_s = sum(len(fp) for fp in real) / sum(fp.duration_s for fp in real)
+    n = int(per_s * seconds)
+    frames = int(seconds / 0.016)
+    for _ in range(count):
+        a = pool[rng.integers(0, pool.shape[0], n)] & np.uint32(~0x3FFF & 0xFFFFFFFF)
+        b = pool[rng.integers(0, pool.shape[0], n)] & np.uint32(0x3FC0)
+        c = pool[rng.integers(0, pool.shape[0], n)] & np.uint32(0x3F)
+        times = np.sort(rng.integers(0, frames, n)).astype(np.uint32)
+        yield Fingerprint(hashes=(a | b | c).astype(np.uint32), times=times, duration_s=seconds)
+
+
+def lookup_p95(clips: list[Clip], items: int = 100_000) -> tuple[float, str]:
+    rng = np.random.default_rng([SEED, 100])
+    index = FingerprintIndex()
+    real = [fingerprint(c.samples, c.rate) for c in clips]
+    if not real:
+        noise = rng.standard_normal((44_100 * 30, 1)).astype(np.float32) * 0.1
+        real = [fingerprint(noise, 44_100)]
+    for clip_fp, clip in zip(real, clips, strict=False):
+        index.add(clip.name, clip_fp)
+    for i, fp in enumerate(synthetic_fingerprints(real, items - len(index), 60.0, rng)):
+        index.add(f"synthetic:{i}", fp)
+    queries: list[Fingerprint] = []
+    names = list(TRANSFORMS)
+    for k in range(200):
+        if clips:
+            clip = clips[int(rng.integers(0, len(clips)))]
+            samples, rate = TRANSFORMS[names[k % len(names)]](clip, rng)
+            queries.append(fingerprint(samples, rate))
+        else:
+            queries.append(real[0])
+    index.query(queries[0])  # the first query pays the one-off merge of pending adds
+    timings = []
+    for q in queries:
+        start = time.perf_counter()
+        index.query(q)
+        timings.append((time.perf_counter() - start) * 1000.0)
+    per_item = index.postings / len(index)
+    what = (
+        f"{len(index)} items ({len(clips)} corpus + synthetic 60 s items, {per_item:.0f} hashes "
+        "each, fields drawn from corpus hash marginals); 200 queries of transformed corpus files"
+        if clips
+        else f"{len(index)} synthetic items; corpus absent, queries are synthetic"
+    )
+    return float(np.percentile(timings, 95)), what
+
+
+def run(selected: list[str] | None) -> Iterator[Figure]:
+    def wanted(name: str) -> bool:
+        return selected is None or any(name.startswith(p) for p in selected)
+
+    clips = load_corpus() if CORPUS.is_dir() else []
+    if clips:
+        transforms = [t for t in TRANSFORMS if wanted(f"fingerprint_recall_{t}")]
+        want_fpr = wanted("fingerprint_false_positive_rate")
+        if want_fpr:
+            transforms = list(TRANSFORMS)
+        containment = want_fpr or wanted("fingerprint_recall_containment")
+        if transforms or containment:
+            tallies, false_matches, pairs, examples = evaluate(clips, transforms, containment)
+            for name, tally in tallies.items():
+                figure = f"fingerprint_recall_{name}"
+                if not wanted(figure):
+                    continue
+                target = ">=0.90" if name == "containment" else ">=0.99"
+                yield Figure(
+                    figure,
+                    tally.hits / max(1, tally.total),
+                    f"recall over {tally.total} corpus files >= {SHORT_S} s",
+                    target,
+                    peer=f"one-shots < {SHORT_S} s: {tally.short_hits}/{tally.short_total}"
+                    f" = {tally.short_hits / max(1, tally.short_total):.3f}; all files:"
+                    f" {(tally.hits + tally.short_hits) / max(1, tally.total + tally.short_total):.3f}",
+                )
+            if want_fpr:
+                yield Figure(
+                    "fingerprint_false_positive_rate",
+                    false_matches / max(1, pairs),
+                    f"non-source matches per (query, unrelated indexed item) pair, {pairs} pairs",
+                    "<=0.001",
+                    peer=f"{false_matches} false matches; e.g. {', '.join(examples[:6]) or 'none'}",
+                )
+    if wanted("fingerprint_lookup_p95_ms_100k"):
+        p95, what = lookup_p95(clips)
+        yield Figure("fingerprint_lookup_p95_ms_100k", p95, "ms", "<=50", peer=what)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.accounts import services
+from portal.accounts.forms import ProfileForm, SignupForm, TokenForm
+from portal.accounts.models import Role
+from portal.core.errors import ApplicationError
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("core:dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = services.user_create(
+            username=data["username"],
+            role=Role.ARTIST,
+            password=data["password1"],
+            email=data["email"],
+            display_name=data["display_name"],
+            country=data.get("country", ""),
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Stemvault. Contribute your first stem when ready.")
+        return redirect("core:dashboard")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    profile = getattr(user, "artist_profile", None)
+    profile_form = ProfileForm(instance=profile) if profile else None
+    new_token = request.session.pop("new_token", None)
+    if request.method == "POST" and profile is not None:
+        profile_form = ProfileForm(request.POST, instance=profile)
+        if profile_form.is_valid():
+            services.artist_profile_update(user=user, **profile_form.cleaned_data)  # type: ignore[arg-type]
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:account")
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "profile_form": profile_form,
+            "token_form": TokenForm(),
+            "tokens": user.api_tokens.all(),  # type: ignore[union-attr]
+            "new_token": new_token,
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the token a name (up to 80 characters) and a scope.")
+        return redirect("accounts:account")
+    issued = services.token_issue(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+    # Shown once on the next page, then gone: only its hash is kept.
+    request.session["new_token"] = issued.plain
+    return redirect("accounts:account")
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = services.token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:account")

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from portal.core.health import health_report
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/dashboard.html")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, report = health_report()
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", "checks": report},
+        status=200 if healthy else 503,
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # The API speaks one error shape everywhere, even for URLs that match no route.
+    if request.path.startswith("/api/"):
+        from portal.core.api import not_found_json
+
+        return not_found_json(request, exception)
+    return render(request, "404.html", status=404)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class JobsConfig(AppConfig):
+    name = "portal.jobs"
+    label = "jobs"
+
+    def ready(self) -> None:
+        # Every domain registers its job kinds in its tasks.py; importing them here means the
+        # web process (which enqueues) and the worker (which runs) know the same kinds.
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("tasks")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal.accounts import apis as account_apis
+from portal.core import views as core_views
+from portal.jobs import apis as job_apis
+
+api_v1 = [
+    path("me/", account_apis.MeApi.as_view(), name="me"),
+    path("tokens/", account_apis.TokenListApi.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/", account_apis.TokenRevokeApi.as_view(), name="token_revoke"),
+    path("jobs/<int:job_id>/", job_apis.JobDetailApi.as_view(), name="job_detail"),
+]
+
+urlpatterns = [
+    path("", include("portal.core.urls")),
+    path("", include("portal.accounts.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.core.views.not_found"

@@ -1,0 +1,604 @@
+"""The render engine: plan + stems -> a loudness-normalised, true-peak-limited 24-bit file.
+
+Pipeline (`render`):
+
+1. Prepare every distinct stem once: decode, conform the channel count, resample to the plan's
+   rate and, for loops whose bpm differs from the plan's, to the plan's tempo (one FFT
+   resampling does both). Prepared stems are kept in a `StemCache` keyed by content hash, which
+   a worker can keep across jobs.
+2. Lay out placements on the bar grid (`bar_to_frame`) and sum every layer into one
+   preallocated float32 buffer with in-place adds (`mix`).
+3. Attribution: per second of output, each stem's share of the energy of the mix, computed from
+   prefix sums of each stem's energy rather than another pass over the output.
+4. Normalise to the target integrated loudness (BS.1770, `renderer.loudness`), true-peak limit
+   (`renderer.limiter`), re-measure; the input gain is corrected and the limiter re-run until
+   the loudness is within 0.05 LU of the target and the 24-bit result's true peak is at or
+   under the ceiling.
+5. Encode 24-bit WAV or FLAC from integer samples (no timestamps, no dither: the output is a
+   pure function of the plan, the stems' contents and ENGINE_VERSION).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from renderer import ENGINE_VERSION
+from renderer.audio import Audio, Samples, load_audio, to_mono
+from renderer.limiter import limit
+from renderer.loudness import integrated_loudness, true_peak_dbtp
+from renderer.plan import PlanError, RenderPlan, StemRef
+
+Float64Array = npt.NDArray[np.float64]
+
+PCM24_SCALE = 8388608.0  # 2**23: float full scale <-> 24-bit integer
+AUDIBILITY_FLOOR_DB = 60.0  # a stem this far under the loudest in a second gets no share
+SILENCE_MEAN_SQUARE = 1e-12  # -120 dBFS: a second quieter than this counts as silence
+LOUDNESS_TOLERANCE_LU = 0.05  # aim well inside the 0.1 LU promise
+_MAX_PASSES = 6
+
+
+# --- stems ---------------------------------------------------------------------------------
+
+
+class StemCache:
+    """LRU of prepared (decoded, resampled, tempo-conformed) stems, bounded by bytes."""
+
+    def __init__(self, max_bytes: int = 512 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[Any, ...], Samples] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[Any, ...]) -> Samples | None:
+        value = self._items.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, key: tuple[Any, ...], value: Samples) -> None:
+        if key in self._items:
+            self.bytes -= self._items.pop(key).nbytes
+        if value.nbytes > self.max_bytes:
+            return  # would evict everything and still not fit
+        value.setflags(write=False)  # shared between jobs: nobody may modify it in place
+        self._items[key] = value
+        self.bytes += value.nbytes
+        while self.bytes > self.max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self.bytes -= evicted.nbytes
+
+
+def load_stem_file(ref: StemRef) -> Audio:
+    """Default loader: read `ref.path`; when the plan gives a content hash, the bytes must match."""
+    if ref.path is None:
+        raise PlanError(f"stem {ref.id!r} has no path and no loader was given to fetch it by hash")
+    try:
+        with open(ref.path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise PlanError(f"stem {ref.id!r}: cannot read {ref.path!r}: {exc.strerror}") from exc
+    if ref.content_sha256 is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != ref.content_sha256:
+            raise PlanError(
+                f"stem {ref.id!r}: {ref.path!r} has sha256 {digest}, "
+                f"the plan expects {ref.content_sha256}"
+            )
+    try:
+        return load_audio(data)
+    except sf.LibsndfileError as exc:
+        raise PlanError(f"stem {ref.id!r}: {ref.path!r} is not decodable audio ({exc})") from exc
+
+
+def _fast_length(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n: pocketfft is quickest on such lengths."""
+    best = 1 << max(0, (n - 1).bit_length())
+    power5 = 1
+    while power5 < best:
+        power3 = power5
+        while power3 < best:
+            candidate = power3
+            while candidate < n:
+                candidate *= 2
+            best = min(best, candidate)
+            power3 *= 3
+        power5 *= 5
+    return best
+
+
+def resample(samples: Samples, frames_out: int, *, periodic: bool = False) -> Samples:
+    """Band-limited FFT resampling of (frames, channels) float32 to exactly `frames_out` frames.
+
+    The spectrum is cut at the lower of the two Nyquist frequencies with a raised-cosine
+    roll-off over its top 8%, which keeps the implied interpolation kernel short (little
+    ringing around transients). `periodic=True` treats the input as one cycle of a loop, so the
+    output loops seamlessly; otherwise the input is zero-padded so nothing wraps around.
+    """
+    frames_in = samples.shape[0]
+    if frames_out == frames_in:
+        return samples
+    if frames_in == 0 or frames_out <= 0:
+        return np.zeros((max(frames_out, 0), samples.shape[1]), dtype=np.float32)
+    if periodic:
+        n_in, n_out = frames_in, frames_out
+    else:
+        n_in = _fast_length(frames_in + max(256, frames_in // 16))
+        n_out = max(1, int(round(n_in * frames_out / frames_in)))
+    spectrum = np.fft.rfft(samples, n=n_in, axis=0)
+    bins_out = n_out // 2 + 1
+    keep = min(spectrum.shape[0], bins_out)
+    taper_start = int(keep * 0.92)
+    resized = np.zeros((bins_out, samples.shape[1]), dtype=np.complex128)
+    resized[:keep] = spectrum[:keep]
+    if keep - taper_start > 1:
+        ramp = 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, keep - taper_start)))
+        resized[taper_start:keep] *= ramp[:, None]
+    out = np.fft.irfft(resized, n=n_out, axis=0)[:frames_out]
+    out *= n_out / n_in
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _conform_channels(samples: Samples, channels: int) -> Samples:
+    if channels == 1:
+        return samples if samples.shape[1] == 1 else to_mono(samples)[:, None]
+    if samples.shape[1] in (1, 2):
+        return samples  # mono is broadcast onto both channels when mixed
+    return to_mono(samples)[:, None]
+
+
+def _cache_key(ref: StemRef, plan: RenderPlan) -> tuple[Any, ...]:
+    if ref.content_sha256 is not None:
+        content: tuple[Any, ...] = ("sha256", ref.content_sha256)
+    else:
+        try:
+            info = os.stat(ref.path or "")
+            content = ("path", os.path.abspath(ref.path or ""), info.st_mtime_ns, info.st_size)
+        except OSError:
+            content = ("path", ref.path)
+    return (*content, plan.sample_rate, plan.channels, ref.bpm, plan.tempo_bpm)
+
+
+def prepare_stem(audio: Audio, ref: StemRef, plan: RenderPlan) -> Samples:
+    """Decoded stem -> float32 at the plan's rate, channel layout and (for loops) tempo."""
+    samples = _conform_channels(np.asarray(audio.samples, dtype=np.float32), plan.channels)
+    seconds = audio.frames / audio.sample_rate
+    if ref.bpm is not None and not math.isclose(ref.bpm, plan.tempo_bpm, rel_tol=1e-9):
+        ratio = plan.tempo_bpm / ref.bpm
+        if abs(ratio - 1.0) > 0.06 + 1e-12:
+            raise PlanError(f"stem {ref.id!r}: tempo conform beyond 6% ({ref.bpm} bpm)")
+        beats = seconds * ref.bpm / 60.0
+        whole = round(beats)
+        if whole >= 1 and abs(beats - whole) < 0.01 * whole:
+            # A loop of whole beats: make it exactly that many beats on the plan's grid.
+            frames_out = int(round(whole * 60.0 / plan.tempo_bpm * plan.sample_rate))
+            return resample(samples, frames_out, periodic=True)
+        frames_out = int(round(seconds / ratio * plan.sample_rate))
+        return resample(samples, frames_out)
+    if audio.sample_rate != plan.sample_rate:
+        return resample(samples, int(round(seconds * plan.sample_rate)))
+    return samples
+
+
+def load_stems(
+    plan: RenderPlan,
+    load: Callable[[StemRef], Audio] | None = None,
+    cache: StemCache | None = None,
+) -> dict[str, Samples]:
+    """Prepared samples of every stem the plan's layers use, each decoded at most once."""
+    loader = load or load_stem_file
+    used = {layer.stem for section in plan.sections for layer in section.layers}
+    prepared: dict[str, Samples] = {}
+    for ref in plan.stems:
+        if ref.id not in used:
+            continue
+        key = _cache_key(ref, plan)
+        samples = cache.get(key) if cache is not None else None
+        if samples is None:
+            samples = prepare_stem(loader(ref), ref, plan)
+            if cache is not None:
+                cache.put(key, samples)
+        prepared[ref.id] = samples
+    return prepared
+
+
+# --- placement -----------------------------------------------------------------------------
+
+
+def bar_to_frame(bar: float, tempo_bpm: float, sample_rate: int) -> int:
+    """Frame index of a bar line: round(bar * 4 beats * 60/bpm s * rate)."""
+    return int(round(bar * 4 * 60.0 / tempo_bpm * sample_rate))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one layer plays in the output, in frames."""
+
+    stem_id: str
+    section: str
+    start_frame: int  # first frame of the first repeat
+    end_frame: int  # exclusive; the layer is silent from here on
+    period_frames: int  # distance between repeat starts
+    repeats: int
+    gain_db: float
+    fade_in_frames: int
+    fade_in_shape: str  # "linear" or "equal_power"
+    fade_out_start: int  # frame where the fade-out begins
+    fade_out_frames: int
+    fade_out_shape: str
+    sample_rate: int
+
+    @property
+    def start_s(self) -> float:
+        return self.start_frame / self.sample_rate
+
+    @property
+    def end_s(self) -> float:
+        return self.end_frame / self.sample_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stem": self.stem_id,
+            "section": self.section,
+            "start_s": round(self.start_s, 6),
+            "end_s": round(self.end_s, 6),
+            "gain_db": self.gain_db,
+        }
+
+
+def plan_placements(plan: RenderPlan, stem_frames: Mapping[str, int]) -> list[Placement]:
+    """Lay every layer out on the bar grid; `stem_frames` are prepared stem lengths."""
+    sr, bpm = plan.sample_rate, plan.tempo_bpm
+    total = plan.frames
+    beat = 60.0 / bpm * sr
+    placements: list[Placement] = []
+    # Boundaries where one section hands over directly to the next: fades there crossfade.
+    handovers = {
+        plan.sections[i].end_bar
+        for i in range(len(plan.sections) - 1)
+        if plan.sections[i + 1].start_bar == plan.sections[i].end_bar
+    }
+    for section in plan.sections:
+        section_start = bar_to_frame(section.start_bar, bpm, sr)
+        section_end = min(total, bar_to_frame(section.end_bar, bpm, sr))
+        for layer in section.layers:
+            length = stem_frames[layer.stem]
+            if length == 0:
+                continue
+            ref = plan.stem(layer.stem)
+            if layer.period_beats is not None:
+                period = int(round(layer.period_beats * beat))
+            elif ref.bpm is not None:
+                # A loop: repeat every whole number of beats it spans.
+                period = int(round(max(1, round(length / beat)) * beat))
+            else:
+                period = int(round(math.ceil(length / beat - 1e-9) * beat))
+            period = max(period, 1)
+            start = bar_to_frame(section.start_bar + layer.start_bar, bpm, sr)
+            natural_end = start + (layer.repeats - 1) * period + length
+            end = min(natural_end, section_end)
+            fade_out = int(round(layer.fade_out_s * sr))
+            fade_in = int(round(layer.fade_in_s * sr))
+            crossfade_out = (
+                fade_out > 0 and natural_end >= section_end and section.end_bar in handovers
+            )
+            if crossfade_out:
+                # Keep playing into the next section while fading out on a cosine.
+                end = min(natural_end, section_end + fade_out, total)
+                fade_out_start = section_end
+            else:
+                fade_out_start = end - fade_out
+            crossfade_in = fade_in > 0 and start == section_start and section.start_bar in handovers
+            if end <= start:
+                continue
+            placements.append(
+                Placement(
+                    stem_id=layer.stem,
+                    section=section.name,
+                    start_frame=start,
+                    end_frame=end,
+                    period_frames=period,
+                    repeats=layer.repeats,
+                    gain_db=layer.gain_db,
+                    fade_in_frames=fade_in,
+                    fade_in_shape="equal_power" if crossfade_in else "linear",
+                    fade_out_start=fade_out_start,
+                    fade_out_frames=fade_out,
+                    fade_out_shape="equal_power" if crossfade_out else "linear",
+                    sample_rate=sr,
+                )
+            )
+    return placements
+
+
+def _envelope(p: Placement, a: int, b: int) -> Float64Array | None:
+    """Fade gain for output frames [a, b) of placement p, or None where it is flat 1.0."""
+    in_end = p.start_frame + p.fade_in_frames
+    out_end = p.fade_out_start + p.fade_out_frames
+    touches_in = p.fade_in_frames > 0 and a < in_end
+    touches_out = p.fade_out_frames > 0 and b > p.fade_out_start and a < out_end
+    if not (touches_in or touches_out):
+        return None
+    frames = np.arange(a, b, dtype=np.float64)
+    env = np.ones(b - a, dtype=np.float64)
+    if touches_in:
+        t = np.clip((frames - p.start_frame + 0.5) / p.fade_in_frames, 0.0, 1.0)
+        env *= np.sin(0.5 * np.pi * t) if p.fade_in_shape == "equal_power" else t
+    if touches_out:
+        t = np.clip((frames - p.fade_out_start + 0.5) / p.fade_out_frames, 0.0, 1.0)
+        env *= np.cos(0.5 * np.pi * t) if p.fade_out_shape == "equal_power" else 1.0 - t
+    return env
+
+
+def _segments(p: Placement, length: int) -> Iterator[tuple[int, int]]:
+    """Output spans [a, b) of each repeat; every span starts at the stem's first frame."""
+    for k in range(p.repeats):
+        a = p.start_frame + k * p.period_frames
+        if a >= p.end_frame:
+            break
+        yield a, min(a + length, p.end_frame)
+
+
+def mix(
+    placements: list[Placement],
+    stems: Mapping[str, Samples],
+    frames: int,
+    channels: int,
+    out: Samples | None = None,
+) -> Samples:
+    """Sum every placement into one float32 buffer of shape (frames, channels), in place."""
+    if out is None:
+        out = np.zeros((frames, channels), dtype=np.float32)
+    for p in placements:
+        stem = stems[p.stem_id]
+        gain = np.float32(10.0 ** (p.gain_db / 20.0))
+        # One gained copy per layer (stem-sized), then only in-place adds into the output.
+        gained = stem if gain == 1.0 else np.multiply(stem, gain, dtype=np.float32)
+        for a, b in _segments(p, stem.shape[0]):
+            target = out[a:b]
+            env = _envelope(p, a, b)
+            if env is None:
+                np.add(target, gained[: b - a], out=target)
+            else:
+                np.add(target, gained[: b - a] * env[:, None].astype(np.float32), out=target)
+    return out
+
+
+# --- attribution ---------------------------------------------------------------------------
+
+
+def stem_energy_per_second(
+    placements: list[Placement], stems: Mapping[str, Samples], frames: int, channels: int, sr: int
+) -> dict[str, Float64Array]:
+    """Energy (sum of squares over output channels) each stem adds to each second of the mix.
+
+    Uses prefix sums of each gained stem's per-frame energy, so repeats cost O(seconds), not
+    O(samples); only faded spans touch samples. Repeats of one stem that overlap in time are
+    counted as the sum of their energies.
+    """
+    seconds = max(1, -(-frames // sr))
+    energies: dict[str, Float64Array] = {}
+    prefix_cache: dict[tuple[str, float], Float64Array] = {}
+    for p in placements:
+        stem = stems[p.stem_id]
+        # A mono stem is broadcast onto every output channel, so its energy counts that often.
+        per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (
+            channels / stem.shape[1]
+        )
+        gain2 = 10.0 ** (p.gain_db / 10.0)
+        key = (p.stem_id, gain2)
+        prefix = prefix_cache.get(key)
+        if prefix is None:
+            prefix = np.concatenate([[0.0], np.cumsum(per_frame * gain2)])
+            prefix_cache[key] = prefix
+        total = energies.setdefault(p.stem_id, np.zeros(seconds, dtype=np.float64))
+        for a, b in _segments(p, stem.shape[0]):
+            first, last = a // sr, (b - 1) // sr
+            bounds = np.clip(np.arange(first, last + 2, dtype=np.int64) * sr, a, b)
+            env = _envelope(p, a, b)
+            if env is None:
+                values = prefix[bounds[1:] - a] - prefix[bounds[:-1] - a]
+            else:
+                weighted = per_frame[: b - a] * gain2 * env * env
+                values = np.add.reduceat(weighted, bounds[:-1] - a)
+            total[first : last + 1] += values
+    return energies
+
+
+def attribution_map(energies: Mapping[str, Float64Array], sr: int, channels: int) -> dict[str, Any]:
+    """Per whole second, each audible stem's share of the energy, summing to 1 (6 decimals)."""
+    ids = sorted(energies)
+    seconds_out: list[dict[str, Any]] = []
+    if not ids:
+        return {"resolution_s": 1, "seconds": seconds_out}
+    matrix = np.stack([energies[i] for i in ids])  # (stems, seconds)
+    floor = 10.0 ** (-AUDIBILITY_FLOOR_DB / 10.0)
+    silence = SILENCE_MEAN_SQUARE * sr * channels
+    for t in range(matrix.shape[1]):
+        column = matrix[:, t]
+        loudest = float(column.max())
+        shares: dict[str, float] = {}
+        if loudest > silence:
+            audible = column >= loudest * floor
+            weights = np.where(audible, column, 0.0)
+            fractions = weights / weights.sum()
+            rounded = {ids[i]: round(float(fractions[i]), 6) for i in np.flatnonzero(audible)}
+            rounded = {k: v for k, v in rounded.items() if v > 0.0}
+            # Give the rounding residue to the largest share so the sum is exactly 1 to 1e-6.
+            top = max(rounded, key=lambda k: rounded[k])
+            rounded[top] = round(rounded[top] + 1.0 - math.fsum(rounded.values()), 6)
+            shares = dict(sorted(rounded.items()))
+        seconds_out.append({"t": t, "shares": shares})
+    return {"resolution_s": 1, "seconds": seconds_out}
+
+
+# --- loudness, limiting, encoding ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mastered:
+    pcm: npt.NDArray[np.int32]  # 24-bit values in int32
+    samples: Samples  # pcm / 2**23, exactly what a decoder returns
+    loudness_lufs: float
+    true_peak_dbtp: float
+    input_gain_db: float
+    limiter_reduction_db: float
+    passes: int
+
+
+def quantise_24(samples: Samples) -> tuple[npt.NDArray[np.int32], Samples]:
+    """Round to 24-bit integers (exact in float32, whose mantissa holds 24 bits)."""
+    scaled = np.multiply(samples, np.float32(PCM24_SCALE), dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -PCM24_SCALE, PCM24_SCALE - 1, out=scaled)
+    pcm = scaled.astype(np.int32)
+    scaled *= np.float32(1.0 / PCM24_SCALE)
+    return pcm, scaled
+
+
+def master(
+    mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float
+) -> Mastered:
+    """Normalise to `target_lufs`, limit to `ceiling_dbtp`, quantise to 24 bits."""
+    measured = integrated_loudness(mixed, sample_rate)
+    if not math.isfinite(measured):
+        pcm, samples = quantise_24(mixed)
+        return Mastered(pcm, samples, measured, true_peak_dbtp(samples, sample_rate), 0.0, 0.0, 0)
+    gain_db = target_lufs - measured
+    margin_db, search_db = 0.05, 3.0
+    best: Mastered | None = None
+    for attempt in range(1, _MAX_PASSES + 1):
+        scaled = np.multiply(mixed, np.float32(10.0 ** (gain_db / 20.0)), dtype=np.float32)
+        limited, stats = limit(scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db)
+        del scaled
+        loudness = integrated_loudness(limited, sample_rate)
+        off = target_lufs - loudness
+        if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 1:
+            # Limiting took loudness away (or the meter's gating moved): push the input gain by
+            # the shortfall and limit again. Loudness rises monotonically with input gain.
+            gain_db += off
+            continue
+        pcm, samples = quantise_24(limited)
+        peak = true_peak_dbtp(samples, sample_rate)
+        best = Mastered(
+            pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt
+        )
+        if peak <= ceiling_dbtp:
+            return best
+        # The BS.1770 meter found an over our estimate missed: widen the search, add margin.
+        margin_db += peak - ceiling_dbtp + 0.02
+        search_db += 3.0
+    if best is not None and best.true_peak_dbtp > ceiling_dbtp:
+        # Last resort, never expected: scale the result under the ceiling.
+        trim = np.float32(10.0 ** ((ceiling_dbtp - best.true_peak_dbtp - 0.01) / 20.0))
+        pcm, samples = quantise_24(np.multiply(best.samples, trim, dtype=np.float32))
+        return Mastered(
+            pcm,
+            samples,
+            integrated_loudness(samples, sample_rate),
+            true_peak_dbtp(samples, sample_rate),
+            best.input_gain_db,
+            best.limiter_reduction_db,
+            best.passes,
+        )
+    assert best is not None
+    return best
+
+
+def encode(pcm: npt.NDArray[np.int32], sample_rate: int, fmt: str) -> bytes:
+    """24-bit WAV or FLAC bytes. libsndfile keeps the top 24 bits of int32 input."""
+    buffer = io.BytesIO()
+    container = {"wav": "WAV", "flac": "FLAC"}[fmt]
+    sf.write(buffer, np.left_shift(pcm, 8), sample_rate, format=container, subtype="PCM_24")
+    return buffer.getvalue()
+
+
+def pcm24_sha256(pcm: npt.NDArray[np.int32], sample_rate: int) -> str:
+    """Same digest as renderer.audio.pcm_sha256 of the decoded file, without decoding it."""
+    digest = hashlib.sha256()
+    digest.update(f"{sample_rate}:{pcm.shape[1]}:".encode())
+    digest.update(pcm.astype("<i4", copy=False).tobytes())
+    return digest.hexdigest()
+
+
+# --- the whole render ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    audio: bytes  # the encoded file, without a manifest
+    format: str  # "wav" or "flac"
+    samples: Samples  # the decoded output, float32 (frames, channels)
+    sample_rate: int
+    duration_s: float
+    audio_sha256: str  # renderer.audio.pcm_sha256 of the decoded output
+    loudness_lufs: float
+    true_peak_dbtp: float
+    placements: tuple[Placement, ...]
+    attribution: dict[str, Any]
+    engine_version: str = ENGINE_VERSION
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def render(
+    plan: RenderPlan,
+    *,
+    load: Callable[[StemRef], Audio] | None = None,
+    progress: Callable[[int], None] | None = None,
+    cache: StemCache | None = None,
+) -> RenderResult:
+    """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100."""
+
+    def report(percent: int) -> None:
+        if progress is not None:
+            progress(percent)
+
+    report(0)
+    stems = load_stems(plan, load, cache)
+    report(20)
+    placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
+    frames, channels, sr = plan.frames, plan.channels, plan.sample_rate
+    mixed = mix(placements, stems, frames, channels)
+    report(40)
+    energies = stem_energy_per_second(placements, stems, frames, channels, sr)
+    attribution = attribution_map(energies, sr, channels)
+    report(50)
+    mastered = master(mixed, sr, plan.loudness_lufs, plan.true_peak_dbtp)
+    del mixed
+    report(90)
+    audio = encode(mastered.pcm, sr, plan.format)
+    report(100)
+    return RenderResult(
+        audio=audio,
+        format=plan.format,
+        samples=mastered.samples,
+        sample_rate=sr,
+        duration_s=frames / sr,
+        audio_sha256=pcm24_sha256(mastered.pcm, sr),
+        loudness_lufs=mastered.loudness_lufs,
+        true_peak_dbtp=mastered.true_peak_dbtp,
+        placements=tuple(placements),
+        attribution=attribution,
+        stats={
+            "input_gain_db": mastered.input_gain_db,
+            "limiter_reduction_db": mastered.limiter_reduction_db,
+            "mastering_passes": float(mastered.passes),
+        },
+    )

@@ -1,0 +1,330 @@
+"""Loudness and peak metering: ITU-R BS.1770-4 / EBU R128, EBU Tech 3342 LRA, true peak.
+
+Every function takes float32 samples shaped (frames, channels) (a 1-D array is treated as mono)
+and works at any sample rate from 44.1 to 192 kHz.
+
+Why FFT filtering: the K-weighting pre-filter is a cascade of two IIR biquads. Without scipy,
+running a recursive filter sample by sample in Python costs seconds per minute of audio. The
+cascade is stable and its impulse response dies away quickly (the slowest pole pair, the 38 Hz
+high-pass with Q 0.5, is near-critically damped with a time constant of ~4 ms, so after 170 ms the
+response is below 1e-12 of its peak). We therefore compute the cascade's exact impulse response
+from its complex frequency response, truncate it where it has decayed to nothing, and apply it as
+a long FIR by overlap-save FFT convolution. The truncation error is many orders of magnitude
+below the 0.01 dB we care about, and the whole thing runs at numpy/pocketfft speed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from renderer.audio import Samples
+
+Float64Array = npt.NDArray[np.float64]
+
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+LRA_RELATIVE_GATE_LU = -20.0
+_LOUDNESS_OFFSET = (
+    -0.691
+)  # BS.1770-4 eq. 2: makes a 1 kHz full-scale sine read -3.01 LUFS per channel
+
+# Analog prototype parameters of the two K-weighting stages. Through the bilinear transform
+# (with frequency pre-warping) they reproduce the 48 kHz coefficients printed in BS.1770-4
+# Tables 1 and 2 to ~1e-14, which is what lets us derive the filter for any other sample rate.
+_SHELF_F0_HZ = 1681.974450955533
+_SHELF_GAIN_DB = 3.999843853973347
+_SHELF_Q = 0.7071752369554196
+_SHELF_BANDWIDTH_EXP = 0.4996667741545416
+_HIGHPASS_F0_HZ = 38.13547087602444
+_HIGHPASS_Q = 0.5003270373238773
+
+_IR_SECONDS = 0.17  # length of the truncated K-filter impulse response (see module docstring)
+_TRUE_PEAK_TAPS = 32  # taps per interpolation phase of the true-peak FIR
+_TRUE_PEAK_CHUNK = 32768
+
+
+Biquad = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def k_weighting_biquads(sample_rate: int) -> tuple[Biquad, Biquad]:
+    """(b, a) coefficient pairs of the K-weighting shelf and RLB high-pass at `sample_rate`."""
+    k = math.tan(math.pi * _SHELF_F0_HZ / sample_rate)
+    vh = 10.0 ** (_SHELF_GAIN_DB / 20.0)
+    vb = vh**_SHELF_BANDWIDTH_EXP
+    a0 = 1.0 + k / _SHELF_Q + k * k
+    shelf: Biquad = (
+        (
+            (vh + vb * k / _SHELF_Q + k * k) / a0,
+            2.0 * (k * k - vh) / a0,
+            (vh - vb * k / _SHELF_Q + k * k) / a0,
+        ),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / _SHELF_Q + k * k) / a0),
+    )
+    k = math.tan(math.pi * _HIGHPASS_F0_HZ / sample_rate)
+    a0 = 1.0 + k / _HIGHPASS_Q + k * k
+    highpass: Biquad = (
+        (1.0, -2.0, 1.0),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / _HIGHPASS_Q + k * k) / a0),
+    )
+    return shelf, highpass
+
+
+def _k_weighting_impulse_response(sample_rate: int) -> Float64Array:
+    length = round(_IR_SECONDS * sample_rate)
+    # Evaluate the cascade's frequency response on a grid 4x finer than the kept length, so the
+    # time aliasing of the (infinite) response into the kept part is negligible.
+    n_fft = 1 << math.ceil(math.log2(4 * length))
+    z_inv = np.exp(-2j * np.pi * np.fft.rfftfreq(n_fft))
+    response = np.ones_like(z_inv)
+    for b, a in k_weighting_biquads(sample_rate):
+        response *= (b[0] + b[1] * z_inv + b[2] * z_inv**2) / (
+            a[0] + a[1] * z_inv + a[2] * z_inv**2
+        )
+    impulse: Float64Array = np.fft.irfft(response, n_fft)[:length]
+    return impulse
+
+
+def _as_2d(samples: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    array = np.asarray(samples, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError("samples must be shaped (frames, channels)")
+    return array
+
+
+def k_weight(samples: Samples, sample_rate: int) -> Float64Array:
+    """K-weighted copy of `samples` (float64, same shape), by overlap-save FFT convolution."""
+    x = _as_2d(samples)
+    frames, channels = x.shape
+    out = np.zeros((frames, channels), dtype=np.float64)
+    if frames == 0:
+        return out
+    impulse = _k_weighting_impulse_response(sample_rate)
+    taps = impulse.shape[0]
+    n_fft = 1 << math.ceil(math.log2(8 * taps))
+    spectrum = np.fft.rfft(impulse, n_fft)[:, None]
+    step = n_fft - taps + 1
+    padded = np.concatenate([np.zeros((taps - 1, channels), dtype=np.float32), x])
+    for start in range(0, frames, step):
+        segment = padded[start : start + n_fft]
+        filtered = np.fft.irfft(np.fft.rfft(segment, n_fft, axis=0) * spectrum, n_fft, axis=0)
+        count = min(step, frames - start)
+        out[start : start + count] = filtered[taps - 1 : taps - 1 + count]
+    return out
+
+
+def channel_weights(channels: int) -> Float64Array:
+    """BS.1770-4 Table 3 weights: 1.0 for L/R/C, 1.41 for surrounds, LFE (5.1 order) excluded."""
+    if channels == 5:  # L R C Ls Rs
+        return np.array([1.0, 1.0, 1.0, 1.41, 1.41])
+    if channels == 6:  # L R C LFE Ls Rs
+        return np.array([1.0, 1.0, 1.0, 0.0, 1.41, 1.41])
+    return np.ones(channels)
+
+
+def _segment_energies(samples: Samples, sample_rate: int) -> tuple[Float64Array, int]:
+    """Per-channel sums of squared K-weighted samples over consecutive 100 ms segments.
+
+    Both the 400 ms gating blocks (75% overlap) and the 3 s short-term windows (0.1 s hop) are
+    whole numbers of 100 ms segments, so one pass serves both measurements. The overlap-save
+    step is a whole number of segments, so energies are summed block by block while the filtered
+    block is still in cache and the full filtered signal is never materialised.
+    """
+    x = _as_2d(samples)
+    channels = x.shape[1]
+    segment = round(0.1 * sample_rate)
+    count = x.shape[0] // segment
+    energies = np.zeros((count, channels), dtype=np.float64)
+    if count == 0:
+        return energies, segment
+    impulse = _k_weighting_impulse_response(sample_rate)
+    taps = impulse.shape[0]
+    n_fft = 1 << math.ceil(math.log2(max(8 * taps, taps + 2 * segment)))
+    spectrum = np.fft.rfft(impulse, n_fft)[:, None]
+    step = ((n_fft - taps + 1) // segment) * segment
+    used = count * segment
+    padded = np.concatenate([np.zeros((taps - 1, channels), dtype=np.float32), x[:used]])
+    for start in range(0, used, step):
+        block = padded[start : start + n_fft]
+        filtered = np.fft.irfft(np.fft.rfft(block, n_fft, axis=0) * spectrum, n_fft, axis=0)
+        length = min(step, used - start)
+        y = filtered[taps - 1 : taps - 1 + length].reshape(length // segment, segment, channels)
+        first = start // segment
+        energies[first : first + length // segment] = np.einsum("ijk,ijk->ik", y, y)
+    return energies, segment
+
+
+def _window_loudness(
+    energies: Float64Array, segment: int, per_window: int, weights: Float64Array
+) -> tuple[Float64Array, Float64Array]:
+    """Weighted mean-square power and loudness of every window of `per_window` segments."""
+    cumulative = np.concatenate([np.zeros((1, energies.shape[1])), np.cumsum(energies, axis=0)])
+    sums = cumulative[per_window:] - cumulative[:-per_window]
+    power = (sums / (per_window * segment)) @ weights
+    with np.errstate(divide="ignore"):
+        loudness = _LOUDNESS_OFFSET + 10.0 * np.log10(power)
+    return power, loudness
+
+
+def _power_to_lufs(power: float) -> float:
+    return _LOUDNESS_OFFSET + 10.0 * math.log10(power) if power > 0.0 else float("-inf")
+
+
+def _integrated_from_energies(energies: Float64Array, segment: int, weights: Float64Array) -> float:
+    power, loudness = _window_loudness(energies, segment, 4, weights)
+    above_absolute = loudness > ABSOLUTE_GATE_LUFS
+    if not np.any(above_absolute):
+        return float("-inf")
+    relative_gate = _power_to_lufs(float(power[above_absolute].mean())) + RELATIVE_GATE_LU
+    gated = above_absolute & (loudness > relative_gate)
+    return _power_to_lufs(float(power[gated].mean()))
+
+
+def _short_block_loudness(x: npt.NDArray[np.float32], sample_rate: int) -> float:
+    weighted = k_weight(x, sample_rate)
+    power = float(np.mean(np.square(weighted), axis=0) @ channel_weights(x.shape[1]))
+    loudness = _power_to_lufs(power)
+    return loudness if loudness > ABSOLUTE_GATE_LUFS else float("-inf")
+
+
+def _range_from_energies(energies: Float64Array, segment: int, weights: Float64Array) -> float:
+    if energies.shape[0] < 30:
+        return 0.0
+    power, loudness = _window_loudness(energies, segment, 30, weights)
+    above_absolute = loudness > ABSOLUTE_GATE_LUFS
+    if np.count_nonzero(above_absolute) < 2:
+        return 0.0
+    relative_gate = _power_to_lufs(float(power[above_absolute].mean())) + LRA_RELATIVE_GATE_LU
+    kept = loudness[above_absolute & (loudness > relative_gate)]
+    if kept.shape[0] < 2:
+        return 0.0
+    low, high = np.percentile(kept, [10.0, 95.0])
+    return float(high - low)
+
+
+def integrated_loudness(samples: Samples, sample_rate: int) -> float:
+    """Gated integrated loudness in LUFS (BS.1770-4 / EBU R128); -inf for silence.
+
+    Sounds shorter than one 400 ms gating block (one-shots) are measured as a single block over
+    their whole length, an extension of the standard so short sounds still get a figure.
+    """
+    x = _as_2d(samples)
+    if x.shape[0] == 0:
+        return float("-inf")
+    if x.shape[0] < round(0.4 * sample_rate):
+        return _short_block_loudness(x, sample_rate)
+    energies, segment = _segment_energies(x, sample_rate)
+    return _integrated_from_energies(energies, segment, channel_weights(x.shape[1]))
+
+
+def loudness_range(samples: Samples, sample_rate: int) -> float:
+    """EBU Tech 3342 loudness range in LU: spread between the 10th and 95th percentiles of the
+    gated 3 s short-term loudness (0.1 s hop); 0.0 for sounds shorter than one 3 s window."""
+    x = _as_2d(samples)
+    energies, segment = _segment_energies(x, sample_rate)
+    return _range_from_energies(energies, segment, channel_weights(x.shape[1]))
+
+
+def sample_peak_dbfs(samples: Samples) -> float:
+    """Largest absolute sample value in dBFS; -inf for silence."""
+    x = np.asarray(samples)
+    if x.size == 0:
+        return float("-inf")
+    peak = float(np.max(np.abs(x)))
+    return 20.0 * math.log10(peak) if peak > 0.0 else float("-inf")
+
+
+def _interpolation_kernel(factor: int) -> npt.NDArray[np.float32]:
+    """(taps, factor - 1) matrix: column p - 1 interpolates the point p/factor after sample n.
+
+    Each column is a Kaiser-windowed sinc evaluated at the fractional offset. Phase 0 would be
+    the unit impulse (the original samples), so it is left out and covered by the sample peak.
+    32 taps with Kaiser beta 8 keep every phase flat within 0.01 dB up to 0.4 fs (19.2 kHz at
+    48 kHz) and within 0.03 dB at 0.43 fs.
+    """
+    half = _TRUE_PEAK_TAPS // 2
+    positions = np.arange(-half + 1, half + 1, dtype=np.float64)  # window offsets from sample n
+    columns = []
+    for phase in range(1, factor):
+        t = positions - phase / factor
+        window = np.i0(8.0 * np.sqrt(np.clip(1.0 - (t / (half + 0.5)) ** 2, 0.0, 1.0))) / np.i0(8.0)
+        column = np.sinc(t) * window
+        columns.append(column / column.sum())  # unity gain at DC
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def true_peak_dbtp(samples: Samples, sample_rate: int) -> float:
+    """True peak in dBTP per BS.1770-4 Annex 2: oversample (4x below 96 kHz, else 2x) and take
+    the largest absolute value of the interpolated signal; -inf for silence."""
+    x = _as_2d(samples)
+    if x.size == 0:
+        return float("-inf")
+    factor = 4 if sample_rate < 96000 else 2
+    kernel = _interpolation_kernel(factor)
+    gain_bound = float(np.abs(kernel).sum(axis=0).max())
+    half = _TRUE_PEAK_TAPS // 2
+    best = float(np.max(np.abs(x)))
+    if best == 0.0:
+        return float("-inf")
+    frames = x.shape[0]
+    for channel in range(x.shape[1]):
+        padded = np.concatenate(
+            [np.zeros(half - 1, np.float32), x[:, channel], np.zeros(half, np.float32)]
+        )
+        windows = np.lib.stride_tricks.sliding_window_view(padded, _TRUE_PEAK_TAPS)
+        starts = np.arange(0, frames, _TRUE_PEAK_CHUNK)
+        # Chunk i reads padded[start : start + CHUNK + TAPS - 1], which reaches into the next
+        # reduceat segment, so its bound is the larger of its own and its successor's peak.
+        segment_peaks = np.maximum.reduceat(np.abs(padded), starts)
+        chunk_peaks = np.maximum(segment_peaks, np.append(segment_peaks[1:], 0.0))
+        # No interpolated value can exceed the window's largest sample times the kernel's L1
+        # norm, so chunks whose samples are too small to beat the current best are skipped.
+        for index in np.argsort(-chunk_peaks):
+            if float(chunk_peaks[index]) * gain_bound <= best:
+                break
+            start = int(starts[index])
+            block = windows[start : start + _TRUE_PEAK_CHUNK] @ kernel
+            best = max(best, float(np.max(np.abs(block))))
+    return 20.0 * math.log10(best)
+
+
+def gain_to_target(measured_lufs: float, target_lufs: float) -> float:
+    """Linear gain that moves a sound measured at `measured_lufs` to `target_lufs` (1.0 for -inf)."""
+    if not math.isfinite(measured_lufs):
+        return 1.0
+    return float(10.0 ** ((target_lufs - measured_lufs) / 20.0))
+
+
+@dataclass(frozen=True)
+class LoudnessMeasurement:
+    integrated_lufs: float  # -inf for silence
+    loudness_range_lu: float
+    true_peak_dbtp: float  # -inf for silence
+    sample_peak_dbfs: float  # -inf for silence
+
+
+def measure_loudness(samples: Samples, sample_rate: int) -> LoudnessMeasurement:
+    """All four figures at once, sharing one K-weighting pass between integrated loudness and LRA."""
+    x = _as_2d(samples)
+    weights = channel_weights(x.shape[1])
+    if x.shape[0] == 0:
+        integrated = float("-inf")
+        lra = 0.0
+    elif x.shape[0] < round(0.4 * sample_rate):
+        integrated = _short_block_loudness(x, sample_rate)
+        lra = 0.0
+    else:
+        energies, segment = _segment_energies(x, sample_rate)
+        integrated = _integrated_from_energies(energies, segment, weights)
+        lra = _range_from_energies(energies, segment, weights)
+    return LoudnessMeasurement(
+        integrated_lufs=integrated,
+        loudness_range_lu=lra,
+        true_peak_dbtp=true_peak_dbtp(x, sample_rate),
+        sample_peak_dbfs=sample_peak_dbfs(x),
+    )

@@ -1,0 +1,271 @@
+"""Shared fixtures: roles, API clients, real services, and a background worker.
+
+The suite runs as-is on SQLite, the embedded broker and local storage (`make test`). With
+DATABASE_URL, BROKER_URL and S3 settings in the environment, the same tests run on those real
+services; tests that need one skip only when REQUIRE_SERVICES is unset, and fail when it is set.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "cc0-samples"
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in {"", "0", "false"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a real service is missing, unless REQUIRE_SERVICES says it must be there."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # Production defaults redirect to HTTPS; the test client speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Throttle counters and claims live in the cache; one test's must not leak into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/cc0-samples is absent (a user's clone has no ../shared)")
+    return CORPUS
+
+
+# --- Roles -----------------------------------------------------------------------------------
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(username: str, role: str) -> Any:
+    from portal.accounts.services import user_create
+
+    return user_create(
+        username=username, role=role, password=PASSWORD, email=f"{username}@example.test"
+    )
+
+
+@pytest.fixture
+def artist(db: None) -> Any:
+    return make_user("alice", "artist")
+
+
+@pytest.fixture
+def other_artist(db: None) -> Any:
+    return make_user("bob", "artist")
+
+
+@pytest.fixture
+def curator(db: None) -> Any:
+    return make_user("carol", "curator")
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    return make_user("sam", "staff")
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    """A signed-up account with no stake in anything the test touches."""
+    return make_user("mallory", "artist")
+
+
+ROLES = ["artist", "other_artist", "curator", "staff", "outsider", "anonymous"]
+
+
+@pytest.fixture(params=ROLES)
+def any_role(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    if request.param == "anonymous":
+        return "anonymous", None
+    return request.param, request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def client_for(client: Any) -> Callable[[Any], Any]:
+    from django.test import Client
+
+    def make(user: Any) -> Any:
+        browser = Client()
+        if user is not None:
+            browser.force_login(user)
+        return browser
+
+    return make
+
+
+@pytest.fixture
+def api_for() -> Callable[..., Any]:
+    """An API client authenticated with a real bearer token (None = anonymous)."""
+    from rest_framework.test import APIClient
+
+    from portal.accounts.services import token_issue
+
+    def make(user: Any, scope: str = "full") -> APIClient:
+        api = APIClient()
+        if user is not None:
+            issued = token_issue(user=user, name="test", scope=scope)
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plain}")
+        return api
+
+    return make
+
+
+# --- Background jobs -----------------------------------------------------------------------------
+def run_queued_jobs(max_rounds: int = 20) -> int:
+    """Run every runnable queued job in this thread, as a worker would. Returns how many ran."""
+    from django.utils import timezone
+
+    from portal.jobs.models import Job, JobStatus
+    from portal.jobs.services import job_execute
+
+    ran = 0
+    for _ in range(max_rounds):
+        ids = list(
+            Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=timezone.now())
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            break
+        for job_id in ids:
+            job_execute(job_id)
+            ran += 1
+    return ran
+
+
+@pytest.fixture
+def run_jobs() -> Callable[[], int]:
+    return run_queued_jobs
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL that reaches the database this test session runs on."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    user = config.get("USER") or ""
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{config.get('HOST') or '127.0.0.1'}:{config.get('PORT') or 5432}/{config['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]
+
+
+class WorkerProcess:
+    """A real worker in its own process: `rundramatiq` on a real broker, or the embedded one."""
+
+    FAST_ENV = {
+        "JOB_HEARTBEAT_S": "0.3",
+        "JOB_STALE_AFTER_S": "2",
+        "JOB_REDELIVER_AFTER_S": "1",
+        "JOB_SWEEP_INTERVAL_S": "0.3",
+    }
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = ROOT / "var" / f"worker-{os.getpid()}.log"
+
+    def start(self) -> WorkerProcess:
+        from django.conf import settings
+
+        env = {**os.environ, **self.FAST_ENV, "DATABASE_URL": test_database_url()}
+        if settings.BROKER_KIND == "embedded":
+            command = [sys.executable, "manage.py", "runworker", "--threads", "2"]
+        else:
+            command = [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a kill takes its children too
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no chance to finish or requeue anything."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker_process(transactional_db: None) -> Iterator[Callable[[], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess().start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def broker_flush() -> Callable[[], None]:
+    """Empty the broker, as a restart of a Redis that keeps nothing on disk would."""
+
+    def flush() -> None:
+        import dramatiq
+        from django.conf import settings
+
+        broker = dramatiq.get_broker()
+        if settings.BROKER_KIND == "embedded":
+            broker.flush_all()
+        elif settings.BROKER_KIND == "redis":
+            broker.flush_all()  # deletes the queues' keys on the server
+        else:
+            broker.flush_all()
+
+    return flush

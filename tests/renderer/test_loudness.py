@@ -1,0 +1,167 @@
+"""Loudness metering against the EBU conformance signals (Tech 3341 / 3342) and ffmpeg."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from renderer.audio import load_audio
+from renderer.loudness import (
+    gain_to_target,
+    integrated_loudness,
+    k_weighting_biquads,
+    loudness_range,
+    measure_loudness,
+    sample_peak_dbfs,
+    true_peak_dbtp,
+)
+
+
+@pytest.mark.parametrize(
+    ("levels", "expected"),
+    [
+        pytest.param([(-23.0, 20.0)], -23.0, id="case1-sine-23"),
+        pytest.param([(-33.0, 20.0)], -33.0, id="case2-sine-33"),
+        pytest.param(
+            [(-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0)], -23.0, id="case3-relative-gate"
+        ),
+        pytest.param(
+            [(-72.0, 10.0), (-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0), (-72.0, 10.0)],
+            -23.0,
+            id="case4-absolute-gate",
+        ),
+        pytest.param([(-26.0, 20.0), (-20.0, 20.1), (-26.0, 20.0)], -23.0, id="case5-steps"),
+    ],
+)
+def test_integrated_loudness_meets_ebu_tech_3341(signals, levels, expected):
+    measured = integrated_loudness(signals.sequence(levels), 48000)
+    assert measured == pytest.approx(expected, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("levels", "expected"),
+    [
+        pytest.param([-20.0, -30.0], 10.0, id="case1"),
+        pytest.param([-20.0, -15.0], 5.0, id="case2"),
+        pytest.param([-40.0, -20.0], 20.0, id="case3"),
+        pytest.param([-50.0, -35.0, -20.0, -35.0, -50.0], 15.0, id="case4"),
+    ],
+)
+def test_loudness_range_meets_ebu_tech_3342(signals, levels, expected):
+    samples = signals.sequence([(level, 20.0) for level in levels])
+    assert loudness_range(samples, 48000) == pytest.approx(expected, abs=1.0)
+
+
+def test_k_weighting_reproduces_the_standard_48k_coefficients():
+    (shelf_b, shelf_a), (hp_b, hp_a) = k_weighting_biquads(48000)
+    # BS.1770-4 Tables 1 and 2.
+    assert shelf_b == pytest.approx((1.53512485958697, -2.69169618940638, 1.19839281085285))
+    assert shelf_a == pytest.approx((1.0, -1.69065929318241, 0.73248077421585))
+    assert hp_b == pytest.approx((1.0, -2.0, 1.0))
+    assert hp_a == pytest.approx((1.0, -1.99004745483398, 0.99007225036621))
+
+
+@pytest.mark.parametrize("freq", [100.0, 1000.0, 10000.0])
+def test_same_signal_reads_the_same_at_44k1_48k_and_96k(signals, freq):
+    readings = [
+        integrated_loudness(signals.sine(-20.0, 5.0, rate, freq=freq), rate)
+        for rate in (44100, 48000, 96000)
+    ]
+    assert max(readings) - min(readings) < 0.1
+
+
+def test_k_weighting_shapes_the_spectrum(signals):
+    low = integrated_loudness(signals.sine(-20.0, 5.0, freq=100.0), 48000)
+    mid = integrated_loudness(signals.sine(-20.0, 5.0, freq=1000.0), 48000)
+    high = integrated_loudness(signals.sine(-20.0, 5.0, freq=10000.0), 48000)
+    assert mid == pytest.approx(-20.0, abs=0.1)
+    assert high - mid == pytest.approx(3.4, abs=0.5)
+    assert -2.5 < low - mid < -1.0
+
+
+def test_silence_measures_minus_infinity():
+    silence = np.zeros((48000 * 2, 2), dtype=np.float32)
+    assert integrated_loudness(silence, 48000) == float("-inf")
+    assert true_peak_dbtp(silence, 48000) == float("-inf")
+    assert sample_peak_dbfs(silence) == float("-inf")
+    assert loudness_range(silence, 48000) == 0.0
+
+
+def test_one_shot_shorter_than_a_gating_block_still_gets_a_reading(signals):
+    short = signals.sine(-23.0, 0.2)
+    assert integrated_loudness(short, 48000) == pytest.approx(-23.0, abs=0.2)
+
+
+def test_true_peak_finds_the_inter_sample_peak_of_a_quarter_rate_sine():
+    rate = 48000
+    n = np.arange(rate)
+    fade = np.minimum(1.0, np.minimum(n, n[::-1]) / (0.1 * rate))  # avoid edge ringing
+    samples = (np.sin(2 * np.pi * n / 4 + np.pi / 4) * fade).astype(np.float32)
+    assert sample_peak_dbfs(samples) == pytest.approx(-3.01, abs=0.05)
+    assert true_peak_dbtp(samples, rate) == pytest.approx(0.0, abs=0.1)
+
+
+def test_true_peak_never_reads_below_sample_peak(signals):
+    noise = signals.pink_noise(3.0)
+    assert true_peak_dbtp(noise, 48000) >= sample_peak_dbfs(noise)
+
+
+def test_measure_loudness_agrees_with_the_single_figure_functions(signals):
+    samples = signals.sequence([(-30.0, 4.0), (-18.0, 4.0)])
+    m = measure_loudness(samples, 48000)
+    assert m.integrated_lufs == integrated_loudness(samples, 48000)
+    assert m.loudness_range_lu == loudness_range(samples, 48000)
+    assert m.true_peak_dbtp == true_peak_dbtp(samples, 48000)
+    assert m.sample_peak_dbfs == pytest.approx(-18.0, abs=0.01)
+
+
+def test_gain_to_target_moves_loudness_onto_target(signals):
+    samples = signals.pink_noise(4.0)
+    before = integrated_loudness(samples, 48000)
+    gain = gain_to_target(before, -16.0)
+    after = integrated_loudness((samples * gain).astype(np.float32), 48000)
+    assert after == pytest.approx(-16.0, abs=0.01)
+    assert gain_to_target(float("-inf"), -16.0) == 1.0
+
+
+def _ffmpeg_summary(path) -> tuple[float, float]:
+    proc = subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true:framelog=verbose",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return integrated, peak
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["ambi_glass_hum", "arovane_beat_a", "ambi_haunted_hum"])
+def test_agrees_with_ffmpeg_ebur128_on_corpus_recordings(corpus_dir, name):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    path = corpus_dir / f"{name}.flac"
+    audio = load_audio(path)
+    assert audio.duration_s > 3.0
+    ff_integrated, ff_peak = _ffmpeg_summary(path)
+    ours = measure_loudness(audio.samples, audio.sample_rate)
+    assert ours.integrated_lufs == pytest.approx(ff_integrated, abs=0.2)
+    assert ours.true_peak_dbtp == pytest.approx(ff_peak, abs=0.5)
