@@ -269,3 +269,25 @@ def broker_flush() -> Callable[[], None]:
             broker.flush_all()
 
     return flush
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _s3_bucket() -> None:
+    """With S3 configured, make sure its bucket exists (a fresh S3-compatible server has none)."""
+    from django.conf import settings
+
+    if not settings.AWS_STORAGE_BUCKET_NAME:
+        return
+    import boto3
+
+    options = settings.STORAGES["default"]["OPTIONS"]
+    client = boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["access_key"],
+        aws_secret_access_key=options["secret_key"],
+        region_name=options["region_name"],
+    )
+    existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+    if settings.AWS_STORAGE_BUCKET_NAME not in existing:
+        client.create_bucket(Bucket=settings.AWS_STORAGE_BUCKET_NAME)

@@ -1,0 +1,139 @@
+"""Render a plan JSON to a 24-bit WAV/FLAC with a signed provenance manifest embedded."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from renderer.audio import Audio
+from renderer.engine import load_stem_file, render
+from renderer.manifest import build_manifest, embed_manifest
+from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
+from renderer.signing import generate_keypair, key_id, public_key_pem, sign_manifest
+
+SIGNING_KEY_ENV = "STEMVAULT_SIGNING_KEY"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("plan", type=Path, help="render plan JSON (stem paths relative to it)")
+    parser.add_argument("--out", type=Path, required=True, help="output file (.wav or .flac)")
+    parser.add_argument(
+        "--key",
+        type=Path,
+        help=f"Ed25519 private key PEM; default ${SIGNING_KEY_ENV}, else an ephemeral key whose "
+        "public half is written beside the output as OUT.pub.pem",
+    )
+    parser.add_argument("--render-id", help="render id for the manifest (default: from the plan)")
+    parser.add_argument(
+        "--stems-meta",
+        type=Path,
+        help="JSON {stem_id: {license_version, credits: [{artist, split_percent}]}}",
+    )
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write under a temporary name in the same folder, then rename over the target."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def sidecar(out: Path, suffix: str) -> Path:
+    return out.with_name(out.stem + suffix)
+
+
+def _with_content_hashes(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The plan's canonical form with every file stem's sha256 filled in."""
+    canonical = parse_plan(data).to_dict()
+    for stem in canonical["stems"]:
+        if stem.get("content_sha256") is None and stem.get("path") is not None:
+            path = base / stem["path"]
+            try:
+                stem["content_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise PlanError(f"stem {stem['id']!r}: cannot read {str(path)!r}: {exc.strerror}")
+    return canonical
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        raw = json.loads(args.plan.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read plan {args.plan}: {exc}", file=sys.stderr)
+        return 2
+    base = args.plan.resolve().parent
+    try:
+        plan = parse_plan(_with_content_hashes(raw, base))
+    except PlanError as exc:
+        print(f"error: invalid plan: {exc.message}", file=sys.stderr)
+        return 2
+
+    def load(ref: StemRef) -> Audio:
+        path = ref.path if ref.path is None else str(base / ref.path)
+        return load_stem_file(replace(ref, path=path))
+
+    out: Path = args.out
+    wanted_suffix = "." + plan.format
+    if out.suffix.lower() != wanted_suffix:
+        out = out.with_suffix(wanted_suffix)
+        print(f"note: the plan renders {plan.format}; writing {out}", file=sys.stderr)
+
+    ephemeral = False
+    key_path = args.key or (Path(os.environ[SIGNING_KEY_ENV]) if os.environ.get(SIGNING_KEY_ENV) else None)
+    if key_path is not None:
+        try:
+            private_pem = key_path.read_bytes()
+            public_pem = public_key_pem(private_pem)
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot use signing key {key_path}: {exc}", file=sys.stderr)
+            return 2
+    else:
+        private_pem, public_pem = generate_keypair()
+        ephemeral = True
+
+    stems_meta: dict[str, Any] = {}
+    if args.stems_meta is not None:
+        try:
+            stems_meta = json.loads(args.stems_meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read stems metadata {args.stems_meta}: {exc}", file=sys.stderr)
+            return 2
+
+    try:
+        result = render(plan, load=load)
+    except PlanError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    render_id = args.render_id or f"cli-{plan_hash(plan)[:16]}"
+    manifest = sign_manifest(
+        build_manifest(plan, result, render_id=render_id, stems_meta=stems_meta), private_pem
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, embed_manifest(result.audio, result.format, manifest))
+    write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
+    if ephemeral:
+        write_atomic(sidecar(out, ".pub.pem"), public_pem)
+        print(
+            f"note: no signing key given (--key or ${SIGNING_KEY_ENV}); signed with an ephemeral "
+            f"key, public half in {sidecar(out, '.pub.pem')}",
+            file=sys.stderr,
+        )
+    print(
+        f"{out}: {result.duration_s:.3f} s, {result.loudness_lufs:.2f} LUFS, "
+        f"{result.true_peak_dbtp:.2f} dBTP, audio sha256 {result.audio_sha256}, "
+        f"signed by key {key_id(public_pem)}"
+    )
+    return 0
