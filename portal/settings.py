@@ -67,6 +67,11 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.accounts",
     "portal.jobs",
+    "portal.stems",
+    "portal.review",
+    "portal.mixes",
+    "portal.royalties",
+    "portal.payouts",
 ]
 
 MIDDLEWARE = [

@@ -13,11 +13,22 @@ api_v1 = [
     path("tokens/", account_apis.TokenListApi.as_view(), name="tokens"),
     path("tokens/<int:token_id>/", account_apis.TokenRevokeApi.as_view(), name="token_revoke"),
     path("jobs/<int:job_id>/", job_apis.JobDetailApi.as_view(), name="job_detail"),
+    # Each domain owns its routes: portal/<domain>/api_urls.py.
+    path("", include("portal.stems.api_urls")),
+    path("", include("portal.review.api_urls")),
+    path("", include("portal.mixes.api_urls")),
+    path("", include("portal.royalties.api_urls")),
+    path("", include("portal.payouts.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("portal.core.urls")),
     path("", include("portal.accounts.urls")),
+    path("", include("portal.stems.urls")),
+    path("", include("portal.review.urls")),
+    path("", include("portal.mixes.urls")),
+    path("", include("portal.royalties.urls")),
+    path("", include("portal.payouts.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

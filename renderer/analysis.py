@@ -26,12 +26,15 @@ DC_PROBLEM_LEVEL = 0.01  # -40 dBFS of offset wastes headroom and thumps at edit
 SILENCE_WINDOW_S = 0.05
 SILENCE_LEVEL_DBFS = -60.0
 MOSTLY_SILENT_RATIO = 0.8
-LOSSY_CUTOFF_HZ = 19000.0  # MP3/AAC encoders low-pass at 11-19 kHz; real wideband audio reaches 20k+
+LOSSY_CUTOFF_HZ = (
+    19000.0  # MP3/AAC encoders low-pass at 11-19 kHz; real wideband audio reaches 20k+
+)
 CLIFF_DROP_DB = 25.0  # a lossy encoder's low-pass drops the spectrum this far within ~0.5 kHz
 TEMPO_RANGE_BPM = (60.0, 200.0)
 TEMPO_TOLERANCE = 0.04  # declared vs estimated tempo may differ by 4% before we complain
 TEMPO_MAX_SECONDS = 120.0  # tempo is estimated from at most the first two minutes
 WAVEFORM_POINTS = 200
+_FLUX_COMPRESSION = 1.0  # log1p(|X|): compresses, but keeps accents (kick vs hat) apart
 
 _BIT_DEPTHS = {
     "PCM_S8": 8,
@@ -91,7 +94,9 @@ def bit_depth(subtype: str) -> int | None:
     return _BIT_DEPTHS.get(subtype.upper())
 
 
-def clipping_ratio(samples: Samples, level: float = CLIP_LEVEL, min_run: int = CLIP_MIN_RUN) -> float:
+def clipping_ratio(
+    samples: Samples, level: float = CLIP_LEVEL, min_run: int = CLIP_MIN_RUN
+) -> float:
     """Share of all samples that sit at or beyond `level` in runs of at least `min_run`."""
     x = np.asarray(samples)
     if x.ndim == 1:
@@ -112,10 +117,10 @@ def clipping_ratio(samples: Samples, level: float = CLIP_LEVEL, min_run: int = C
 
 
 def dc_offset(samples: Samples) -> float:
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples)
     if x.size == 0:
         return 0.0
-    means = x.reshape(x.shape[0], -1).mean(axis=0)
+    means = x.reshape(x.shape[0], -1).mean(axis=0, dtype=np.float64)
     return float(means[int(np.argmax(np.abs(means)))])
 
 
@@ -144,8 +149,10 @@ def waveform_peaks(samples: Samples, points: int = WAVEFORM_POINTS) -> list[list
         return []
     points = min(points, frames)
     starts = (np.arange(points) * frames) // points
-    lows = np.minimum.reduceat(x.min(axis=1), starts)
-    highs = np.maximum.reduceat(x.max(axis=1), starts)
+    # Reduce over the flattened (frame-major) array: a per-row min over 2 channels is slow.
+    flat = np.ascontiguousarray(x).ravel()
+    lows = np.minimum.reduceat(flat, starts * x.shape[1])
+    highs = np.maximum.reduceat(flat, starts * x.shape[1])
     return [[round(float(lo), 4), round(float(hi), 4)] for lo, hi in zip(lows, highs, strict=True)]
 
 
@@ -166,7 +173,7 @@ def _long_term_spectrum(mono: Samples, sample_rate: int) -> tuple[Float64Array, 
         frames = np.stack([mono[s : s + n_fft] for s in starts[first : first + 256]]) * window
         power += np.sum(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
     power /= starts.shape[0]
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    freqs: Float64Array = np.fft.rfftfreq(n_fft, 1.0 / sample_rate).astype(np.float64)
     return 10.0 * np.log10(power + 1e-20), freqs
 
 
@@ -194,15 +201,22 @@ def spectral_cutoff_hz(samples: Samples, sample_rate: int) -> float | None:
     low = int(np.searchsorted(freqs, 4000.0))
     # Suffix maxima give "the loudest the spectrum gets anywhere above bin k" in one pass.
     suffix_max = np.maximum.accumulate(smoothed[:top][::-1])[::-1]
-    best_drop = 0.0
-    best_bin = -1
-    for k in range(max(low, below_width + guard), top - guard - 2):
-        inside = float(np.median(smoothed[k - guard - below_width : k - guard]))
-        outside = float(suffix_max[k + guard])
-        drop = inside - outside
-        if drop > best_drop:
-            best_drop, best_bin = drop, k
-    if best_bin < 0 or best_drop < CLIFF_DROP_DB:
+    first = max(low, below_width + guard)
+    last = top - guard - 2
+    if last <= first:
+        return None
+    candidates = np.arange(first, last)
+    passband = np.median(
+        np.lib.stride_tricks.sliding_window_view(smoothed, below_width)[
+            candidates - guard - below_width
+        ],
+        axis=1,
+    )
+    drops = passband - suffix_max[candidates + guard]
+    best_index = int(np.argmax(drops))
+    best_bin = int(candidates[best_index])
+    best_drop = float(drops[best_index])
+    if best_drop < CLIFF_DROP_DB:
         return None
     # Place the edge where the spectrum has fallen halfway (in dB) from the passband to the floor.
     inside = float(np.median(smoothed[best_bin - guard - below_width : best_bin - guard]))
@@ -227,8 +241,9 @@ def _onset_envelope(mono: Samples, sample_rate: int) -> tuple[Float64Array, floa
     previous: Float64Array | None = None
     for first in range(0, count, 2048):
         block = frames_view[first : first + 2048] * window
-        # Log compression makes quiet hats count next to loud kicks, as the ear does.
-        magnitude = np.log1p(1000.0 * np.abs(np.fft.rfft(block, axis=1)))
+        # Log compression lets quiet hats count next to loud kicks, as the ear does; a strong
+        # compression would erase the accents that tell the beat from the 8th-note grid.
+        magnitude = np.log1p(_FLUX_COMPRESSION * np.abs(np.fft.rfft(block, axis=1)))
         stacked = magnitude if previous is None else np.vstack([previous, magnitude])
         rise = np.maximum(np.diff(stacked, axis=0), 0.0).sum(axis=1)
         offset = first + (1 if previous is None else 0)
@@ -287,8 +302,12 @@ def estimate_bpm(samples: Samples, sample_rate: int) -> float | None:
         peak = int(window[int(np.argmax(autocorr[window]))])
         if autocorr[peak] >= 0.5 * autocorr[best]:
             estimates.append(_refine_peak(autocorr, peak) / multiple)
-    lag = estimates[-1]
-    return round(60.0 * rate / lag, 2)
+    bpm = 60.0 * rate / estimates[-1]
+    while bpm > TEMPO_RANGE_BPM[1]:
+        bpm /= 2.0
+    while bpm < TEMPO_RANGE_BPM[0]:
+        bpm *= 2.0
+    return round(bpm, 2)
 
 
 def _refine_peak(values: Float64Array, index: int) -> float:
@@ -358,7 +377,9 @@ def _problems(result: dict[str, Any], kind: str | None) -> list[Problem]:
     return problems
 
 
-def analyze(audio: Audio, *, kind: str | None = None, declared_bpm: float | None = None) -> Analysis:
+def analyze(
+    audio: Audio, *, kind: str | None = None, declared_bpm: float | None = None
+) -> Analysis:
     samples = audio.samples
     rate = audio.sample_rate
     loudness = measure_loudness(samples, rate)

@@ -166,15 +166,12 @@ def _max_filter_1d(values: F32, half: int, axis: int) -> F32:
     return out
 
 
-def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64]:
-    """Constellation: (frame, bin) of spectral peaks, strongest first within the density budget."""
-    if magnitude.size == 0:
-        empty = np.zeros(0, np.int64)
-        return empty, empty
+def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64, F32]:
+    """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
+    empty = np.zeros(0, np.int64)
+    if magnitude.size == 0 or float(magnitude.max()) <= 0.0:
+        return empty, empty, np.zeros(0, np.float32)
     top = float(magnitude.max())
-    if top <= 0.0:
-        empty = np.zeros(0, np.int64)
-        return empty, empty
     # Log domain: peak ranking then depends on ratios only, i.e. it is gain invariant.
     floor = top * 10.0 ** (-FLOOR_DB / 20.0)
     level = np.log(np.maximum(magnitude, floor * 1e-3)).astype(np.float32)
@@ -182,7 +179,7 @@ def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64]:
     is_peak = (level >= neighbourhood) & (magnitude > floor)
     frames, bins = np.nonzero(is_peak)
     if frames.size == 0:
-        return frames.astype(np.int64), bins.astype(np.int64)
+        return empty, empty, np.zeros(0, np.float32)
     strength = level[frames, bins]
     budget = max(MIN_PEAKS, int(PEAKS_PER_S * duration_s))
     # Spread the budget over time in 1 s blocks so a loud intro does not starve a quiet verse.
@@ -190,19 +187,28 @@ def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64]:
     block_id = frames // block
     order = np.lexsort((-strength, block_id))
     frames, bins, block_id = frames[order], bins[order], block_id[order]
+    strength = strength[order]
     first = np.searchsorted(block_id, block_id, side="left")
     rank = np.arange(frames.size) - first
     per_block = max(1, int(np.ceil(PEAKS_PER_S)))
     if budget > per_block * (int(block_id[-1]) + 1):
         per_block = budget  # short material: let its few blocks use the whole budget
     keep = rank < per_block
-    frames, bins = frames[keep], bins[keep]
+    frames, bins, strength = frames[keep], bins[keep], strength[keep]
     order = np.lexsort((bins, frames))
-    return frames[order].astype(np.int64), bins[order].astype(np.int64)
+    return (
+        frames[order].astype(np.int64),
+        bins[order].astype(np.int64),
+        strength[order].astype(np.float32),
+    )
 
 
-def _landmarks(frames: I64, bins: I64) -> tuple[U32, U32]:
-    """Pair each anchor peak with its next FAN_OUT peaks inside the target zone."""
+def _landmarks(frames: I64, bins: I64, strength: F32) -> tuple[U32, U32]:
+    """Pair each anchor peak with the FAN_OUT strongest peaks that follow it in the target zone.
+
+    Strongest rather than nearest: under noise or another layered sound the weak peaks are the
+    ones replaced, so pairs of strong peaks are the ones that survive into the query.
+    """
     n = frames.shape[0]
     if n < 2:
         return np.zeros(0, np.uint32), np.zeros(0, np.uint32)
@@ -214,10 +220,14 @@ def _landmarks(frames: I64, bins: I64) -> tuple[U32, U32]:
     dt = frames[partner] - frames[anchor]
     df = bins[partner] - bins[anchor]
     valid = in_range & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF) & ((dt > 0) | (df > 0))
-    rank = np.cumsum(valid, axis=1)
-    valid &= rank <= FAN_OUT
-    a_idx, p_slot = np.nonzero(valid)
-    p_idx = partner[a_idx, p_slot]
+    level = np.where(valid, strength[partner], -np.inf)
+    take = min(FAN_OUT, window)
+    best = np.argpartition(-level, take - 1, axis=1)[:, :take] if take < window else None
+    if best is None:
+        best = np.broadcast_to(np.arange(window), (n, window))
+    chosen = np.take_along_axis(valid, best, axis=1)
+    a_idx, slot = np.nonzero(chosen)
+    p_idx = partner[a_idx, best[a_idx, slot]]
     f1 = bins[a_idx].astype(np.uint32)
     step = (bins[p_idx] - bins[a_idx] + 128).astype(np.uint32)
     gap = (frames[p_idx] - frames[a_idx]).astype(np.uint32)
@@ -243,8 +253,8 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         lead = round(phase * HOP_S * rate / phases)
         shifted = np.concatenate([np.zeros(lead, np.float32), mono]) if lead else mono
         magnitude = _spectrogram(shifted, rate)
-        frames, bins = _peaks(magnitude, duration)
-        hashes, times = _landmarks(frames, bins)
+        frames, bins, strength = _peaks(magnitude, duration)
+        hashes, times = _landmarks(frames, bins, strength)
         all_hashes.append(hashes)
         all_times.append(times)
     if phases == 1:

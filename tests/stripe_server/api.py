@@ -92,7 +92,10 @@ TRANSFER_LIST = PAGINATION | {"created", "destination", "transfer_group"}
 EVENT_LIST = PAGINATION | {"created", "delivery_success", "type", "types"}
 RETRIEVE = {"expand"}
 
-_EU = set("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+_EU = frozenset(
+    {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"}
+    | {"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+)
 _COUNTRY_CURRENCY = {
     "US": "usd",
     "GB": "gbp",
@@ -385,7 +388,9 @@ class StripeState:
     def _get_transfer(self, transfer: str, param: str = "id") -> JSON:
         tr = self.transfers.get(transfer)
         if tr is None:
-            raise StripeError(404, f"No such transfer: '{transfer}'", code="resource_missing", param=param)
+            raise StripeError(
+                404, f"No such transfer: '{transfer}'", code="resource_missing", param=param
+            )
         return tr
 
     # --------------------------------------------------------------- accounts
@@ -433,7 +438,9 @@ class StripeState:
                 "parameter_missing",
             )
         ctrl = get_dict(params, "controller")
-        check_unknown(ctrl, {"fees", "losses", "requirement_collection", "stripe_dashboard"}, "controller")
+        check_unknown(
+            ctrl, {"fees", "losses", "requirement_collection", "stripe_dashboard"}, "controller"
+        )
         fees = get_dict(ctrl, "fees")
         check_unknown(fees, {"payer"}, "controller[fees]")
         losses = get_dict(ctrl, "losses")
@@ -441,11 +448,18 @@ class StripeState:
         dash = get_dict(ctrl, "stripe_dashboard")
         check_unknown(dash, {"type"}, "controller[stripe_dashboard]")
         payer = get_enum(fees, "payer", ["account", "application"], "controller[fees][payer]")
-        payments = get_enum(losses, "payments", ["application", "stripe"], "controller[losses][payments]")
-        collection = get_enum(
-            ctrl, "requirement_collection", ["application", "stripe"], "controller[requirement_collection]"
+        payments = get_enum(
+            losses, "payments", ["application", "stripe"], "controller[losses][payments]"
         )
-        dashboard = get_enum(dash, "type", ["express", "full", "none"], "controller[stripe_dashboard][type]")
+        collection = get_enum(
+            ctrl,
+            "requirement_collection",
+            ["application", "stripe"],
+            "controller[requirement_collection]",
+        )
+        dashboard = get_enum(
+            dash, "type", ["express", "full", "none"], "controller[stripe_dashboard][type]"
+        )
         controller = {
             "fees": {"payer": payer or "account"},
             "is_controller": True,
@@ -538,7 +552,12 @@ class StripeState:
         if not acct["capabilities"] and controller["stripe_dashboard"]["type"] == "full":
             self._apply_capabilities(
                 acct,
-                {"capabilities": {"card_payments": {"requested": "true"}, "transfers": {"requested": "true"}}},
+                {
+                    "capabilities": {
+                        "card_payments": {"requested": "true"},
+                        "transfers": {"requested": "true"},
+                    }
+                },
             )
         self.accounts[acct_id] = acct
         self.connected_balances[acct_id] = {}
@@ -589,9 +608,13 @@ class StripeState:
                         current_deadline=None,
                         disabled_reason=None,
                     )
-            if isinstance(acct.get("tos_acceptance"), dict) and not acct["tos_acceptance"].get("date"):
+            if isinstance(acct.get("tos_acceptance"), dict) and not acct["tos_acceptance"].get(
+                "date"
+            ):
                 acct["tos_acceptance"].update(date=now, ip="127.0.0.1")
-            changed_caps = [name for name, status in acct["capabilities"].items() if status != "active"]
+            changed_caps = [
+                name for name, status in acct["capabilities"].items() if status != "active"
+            ]
             for name in changed_caps:
                 acct["capabilities"][name] = "active"
             previous = diff(before, acct)
@@ -609,7 +632,9 @@ class StripeState:
                 )
                 for key in ("requirements", "future_requirements"):
                     if isinstance(cap.get(key), dict):
-                        cap[key].update(currently_due=[], eventually_due=[], past_due=[], disabled_reason=None)
+                        cap[key].update(
+                            currently_due=[], eventually_due=[], past_due=[], disabled_reason=None
+                        )
                 self._emit(
                     "capability.updated", cap, ctx, previous={"status": "inactive"}, account=account
                 )
@@ -660,10 +685,16 @@ class StripeState:
                 object="balance",
                 livemode=False,
                 available=[
-                    {"amount": amounts.get(c, 0), "currency": c, "source_types": {"card": amounts.get(c, 0)}}
+                    {
+                        "amount": amounts.get(c, 0),
+                        "currency": c,
+                        "source_types": {"card": amounts.get(c, 0)},
+                    }
                     for c in currencies
                 ],
-                pending=[{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies],
+                pending=[
+                    {"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies
+                ],
             )
             if "connect_reserved" in bal:
                 bal["connect_reserved"] = [{"amount": 0, "currency": c} for c in currencies]
@@ -683,13 +714,20 @@ class StripeState:
         destination = str(require(params, "destination"))
         description = get_str(params, "description")
         transfer_group = get_str(params, "transfer_group")
-        source_type = get_enum(params, "source_type", ["bank_account", "card", "fpx"], "source_type")
+        source_type = get_enum(
+            params, "source_type", ["bank_account", "card", "fpx"], "source_type"
+        )
         source_transaction = get_str(params, "source_transaction")
         metadata = merge_metadata({}, params)
         assert amount is not None and currency is not None
         dest = self.accounts.get(destination)
         if dest is None:
-            raise StripeError(400, f"No such destination: '{destination}'", code="resource_missing", param="destination")
+            raise StripeError(
+                400,
+                f"No such destination: '{destination}'",
+                code="resource_missing",
+                param="destination",
+            )
         if source_transaction:
             raise StripeError(
                 400,
@@ -734,7 +772,9 @@ class StripeState:
             transfer_group=transfer_group,
         )
         reversals = tr["reversals"] if isinstance(tr.get("reversals"), dict) else {}
-        reversals.update(object="list", data=[], has_more=False, url=f"/v1/transfers/{tr_id}/reversals")
+        reversals.update(
+            object="list", data=[], has_more=False, url=f"/v1/transfers/{tr_id}/reversals"
+        )
         if "total_count" in reversals:
             reversals["total_count"] = 0
         tr["reversals"] = reversals
@@ -837,7 +877,9 @@ class StripeState:
         self._get_transfer(transfer, "transfer")
         rev = self.reversals.get(id)
         if rev is None or rev["transfer"] != transfer:
-            raise StripeError(404, f"No such transfer reversal: '{id}'", code="resource_missing", param="id")
+            raise StripeError(
+                404, f"No such transfer reversal: '{id}'", code="resource_missing", param="id"
+            )
         return rev
 
     def retrieve_reversal(self, ctx: RequestContext, params: JSON, transfer: str, id: str) -> JSON:

@@ -171,7 +171,9 @@ def get_bool(value: Any, name: str) -> bool:
     raise invalid(f"Invalid boolean: {value}", name)
 
 
-def get_enum(params: Mapping[str, Any], name: str, choices: Iterable[str], label: str) -> str | None:
+def get_enum(
+    params: Mapping[str, Any], name: str, choices: Iterable[str], label: str
+) -> str | None:
     value = params.get(name)
     if value is None or value == "":
         return None
@@ -231,7 +233,9 @@ def merge_metadata(current: Mapping[str, str], params: Mapping[str, Any]) -> dic
         else:
             merged[key] = value
     if len(merged) > 50:
-        raise invalid("You can specify up to 50 keys, with key names up to 40 characters long.", "metadata")
+        raise invalid(
+            "You can specify up to 50 keys, with key names up to 40 characters long.", "metadata"
+        )
     return merged
 
 

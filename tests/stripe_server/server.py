@@ -15,6 +15,7 @@ methods on :class:`StripeTestServer` and the same operations over HTTP under ``/
 from __future__ import annotations
 
 import binascii
+import contextlib
 import copy
 import json
 import socket
@@ -28,7 +29,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from .api import API_VERSION, RequestContext, StripeState, new_id
 from .fixtures import Fixtures
@@ -45,7 +46,11 @@ _DEFAULT_ERRORS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Injected error (Stripe test server)."),
     401: ("invalid_request_error", None, "Invalid API Key provided."),
     402: ("card_error", "card_declined", "Your card was declined."),
-    403: ("invalid_request_error", None, "The provided key does not have the required permissions."),
+    403: (
+        "invalid_request_error",
+        None,
+        "The provided key does not have the required permissions.",
+    ),
     404: ("invalid_request_error", "resource_missing", "No such object."),
     409: (
         "invalid_request_error",
@@ -580,10 +585,8 @@ class StripeTestServer:
     @staticmethod
     def _drop(h: _Handler) -> None:
         h.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -728,7 +731,13 @@ class StripeTestServer:
                     self._idempotency.setdefault(
                         scope,
                         _IdempotencyEntry(
-                            method, path, fingerprint, time.time(), fault.status, payload, request_id
+                            method,
+                            path,
+                            fingerprint,
+                            time.time(),
+                            fault.status,
+                            payload,
+                            request_id,
                         ),
                     )
             finish(fault.status, payload, fault="error")
@@ -905,9 +914,7 @@ class StripeTestServer:
         self._send(h, 200, page.encode("utf-8"), content_type="text/html; charset=utf-8")
 
     # ---------------------------------------------------------- control HTTP
-    def _handle_control(
-        self, h: _Handler, method: str, path: str, query: str, body: bytes
-    ) -> None:
+    def _handle_control(self, h: _Handler, method: str, path: str, query: str, body: bytes) -> None:
         try:
             data = self._control_args(query, body)
             status, result = self._control(method, path, data)
@@ -949,9 +956,12 @@ class StripeTestServer:
         if route == ("POST", "balance"):
             self.set_balance(str(data.get("currency", "usd")), int(data["amount"]))
             return 200, self.state.balance_object()
-        if method == "POST" and len(parts) == 3 and parts[0] == "accounts":
-            if parts[2] == "complete_onboarding":
-                return 200, self.complete_onboarding(parts[1])
+        if (
+            route[0] == "POST"
+            and len(parts) == 3
+            and parts[::2] == ["accounts", "complete_onboarding"]
+        ):
+            return 200, self.complete_onboarding(parts[1])
         if route == ("GET", "faults"):
             return 200, [asdict(f) for f in self.faults()]
         if route == ("DELETE", "faults"):
@@ -1026,5 +1036,4 @@ __all__ = [
     "StripeTestServer",
     "WebhookDelivery",
     "fault_error_body",
-    "urlencode",
 ]

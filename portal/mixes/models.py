@@ -1,0 +1,68 @@
+"""Renders: preview mixes and soundtracks, each with its signed provenance manifest."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class RenderKind(models.TextChoices):
+    PREVIEW = "preview", "Preview of a stem in context"
+    SOUNDTRACK = "soundtrack", "Soundtrack requested through the API"
+
+
+class RenderStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RENDERING = "rendering", "Rendering"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Mix(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=RenderKind.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="mixes",
+    )
+    preview_of = models.ForeignKey(
+        "stems.Stem", null=True, blank=True, on_delete=models.PROTECT, related_name="previews"
+    )
+    request = models.JSONField(default=dict, help_text="What the client asked for")
+    plan = models.JSONField(default=dict, blank=True)
+    plan_sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RenderStatus.choices, default=RenderStatus.QUEUED
+    )
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    audio = models.FileField(max_length=300, blank=True)
+    audio_format = models.CharField(max_length=8, blank=True)
+    audio_sha256 = models.CharField(max_length=64, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    loudness_lufs = models.FloatField(null=True, blank=True)
+    true_peak_dbtp = models.FloatField(null=True, blank=True)
+    manifest = models.JSONField(default=dict, blank=True, help_text="The signed manifest")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+class MixStem(models.Model):
+    """Which stems a mix used (denormalised from the manifest for queries like "mixes of X")."""
+
+    mix = models.ForeignKey(Mix, on_delete=models.CASCADE, related_name="stems_used")
+    stem = models.ForeignKey("stems.Stem", on_delete=models.PROTECT, related_name="mix_uses")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mix", "stem"], name="mix_stem_once")]
