@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.accounts",
     "portal.jobs",
+    "portal.audit",
     "portal.stems",
     "portal.review",
     "portal.mixes",
