@@ -399,9 +399,7 @@ def stem_energy_per_second(
     for p in placements:
         stem = stems[p.stem_id]
         # A mono stem is broadcast onto every output channel, so its energy counts that often.
-        per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (
-            channels / stem.shape[1]
-        )
+        per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (channels / stem.shape[1])
         gain2 = 10.0 ** (p.gain_db / 10.0)
         key = (p.stem_id, gain2)
         prefix = prefix_cache.get(key)
@@ -473,9 +471,7 @@ def quantise_24(samples: Samples) -> tuple[npt.NDArray[np.int32], Samples]:
     return pcm, scaled
 
 
-def master(
-    mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float
-) -> Mastered:
+def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float) -> Mastered:
     """Normalise to `target_lufs`, limit to `ceiling_dbtp`, quantise to 24 bits."""
     measured = integrated_loudness(mixed, sample_rate)
     if not math.isfinite(measured):
@@ -497,9 +493,7 @@ def master(
             continue
         pcm, samples = quantise_24(limited)
         peak = true_peak_dbtp(samples, sample_rate)
-        best = Mastered(
-            pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt
-        )
+        best = Mastered(pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt)
         if peak <= ceiling_dbtp:
             return best
         # The BS.1770 meter found an over our estimate missed: widen the search, add margin.

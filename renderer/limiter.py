@@ -107,9 +107,7 @@ def _sliding_min_forward(values: npt.NDArray[np.float64], width: int) -> npt.NDA
     return out
 
 
-def _box_average_backward(
-    values: npt.NDArray[np.float64], width: int
-) -> npt.NDArray[np.float64]:
+def _box_average_backward(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
     """out[i] = mean(values[i-width+1 : i+1]), with values before the start taken as 1.0."""
     if width <= 1:
         return values.copy()

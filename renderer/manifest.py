@@ -258,7 +258,9 @@ def verify_file(file_bytes: bytes, public_key_pem: bytes) -> tuple[bool, str]:
             expected = key_id(public_key_pem)
         except ValueError:
             return False, "the public key is not a readable Ed25519 PEM key"
-        signer = manifest["signature"].get("key_id") if isinstance(manifest["signature"], dict) else None
+        signer = (
+            manifest["signature"].get("key_id") if isinstance(manifest["signature"], dict) else None
+        )
         if signer != expected:
             return False, f"the manifest is signed by key {signer}, not by key {expected}"
         return False, "the manifest signature does not verify: the manifest was altered"

@@ -92,7 +92,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"note: the plan renders {plan.format}; writing {out}", file=sys.stderr)
 
     ephemeral = False
-    key_path = args.key or (Path(os.environ[SIGNING_KEY_ENV]) if os.environ.get(SIGNING_KEY_ENV) else None)
+    key_path = args.key or (
+        Path(os.environ[SIGNING_KEY_ENV]) if os.environ.get(SIGNING_KEY_ENV) else None
+    )
     if key_path is not None:
         try:
             private_pem = key_path.read_bytes()

@@ -434,7 +434,7 @@ def test_silent_plan_renders_silence_without_shares(tmp_path: Path) -> None:
 
 def test_progress_reports_run_from_0_to_100(stem_dir: Path) -> None:
     seen: list[int] = []
-    render(song_plan(stem_dir, duration_s=8), progress=seen.append)
+    render(song_plan(stem_dir, duration_s=10), progress=seen.append)
     assert seen[0] == 0 and seen[-1] == 100 and seen == sorted(seen)
 
 

@@ -7,7 +7,7 @@ from django.db import migrations
 FORBID = """
 CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_auditentry is append-only: % is not allowed', TG_OP;
+    RAISE EXCEPTION 'audit_auditentry is append-only: %% is not allowed', TG_OP;
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_entry_no_update_delete

@@ -1,0 +1,335 @@
+"""Gatekeeping for uploads: only intact, lossless, plausible sounds reach a curator.
+
+The container is identified from the bytes (magic numbers, chunk headers and what libsndfile
+makes of them), never from the filename. Chunk sizes are checked against the real byte length
+ourselves, because libsndfile quietly decodes whatever is there when a header over-promises.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+from renderer.audio import Audio, load_audio
+
+DURATION_LIMITS: dict[str, tuple[float, float]] = {
+    "one-shot": (0.05, 10.0),
+    "loop": (0.5, 120.0),
+    "stem": (1.0, 900.0),
+    "field-recording": (1.0, 1800.0),
+}
+MIN_SAMPLE_RATE = 44100
+MAX_SAMPLE_RATE = 192000
+MAX_CHANNELS = 2
+SILENCE_PEAK_DBFS = -90.0
+
+_LOSSLESS_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
+_LOSSY_HINT = (
+    "Lossy encoding throws away detail that the vault's provenance and quality checks rely on. "
+    "Please send the original as WAV, FLAC or AIFF."
+)
+
+
+class AudioRejected(Exception):
+    """An upload the vault will not take; `message` tells the artist what to fix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def validate_filename(name: str) -> str:
+    """Return `name` stripped of surrounding whitespace, or raise AudioRejected('bad_filename')."""
+    cleaned = name.strip() if isinstance(name, str) else ""
+    if not cleaned:
+        raise AudioRejected("bad_filename", "The file needs a name.")
+    if "/" in cleaned or "\\" in cleaned:
+        raise AudioRejected(
+            "bad_filename", "The file name must not contain '/' or '\\'; rename the file."
+        )
+    if "\x00" in cleaned:
+        raise AudioRejected("bad_filename", "The file name contains a NUL byte; rename the file.")
+    if cleaned in {".", ".."}:
+        raise AudioRejected("bad_filename", "'.' and '..' are not file names; rename the file.")
+    return cleaned
+
+
+def _read_bytes(data: bytes | BinaryIO, max_bytes: int) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+    else:
+        raw = data.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise AudioRejected(
+            "too_large",
+            f"The file is larger than the {max_bytes / 1_000_000:.1f} MB limit; "
+            "send a shorter excerpt or a FLAC (lossless, about half the size of WAV).",
+        )
+    if not raw:
+        raise AudioRejected("empty", "The file is empty (0 bytes); the upload may have failed.")
+    return raw
+
+
+def sniff_container(raw: bytes) -> str:
+    """'WAV', 'FLAC', 'AIFF', 'MP3', 'OGG' or '' from the leading bytes."""
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WAVE":
+        return "WAV"
+    if raw[:4] == b"fLaC":
+        return "FLAC"
+    if raw[:4] == b"FORM" and raw[8:12] in (b"AIFF", b"AIFC"):
+        return "AIFF"
+    if raw[:3] == b"ID3" or (len(raw) > 1 and raw[0] == 0xFF and raw[1] & 0xE0 == 0xE0):
+        return "MP3"
+    if raw[:4] == b"OggS":
+        return "OGG"
+    return ""
+
+
+def _overrun(code_cut: str, code_lie: str, container_complete: bool) -> str:
+    # A header that over-promises in a file whose outer size matches its length is lying; one
+    # whose outer size also exceeds the length is a file cut short.
+    return code_lie if container_complete else code_cut
+
+
+def _check_wav(raw: bytes) -> None:
+    length = len(raw)
+    if length < 12:
+        raise AudioRejected("truncated", "The WAV file stops inside its header; export it again.")
+    riff_size = struct.unpack_from("<I", raw, 4)[0]
+    complete = riff_size + 8 <= length
+    if riff_size + 8 < length - 1:
+        raise AudioRejected(
+            "header_mismatch",
+            f"The WAV header says the file is {riff_size + 8} bytes but it is {length}; "
+            "the file was damaged or edited. Export it again.",
+        )
+    end = min(length, riff_size + 8)
+    offset = 12
+    seen_fmt = False
+    while offset + 8 <= end:
+        chunk_id = raw[offset : offset + 4]
+        size = struct.unpack_from("<I", raw, offset + 4)[0]
+        body = offset + 8
+        if chunk_id == b"fmt ":
+            seen_fmt = True
+            if size >= 2 and body + 2 <= length:
+                tag = struct.unpack_from("<H", raw, body)[0]
+                if tag in (0x0050, 0x0055):  # MPEG layer I/II, MPEG layer III inside RIFF
+                    raise AudioRejected(
+                        "lossy_format", "This WAV holds MP3-encoded audio. " + _LOSSY_HINT
+                    )
+        if body + size > length:
+            if chunk_id == b"data":
+                promised = size
+                held = length - body
+                raise AudioRejected(
+                    _overrun("truncated", "header_mismatch", complete),
+                    f"The WAV data chunk promises {promised} bytes of audio but the file holds "
+                    f"only {held}. "
+                    + (
+                        "The header's sizes contradict each other; export the file again."
+                        if complete
+                        else "The file was cut short (an interrupted copy or download?); "
+                        "upload the complete file."
+                    ),
+                )
+            raise AudioRejected(
+                _overrun("truncated", "header_mismatch", complete),
+                f"The WAV chunk {chunk_id.decode('latin-1')!r} runs past the end of the file; "
+                "export it again.",
+            )
+        if body + size > end:
+            raise AudioRejected(
+                "header_mismatch",
+                f"The WAV chunk {chunk_id.decode('latin-1')!r} overruns the size the RIFF header "
+                "declares; export the file again.",
+            )
+        if chunk_id == b"data":
+            if not seen_fmt:
+                raise AudioRejected("not_audio", "The WAV has audio data but no format chunk.")
+            return
+        offset = body + size + (size & 1)  # chunks are padded to even length
+    raise AudioRejected(
+        "truncated" if not complete else "not_audio",
+        "The WAV file has no audio data chunk; export it again.",
+    )
+
+
+def _check_aiff(raw: bytes) -> None:
+    length = len(raw)
+    if length < 12:
+        raise AudioRejected("truncated", "The AIFF file stops inside its header; export it again.")
+    form_size = struct.unpack_from(">I", raw, 4)[0]
+    complete = form_size + 8 <= length
+    if form_size + 8 < length - 1:
+        raise AudioRejected(
+            "header_mismatch",
+            f"The AIFF header says the file is {form_size + 8} bytes but it is {length}; "
+            "export it again.",
+        )
+    offset = 12
+    frames = channels = bits = None
+    sound_bytes: int | None = None
+    while offset + 8 <= length:
+        chunk_id = raw[offset : offset + 4]
+        size = struct.unpack_from(">I", raw, offset + 4)[0]
+        body = offset + 8
+        if chunk_id == b"COMM" and body + 8 <= length:
+            channels, frames, bits = struct.unpack_from(">hIh", raw, body)
+        if chunk_id == b"SSND":
+            sound_bytes = min(size, length - body) - 8  # minus offset and blockSize fields
+            if body + size > length:
+                raise AudioRejected(
+                    _overrun("truncated", "header_mismatch", complete),
+                    f"The AIFF sound chunk promises {size} bytes but the file holds "
+                    f"{length - body}; "
+                    + (
+                        "the header's sizes contradict each other."
+                        if complete
+                        else "the file was cut short. Upload the complete file."
+                    ),
+                )
+        elif body + size > length:
+            raise AudioRejected(
+                _overrun("truncated", "header_mismatch", complete),
+                f"The AIFF chunk {chunk_id.decode('latin-1')!r} runs past the end of the file.",
+            )
+        offset = body + size + (size & 1)
+    if frames is None or channels is None or bits is None or sound_bytes is None:
+        raise AudioRejected("not_audio", "The AIFF file lacks its COMM or SSND chunk.")
+    needed = frames * channels * ((bits + 7) // 8)
+    if needed > sound_bytes and raw[8:12] == b"AIFF":
+        raise AudioRejected(
+            _overrun("truncated", "header_mismatch", complete),
+            f"The AIFF header promises {frames} frames ({needed} bytes) but the sound data "
+            f"holds {max(sound_bytes, 0)} bytes; export the file again.",
+        )
+
+
+def _flac_total_frames(raw: bytes) -> int | None:
+    # STREAMINFO is always the first metadata block: 4-byte header, then 34 bytes whose bits
+    # 108-143 (from the block start) hold the 36-bit total sample count (0 = unknown).
+    if len(raw) < 4 + 4 + 34 or raw[4] & 0x7F != 0:
+        return None
+    info = raw[8 : 8 + 34]
+    total = ((info[13] & 0x0F) << 32) | struct.unpack_from(">I", info, 14)[0]
+    return total or None
+
+
+def _reject_lossy(kind: str) -> AudioRejected:
+    return AudioRejected("lossy_format", f"This is {kind}. " + _LOSSY_HINT)
+
+
+def validate_upload(data: bytes | BinaryIO, *, filename: str, kind: str, max_bytes: int) -> Audio:
+    """Decode an upload if the vault can take it; otherwise raise AudioRejected(code, message).
+
+    Codes: bad_filename, unknown_kind, too_large, empty, not_audio, lossy_format,
+    unsupported_container, truncated, header_mismatch, non_finite, sample_rate,
+    too_many_channels, duration, silent.
+    """
+    validate_filename(filename)
+    if kind not in DURATION_LIMITS:
+        raise AudioRejected(
+            "unknown_kind", f"Unknown kind {kind!r}; choose one of {', '.join(DURATION_LIMITS)}."
+        )
+    raw = _read_bytes(data, max_bytes)
+    container = sniff_container(raw)
+    if container == "MP3":
+        raise _reject_lossy("an MP3")
+    if container == "OGG":
+        if b"OpusHead" in raw[:512]:
+            raise _reject_lossy("Ogg Opus")
+        if b"\x01vorbis" in raw[:512]:
+            raise _reject_lossy("Ogg Vorbis")
+        raise AudioRejected(
+            "unsupported_container", "Ogg files are not accepted; send WAV, FLAC or AIFF."
+        )
+    if not container:
+        try:
+            info = sf.info(io.BytesIO(raw))
+        except (sf.LibsndfileError, RuntimeError, TypeError):
+            raise AudioRejected(
+                "not_audio",
+                "This file is not audio we can read. Send an uncompressed WAV or AIFF, or a FLAC.",
+            ) from None
+        if info.format in {"MP3", "MPEG"} or info.subtype.startswith("MPEG"):
+            raise _reject_lossy("MPEG audio") from None
+        if info.format == "OGG":
+            raise _reject_lossy("Ogg audio") from None
+        raise AudioRejected(
+            "unsupported_container",
+            f"{info.format_info or info.format} files are not accepted; send WAV, FLAC or AIFF.",
+        )
+    if container == "WAV":
+        _check_wav(raw)
+    elif container == "AIFF":
+        _check_aiff(raw)
+    try:
+        audio = load_audio(raw)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioRejected(
+            "not_audio",
+            f"The {container} file could not be decoded ({error}); export it again.",
+        ) from None
+    if audio.subtype not in _LOSSLESS_SUBTYPES:
+        raise AudioRejected(
+            "lossy_format",
+            f"The {container} file uses the {audio.subtype} codec. " + _LOSSY_HINT,
+        )
+    if container == "FLAC":
+        promised = _flac_total_frames(raw)
+        if promised is not None and audio.frames < promised:
+            raise AudioRejected(
+                "truncated",
+                f"The FLAC header promises {promised} frames but only {audio.frames} decode; "
+                "the file was cut short. Upload the complete file.",
+            )
+    _check_signal(audio, kind)
+    return audio
+
+
+def _check_signal(audio: Audio, kind: str) -> None:
+    if audio.frames == 0:
+        raise AudioRejected("empty", "The file contains no audio frames.")
+    if audio.sample_rate < MIN_SAMPLE_RATE or audio.sample_rate > MAX_SAMPLE_RATE:
+        raise AudioRejected(
+            "sample_rate",
+            f"The sample rate is {audio.sample_rate} Hz; the vault takes 44.1 to 192 kHz. "
+            "Export at the rate you recorded at (44.1, 48, 88.2, 96, 176.4 or 192 kHz).",
+        )
+    if audio.channels > MAX_CHANNELS:
+        raise AudioRejected(
+            "too_many_channels",
+            f"The file has {audio.channels} channels; send mono or stereo "
+            "(split multichannel recordings into separate stems).",
+        )
+    if not bool(np.isfinite(audio.samples).all()):
+        bad = int(np.count_nonzero(~np.isfinite(audio.samples)))
+        raise AudioRejected(
+            "non_finite",
+            f"{bad} samples are NaN or infinite (a broken float export); export it again, "
+            "ideally as 24-bit PCM.",
+        )
+    low, high = DURATION_LIMITS[kind]
+    duration = audio.duration_s
+    if duration < low or duration > high:
+        raise AudioRejected(
+            "duration",
+            f"A {kind} must last {low:g} to {high:g} seconds; this one lasts {duration:.2f} s.",
+        )
+    peak = float(np.max(np.abs(audio.samples)))
+    if peak == 0.0:
+        raise AudioRejected("silent", "The file is digital silence (every sample is zero).")
+    peak_db = 20.0 * math.log10(peak)
+    if peak_db < SILENCE_PEAK_DBFS:
+        raise AudioRejected(
+            "silent",
+            f"The loudest sample is {peak_db:.1f} dBFS, below the {SILENCE_PEAK_DBFS:.0f} dBFS "
+            "floor; this is effectively silence. Check the export level.",
+        )
