@@ -24,12 +24,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # that benchmark has not been written yet
             raise
         wanted = getattr(module, "FIGURES", ())
-        if args.names and short not in args.names and not any(
-            name.startswith(prefix) for name in wanted for prefix in args.names
+        if (
+            args.names
+            and short not in args.names
+            and not any(name.startswith(prefix) for name in wanted for prefix in args.names)
         ):
             continue
         try:
-            for figure in module.run(args.names if args.names and short not in args.names else None):
+            for figure in module.run(
+                args.names if args.names and short not in args.names else None
+            ):
                 print(json.dumps(figure.as_dict()), flush=True)
         except Exception:  # a broken benchmark must not hide the others' figures
             failed += 1

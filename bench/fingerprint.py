@@ -20,7 +20,7 @@ import soundfile as sf
 
 from bench import Figure
 from renderer.audio import load_audio
-from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
+from renderer.fingerprint import PHASES_BELOW_S, Fingerprint, FingerprintIndex, fingerprint
 
 FIGURES: tuple[str, ...] = (
     "fingerprint_recall_mp3",
@@ -210,7 +210,9 @@ def evaluate(
         rng = np.random.default_rng([SEED, 7])
         tally = tallies.setdefault("containment", Tally())
         for clip in clips:
-            others = [c for c in clips if c.family != clip.family and not related(c.name, clip.name)]
+            others = [
+                c for c in clips if c.family != clip.family and not related(c.name, clip.name)
+            ]
             other = others[int(rng.integers(0, len(others)))]
             mix, start = layer(clip, other, rng)
             matches = index.find_contained(fingerprint(mix, clip.rate), limit=everyone)
@@ -236,8 +238,10 @@ def synthetic_fingerprints(
     Anchor bin, bin step and frame gap are drawn independently from the corpus's own histograms
     (so common low-frequency hashes are as common as in real audio), at the corpus's hash rate.
     """
-    pool = np.concatenate([fp.hashes for fp in real])
-    per_s = sum(len(fp) for fp in real) / sum(fp.duration_s for fp in real)
+    # Density from material long enough to be analysed like a 60 s stem (one phase).
+    long = [fp for fp in real if fp.duration_s >= PHASES_BELOW_S] or real
+    pool = np.concatenate([fp.hashes for fp in long])
+    per_s = sum(len(fp) for fp in long) / sum(fp.duration_s for fp in long)
     n = int(per_s * seconds)
     frames = int(seconds / 0.016)
     for _ in range(count):

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal.accounts import apis as account_apis
 from portal.core import views as core_views
 from portal.jobs import apis as job_apis
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("me/", account_apis.MeApi.as_view(), name="me"),
     path("tokens/", account_apis.TokenListApi.as_view(), name="tokens"),
     path("tokens/<int:token_id>/", account_apis.TokenRevokeApi.as_view(), name="token_revoke"),

@@ -27,6 +27,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ PCM24_SCALE = 8388608.0  # 2**23: float full scale <-> 24-bit integer
 AUDIBILITY_FLOOR_DB = 60.0  # a stem this far under the loudest in a second gets no share
 SILENCE_MEAN_SQUARE = 1e-12  # -120 dBFS: a second quieter than this counts as silence
 LOUDNESS_TOLERANCE_LU = 0.05  # aim well inside the 0.1 LU promise
-_MAX_PASSES = 6
+_MAX_PASSES = 10
 
 
 # --- stems ---------------------------------------------------------------------------------
@@ -124,24 +125,31 @@ def _fast_length(n: int) -> int:
     return best
 
 
-def resample(samples: Samples, frames_out: int, *, periodic: bool = False) -> Samples:
+def resample(
+    samples: Samples, frames_out: int, *, periodic: bool = False, ratio: Fraction | None = None
+) -> Samples:
     """Band-limited FFT resampling of (frames, channels) float32 to exactly `frames_out` frames.
 
     The spectrum is cut at the lower of the two Nyquist frequencies with a raised-cosine
     roll-off over its top 8%, which keeps the implied interpolation kernel short (little
     ringing around transients). `periodic=True` treats the input as one cycle of a loop, so the
-    output loops seamlessly; otherwise the input is zero-padded so nothing wraps around.
+    output loops seamlessly. Otherwise the input is zero-padded so nothing wraps around, to a
+    length whose image under `ratio` (output/input rate, default frames_out/frames_in) is a
+    whole number, so the conversion ratio is exact and no timing drift accumulates.
     """
     frames_in = samples.shape[0]
-    if frames_out == frames_in:
+    if frames_out == frames_in and ratio in (None, 1):
         return samples
     if frames_in == 0 or frames_out <= 0:
         return np.zeros((max(frames_out, 0), samples.shape[1]), dtype=np.float32)
     if periodic:
         n_in, n_out = frames_in, frames_out
     else:
-        n_in = _fast_length(frames_in + max(256, frames_in // 16))
-        n_out = max(1, int(round(n_in * frames_out / frames_in)))
+        exact = ratio if ratio is not None else Fraction(frames_out, frames_in)
+        step = exact.denominator
+        blocks = _fast_length(-(-(frames_in + max(256, frames_in // 16)) // step))
+        n_in = blocks * step
+        n_out = n_in * exact.numerator // step
     spectrum = np.fft.rfft(samples, n=n_in, axis=0)
     bins_out = n_out // 2 + 1
     keep = min(spectrum.shape[0], bins_out)
@@ -152,6 +160,8 @@ def resample(samples: Samples, frames_out: int, *, periodic: bool = False) -> Sa
         ramp = 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, keep - taper_start)))
         resized[taper_start:keep] *= ramp[:, None]
     out = np.fft.irfft(resized, n=n_out, axis=0)[:frames_out]
+    if out.shape[0] < frames_out:
+        out = np.concatenate([out, np.zeros((frames_out - out.shape[0], out.shape[1]))])
     out *= n_out / n_in
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -188,12 +198,17 @@ def prepare_stem(audio: Audio, ref: StemRef, plan: RenderPlan) -> Samples:
         whole = round(beats)
         if whole >= 1 and abs(beats - whole) < 0.01 * whole:
             # A loop of whole beats: make it exactly that many beats on the plan's grid.
-            frames_out = int(round(whole * 60.0 / plan.tempo_bpm * plan.sample_rate))
+            frames_out = round(whole * 60.0 / plan.tempo_bpm * plan.sample_rate)
             return resample(samples, frames_out, periodic=True)
-        frames_out = int(round(seconds / ratio * plan.sample_rate))
-        return resample(samples, frames_out)
+        exact = Fraction(plan.sample_rate, audio.sample_rate) * (
+            Fraction(ref.bpm).limit_denominator(1000)
+            / Fraction(plan.tempo_bpm).limit_denominator(1000)
+        )
+        frames_out = round(audio.frames * exact)
+        return resample(samples, frames_out, ratio=exact)
     if audio.sample_rate != plan.sample_rate:
-        return resample(samples, int(round(seconds * plan.sample_rate)))
+        exact = Fraction(plan.sample_rate, audio.sample_rate)
+        return resample(samples, round(audio.frames * exact), ratio=exact)
     return samples
 
 
@@ -224,7 +239,7 @@ def load_stems(
 
 def bar_to_frame(bar: float, tempo_bpm: float, sample_rate: int) -> int:
     """Frame index of a bar line: round(bar * 4 beats * 60/bpm s * rate)."""
-    return int(round(bar * 4 * 60.0 / tempo_bpm * sample_rate))
+    return round(bar * 4 * 60.0 / tempo_bpm * sample_rate)
 
 
 @dataclass(frozen=True)
@@ -284,18 +299,18 @@ def plan_placements(plan: RenderPlan, stem_frames: Mapping[str, int]) -> list[Pl
                 continue
             ref = plan.stem(layer.stem)
             if layer.period_beats is not None:
-                period = int(round(layer.period_beats * beat))
+                period = round(layer.period_beats * beat)
             elif ref.bpm is not None:
                 # A loop: repeat every whole number of beats it spans.
-                period = int(round(max(1, round(length / beat)) * beat))
+                period = round(max(1, round(length / beat)) * beat)
             else:
-                period = int(round(math.ceil(length / beat - 1e-9) * beat))
+                period = round(math.ceil(length / beat - 1e-9) * beat)
             period = max(period, 1)
             start = bar_to_frame(section.start_bar + layer.start_bar, bpm, sr)
             natural_end = start + (layer.repeats - 1) * period + length
             end = min(natural_end, section_end)
-            fade_out = int(round(layer.fade_out_s * sr))
-            fade_in = int(round(layer.fade_in_s * sr))
+            fade_out = round(layer.fade_out_s * sr)
+            fade_in = round(layer.fade_in_s * sr)
             crossfade_out = (
                 fade_out > 0 and natural_end >= section_end and section.end_bar in handovers
             )
@@ -480,16 +495,22 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     gain_db = target_lufs - measured
     margin_db, search_db = 0.05, 3.0
     best: Mastered | None = None
+    previous: tuple[float, float] | None = None  # (input gain, loudness) of the last pass
     for attempt in range(1, _MAX_PASSES + 1):
         scaled = np.multiply(mixed, np.float32(10.0 ** (gain_db / 20.0)), dtype=np.float32)
         limited, stats = limit(scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db)
         del scaled
         loudness = integrated_loudness(limited, sample_rate)
         off = target_lufs - loudness
-        if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 1:
-            # Limiting took loudness away (or the meter's gating moved): push the input gain by
-            # the shortfall and limit again. Loudness rises monotonically with input gain.
-            gain_db += off
+        if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 2:
+            # Limiting took loudness away: raise the input gain and limit again. Loudness rises
+            # monotonically but, under heavy limiting, less than 1 dB per dB of gain, so step
+            # by the secant slope of the last two passes (clamped to a sane range).
+            slope = 1.0
+            if previous is not None and gain_db != previous[0]:
+                slope = min(1.0, max(0.05, (loudness - previous[1]) / (gain_db - previous[0])))
+            previous = (gain_db, loudness)
+            gain_db += off / slope
             continue
         pcm, samples = quantise_24(limited)
         peak = true_peak_dbtp(samples, sample_rate)

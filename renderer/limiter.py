@@ -59,8 +59,10 @@ _KERNEL = _interpolation_matrix()
 def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDArray[np.float32]:
     """Per-frame peak estimate (linear), including 4x inter-sample peaks near the ceiling."""
     frames, channels = samples.shape
-    peaks = np.abs(samples[:, 0]) if channels == 1 else np.max(np.abs(samples), axis=1)
-    peaks = np.asarray(peaks, dtype=np.float32)
+    # Column-wise maximum: numpy reduces a 2-wide inner axis slowly, two 1-D passes are fast.
+    peaks = np.abs(samples[:, 0])
+    for channel in range(1, channels):
+        np.maximum(peaks, np.abs(samples[:, channel]), out=peaks)
     if frames < 2:
         return peaks
     threshold = ceiling * 10.0 ** (-search_db / 20.0)
@@ -90,33 +92,51 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
     return peaks
 
 
-def _sliding_min_forward(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
-    """out[i] = min(values[i : i + width]) (the window is clipped at the end), van Herk style."""
-    n = values.shape[0]
-    if width <= 1 or n == 0:
-        return values.copy()
-    blocks = -(-n // width) + 1
-    padded = np.ones(blocks * width, dtype=np.float64)
-    padded[:n] = values
-    grid = padded.reshape(blocks, width)
-    prefix = np.minimum.accumulate(grid, axis=1).reshape(-1)
-    suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].reshape(-1)
-    # The window [i, i+width-1] spans at most two blocks: the suffix of i's block and the
-    # prefix of the next block up to i+width-1.
-    out: npt.NDArray[np.float64] = np.minimum(suffix[:n], prefix[width - 1 : width - 1 + n])
+def _sliding_min_forward(values: npt.NDArray[np.float32], width: int) -> npt.NDArray[np.float32]:
+    """out[i] = min(values[i : i + width]) (the window is clipped at the end).
+
+    Doubling: after pass k each entry is the minimum of the 2**k values from it, so
+    ceil(log2(width)) whole-array passes suffice; the last pass combines two overlapping
+    power-of-two windows that together cover exactly `width` values.
+    """
+    out = values.copy()
+    n = out.shape[0]
+    span = 1
+    while span * 2 <= width:
+        np.minimum(out[: n - span], out[span:], out=out[: n - span])
+        span *= 2
+    rest = width - span
+    if rest > 0 and rest < n:
+        np.minimum(out[: n - rest], out[rest:], out=out[: n - rest])
     return out
 
 
-def _box_average_backward(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
-    """out[i] = mean(values[i-width+1 : i+1]), with values before the start taken as 1.0."""
+def _box_average_backward(values: npt.NDArray[np.float32], width: int) -> npt.NDArray[np.float32]:
+    """out[i] = mean(values[i-width+1 : i+1]), with values before the start taken as 1.0.
+
+    Window sums by doubling (sums of 1, 2, 4, ... values), adding the power-of-two sums that
+    make up `width`: float32 stays accurate because no sum runs over more than `width` values.
+    """
     if width <= 1:
         return values.copy()
-    cumulative = np.empty(values.shape[0] + width, dtype=np.float64)
-    cumulative[:width] = np.arange(width, dtype=np.float64)  # the implicit leading 1.0s
-    np.cumsum(values, out=cumulative[width:])
-    cumulative[width:] += width
-    out: npt.NDArray[np.float64] = (cumulative[width:] - cumulative[:-width]) / width
-    return out
+    n = values.shape[0]
+    padded = np.ones(n + width - 1, dtype=np.float32)
+    padded[width - 1 :] = values
+    total = np.zeros(n, dtype=np.float32)
+    partial = padded.copy()  # partial[i] = sum(padded[i : i + span])
+    span, offset, remaining = 1, 0, width
+    while remaining:
+        if remaining & 1:
+            np.add(total, partial[offset : offset + n], out=total)
+            offset += span
+        remaining >>= 1
+        if remaining:
+            size = partial.shape[0] - span
+            np.add(partial[:size], partial[span : span + size], out=partial[:size])
+            partial = partial[:size]
+            span *= 2
+    total *= np.float32(1.0 / width)
+    return total
 
 
 def gain_curve(
@@ -128,25 +148,31 @@ def gain_curve(
     release_db_per_s: float = 60.0,
 ) -> npt.NDArray[np.float32]:
     """Per-frame linear gain <= ceiling / peak everywhere, smooth in attack and release."""
-    required = np.minimum(1.0, ceiling / np.maximum(peaks.astype(np.float64), 1e-30))
-    if np.all(required >= 1.0):
-        return np.ones(peaks.shape[0], dtype=np.float32)
-    width = max(1, int(round(lookahead_ms * 1e-3 * sample_rate)))
+    n = peaks.shape[0]
+    loud = np.flatnonzero(peaks > ceiling)
+    if loud.size == 0:
+        return np.ones(n, dtype=np.float32)
+    width = max(1, round(lookahead_ms * 1e-3 * sample_rate))
+    # Nothing before the first over (minus the look-ahead) is ever reduced: skip it.
+    first = max(0, int(loud[0]) - width)
+    required = np.ones(n - first, dtype=np.float32)
+    over = loud - first
+    required[over] = np.float32(ceiling) / peaks[loud]
     attack = _box_average_backward(_sliding_min_forward(required, width), width)
     np.minimum(attack, required, out=attack)  # guards against rounding in the running sums
-    active = np.flatnonzero(attack < 1.0)
-    # Release only matters from the first reduced frame on; before it the gain is exactly 1.
-    first = int(active[0])
-    tail = attack[first:]
+    # Release in dB: G[i] = R i + cummin(A[j] - R j); float64 keeps R*i exact enough.
     step = release_db_per_s / sample_rate
-    ramp = np.arange(tail.shape[0], dtype=np.float64) * step
-    level_db = 20.0 * np.log10(np.maximum(tail, 1e-12))
+    ramp = np.arange(attack.shape[0], dtype=np.float64) * step
+    level_db = np.log10(attack).astype(np.float64)
+    level_db *= 20.0
     level_db -= ramp
     np.minimum.accumulate(level_db, out=level_db)
     level_db += ramp
     np.minimum(level_db, 0.0, out=level_db)
-    gain = np.ones(peaks.shape[0], dtype=np.float32)
-    gain[first:] = np.power(10.0, level_db / 20.0)
+    gain = np.ones(n, dtype=np.float32)
+    level = level_db.astype(np.float32)
+    level *= np.float32(1.0 / 20.0)
+    np.power(np.float32(10.0), level, out=gain[first:])
     return gain
 
 

@@ -183,7 +183,8 @@ def _is_manifest_comment(comment: bytes) -> bool:
 
 def _embed_flac(data: bytes, payload: bytes) -> bytes:
     blocks, audio_start = _flac_blocks(data)
-    vendor, comments = b"stemvault", []
+    vendor: bytes = b"stemvault"
+    comments: list[bytes] = []
     kept: list[tuple[int, bytes]] = []
     for block_type, body in blocks:
         if block_type == _VORBIS_COMMENT:

@@ -185,7 +185,7 @@ class RenderPlan:
 
     @property
     def frames(self) -> int:
-        return int(round(self.duration_s * self.sample_rate))
+        return round(self.duration_s * self.sample_rate)
 
     @property
     def bar_seconds(self) -> float:
@@ -272,7 +272,7 @@ def _integer(
         raise PlanError(f"{where}.{key} must be an integer, got {value!r}")
     if value < low:
         raise PlanError(f"{where}.{key} must be >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 def _string(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:

@@ -202,7 +202,15 @@ class WorkerProcess:
         if settings.BROKER_KIND == "embedded":
             command = [sys.executable, "manage.py", "runworker", "--threads", "2"]
         else:
-            command = [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"]
+            command = [
+                sys.executable,
+                "manage.py",
+                "rundramatiq",
+                "--processes",
+                "1",
+                "--threads",
+                "2",
+            ]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,

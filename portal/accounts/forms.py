@@ -3,19 +3,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserCreationForm, UsernameField
 
 from portal.accounts.models import ArtistProfile, TokenScope, User
 
 
 class SignupForm(UserCreationForm):  # type: ignore[type-arg]
-    email = forms.EmailField(required=True, help_text="For password resets and decisions on your stems.")
+    email = forms.EmailField(
+        required=True, help_text="For password resets and decisions on your stems."
+    )
     display_name = forms.CharField(max_length=120, help_text="The name credited on your stems.")
-    country = forms.CharField(max_length=2, required=False, help_text="Two-letter country code, e.g. DE")
+    country = forms.CharField(
+        max_length=2, required=False, help_text="Two-letter country code, e.g. DE"
+    )
 
-    class Meta(UserCreationForm.Meta):
+    class Meta:
         model = User
         fields = ("username", "email")
+        field_classes = {"username": UsernameField}
 
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"]

@@ -72,7 +72,9 @@ class IssuedToken:
 
 def token_issue(*, user: User, name: str, scope: str = TokenScope.FULL) -> IssuedToken:
     if scope not in TokenScope.values:
-        raise ApplicationError("invalid_scope", f"Scope must be one of {', '.join(TokenScope.values)}.")
+        raise ApplicationError(
+            "invalid_scope", f"Scope must be one of {', '.join(TokenScope.values)}."
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,

@@ -70,4 +70,6 @@ def json_error(request: Any, code: str, message: str, status_code: int) -> JsonR
 
 
 def not_found_json(request: Any, exception: Exception | None = None) -> JsonResponse:
-    return json_error(request, "not_found", "No such endpoint or resource.", status.HTTP_404_NOT_FOUND)
+    return json_error(
+        request, "not_found", "No such endpoint or resource.", status.HTTP_404_NOT_FOUND
+    )

@@ -47,7 +47,9 @@ def get_kind(name: str) -> JobKind:
     try:
         return _KINDS[name]
     except KeyError:
-        raise JobFailed("unknown_kind", f"No handler is registered for job kind {name!r}.") from None
+        raise JobFailed(
+            "unknown_kind", f"No handler is registered for job kind {name!r}."
+        ) from None
 
 
 def known_kinds() -> list[str]:

@@ -206,7 +206,9 @@ def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
         "pk", "attempts", "max_attempts", "claim_token"
     ):
         if job.attempts >= job.max_attempts:
-            if Job.objects.filter(pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING).update(
+            if Job.objects.filter(
+                pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING
+            ).update(
                 status=JobStatus.FAILED,
                 error_code="worker_lost",
                 error=f"The worker stopped responding on each of {job.attempts} attempts.",
@@ -214,9 +216,9 @@ def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
             ):
                 counts["abandoned"] += 1
             continue
-        if Job.objects.filter(pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING).update(
-            status=JobStatus.QUEUED, claim_token="", run_after=now, enqueued_at=now
-        ):
+        if Job.objects.filter(
+            pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING
+        ).update(status=JobStatus.QUEUED, claim_token="", run_after=now, enqueued_at=now):
             counts["requeued"] += 1
             _ring(job.pk)
     lost = Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=now).filter(

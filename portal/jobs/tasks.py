@@ -18,7 +18,9 @@ def run_job(job_id: int) -> None:
 
 
 @job_kind("jobs.demo", max_attempts=5, time_limit_s=120)
-def demo_job(*, job_id: int, progress: Progress, steps: int = 10, step_s: float = 0.2) -> dict[str, int]:
+def demo_job(
+    *, job_id: int, progress: Progress, steps: int = 10, step_s: float = 0.2
+) -> dict[str, int]:
     """A job that does nothing but take time: it proves the queue end to end (tests, /healthz)."""
     for step in range(steps):
         time.sleep(step_s)

@@ -64,7 +64,9 @@ def _with_content_hashes(data: dict[str, Any], base: Path) -> dict[str, Any]:
             try:
                 stem["content_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError as exc:
-                raise PlanError(f"stem {stem['id']!r}: cannot read {str(path)!r}: {exc.strerror}")
+                raise PlanError(
+                    f"stem {stem['id']!r}: cannot read {str(path)!r}: {exc.strerror}"
+                ) from exc
     return canonical
 
 

@@ -66,7 +66,8 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, artist):
     response = client.get(link.group(0), follow=True)
     form_url = response.redirect_chain[-1][0]
     response = client.post(
-        form_url, {"new_password1": "brand-new-passphrase-9", "new_password2": "brand-new-passphrase-9"}
+        form_url,
+        {"new_password1": "brand-new-passphrase-9", "new_password2": "brand-new-passphrase-9"},
     )
     assert response.status_code == 302
     artist.refresh_from_db()

@@ -66,7 +66,11 @@ def test_production_settings_pass_the_deploy_check():
     env["SECRET_KEY"] = "x" * 30 + "production-only-random-enough-key-for-the-check"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -31,9 +31,13 @@ def crash_job(*, job_id: int, progress) -> None:
     raise RuntimeError("disk on fire")
 
 
-def test_enqueue_rings_the_broker_only_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+def test_enqueue_rings_the_broker_only_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch
+):
     rung: list[int] = []
-    monkeypatch.setattr("portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id))
+    monkeypatch.setattr(
+        "portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id)
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = job_enqueue(kind="tests.count", args={"name": "a"})
         assert rung == []
@@ -104,7 +108,9 @@ def test_the_sweeper_requeues_a_job_whose_worker_died():
 
 def test_the_sweeper_rings_again_for_a_job_whose_message_was_lost(monkeypatch):
     rung: list[int] = []
-    monkeypatch.setattr("portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id))
+    monkeypatch.setattr(
+        "portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id)
+    )
     job = job_enqueue(kind="tests.count", args={"name": "lost"})
     assert jobs_sweep()["rerung"] == 0  # rung just now: give the broker time
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(minutes=5))

@@ -174,10 +174,18 @@ def test_crossfade_between_sections_is_equal_power() -> None:
             "duration_s": 8,
             "stems": [{"id": "a", "path": "a.wav"}, {"id": "b", "path": "b.wav"}],
             "sections": [
-                {"name": "intro", "start_bar": 0, "bars": 2,
-                 "layers": [{"stem": "a", "repeats": 4, "fade_out_s": 1}]},
-                {"name": "main", "start_bar": 2, "bars": 2,
-                 "layers": [{"stem": "b", "repeats": 4, "fade_in_s": 1}]},
+                {
+                    "name": "intro",
+                    "start_bar": 0,
+                    "bars": 2,
+                    "layers": [{"stem": "a", "repeats": 4, "fade_out_s": 1}],
+                },
+                {
+                    "name": "main",
+                    "start_bar": 2,
+                    "bars": 2,
+                    "layers": [{"stem": "b", "repeats": 4, "fade_in_s": 1}],
+                },
             ],
         }
     )
@@ -200,8 +208,14 @@ def test_fade_in_without_a_neighbour_section_is_linear() -> None:
             "tempo_bpm": 120,
             "duration_s": 4,
             "stems": [{"id": "a", "path": "a.wav"}],
-            "sections": [{"name": "intro", "start_bar": 0, "bars": 2,
-                          "layers": [{"stem": "a", "fade_in_s": 1}]}],
+            "sections": [
+                {
+                    "name": "intro",
+                    "start_bar": 0,
+                    "bars": 2,
+                    "layers": [{"stem": "a", "fade_in_s": 1}],
+                }
+            ],
         }
     )
     dc = np.ones((4 * SR, 1), dtype=np.float32)
@@ -281,7 +295,7 @@ def song(stem_dir: Path) -> tuple[RenderPlan, Any]:
 
 
 def test_rendering_twice_gives_identical_bytes_and_hash(stem_dir: Path, song: Any) -> None:
-    plan, first = song
+    _plan, first = song
     again = render(song_plan(stem_dir))
     assert again.audio == first.audio
     assert again.audio_sha256 == first.audio_sha256
@@ -318,9 +332,21 @@ def test_true_peak_stays_at_or_under_the_ceiling(stem_dir: Path, ceiling: float)
 
 def ebur128(path: Path) -> tuple[float, float]:
     proc = subprocess.run(
-        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path),
-         "-filter_complex", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            "ffmpeg",
+            "-nostats",
+            "-hide_banner",
+            "-i",
+            str(path),
+            "-filter_complex",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     summary = proc.stderr[proc.stderr.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
@@ -343,7 +369,7 @@ def test_ffmpeg_ebur128_agrees_on_loudness_and_true_peak(song: Any, tmp_path: Pa
 
 
 def test_attribution_shares_sum_to_one_and_follow_who_plays(song: Any) -> None:
-    plan, result = song
+    _plan, result = song
     seconds = result.attribution["seconds"]
     assert result.attribution["resolution_s"] == 1
     assert [s["t"] for s in seconds] == list(range(24))
@@ -370,8 +396,12 @@ def test_silent_seconds_and_silent_stems_get_no_share(stem_dir: Path) -> None:
                 {"id": "pad", "path": str(stem_dir / "pad.flac")},
             ],
             "sections": [
-                {"name": "a", "start_bar": 0, "bars": 2,
-                 "layers": [{"stem": "pad"}, {"stem": "kick", "start_bar": 1}]},
+                {
+                    "name": "a",
+                    "start_bar": 0,
+                    "bars": 2,
+                    "layers": [{"stem": "pad"}, {"stem": "kick", "start_bar": 1}],
+                },
             ],
         }
     )
@@ -456,12 +486,24 @@ def test_corpus_loops_render_to_target(tmp_path: Path) -> None:
             "format": "flac",
             "stems": [{"id": n, "path": str(p)} for n, p in zip(names, paths, strict=True)],
             "sections": [
-                {"name": "intro", "start_bar": 0, "bars": 4,
-                 "layers": [{"stem": "ambi_choir", "repeats": 4, "fade_in_s": 2, "fade_out_s": 2}]},
-                {"name": "main", "start_bar": 4, "bars": 12,
-                 "layers": [{"stem": "arovane_beat_a", "repeats": 4},
-                            {"stem": "bass_dnb_f", "repeats": 12, "gain_db": -4},
-                            {"stem": "ambi_piano", "repeats": 4, "gain_db": -6, "fade_in_s": 2}]},
+                {
+                    "name": "intro",
+                    "start_bar": 0,
+                    "bars": 4,
+                    "layers": [
+                        {"stem": "ambi_choir", "repeats": 4, "fade_in_s": 2, "fade_out_s": 2}
+                    ],
+                },
+                {
+                    "name": "main",
+                    "start_bar": 4,
+                    "bars": 12,
+                    "layers": [
+                        {"stem": "arovane_beat_a", "repeats": 4},
+                        {"stem": "bass_dnb_f", "repeats": 12, "gain_db": -4},
+                        {"stem": "ambi_piano", "repeats": 4, "gain_db": -6, "fade_in_s": 2},
+                    ],
+                },
             ],
         }
     )

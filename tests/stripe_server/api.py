@@ -460,7 +460,7 @@ class StripeState:
         dashboard = get_enum(
             dash, "type", ["express", "full", "none"], "controller[stripe_dashboard][type]"
         )
-        controller = {
+        controller: JSON = {
             "fees": {"payer": payer or "account"},
             "is_controller": True,
             "losses": {"payments": payments or "stripe"},

@@ -93,7 +93,7 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> JSON:
                     else:
                         raise invalid(f"Invalid hash: {raw_key}", raw_key)
                 node = child
-    return _listify(root, None)  # type: ignore[return-value]
+    return {key: _listify(value, key) for key, value in root.items()}
 
 
 def _listify(value: Any, name: str | None) -> Any:

@@ -7,22 +7,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
 import stripe
 
+from . import fixtures as fixtures_module
 from .fixtures import FALLBACK, Fixtures, default_fixtures_path
 from .params import parse_pairs
 from .server import StripeTestServer
 
 API_KEY = "sk_test_123"
 SECRET = "whsec_test_secret"
-EXPRESS = {
+EXPRESS: Any = {
     "fees": {"payer": "application"},
     "losses": {"payments": "application"},
     "stripe_dashboard": {"type": "express"},
@@ -51,13 +52,15 @@ class Receiver:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhooks/stripe"
 
     def events(self) -> list[stripe.Event]:
         return [
-            stripe.Webhook.construct_event(body, headers["Stripe-Signature"], SECRET)
+            construct_event(body, headers["Stripe-Signature"], SECRET)
             for headers, body in self.calls
         ]
 
@@ -106,13 +109,35 @@ def create_account(client: stripe.StripeClient, **extra: Any) -> stripe.Account:
         "metadata": {"artist_id": "3"},
         **extra,
     }
-    return client.v1.accounts.create(params=params)  # type: ignore[arg-type]
+    return client.v1.accounts.create(params=cast(Any, params))
 
 
 def onboarded(client: stripe.StripeClient, server: StripeTestServer) -> stripe.Account:
     account = create_account(client)
     server.complete_onboarding(account.id)
     return account
+
+
+construct_event: Callable[[str, str, str], stripe.Event] = stripe.Webhook.construct_event
+verify_header: Callable[[str, str, str], bool] = stripe.WebhookSignature.verify_header
+
+
+def error_of(exc: stripe.StripeError) -> dict[str, Any]:
+    body = exc.json_body
+    assert isinstance(body, dict)
+    return cast(dict[str, Any], body["error"])
+
+
+def obj(event: stripe.Event) -> dict[str, Any]:
+    return dict(event.data.object)
+
+
+def prev(event: stripe.Event) -> dict[str, Any]:
+    return cast(dict[str, Any], event.data.previous_attributes)
+
+
+def as_json(obj: Any) -> Any:
+    return json.loads(str(obj))
 
 
 def transfer_params(destination: str, amount: int = 1000, **extra: Any) -> Any:
@@ -156,11 +181,26 @@ def test_missing_fixture_file_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert Fixtures.load(None).source in {"builtin", str(default_fixtures_path())}
 
 
+def test_server_works_on_builtin_shapes_without_shared_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("STRIPE_FIXTURES_PATH", raising=False)
+    monkeypatch.setattr(fixtures_module, "default_fixtures_path", lambda: tmp_path / "none.json")
+    with StripeTestServer(api_key=API_KEY, balance={"usd": 500}) as srv:
+        assert srv.fixtures.source == "builtin"
+        client = make_client(srv)
+        account = onboarded(client, srv)
+        transfer = client.v1.transfers.create(params=transfer_params(account.id, 200))
+        assert set(transfer.keys()) == set(FALLBACK["transfer"])
+        assert set(client.v1.accounts.retrieve(account.id).keys()) == set(FALLBACK["account"])
+        assert client.v1.balance.retrieve().available[0].amount == 300
+
+
 def test_responses_are_supersets_of_fixture_shapes(
     server: StripeTestServer, client: stripe.StripeClient
 ) -> None:
     def keys(obj: stripe.StripeObject) -> set[str]:
-        return set(obj.to_dict().keys())
+        return set(obj.keys())
 
     fx = server.fixtures
     server.set_balance("usd", 10_000)
@@ -194,7 +234,7 @@ def test_account_create_with_controller_properties(
     assert account.object == "account"
     assert account.type == "express"
     assert account.controller is not None
-    assert account.controller.to_dict() == {
+    assert as_json(account.controller) == {
         "fees": {"payer": "application"},
         "is_controller": True,
         "losses": {"payments": "application"},
@@ -203,7 +243,7 @@ def test_account_create_with_controller_properties(
         "type": "application",
     }
     assert account.capabilities is not None
-    assert account.capabilities.to_dict() == {"transfers": "inactive"}
+    assert as_json(account.capabilities) == {"transfers": "inactive"}
     assert account.metadata == {"artist_id": "3"}
     assert account.email == "artist@example.com"
     assert account.details_submitted is False and account.payouts_enabled is False
@@ -214,7 +254,8 @@ def test_account_create_with_controller_properties(
     )
     assert updated.metadata == {"tier": "gold"}
     event = server.events("account.updated")[-1]
-    assert event["data"]["previous_attributes"] == {"metadata": {"artist_id": "3"}}
+    # Like Stripe: added keys show up as null in previous_attributes.
+    assert event["data"]["previous_attributes"] == {"metadata": {"artist_id": "3", "tier": None}}
     assert event["account"] == account.id
 
     other = create_account(client, email="b@example.com")
@@ -223,7 +264,7 @@ def test_account_create_with_controller_properties(
     assert [a.id for a in listed.auto_paging_iter()] == [other.id, account.id]
 
     with pytest.raises(stripe.InvalidRequestError) as unknown:
-        client.v1.accounts.create(params={"controller": EXPRESS, "colour": "red"})  # type: ignore[typeddict-unknown-key]
+        client.v1.accounts.create(params=cast(Any, {"controller": EXPRESS, "colour": "red"}))
     assert unknown.value.code == "parameter_unknown"
     assert unknown.value.param == "colour"
     with pytest.raises(stripe.PermissionError):
@@ -261,9 +302,9 @@ def test_account_link_onboarding_flow_emits_signed_account_updated(
 
     received = [e for e in receiver.events() if e.type == "account.updated"]
     assert len(received) == 1
-    assert received[0].data.object["id"] == account.id
-    assert received[0].data.object["payouts_enabled"] is True
-    assert received[0].data.previous_attributes["payouts_enabled"] is False
+    assert obj(received[0])["id"] == account.id
+    assert obj(received[0])["payouts_enabled"] is True
+    assert prev(received[0])["payouts_enabled"] is False
     listed = client.v1.events.list(params={"type": "account.updated"})
     assert [e.id for e in listed.data] == [received[0].id]
     assert client.v1.events.retrieve(received[0].id).type == "account.updated"
@@ -337,8 +378,7 @@ def test_transfer_errors(server: StripeTestServer, client: stripe.StripeClient) 
         client.v1.transfers.create(params=transfer_params(pending.id, 100))
     assert not_ready.value.code == "insufficient_capabilities_for_transfer"
     assert not_ready.value.param == "destination"
-    assert not_ready.value.json_body is not None
-    assert set(not_ready.value.json_body["error"]) >= {"type", "code", "message", "param"}
+    assert set(error_of(not_ready.value)) >= {"type", "code", "message", "param"}
 
     server.complete_onboarding(pending.id)
     with pytest.raises(stripe.InvalidRequestError) as broke:
@@ -347,8 +387,7 @@ def test_transfer_errors(server: StripeTestServer, client: stripe.StripeClient) 
         )
     assert broke.value.code == "balance_insufficient"
     assert broke.value.http_status == 400
-    assert broke.value.json_body is not None
-    assert broke.value.json_body["error"]["type"] == "invalid_request_error"
+    assert error_of(broke.value)["type"] == "invalid_request_error"
     # Like Stripe, an error raised by the endpoint is saved under the key and replayed.
     server.set_balance("usd", 10_000)
     with pytest.raises(stripe.InvalidRequestError):
@@ -356,7 +395,7 @@ def test_transfer_errors(server: StripeTestServer, client: stripe.StripeClient) 
             params=transfer_params(pending.id, 501), options={"idempotency_key": "too-much"}
         )
     with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.transfers.create(params={"currency": "usd", "destination": pending.id})  # type: ignore[typeddict-item]
+        client.v1.transfers.create(params=cast(Any, {"currency": "usd", "destination": pending.id}))
     assert missing.value.code == "parameter_missing" and missing.value.param == "amount"
     with pytest.raises(stripe.InvalidRequestError) as nowhere:
         client.v1.transfers.create(params=transfer_params("acct_nope"))
@@ -390,8 +429,7 @@ def test_injected_500_is_api_error_and_retry_succeeds(
             params=transfer_params(account.id), options={"idempotency_key": "r1"}
         )
     assert failed.value.http_status == 500
-    assert failed.value.json_body is not None
-    assert failed.value.json_body["error"]["type"] == "api_error"
+    assert error_of(failed.value)["type"] == "api_error"
     retried = client.v1.transfers.create(
         params=transfer_params(account.id), options={"idempotency_key": "r1"}
     )
@@ -426,8 +464,7 @@ def test_injected_429_is_rate_limit_error(
         with pytest.raises(stripe.RateLimitError) as limited:
             client.v1.balance.retrieve()
         assert limited.value.http_status == 429
-        assert limited.value.json_body is not None
-        assert limited.value.json_body["error"]["code"] == "rate_limit"
+        assert error_of(limited.value)["code"] == "rate_limit"
     assert client.v1.balance.retrieve().object == "balance"
 
 
@@ -470,8 +507,7 @@ def test_retry_while_first_request_in_flight_gets_409(server: StripeTestServer) 
     with pytest.raises(stripe.APIError) as busy:
         client.v1.transfers.create(params=params, options={"idempotency_key": "slow"})
     assert busy.value.http_status == 409
-    assert busy.value.json_body is not None
-    assert busy.value.json_body["error"]["code"] == "idempotency_key_in_use"
+    assert error_of(busy.value)["code"] == "idempotency_key_in_use"
     deadline = time.monotonic() + 5
     while not server.transfers() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -508,8 +544,8 @@ def test_reversal_updates_transfer_balance_and_emits_event(
         client.v1.transfers.reversals.create(transfer.id, params={"amount": 1})
     reversed_events = [e for e in receiver.events() if e.type == "transfer.reversed"]
     assert len(reversed_events) == 2
-    assert reversed_events[-1].data.object["reversed"] is True
-    assert reversed_events[-1].data.previous_attributes["amount_reversed"] == 1_000
+    assert obj(reversed_events[-1])["reversed"] is True
+    assert prev(reversed_events[-1])["amount_reversed"] == 1_000
     assert client.v1.balance.retrieve().available[0].amount == 5_000
 
 
@@ -531,7 +567,7 @@ def test_list_filters_and_auto_paging(
     assert page.url == "/v1/transfers" and page.has_more is True
     assert [t.id for t in page.data] == made[::-1][:3]
     assert [t.id for t in page.auto_paging_iter()] == made[::-1]
-    assert len(server.requests("GET", "/v1/transfers")) == 4  # 3 + 3 + 1 (+ the first page)
+    assert len(server.requests("GET", "/v1/transfers")) == 3  # pages of 3 + 3 + 1
 
     to_first = client.v1.transfers.list(params={"destination": first.id, "limit": 2})
     assert [t.id for t in to_first.auto_paging_iter()] == made[::-2]
@@ -542,9 +578,9 @@ def test_list_filters_and_auto_paging(
     newer = client.v1.transfers.list(params={"ending_before": made[3], "limit": 2})
     assert [t.id for t in newer.data] == [made[5], made[4]] and newer.has_more
     expanded = client.v1.transfers.list(params={"limit": 1, "expand": ["data.destination"]})
-    assert expanded.data[0].destination.id == second.id  # type: ignore[union-attr]
+    assert expanded.data[0].destination.id == first.id  # type: ignore[union-attr]
     events = client.v1.events.list(params={"type": "transfer.*", "limit": 5})
-    assert [e.data.object["id"] for e in events.auto_paging_iter()] == made[::-1]
+    assert [obj(e)["id"] for e in events.auto_paging_iter()] == made[::-1]
 
 
 # ------------------------------------------------------------------------- webhooks
@@ -555,16 +591,14 @@ def test_webhook_signature_verifies_and_tampering_fails(
     account = onboarded(client, server)
     transfer = client.v1.transfers.create(params=transfer_params(account.id, 100))
     headers, body = receiver.calls[-1]
-    event = stripe.Webhook.construct_event(body, headers["Stripe-Signature"], SECRET)
-    assert event.type == "transfer.created" and event.data.object["id"] == transfer.id
+    event = construct_event(body, headers["Stripe-Signature"], SECRET)
+    assert event.type == "transfer.created" and obj(event)["id"] == transfer.id
     assert headers["Stripe-Signature"].startswith("t=") and ",v1=" in headers["Stripe-Signature"]
-    assert stripe.WebhookSignature.verify_header(body, headers["Stripe-Signature"], SECRET)
+    assert verify_header(body, headers["Stripe-Signature"], SECRET)
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(
-            body.replace("100", "999"), headers["Stripe-Signature"], SECRET
-        )
+        construct_event(body.replace("100", "999"), headers["Stripe-Signature"], SECRET)
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(body, headers["Stripe-Signature"], "whsec_other")
+        construct_event(body, headers["Stripe-Signature"], "whsec_other")
     assert all(d.ok for d in server.webhook_deliveries())
 
 
@@ -582,7 +616,7 @@ def test_duplicate_and_out_of_order_delivery(
     assert len(ids) == 2 and ids[0] == ids[1]
     server.resend_event(ids[0])
     assert [e.id for e in receiver.events()] == [ids[0]] * 3
-    assert receiver.events()[0].data.object["id"] == one.id
+    assert obj(receiver.events()[0])["id"] == one.id
 
     receiver.calls.clear()
     server.hold_webhooks()

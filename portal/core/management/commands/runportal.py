@@ -29,7 +29,9 @@ class Command(BaseCommand):
                 [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
                 cwd=settings.BASE_DIR,
             )
-            self.stdout.write(f"Worker started on {settings.BROKER_KIND} (pid {worker_process.pid}).")
+            self.stdout.write(
+                f"Worker started on {settings.BROKER_KIND} (pid {worker_process.pid})."
+            )
         try:
             # No autoreloader: it would fork a second server process without the worker.
             call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)

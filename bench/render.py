@@ -1,0 +1,255 @@
+"""Render engine benchmarks: end-to-end real-time factor, mixing against a memory-copy floor, and
+our decode+mix+encode against sox and ffmpeg doing the same mix.
+
+Stems come from the CC0 corpus when present (decoded from FLAC on disk each run, no warm
+cache), else from synthesised FLAC files. Every figure is the median of a few runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from bench import Figure
+from renderer.audio import load_audio
+from renderer.engine import (
+    StemCache,
+    encode,
+    load_stems,
+    mix,
+    plan_placements,
+    quantise_24,
+    render,
+)
+from renderer.manifest import build_manifest, embed_manifest
+from renderer.plan import RenderPlan, parse_plan
+from renderer.signing import generate_keypair, sign_manifest
+
+FIGURES = (
+    "render_rtf_8x180s",
+    "mix_vs_memcopy_floor",
+    "render_vs_sox_ratio",
+    "render_vs_ffmpeg_ratio",
+)
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cc0-samples"
+CORPUS_STEMS = (
+    "arovane_beat_a",
+    "arovane_beat_b",
+    "bass_dnb_f",
+    "ambi_choir",
+    "ambi_drone",
+    "ambi_piano",
+    "ambi_glass_hum",
+    "loop_tabla",
+)
+DURATION_S = 180
+SR = 48000
+RUNS = 3
+
+
+def _median_time(action: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _stem_files(folder: Path) -> list[Path]:
+    paths = [CORPUS / f"{name}.flac" for name in CORPUS_STEMS]
+    if all(p.exists() for p in paths):
+        return paths
+    rng = np.random.default_rng(1)
+    made = []
+    for index in range(8):
+        t = np.arange(4 * SR) / SR
+        tone = 0.2 * np.sin(2 * np.pi * (55 * (index + 1)) * t) + 0.02 * rng.standard_normal(t.size)
+        path = folder / f"synth_{index}.flac"
+        sf.write(path, np.stack([tone, tone], 1).astype(np.float32), SR, subtype="PCM_24")
+        made.append(path)
+    return made
+
+
+def _plan(paths: list[Path]) -> RenderPlan:
+    ids = [p.stem for p in paths]
+    layers = [{"stem": i, "repeats": 1000, "gain_db": -6.0} for i in ids]
+    return parse_plan(
+        {
+            "schema": "stemvault.render-plan/1",
+            "tempo_bpm": 120,
+            "duration_s": DURATION_S,
+            "format": "flac",
+            "stems": [{"id": i, "path": str(p)} for i, p in zip(ids, paths, strict=True)],
+            "sections": [
+                {
+                    "name": "main",
+                    "start_bar": 0,
+                    "bars": 60,
+                    "layers": [dict(layer, fade_out_s=2.0) for layer in layers],
+                },
+                {
+                    "name": "outro",
+                    "start_bar": 60,
+                    "bars": 30,
+                    "layers": [dict(layer, fade_in_s=2.0) for layer in layers],
+                },
+            ],
+        }
+    )
+
+
+def _fingerprinter() -> Callable[[Any, int], Any] | None:
+    try:
+        from renderer.fingerprint import fingerprint
+    except ImportError:
+        return None
+    return fingerprint
+
+
+def _end_to_end(plan: RenderPlan, private_pem: bytes) -> None:
+    fingerprint = _fingerprinter()
+    result = render(plan, cache=StemCache())  # a fresh cache: every stem decoded from disk
+    manifest = build_manifest(plan, result, render_id="bench", stems_meta={})
+    embed_manifest(result.audio, result.format, sign_manifest(manifest, private_pem))
+    if fingerprint is not None:
+        fingerprint(result.samples, result.sample_rate)
+
+
+def _long_stems(paths: list[Path], folder: Path) -> list[Path]:
+    """The 8 stems tiled to 180 s stereo 48 kHz FLAC, for the whole-file mixes of sox/ffmpeg."""
+    plan = _plan(paths)
+    stems = load_stems(plan)
+    out = []
+    for path in paths:
+        stem = stems[path.stem]
+        if stem.shape[1] == 1:
+            stem = np.repeat(stem, 2, axis=1)
+        tiled = np.resize(stem, (DURATION_S * SR, 2)) * np.float32(0.5)
+        target = folder / f"long_{path.stem}.flac"
+        sf.write(target, tiled, SR, subtype="PCM_24")
+        out.append(target)
+    return out
+
+
+def _runner(argv: list[str]) -> Callable[[], None]:
+    def go() -> None:
+        subprocess.run(argv, check=True, capture_output=True)
+
+    return go
+
+
+def _our_whole_file_mix(files: list[Path], target: Path) -> None:
+    """Decode the 8 files, sum them into one buffer, write 24-bit WAV: what `sox -m` does."""
+    out = np.zeros((DURATION_S * SR, 2), dtype=np.float32)
+    scale = np.float32(1.0 / len(files))  # sox -m divides by the number of inputs too
+    for path in files:
+        samples = load_audio(path).samples
+        samples *= scale
+        np.add(out[: samples.shape[0]], samples, out=out[: samples.shape[0]])
+    pcm, _ = quantise_24(out)
+    target.write_bytes(encode(pcm, SR, "wav"))
+
+
+def run(selected: list[str] | None = None) -> Iterable[Figure]:
+    wanted = set(
+        FIGURES if not selected else [n for n in FIGURES if any(n.startswith(s) for s in selected)]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = _stem_files(folder)
+        plan = _plan(paths)
+        source = "CC0 corpus" if paths[0].parent == CORPUS else "synthesised"
+
+        if "render_rtf_8x180s" in wanted:
+            private_pem, _ = generate_keypair()
+            seconds = _median_time(lambda: _end_to_end(plan, private_pem), RUNS)
+            included = "included" if _fingerprinter() is not None else "not available, omitted"
+            yield Figure(
+                "render_rtf_8x180s",
+                round(DURATION_S / seconds, 1),
+                "x realtime",
+                ">= 150",
+                f"8 {source} stems -> 180 s 48 kHz stereo 24-bit FLAC: decode, resample, mix, "
+                f"loudness, limiter, encode, signed manifest; fingerprint {included}; "
+                f"median of {RUNS}: {seconds:.2f} s",
+            )
+
+        if "mix_vs_memcopy_floor" in wanted:
+            stems = load_stems(plan)
+            placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
+            out = np.zeros((plan.frames, 2), dtype=np.float32)
+
+            def do_mix() -> None:
+                out.fill(0.0)
+                mix(placements, stems, plan.frames, 2, out=out)
+
+            def do_fill() -> None:
+                out.fill(0.0)
+
+            source_block = np.ones((plan.frames, 2), dtype=np.float32)
+
+            def do_copy() -> None:
+                for _ in range(8):  # the same number of bytes as 8 full-length layers
+                    np.copyto(out, source_block)
+
+            mix_s = max(_median_time(do_mix, 5) - _median_time(do_fill, 5), 1e-9)
+            copy_s = _median_time(do_copy, 5)
+            yield Figure(
+                "mix_vs_memcopy_floor",
+                round(mix_s / copy_s, 2),
+                "x memcopy",
+                "<= 3",
+                f"placing+summing 8 layers x 180 s stereo: {mix_s * 1e3:.0f} ms vs np.copyto of "
+                f"the same bytes: {copy_s * 1e3:.0f} ms",
+            )
+
+        peers: list[tuple[str, str, Callable[[list[Path], Path], list[str]]]] = [
+            (
+                "render_vs_sox_ratio",
+                "sox",
+                lambda files, t: ["sox", "-m", *map(str, files), str(t)],
+            ),
+            (
+                "render_vs_ffmpeg_ratio",
+                "ffmpeg",
+                lambda files, t: [
+                    "ffmpeg",
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    *[arg for f in files for arg in ("-i", str(f))],
+                    "-filter_complex",
+                    f"amix=inputs={len(files)}:normalize=1",
+                    "-c:a",
+                    "pcm_s24le",
+                    str(t),
+                ],
+            ),
+        ]
+        todo = [(n, tool, cmd) for n, tool, cmd in peers if n in wanted and shutil.which(tool)]
+        if todo:
+            files = _long_stems(paths, folder)
+            ours = _median_time(lambda: _our_whole_file_mix(files, folder / "ours.wav"), RUNS)
+            for name, tool, command in todo:
+                argv = command(files, folder / f"{tool}.wav")
+                theirs = _median_time(_runner(argv), RUNS)
+                yield Figure(
+                    name,
+                    round(ours / theirs, 3),
+                    "x peer time",
+                    "< 1",
+                    f"mix 8 x 180 s 48 kHz stereo FLAC to 24-bit WAV: ours {ours:.2f} s, "
+                    f"{tool} {theirs:.2f} s (median of {RUNS})",
+                )

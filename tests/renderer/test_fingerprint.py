@@ -1,0 +1,221 @@
+"""Behaviour of the acoustic fingerprint: robust matching, containment, excerpts, storage."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import soundfile as sf
+
+from renderer.audio import load_audio
+from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cc0-samples"
+Array = npt.NDArray[np.float32]
+
+# A handful of varied real recordings, all longer than 5 s so trimming is a real excerpt.
+LONG = ["loop_amen_full", "ambi_haunted_hum", "loop_tabla", "ambi_lunar_land", "arovane_beat_d"]
+SHORT = ["bd_haus", "sn_dub", "elec_bell", "tabla_na", "hat_cab", "ambi_choir", "guit_e_slide"]
+UNRELATED = LONG + SHORT + ["bass_voxy_c", "vinyl_scratch", "perc_bell", "elec_chime"]
+
+corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
+
+
+@cache
+def clip(name: str) -> tuple[Array, int]:
+    audio = load_audio(CORPUS / f"{name}.flac")
+    return audio.samples, audio.sample_rate
+
+
+@cache
+def corpus_index() -> FingerprintIndex:
+    index = FingerprintIndex()
+    for name in UNRELATED:
+        index.add(name, fingerprint(*clip(name)))
+    return index
+
+
+def lossy(samples: Array, rate: int, fmt: str, subtype: str | None) -> Array:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
+    decoded, _ = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32", always_2d=True)
+    return np.asarray(decoded, dtype=np.float32)
+
+
+def fft_resample(samples: Array, src: int, dst: int) -> Array:
+    m = round(samples.shape[0] * dst / src)
+    spectrum = np.fft.rfft(samples, axis=0)[: m // 2 + 1]
+    return np.asarray(np.fft.irfft(spectrum, n=m, axis=0) * (m / samples.shape[0]), np.float32)
+
+
+def top_key(index: FingerprintIndex, samples: Array, rate: int) -> str | None:
+    matches = index.query(fingerprint(samples, rate))
+    return matches[0].key if matches else None
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", LONG[:3] + SHORT[:3])
+@pytest.mark.parametrize("codec", [("MP3", None), ("OGG", "VORBIS")])
+def test_lossy_round_trip_matches_its_source(name: str, codec: tuple[str, str | None]) -> None:
+    samples, rate = clip(name)
+    assert top_key(corpus_index(), lossy(samples, rate, *codec), rate) == name
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", LONG[:3] + SHORT[:3])
+def test_resampled_to_48k_matches_its_source(name: str) -> None:
+    samples, rate = clip(name)
+    assert top_key(corpus_index(), fft_resample(samples, rate, 48_000), 48_000) == name
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", LONG[:3] + SHORT[:3])
+@pytest.mark.parametrize("db", [-12.0, 12.0])
+def test_gain_change_matches_its_source(name: str, db: float) -> None:
+    samples, rate = clip(name)
+    louder = (samples * np.float32(10 ** (db / 20))).astype(np.float32)
+    assert top_key(corpus_index(), louder, rate) == name
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", LONG)
+def test_five_second_excerpt_matches_its_source_with_offset(name: str) -> None:
+    samples, rate = clip(name)
+    start_s = (samples.shape[0] / rate - 5.0) * 0.6
+    start = int(start_s * rate)
+    matches = corpus_index().query(fingerprint(samples[start : start + 5 * rate], rate))
+    assert matches and matches[0].key == name
+    assert matches[0].item_offset_s == pytest.approx(start_s, abs=0.1)
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", LONG[:3] + SHORT[:3])
+def test_white_noise_at_10_db_snr_still_matches(name: str) -> None:
+    samples, rate = clip(name)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    power = float(np.mean(samples.astype(np.float64) ** 2))
+    noisy = samples + rng.standard_normal(samples.shape) * np.sqrt(power / 10)
+    assert top_key(corpus_index(), noisy.astype(np.float32), rate) == name
+
+
+@corpus
+@pytest.mark.corpus
+def test_unrelated_corpus_files_do_not_match_each_other() -> None:
+    index = corpus_index()
+    for name in UNRELATED:
+        keys = [m.key for m in index.query(fingerprint(*clip(name)), limit=len(UNRELATED))]
+        assert keys == [name]
+
+
+@corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    ("source", "bed"), [("loop_amen_full", "ambi_haunted_hum"), ("guit_e_slide", "loop_tabla")]
+)
+def test_stem_layered_under_another_at_equal_level_is_found_with_offset(
+    source: str, bed: str
+) -> None:
+    a, rate = clip(source)
+    b, rate_b = clip(bed)
+    assert rate == rate_b
+    a, b = a.mean(axis=1), b.mean(axis=1)
+    b = b * np.float32(np.sqrt(np.mean(a**2) / np.mean(b**2)))  # equal RMS
+    start_s = 1.37
+    start = int(start_s * rate)
+    mix = np.zeros(max(b.shape[0], start + a.shape[0]), np.float32)
+    mix[: b.shape[0]] += b
+    mix[start : start + a.shape[0]] += a
+    found = corpus_index().find_contained(fingerprint(mix[:, None], rate), limit=10)
+    hits = [m for m in found if m.key == source]
+    assert hits, [m.key for m in found]
+    assert hits[0].query_offset_s == pytest.approx(start_s, abs=0.1)
+    assert hits[0].item_offset_s == pytest.approx(0.0, abs=0.1)
+
+
+def synth_mix(seconds: float, seed: int, rate: int = 48_000) -> Array:
+    """A 'rendered mix': random notes with harmonics and decays over a noise-hat pattern."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * rate), np.float32)
+    t = np.arange(int(0.6 * rate)) / rate
+    for onset in np.arange(0.0, seconds - 0.6, 0.25):
+        f0 = 110.0 * 2 ** (rng.integers(0, 36) / 12)
+        note = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 5)) * np.exp(-t * 6)
+        at = int((onset + rng.uniform(0, 0.05)) * rate)
+        out[at : at + t.shape[0]] += (note * rng.uniform(0.1, 0.3)).astype(np.float32)
+    return out[:, None]
+
+
+def test_excerpt_of_a_long_mix_is_found_with_its_item_offset() -> None:
+    index = FingerprintIndex()
+    for seed in range(4):
+        index.add(f"mix:{seed}", fingerprint(synth_mix(60.0, seed), 48_000))
+    mix = synth_mix(60.0, 2)
+    start_s = 23.4
+    excerpt = mix[int(start_s * 48_000) : int((start_s + 6.0) * 48_000)]
+    # The uploader's copy is at 44.1 kHz and 6 dB quieter.
+    query = fft_resample(excerpt * np.float32(0.5), 48_000, 44_100)
+    matches = index.query(fingerprint(query, 44_100))
+    assert [m.key for m in matches] == ["mix:2"]
+    assert matches[0].item_offset_s == pytest.approx(start_s, abs=0.1)
+    assert matches[0].query_offset_s == pytest.approx(0.0, abs=0.1)
+    assert matches[0].coverage > 0.5
+
+
+def test_silence_and_empty_input_give_empty_fingerprints_that_match_nothing() -> None:
+    index = FingerprintIndex()
+    index.add("mix:0", fingerprint(synth_mix(10.0, 0), 48_000))
+    for samples in (np.zeros((48_000, 2), np.float32), np.zeros((0, 1), np.float32)):
+        fp = fingerprint(samples, 48_000)
+        assert len(fp) == 0
+        assert index.query(fp) == []
+        assert index.find_contained(fp) == []
+
+
+def test_fingerprint_bytes_round_trip() -> None:
+    fp = fingerprint(synth_mix(8.0, 1), 48_000)
+    assert len(fp) > 100
+    back = Fingerprint.from_bytes(fp.to_bytes())
+    order_a = np.lexsort((fp.hashes, fp.times))
+    order_b = np.lexsort((back.hashes, back.times))
+    assert np.array_equal(fp.hashes[order_a], back.hashes[order_b])
+    assert np.array_equal(fp.times[order_a], back.times[order_b])
+    assert back.duration_s == fp.duration_s
+    assert len(fp.to_bytes()) < 8 * len(fp)  # compact: smaller than the raw columns
+    with pytest.raises(ValueError):
+        Fingerprint.from_bytes(b"XXXX" + fp.to_bytes()[4:])
+
+
+def test_index_bytes_round_trip_keeps_answers_and_drops_removed_items() -> None:
+    index = FingerprintIndex()
+    for seed in range(3):
+        index.add(f"mix:{seed}", fingerprint(synth_mix(20.0, seed), 48_000))
+    index.remove("mix:0")
+    assert len(index) == 2
+    query = fingerprint(synth_mix(20.0, 1)[48_000 * 5 : 48_000 * 12], 48_000)
+    restored = FingerprintIndex.from_bytes(index.to_bytes())
+    assert len(restored) == 2
+    assert restored.query(query) == index.query(query)
+    assert [m.key for m in restored.query(query)] == ["mix:1"]
+    removed = fingerprint(synth_mix(20.0, 0), 48_000)
+    assert restored.query(removed) == []
+    assert index.query(removed) == []
+
+
+def test_items_added_after_a_query_are_found() -> None:
+    index = FingerprintIndex()
+    index.add("mix:0", fingerprint(synth_mix(15.0, 0), 48_000))
+    late = fingerprint(synth_mix(15.0, 5), 48_000)
+    assert index.query(late) == []  # forces the first merge
+    index.add("mix:5", late)
+    assert [m.key for m in index.query(late)] == ["mix:5"]
+    index.add("mix:5", fingerprint(synth_mix(15.0, 6), 48_000))  # re-adding a key replaces it
+    assert index.query(late) == []
