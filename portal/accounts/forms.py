@@ -42,7 +42,9 @@ class ProfileForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=80, help_text="Where you will use it, e.g. 'studio laptop'.")
+    name = forms.CharField(
+        label="Token name", max_length=80, help_text="Where you will use it, e.g. 'studio laptop'."
+    )
     scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.FULL)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
