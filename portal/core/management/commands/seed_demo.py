@@ -13,6 +13,7 @@ SEEDERS = [
     "portal.review.demo",
     "portal.mixes.demo",
     "portal.royalties.demo",
+    "portal.payouts.demo",
 ]
 
 
