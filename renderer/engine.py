@@ -36,8 +36,8 @@ import soundfile as sf
 
 from renderer import ENGINE_VERSION
 from renderer.audio import Audio, Samples, load_audio, to_mono
-from renderer.limiter import limit
-from renderer.loudness import integrated_loudness, true_peak_dbtp
+from renderer.limiter import limit_with_gain
+from renderer.loudness import integrated_loudness, segment_energies, true_peak_dbtp
 from renderer.plan import PlanError, RenderPlan, StemRef
 
 Float64Array = npt.NDArray[np.float64]
@@ -411,10 +411,16 @@ def stem_energy_per_second(
     seconds = max(1, -(-frames // sr))
     energies: dict[str, Float64Array] = {}
     prefix_cache: dict[tuple[str, float], Float64Array] = {}
+    frame_cache: dict[str, Float64Array] = {}
     for p in placements:
         stem = stems[p.stem_id]
-        # A mono stem is broadcast onto every output channel, so its energy counts that often.
-        per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (channels / stem.shape[1])
+        per_frame = frame_cache.get(p.stem_id)
+        if per_frame is None:  # once per stem, however many layers play it
+            # A mono stem is broadcast onto every output channel, so its energy counts that often.
+            per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (
+                channels / stem.shape[1]
+            )
+            frame_cache[p.stem_id] = per_frame
         gain2 = 10.0 ** (p.gain_db / 10.0)
         key = (p.stem_id, gain2)
         prefix = prefix_cache.get(key)
@@ -488,7 +494,17 @@ def quantise_24(samples: Samples) -> tuple[npt.NDArray[np.int32], Samples]:
 
 def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float) -> Mastered:
     """Normalise to `target_lufs`, limit to `ceiling_dbtp`, quantise to 24 bits."""
-    measured = integrated_loudness(mixed, sample_rate)
+    # K-weight the mix once. Every pass's limiter output equals the gained mix except where the
+    # limiter's gain is below 1, so its loudness comes from these energies with only the
+    # segments the limiter touched filtered again (bit-identical measurement of the mix; the
+    # re-measurement differs from a full pass only by float rounding, ~1e-12 LU).
+    reusable = mixed.shape[0] >= round(0.4 * sample_rate)  # shorter: one-block measurement
+    energies = segment_energies(mixed, sample_rate) if reusable else None
+    measured = (
+        energies.integrated_lufs()
+        if energies is not None
+        else integrated_loudness(mixed, sample_rate)
+    )
     if not math.isfinite(measured):
         pcm, samples = quantise_24(mixed)
         return Mastered(pcm, samples, measured, true_peak_dbtp(samples, sample_rate), 0.0, 0.0, 0)
@@ -497,10 +513,17 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     best: Mastered | None = None
     previous: tuple[float, float] | None = None  # (input gain, loudness) of the last pass
     for attempt in range(1, _MAX_PASSES + 1):
-        scaled = np.multiply(mixed, np.float32(10.0 ** (gain_db / 20.0)), dtype=np.float32)
-        limited, stats = limit(scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db)
+        factor = np.float32(10.0 ** (gain_db / 20.0))
+        scaled = np.multiply(mixed, factor, dtype=np.float32)
+        limited, gain, stats = limit_with_gain(
+            scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db
+        )
         del scaled
-        loudness = integrated_loudness(limited, sample_rate)
+        if energies is not None:
+            loudness = energies.after_change(float(factor), gain < 1.0, limited).integrated_lufs()
+        else:
+            loudness = integrated_loudness(limited, sample_rate)
+        del gain
         off = target_lufs - loudness
         if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 2:
             # Limiting took loudness away: raise the input gain and limit again. Loudness rises
@@ -549,7 +572,8 @@ def pcm24_sha256(pcm: npt.NDArray[np.int32], sample_rate: int) -> str:
     """Same digest as renderer.audio.pcm_sha256 of the decoded file, without decoding it."""
     digest = hashlib.sha256()
     digest.update(f"{sample_rate}:{pcm.shape[1]}:".encode())
-    digest.update(pcm.astype("<i4", copy=False).tobytes())
+    # Hash the array's memory directly (no 4-bytes-per-sample copy through tobytes()).
+    digest.update(np.ascontiguousarray(pcm, dtype="<i4").data)
     return digest.hexdigest()
 
 

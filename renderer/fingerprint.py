@@ -18,20 +18,25 @@ between 50 Hz and 11 kHz are used, which lossy encoders keep and every common ra
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 Samples = npt.NDArray[np.float32]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
+U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # Fingerprint.to_bytes (2: QUERY_ONLY landmarks)
+INDEX_FORMAT_VERSION: Final = 2  # FingerprintIndex.to_bytes (2: hash-run layout, uint16 times)
 
 WINDOW_S: Final = 0.04  # 25 Hz bins: resolves a kick's fundamental, short enough for hits
 HOP_S: Final = 0.016  # 62.5 frames/s; offsets are reported to +-16 ms
@@ -57,9 +62,18 @@ FAN_OUT: Final = 5  # pairs per anchor for short sounds, which need every landma
 LONG_FAN_OUT: Final = 3  # longer material has evidence to spare; keeps a 100k index ~2 GB
 MAX_DT: Final = 63  # frames (~1 s) between paired peaks; 6 bits
 MAX_DF: Final = 127  # bins (~3.2 kHz) between paired peaks; 8 bits
+# Query-side landmarks: noise or a second layered sound pushes some of a sound's peaks out of
+# its own density budget, so each fingerprint also carries landmarks from a denser
+# constellation, flagged QUERY_ONLY. They are used when the fingerprint is a query and never
+# indexed, so the index stays as sparse as before while queries look harder.
+QUERY_DENSITY: Final = 2.0
+QUERY_EXTRA_FAN_OUT: Final = 2
+QUERY_ONLY: Final = 1 << 31
+HASH_SPACE: Final = 1 << 23  # anchor bin (9 bits) | bin step + 128 (8 bits) | frame gap (6 bits)
 
 # Matching.
-STOP_POSTINGS: Final = 50_000  # hashes this common identify nothing and cost the most time
+STOP_POSTINGS: Final = 10_000  # hashes this common identify nothing and cost the most time
+QUERY_BUDGET: Final = 200_000  # postings one query may visit; the commonest hashes go first
 # Thresholds calibrated on the corpus (bench/fingerprint.py): similar one-shots (the same drum
 # at two velocities, kick vs. low tom) share up to ~10 aligned landmarks by nature, so a match
 # needs more than that *and* a share of the sparser side's landmarks.
@@ -67,6 +81,8 @@ MIN_MATCHED: Final = 12
 MIN_SCORE: Final = 0.05
 CONTAIN_MIN_MATCHED: Final = 12
 CONTAIN_MIN_SCORE: Final = 0.05
+# Index levels: below this many postings everything lives in the sorted delta.
+DELTA_MAX: Final = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -136,21 +152,24 @@ def _spectrogram(mono: F32, sample_rate: float) -> F32:
     hop = HOP_S * sample_rate
     # Half a window of silence each side so a 50 ms hit is seen whole by several frames.
     pad = win // 2
-    padded = np.concatenate([np.zeros(pad, np.float32), mono, np.zeros(pad + win, np.float32)])
+    padded = np.zeros(mono.shape[0] + 2 * pad + win, np.float32)
+    padded[pad : pad + mono.shape[0]] = mono
     n_frames = max(1, int((mono.shape[0] + pad) // hop) + 1)
     starts = np.round(np.arange(n_frames) * hop).astype(np.int64)
     starts = starts[starts + win <= padded.shape[0]]
     window = np.hanning(win + 2)[1:-1].astype(np.float32)
     high = min(HIGH_BIN, win // 2)
     magnitude = np.zeros((starts.shape[0], N_BINS), np.float32)
-    # Chunked so a 10-minute mix does not materialise a gigabyte of frames at once.
-    chunk = 2048
-    base = np.arange(win, dtype=np.int64)
+    # Every window as a view (no index array), gathered and transformed in cache-sized chunks:
+    # 256 frames of a 48 kHz window are 2 MB, and the float32 FFT runs ~3x faster on them than on
+    # one big block. The hop is fractional at 44.1 kHz, so rows are picked by rounded start.
+    windows = sliding_window_view(padded, win)
+    chunk = 256
     for lo in range(0, starts.shape[0], chunk):
-        idx = starts[lo : lo + chunk, None] + base[None, :]
-        frames = padded[idx] * window
+        frames = windows[starts[lo : lo + chunk]]
+        frames *= window
         spec = np.fft.rfft(frames, axis=1)[:, LOW_BIN:high]
-        magnitude[lo : lo + chunk, : high - LOW_BIN] = np.abs(spec)
+        magnitude[lo : lo + frames.shape[0], : high - LOW_BIN] = np.abs(spec)
     return magnitude
 
 
@@ -170,7 +189,7 @@ def _max_filter_1d(values: F32, half: int, axis: int) -> F32:
     return out
 
 
-def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64, F32]:
+def _peaks(magnitude: F32, duration_s: float, density: float = 1.0) -> tuple[I64, I64, F32]:
     """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
     empty = np.zeros(0, np.int64)
     if magnitude.size == 0 or float(magnitude.max()) <= 0.0:
@@ -185,7 +204,7 @@ def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64, F32]:
     if frames.size == 0:
         return empty, empty, np.zeros(0, np.float32)
     strength = level[frames, bins]
-    budget = max(MIN_PEAKS, int(PEAKS_PER_S * duration_s))
+    budget = int(max(MIN_PEAKS, PEAKS_PER_S * duration_s) * density)
     # Spread the budget over time in 1 s blocks so a loud intro does not starve a quiet verse.
     block = max(1, round(1.0 / HOP_S))
     block_id = frames // block
@@ -194,7 +213,7 @@ def _peaks(magnitude: F32, duration_s: float) -> tuple[I64, I64, F32]:
     strength = strength[order]
     first = np.searchsorted(block_id, block_id, side="left")
     rank = np.arange(frames.size) - first
-    per_block = max(1, int(np.ceil(PEAKS_PER_S)))
+    per_block = max(1, int(np.ceil(PEAKS_PER_S * density)))
     if budget > per_block * (int(block_id[-1]) + 1):
         per_block = budget  # short material: let its few blocks use the whole budget
     keep = rank < per_block
@@ -242,37 +261,52 @@ def _landmarks(frames: I64, bins: I64, strength: F32, fan_out: int) -> tuple[U32
 def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
     """Fingerprint float samples shaped (frames, channels) or (frames,) at any rate >= 22.05 kHz."""
     data = np.asarray(samples, dtype=np.float32)
-    mono = data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data
-    mono = np.ascontiguousarray(np.nan_to_num(mono), dtype=np.float32)
+    if data.ndim == 2 and data.shape[1] != 1:
+        # Column by column: a strided mean over axis 1 is ~50x slower than contiguous adds.
+        mono = np.zeros(data.shape[0], np.float32)
+        for channel in range(data.shape[1]):
+            mono += data[:, channel]
+        mono *= np.float32(1.0 / max(1, data.shape[1]))
+    else:
+        mono = np.ascontiguousarray(data.reshape(data.shape[0]), dtype=np.float32)
+    if not np.isfinite(mono).all():  # checked first: nan_to_num always copies, and costs
+        mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     duration = mono.shape[0] / sample_rate if sample_rate > 0 else 0.0
     if mono.shape[0] == 0 or sample_rate <= 0:
         return Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint32), duration)
     mono, rate = _decimate(mono, sample_rate)
     phases = PHASES if duration < PHASES_BELOW_S else 1
-    all_hashes: list[U32] = []
-    all_times: list[U32] = []
+    indexed: list[npt.NDArray[np.uint64]] = []
+    dense: list[npt.NDArray[np.uint64]] = []
     for phase in range(phases):
         # Delaying the signal by a fraction of a hop moves the frame grid the other way; frame
         # k of every phase still stands for time k * HOP_S (to within HOP_S / 2).
         lead = round(phase * HOP_S * rate / phases)
         shifted = np.concatenate([np.zeros(lead, np.float32), mono]) if lead else mono
         magnitude = _spectrogram(shifted, rate)
-        frames, bins, strength = _peaks(magnitude, duration)
-        hashes, times = _landmarks(frames, bins, strength, FAN_OUT if phases > 1 else LONG_FAN_OUT)
-        all_hashes.append(hashes)
-        all_times.append(times)
-    if phases == 1:
-        return Fingerprint(hashes=all_hashes[0], times=all_times[0], duration_s=duration)
+        fan_out = FAN_OUT if phases > 1 else LONG_FAN_OUT
+        indexed.append(_packed(*_landmarks(*_peaks(magnitude, duration), fan_out)))
+        dense.append(
+            _packed(
+                *_landmarks(
+                    *_peaks(magnitude, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                )
+            )
+        )
     # Pool the phases, dropping exact repeats (most landmarks of tonal sounds are shared).
-    packed = np.unique(
-        (np.concatenate(all_hashes).astype(np.uint64) << np.uint64(32))
-        | np.concatenate(all_times).astype(np.uint64)
-    )
+    kept = np.unique(np.concatenate(indexed))
+    extra = np.setdiff1d(np.concatenate(dense), kept, assume_unique=False)
+    extra |= np.uint64(QUERY_ONLY) << np.uint64(32)
+    packed = np.concatenate([kept, extra])
     return Fingerprint(
         hashes=(packed >> np.uint64(32)).astype(np.uint32),
         times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
         duration_s=duration,
     )
+
+
+def _packed(hashes: U32, times: U32) -> npt.NDArray[np.uint64]:
+    return (hashes.astype(np.uint64) << np.uint64(32)) | times.astype(np.uint64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,15 +335,30 @@ class _Candidates:
 
 
 _INDEX_MAGIC: Final = b"SVFI"
+_INDEX_HEAD: Final = "<4sBIIQQI"  # magic, version, items, segments, runs, postings, name bytes
+
+# Postings store time as uint16, so an item is cut into segments of 65,536 frames (17.5 min);
+# a segment is what a posting points at, and maps back to (item slot, first frame).
+_SEG_BITS: Final = 16
+_Chunk = tuple[U32, U32, U16]  # (hash, segment, time within segment) of some postings
+_CHUNK: Final = 1 << 22  # postings per step when (re)building, bounds the temporaries
+_Pending = tuple[int, U32, U16, U16 | None]
 
 
 @dataclass
 class FingerprintIndex:
-    """Inverted index hash -> (item, frame) in flat arrays sorted by hash.
+    """Inverted index hash -> (item, frame), in two levels that answer queries together.
 
-    Adds land in a pending buffer and are merged into the sorted arrays on the next query, so
-    bulk loading 100k items costs one sort. Removal tombstones the item; postings of dead items
-    are dropped at query time and physically purged when they exceed a quarter of the index.
+    * main: compressed sparse rows over the whole hash space (``_starts[h]:_starts[h + 1]``
+      holds hash h's postings), so a posting is a uint32 segment id and a uint16 frame (6 bytes,
+      the hash itself is implicit) and finding a run is two array reads;
+    * delta: recent postings as three flat columns sorted by hash (searched by bisection).
+
+    Adds land in a pending buffer and are merged on the next query: into delta while it stays
+    small next to main, else everything is rebuilt into main with a chunked counting sort (so
+    a bulk load of 100k items costs one pass and memory bounded by the index itself). Removal
+    tombstones the item; postings of dead items are dropped at query time and purged when they
+    exceed a quarter of the index.
     """
 
     _names: list[str] = field(default_factory=list)
@@ -317,11 +366,19 @@ class FingerprintIndex:
     _alive: list[bool] = field(default_factory=list)
     _counts: list[int] = field(default_factory=list)
     _durations: list[float] = field(default_factory=list)
-    _hashes: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
-    _items: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
-    _times: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
-    _pending: list[tuple[int, U32, U32]] = field(default_factory=list)
+    _first_seg: list[int] = field(default_factory=list)  # per slot
+    _seg_slot: list[int] = field(default_factory=list)  # per segment
+    _seg_part: list[int] = field(default_factory=list)  # per segment: index within its item
+    _starts: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # empty: no main level
+    _main_seg: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
+    _main_time: U16 = field(default_factory=lambda: np.zeros(0, np.uint16))
+    _delta_hash: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
+    _delta_seg: U32 = field(default_factory=lambda: np.zeros(0, np.uint32))
+    _delta_time: U16 = field(default_factory=lambda: np.zeros(0, np.uint16))
+    # (first segment, hashes, frame within segment, segment within item or None if all 0)
+    _pending: list[_Pending] = field(default_factory=list)
     _dead_postings: int = 0
+    _seg_cache: tuple[int, I64, I64] | None = None  # (segments, slot, base frame)
 
     def add(self, key: str, fp: Fingerprint) -> None:
         if key in self._slot:
@@ -330,20 +387,37 @@ class FingerprintIndex:
         self._names.append(key)
         self._slot[key] = slot
         self._alive.append(True)
-        self._counts.append(len(fp))
+        indexed = np.asarray(fp.hashes, np.uint32) < np.uint32(QUERY_ONLY)
+        fp_hashes = np.asarray(fp.hashes, np.uint32)[indexed]
+        fp_times = np.asarray(fp.times, np.uint32)[indexed]
+        self._counts.append(int(fp_hashes.shape[0]))
         self._durations.append(fp.duration_s)
-        if len(fp):
-            self._pending.append(
-                (slot, np.asarray(fp.hashes, np.uint32), np.asarray(fp.times, np.uint32))
+        first = len(self._seg_slot)
+        self._first_seg.append(first)
+        last_frame = int(fp_times.max()) if fp_times.shape[0] else 0
+        for part in range((last_frame >> _SEG_BITS) + 1):
+            self._seg_slot.append(slot)
+            self._seg_part.append(part)
+        if fp_times.shape[0]:
+            times = fp_times
+            # Held as 6 bytes per posting, like the index itself: a bulk load of 100k items
+            # waits here until the first query.
+            within: U16 | None = (
+                (times >> np.uint32(_SEG_BITS)).astype(np.uint16)
+                if last_frame >> _SEG_BITS
+                else None
             )
+            low = (times & np.uint32(0xFFFF)).astype(np.uint16)
+            self._pending.append((first, fp_hashes, low, within))
 
     def remove(self, key: str) -> None:
         slot = self._slot.pop(key, None)
         if slot is None:
             raise KeyError(key)
         self._alive[slot] = False
+        first = self._first_seg[slot]
         before = len(self._pending)
-        self._pending = [entry for entry in self._pending if entry[0] != slot]
+        self._pending = [entry for entry in self._pending if entry[0] != first]
         if len(self._pending) == before:
             self._dead_postings += self._counts[slot]
 
@@ -355,62 +429,226 @@ class FingerprintIndex:
 
     @property
     def postings(self) -> int:
-        return int(self._hashes.shape[0]) + sum(int(e[1].shape[0]) for e in self._pending)
+        return self._main_size + self._delta_size + sum(int(e[1].shape[0]) for e in self._pending)
+
+    @property
+    def _main_size(self) -> int:
+        return int(self._main_seg.shape[0])
+
+    @property
+    def _delta_size(self) -> int:
+        return int(self._delta_hash.shape[0])
+
+    def _segments(self) -> tuple[I64, I64]:
+        """(slot, base frame) per segment, as arrays (cached until segments are added)."""
+        n = len(self._seg_slot)
+        if self._seg_cache is None or self._seg_cache[0] != n:
+            slots = np.asarray(self._seg_slot, dtype=np.int64)
+            base = np.asarray(self._seg_part, dtype=np.int64) << _SEG_BITS
+            self._seg_cache = (n, slots, base)
+        return self._seg_cache[1], self._seg_cache[2]
+
+    def _live_segments(self) -> npt.NDArray[np.bool_]:
+        slots, _ = self._segments()
+        return np.asarray(self._alive, dtype=bool)[slots]
+
+    # ---------------------------------------------------------------- building the levels
+
+    def _pending_chunks(self) -> list[list[_Pending]]:
+        groups: list[list[_Pending]] = [[]]
+        size = 0
+        for entry in self._pending:
+            if size >= _CHUNK:
+                groups.append([])
+                size = 0
+            groups[-1].append(entry)
+            size += int(entry[1].shape[0])
+        return groups
+
+    @staticmethod
+    def _pending_chunk(group: list[_Pending]) -> _Chunk:
+        if not group:
+            return np.zeros(0, np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.uint16)
+        hashes = np.concatenate([e[1] for e in group])
+        times = np.concatenate([e[2] for e in group])
+        seg = np.concatenate(
+            [
+                np.full(e[1].shape[0], e[0], dtype=np.uint32)
+                if e[3] is None
+                else e[0] + e[3].astype(np.uint32)
+                for e in group
+            ]
+        )
+        return hashes, seg, times
+
+    def _chunks(self, live: npt.NDArray[np.bool_] | None) -> Iterator[_Chunk]:
+        """Every posting (main, delta, pending) in bounded chunks, dead segments dropped."""
+        starts = self._starts
+        if self._main_size:
+            counts = np.diff(starts)
+            cuts = np.searchsorted(starts, np.arange(0, self._main_size, _CHUNK), side="right") - 1
+            bounds = [*cuts.tolist(), HASH_SPACE]
+            for h0, h1 in itertools.pairwise(bounds):
+                if h1 <= h0:
+                    continue
+                p0, p1 = int(starts[h0]), int(starts[h1])
+                run_hash = np.arange(h0, h1, dtype=np.uint32)
+                chunk = (
+                    np.repeat(run_hash, counts[h0:h1]),
+                    self._main_seg[p0:p1],
+                    self._main_time[p0:p1],
+                )
+                yield self._filter(chunk, live)
+        for p0 in range(0, self._delta_size, _CHUNK):
+            sl = slice(p0, p0 + _CHUNK)
+            chunk = (self._delta_hash[sl], self._delta_seg[sl], self._delta_time[sl])
+            yield self._filter(chunk, live)
+        for group in self._pending_chunks():
+            yield self._filter(self._pending_chunk(group), live)
+
+    @staticmethod
+    def _filter(chunk: _Chunk, live: npt.NDArray[np.bool_] | None) -> _Chunk:
+        if live is None:
+            return chunk
+        keep = live[chunk[1]]
+        return chunk[0][keep], chunk[1][keep], chunk[2][keep]
+
+    def _rebuild(self) -> None:
+        """Fold delta, pending and main into one level, dropping dead items' postings."""
+        live = self._live_segments() if self._dead_postings else None
+        total = sum(int(chunk[0].shape[0]) for chunk in self._chunks(live))
+        if total <= DELTA_MAX:
+            # Small enough to live as one sorted delta (tests, small catalogues).
+            parts = list(self._chunks(live))
+            hashes = np.concatenate([c[0] for c in parts])
+            order = np.argsort(hashes, kind="stable")
+            self._delta_hash = hashes[order]
+            self._delta_seg = np.concatenate([c[1] for c in parts])[order]
+            self._delta_time = np.concatenate([c[2] for c in parts])[order]
+            self._starts = np.zeros(0, np.int64)
+            self._main_seg = np.zeros(0, np.uint32)
+            self._main_time = np.zeros(0, np.uint16)
+        else:
+            starts = np.zeros(HASH_SPACE + 1, np.int64)
+            for hashes, _, _ in self._chunks(live):
+                starts[1:] += np.bincount(hashes, minlength=HASH_SPACE)
+            np.cumsum(starts, out=starts)
+            out_seg = np.empty(total, np.uint32)
+            out_time = np.empty(total, np.uint16)
+            cursor = starts[:-1].copy()
+            for hashes, seg, time in self._chunks(live):
+                if not hashes.shape[0]:
+                    continue
+                order = np.argsort(hashes, kind="stable")
+                ordered = hashes[order]
+                # Rank of each posting among this chunk's postings of the same hash.
+                new_run = np.ones(ordered.shape[0], dtype=bool)
+                new_run[1:] = ordered[1:] != ordered[:-1]
+                run_first = np.maximum.accumulate(np.where(new_run, np.arange(ordered.shape[0]), 0))
+                where = cursor[ordered] + (np.arange(ordered.shape[0]) - run_first)
+                out_seg[where] = seg[order]
+                out_time[where] = time[order]
+                cursor += np.bincount(ordered, minlength=HASH_SPACE)
+            self._starts, self._main_seg, self._main_time = starts, out_seg, out_time
+            self._delta_hash = np.zeros(0, np.uint32)
+            self._delta_seg = np.zeros(0, np.uint32)
+            self._delta_time = np.zeros(0, np.uint16)
+        self._pending = []
+        self._dead_postings = 0
 
     def _flush(self) -> None:
-        if self._dead_postings * 4 > max(1, self._hashes.shape[0]):
-            alive = np.asarray(self._alive, dtype=bool)
-            keep = alive[self._items]
-            self._hashes, self._items, self._times = (
-                self._hashes[keep],
-                self._items[keep],
-                self._times[keep],
-            )
-            self._dead_postings = 0
+        total = self.postings
+        if self._dead_postings * 4 > max(1, total):
+            self._rebuild()
+            return
         if not self._pending:
             return
-        new_h = np.concatenate([e[1] for e in self._pending])
-        new_i = np.concatenate(
-            [np.full(e[1].shape[0], e[0], dtype=np.uint32) for e in self._pending]
-        )
-        new_t = np.concatenate([e[2] for e in self._pending])
-        self._pending = []
-        order = np.argsort(new_h, kind="stable")
-        # One column at a time, so a 100k-item bulk load peaks at ~2x the index, not 3x.
-        new_h = new_h[order]
-        new_i = new_i[order]
-        new_t = new_t[order]
-        del order
-        if self._hashes.shape[0] == 0:
-            self._hashes, self._items, self._times = new_h, new_i, new_t
+        incoming = total - self._main_size - self._delta_size
+        if self._delta_size + incoming > max(DELTA_MAX, self._main_size // 16):
+            self._rebuild()
             return
-        # Merge two sorted runs: one linear insert instead of re-sorting the whole index.
-        at = np.searchsorted(self._hashes, new_h, side="right")
-        self._hashes = np.insert(self._hashes, at, new_h)
-        self._items = np.insert(self._items, at, new_i)
-        self._times = np.insert(self._times, at, new_t)
+        # Small batch: merge it into the sorted delta with one linear insert.
+        hashes, seg, time = self._pending_chunk(self._pending)
+        self._pending = []
+        order = np.argsort(hashes, kind="stable")
+        hashes, seg, time = hashes[order], seg[order], time[order]
+        at = np.searchsorted(self._delta_hash, hashes, side="right")
+        self._delta_hash = np.insert(self._delta_hash, at, hashes)
+        self._delta_seg = np.insert(self._delta_seg, at, seg)
+        self._delta_time = np.insert(self._delta_time, at, time)
 
-    def _candidates(self, fp: Fingerprint) -> _Candidates:
+    # ---------------------------------------------------------------- querying
+
+    def _candidates(self, fp: Fingerprint, *, dense: bool) -> _Candidates:
         self._flush()
+        if not dense:  # the query-only landmarks serve containment; see QUERY_ONLY
+            indexed = fp.hashes < np.uint32(QUERY_ONLY)
+            fp = Fingerprint(fp.hashes[indexed], fp.times[indexed], fp.duration_s)
         empty = np.zeros(0, np.int64)
         none = _Candidates(empty, empty, empty, empty, empty)
-        if len(fp) == 0 or self._hashes.shape[0] == 0:
+        if len(fp) == 0 or self.postings == 0:
             return none
-        lo = np.searchsorted(self._hashes, fp.hashes, side="left")
-        hi = np.searchsorted(self._hashes, fp.hashes, side="right")
-        runs = hi - lo
-        runs[runs > STOP_POSTINGS] = 0
-        total = int(runs.sum())
-        if total == 0:
+        q_hash = np.asarray(fp.hashes, np.uint32) & np.uint32(QUERY_ONLY - 1)
+        q_hash = np.minimum(q_hash, np.uint32(HASH_SPACE - 1)).astype(np.int64)
+        main_lo = main_runs = delta_lo = delta_runs = empty
+        runs = np.zeros(q_hash.shape[0], np.int64)
+        if self._main_size:
+            main_lo = self._starts[q_hash]
+            main_runs = self._starts[q_hash + 1] - main_lo
+            runs += main_runs
+        if self._delta_size:
+            delta_lo = np.searchsorted(self._delta_hash, q_hash, side="left")
+            delta_runs = np.searchsorted(self._delta_hash, q_hash, side="right") - delta_lo
+            runs += delta_runs
+        # Hashes this common identify nothing and cost the most time; past a per-query budget
+        # the commonest of the rest go too, so the worst query costs a bounded amount of work.
+        use = runs <= STOP_POSTINGS
+        if int(runs[use].sum()) > QUERY_BUDGET:
+            order = np.argsort(np.where(use, runs, np.iinfo(np.int64).max), kind="stable")
+            within = np.cumsum(runs[order]) <= QUERY_BUDGET
+            use = np.zeros(q_hash.shape[0], dtype=bool)
+            use[order[within]] = True
+        q_time = fp.times.astype(np.int64)
+        segs: list[I64] = []
+        item_t: list[I64] = []
+        query_t: list[I64] = []
+        levels = (
+            (main_lo, main_runs, self._main_seg, self._main_time),
+            (delta_lo, delta_runs, self._delta_seg, self._delta_time),
+        )
+        for lo, level_runs, seg_col, time_col in levels:
+            if not lo.shape[0]:
+                continue
+            take = np.where(use, level_runs, 0)
+            total = int(take.sum())
+            if total == 0:
+                continue
+            run_start = np.cumsum(take) - take
+            rows = np.repeat(lo - run_start, take) + np.arange(total)
+            segs.append(seg_col[rows].astype(np.int64))
+            item_t.append(time_col[rows].astype(np.int64))
+            query_t.append(np.repeat(q_time, take))
+        if not segs:
             return none
-        run_start = np.cumsum(runs) - runs
-        rows = np.repeat(lo - run_start, runs) + np.arange(total)
-        q_time = np.repeat(fp.times.astype(np.int64), runs)
-        items = self._items[rows].astype(np.int64)
-        if self._dead_postings or len(self._slot) != len(self._names):
-            alive = np.asarray(self._alive, dtype=bool)[items]
-            items, rows, q_time = items[alive], rows[alive], q_time[alive]
-        offset = self._times[rows].astype(np.int64) - q_time
+        seg = np.concatenate(segs) if len(segs) > 1 else segs[0]
+        t_item = np.concatenate(item_t) if len(item_t) > 1 else item_t[0]
+        t_query = np.concatenate(query_t) if len(query_t) > 1 else query_t[0]
+        seg_slots, seg_base = self._segments()
+        items = seg_slots[seg]
+        if len(self._seg_slot) != len(self._names):  # some item spans several segments
+            t_item += seg_base[seg]
+        n_slots = len(self._names)
+        min_hits = min(MIN_MATCHED, CONTAIN_MIN_MATCHED)
+        # Cheap first cut: an item needs min_hits shared hashes at *any* offsets before it can
+        # have that many at one offset, and at scale almost every item sharing a few is noise.
+        hits = np.bincount(items, minlength=n_slots)
+        if len(self._slot) != n_slots:
+            hits[~np.asarray(self._alive, dtype=bool)] = 0
+        keep = (hits >= min_hits)[items]
+        items, t_item, t_query = items[keep], t_item[keep], t_query[keep]
+        if not items.shape[0]:
+            return none
+        offset = t_item - t_query
         # One key per (item, offset); offsets are shifted positive to keep the packing monotone.
         key = (items << 32) | (offset + (1 << 31))
         uniq, counts = np.unique(key, return_counts=True)
@@ -428,7 +666,7 @@ class FingerprintIndex:
         cand_items = u_items[best]
         cand_matched = merged[best].astype(np.int64)
         cand_offset = (uniq[best] & 0xFFFFFFFF) - (1 << 31)
-        keep = cand_matched >= min(MIN_MATCHED, CONTAIN_MIN_MATCHED)
+        keep = cand_matched >= min_hits
         cand_items, cand_matched, cand_offset = (
             cand_items[keep],
             cand_matched[keep],
@@ -443,7 +681,7 @@ class FingerprintIndex:
             hit = cand_items[pos] == items
             rel = offset - cand_offset[pos]
             hit &= (rel >= 0) & (rel <= 1)
-            hit_pos, hit_t = pos[hit], q_time[hit]
+            hit_pos, hit_t = pos[hit], t_query[hit]
             span_lo[:] = np.iinfo(np.int64).max
             np.minimum.at(span_lo, hit_pos, hit_t)
             np.maximum.at(span_hi, hit_pos, hit_t)
@@ -453,7 +691,7 @@ class FingerprintIndex:
         self, fp: Fingerprint, cands: _Candidates, *, contained: bool, limit: int
     ) -> list[Match]:
         results: list[Match] = []
-        q_count = max(1, len(fp))
+        q_count = max(1, int(np.count_nonzero(fp.hashes < np.uint32(QUERY_ONLY))))
         for i in range(cands.items.shape[0]):
             slot = int(cands.items[i])
             matched = int(cands.matched[i])
@@ -492,73 +730,131 @@ class FingerprintIndex:
 
     def query(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
         """Items the query is a near-duplicate or an excerpt of, best first."""
-        return self._matches(fp, self._candidates(fp), contained=False, limit=limit)
+        found = self._matches(fp, self._candidates(fp, dense=False), contained=False, limit=limit)
+        if found:
+            return found
+        # Nothing on the indexed landmarks alone: look again with the denser query-side set,
+        # which recovers sounds whose own peaks noise pushed out of the budget. Only as a
+        # fallback, because on every query it also finds more similar-but-different one-shots.
+        return self._matches(fp, self._candidates(fp, dense=True), contained=False, limit=limit)
 
     def find_contained(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
         """Items whose material appears inside the query, possibly layered under other sounds."""
-        return self._matches(fp, self._candidates(fp), contained=True, limit=limit)
+        return self._matches(fp, self._candidates(fp, dense=True), contained=True, limit=limit)
 
     def to_bytes(self) -> bytes:
         self._flush()
+        if self._dead_postings or (self._main_size and self._delta_size):
+            self._rebuild()
         alive = np.asarray(self._alive, dtype=bool)
-        keep = alive[self._items] if self._items.shape[0] else np.zeros(0, dtype=bool)
         live_slots = np.flatnonzero(alive)
-        renumber = np.full(len(self._names), -1, dtype=np.int64)
-        renumber[live_slots] = np.arange(live_slots.shape[0])
+        slot_renumber = np.full(len(self._names), -1, dtype=np.int64)
+        slot_renumber[live_slots] = np.arange(live_slots.shape[0])
+        seg_slots, _ = self._segments()
+        live_segs = np.flatnonzero(alive[seg_slots]) if seg_slots.shape[0] else seg_slots
+        seg_renumber = np.full(seg_slots.shape[0], -1, dtype=np.int64)
+        seg_renumber[live_segs] = np.arange(live_segs.shape[0])
         names = "\n".join(self._names[s] for s in live_slots).encode()
         counts = np.asarray([self._counts[s] for s in live_slots], dtype="<u4")
         durations = np.asarray([self._durations[s] for s in live_slots], dtype="<f8")
-        hashes = self._hashes[keep].astype("<u4")
-        items = renumber[self._items[keep]].astype("<u4")
-        times = self._times[keep].astype("<u4")
+        out_seg_slot = slot_renumber[seg_slots[live_segs]].astype("<u4")
+        out_seg_part = np.asarray(self._seg_part, dtype=np.int64)[live_segs].astype("<u4")
+        if self._main_size:
+            run_counts = np.diff(self._starts)
+            run_hash = np.flatnonzero(run_counts).astype("<u4")
+            run_len = run_counts[run_hash].astype("<u4")
+            seg_col, time_col = self._main_seg, self._main_time
+        else:
+            run_hash, run_len_i = np.unique(self._delta_hash, return_counts=True)
+            run_hash = run_hash.astype("<u4")
+            run_len = run_len_i.astype("<u4")
+            seg_col, time_col = self._delta_seg, self._delta_time
+        if live_segs.shape[0] != seg_slots.shape[0]:  # tombstoned items left segment ids behind
+            renumbered = np.empty(seg_col.shape[0], "<u4")
+            for p0 in range(0, seg_col.shape[0], _CHUNK):
+                renumbered[p0 : p0 + _CHUNK] = seg_renumber[seg_col[p0 : p0 + _CHUNK]]
+            seg_col = renumbered
         header = struct.pack(
-            "<4sBIQI",
+            _INDEX_HEAD,
             _INDEX_MAGIC,
-            FORMAT_VERSION,
+            INDEX_FORMAT_VERSION,
             live_slots.shape[0],
-            hashes.shape[0],
+            live_segs.shape[0],
+            run_hash.shape[0],
+            seg_col.shape[0],
             len(names),
         )
+        # memoryviews: the posting columns (the bulk) are copied once, into the result.
         return b"".join(
             [
                 header,
                 names,
                 counts.tobytes(),
                 durations.tobytes(),
-                hashes.tobytes(),
-                items.tobytes(),
-                times.tobytes(),
+                out_seg_slot.tobytes(),
+                out_seg_part.tobytes(),
+                run_hash.tobytes(),
+                run_len.tobytes(),
+                np.ascontiguousarray(seg_col, "<u4").data,
+                np.ascontiguousarray(time_col, "<u2").data,
             ]
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FingerprintIndex:
-        head = struct.calcsize("<4sBIQI")
+        head = struct.calcsize(_INDEX_HEAD)
+        if len(data) < 5 or data[:4] != _INDEX_MAGIC:
+            raise ValueError("not a fingerprint index: bad magic")
+        if data[4] != INDEX_FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported fingerprint index version {data[4]} (this build reads "
+                f"{INDEX_FORMAT_VERSION}); rebuild the index from the fingerprints"
+            )
         if len(data) < head:
             raise ValueError("not a fingerprint index: too short")
-        magic, version, n_items, n_postings, name_len = struct.unpack("<4sBIQI", data[:head])
-        if magic != _INDEX_MAGIC:
-            raise ValueError("not a fingerprint index: bad magic")
-        if version != FORMAT_VERSION:
-            raise ValueError(f"unsupported fingerprint index version {version}")
-        if len(data) != head + name_len + 12 * n_items + 12 * n_postings:
+        _, _, n_items, n_segs, n_runs, n_postings, name_len = struct.unpack(
+            _INDEX_HEAD, data[:head]
+        )
+        expected = head + name_len + 12 * n_items + 8 * n_segs + 8 * n_runs + 6 * n_postings
+        if len(data) != expected:
             raise ValueError("corrupt fingerprint index")
         pos = head
         names = data[pos : pos + name_len].decode().split("\n") if n_items else []
         pos += name_len
-        counts = np.frombuffer(data, "<u4", n_items, pos)
-        pos += 4 * n_items
-        durations = np.frombuffer(data, "<f8", n_items, pos)
-        pos += 8 * n_items
-        arrays = []
-        for _ in range(3):
-            arrays.append(np.frombuffer(data, "<u4", n_postings, pos).astype(np.uint32))
-            pos += 4 * n_postings
+
+        def column(dtype: str, count: int) -> npt.NDArray[np.generic]:
+            nonlocal pos
+            out = np.frombuffer(data, dtype, count, pos)
+            pos += out.itemsize * count
+            return out
+
+        counts = column("<u4", n_items)
+        durations = column("<f8", n_items)
+        seg_slot = column("<u4", n_segs).astype(np.int64)
+        seg_part = column("<u4", n_segs).astype(np.int64)
+        run_hash = column("<u4", n_runs).astype(np.int64)
+        run_len = column("<u4", n_runs).astype(np.int64)
+        seg_col = column("<u4", n_postings).astype(np.uint32)
+        time_col = column("<u2", n_postings).astype(np.uint16)
+        if len(names) != n_items or (n_runs and int(run_hash.max()) >= HASH_SPACE):
+            raise ValueError("corrupt fingerprint index")
+        if int(run_len.sum()) != n_postings or (n_postings and int(seg_col.max()) >= n_segs):
+            raise ValueError("corrupt fingerprint index")
         index = cls()
         index._names = names
         index._slot = {name: i for i, name in enumerate(names)}
         index._alive = [True] * n_items
         index._counts = [int(c) for c in counts]
         index._durations = [float(d) for d in durations]
-        index._hashes, index._items, index._times = arrays
+        index._seg_slot = seg_slot.tolist()
+        index._seg_part = seg_part.tolist()
+        index._first_seg = np.searchsorted(seg_slot, np.arange(n_items), side="left").tolist()
+        if n_postings > DELTA_MAX:
+            starts = np.zeros(HASH_SPACE + 1, np.int64)
+            starts[run_hash + 1] = run_len
+            np.cumsum(starts, out=starts)
+            index._starts, index._main_seg, index._main_time = starts, seg_col, time_col
+        else:
+            index._delta_hash = np.repeat(run_hash.astype(np.uint32), run_len)
+            index._delta_seg, index._delta_time = seg_col, time_col
         return index

@@ -22,6 +22,7 @@ numpy operations; nothing loops over samples in Python.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -56,6 +57,24 @@ def _interpolation_matrix() -> npt.NDArray[np.float32]:
 _KERNEL = _interpolation_matrix()
 
 
+_ROWS = 8  # interpolation points per row of the banded kernel
+_CHUNK = 2048  # frames per matrix product: small enough that OpenBLAS stays on this thread
+
+
+def _banded_kernel() -> npt.NDArray[np.float32]:
+    """(_ROWS + taps - 1, _ROWS * phases) block-Toeplitz form of `_KERNEL`: a window of input
+    samples times this matrix interpolates after each of _ROWS consecutive frames at once, so
+    overlapping windows are strided views of the signal instead of gathered copies."""
+    taps, phases = _KERNEL.shape
+    banded = np.zeros((_ROWS + taps - 1, _ROWS * phases), dtype=np.float32)
+    for row in range(_ROWS):
+        banded[row : row + taps, row * phases : (row + 1) * phases] = _KERNEL
+    return banded
+
+
+_BANDED = _banded_kernel()
+
+
 def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDArray[np.float32]:
     """Per-frame peak estimate (linear), including 4x inter-sample peaks near the ceiling."""
     frames, channels = samples.shape
@@ -69,23 +88,56 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
     # An inter-sample peak between i and i+1 is examined when either neighbour is loud.
     loud = peaks > threshold
     near = loud[:-1] | loud[1:]
-    candidates = np.flatnonzero(near)
-    if candidates.size == 0:
+    if not near.any():
         return peaks
-    offsets = np.arange(-_INTERP_HALF + 1, _INTERP_HALF + 1)
+    candidates = np.flatnonzero(near)
+    # Where such pairs are dense, interpolate whole chunks (a strided matrix product per chunk
+    # is far cheaper than gathering a window per pair); where they are sparse, gather just
+    # their windows. Both compute the same dot products, so the choice does not change results.
+    chunks = -(-(frames - 1) // _CHUNK)
+    owner = candidates // _CHUNK
+    dense = np.bincount(owner, minlength=chunks) > _CHUNK // 8
     inter = np.zeros(candidates.size, dtype=np.float32)
+    taps, phases = _KERNEL.shape
+    per_rows = _CHUNK // _ROWS
+    dense_chunks = np.flatnonzero(dense).tolist()
+    if dense_chunks:
+        # Position of each chunk's first candidate in `candidates` (sorted by frame).
+        first_of = np.searchsorted(candidates, np.arange(chunks + 1) * _CHUNK)
+        for channel in range(channels):
+            # Zeros stand in for the frames before the start and after the end.
+            padded = np.zeros(_INTERP_HALF - 1 + chunks * _CHUNK + _INTERP_HALF, np.float32)
+            padded[_INTERP_HALF - 1 : _INTERP_HALF - 1 + frames] = samples[:, channel]
+            windows = np.lib.stride_tricks.as_strided(
+                padded,
+                shape=(chunks * per_rows, _ROWS + taps - 1),
+                strides=(_ROWS * padded.itemsize, padded.itemsize),
+                writeable=False,
+            )
+            for index in dense_chunks:
+                values = windows[index * per_rows : (index + 1) * per_rows] @ _BANDED
+                values = np.abs(values.reshape(_CHUNK, phases))
+                strongest = values[:, 0]
+                for phase in range(1, phases):
+                    np.maximum(strongest, values[:, phase], out=strongest)
+                lo, hi = int(first_of[index]), int(first_of[index + 1])
+                mine = strongest[candidates[lo:hi] - index * _CHUNK]
+                np.maximum(inter[lo:hi], mine, out=inter[lo:hi])
+    sparse = np.flatnonzero(~dense[owner])
+    offsets = np.arange(-_INTERP_HALF + 1, _INTERP_HALF + 1)
     chunk = 1 << 16
-    for begin in range(0, candidates.size, chunk):
-        idx = candidates[begin : begin + chunk, None] + offsets  # (k, taps)
+    for begin in range(0, sparse.size, chunk):
+        which = sparse[begin : begin + chunk]
+        idx = candidates[which, None] + offsets  # (k, taps)
         valid = (idx >= 0) & (idx < frames)
         np.clip(idx, 0, frames - 1, out=idx)
         best = np.zeros(idx.shape[0], dtype=np.float32)
         for channel in range(channels):
-            windows = samples[idx, channel]
-            windows[~valid] = 0.0
-            values = np.abs(windows @ _KERNEL)  # (k, phases)
-            np.maximum(best, values.max(axis=1), out=best)
-        inter[begin : begin + chunk] = best
+            gathered = samples[idx, channel]
+            gathered[~valid] = 0.0
+            found = np.abs(gathered @ _KERNEL)  # (k, phases)
+            np.maximum(best, found.max(axis=1), out=best)
+        inter[which] = best
     # The overshoot lies between two frames; charge it to both so the gain covers it.
     np.maximum.at(peaks, candidates, inter)
     np.maximum.at(peaks, candidates + 1, inter)
@@ -139,6 +191,42 @@ def _box_average_backward(values: npt.NDArray[np.float32], width: int) -> npt.ND
     return total
 
 
+def _span_gain(
+    peaks: npt.NDArray[np.float32],
+    loud: npt.NDArray[np.intp],
+    span: tuple[int, int],
+    origin: int,
+    ceiling: float,
+    width: int,
+    step: float,
+) -> tuple[npt.NDArray[np.float32], bool]:
+    """Steps 2-4 for frames span[0]..span[1]-1, which hold the overs `loud`, with the release
+    ramp counted from frame `origin`. Also says whether the gain is back at unity (0 dB, before
+    clamping) at the span's last frame, i.e. nothing here holds the gain down after it."""
+    begin, end = span
+    required = np.ones(end - begin, dtype=np.float32)
+    required[loud - begin] = np.float32(ceiling) / peaks[loud]
+    attack = _box_average_backward(_sliding_min_forward(required, width), width)
+    np.minimum(attack, required, out=attack)  # guards against rounding in the running sums
+    # Release in dB: G[i] = R i + cummin(A[j] - R j); float64 keeps R*i exact enough.
+    ramp = np.arange(begin - origin, end - origin, dtype=np.float64) * step
+    level_db = np.log10(attack).astype(np.float64)
+    level_db *= 20.0
+    level_db -= ramp
+    np.minimum.accumulate(level_db, out=level_db)
+    level_db += ramp
+    recovered = bool(level_db[-1] >= 0.0)
+    np.minimum(level_db, 0.0, out=level_db)
+    gain = np.empty(end - begin, dtype=np.float32)
+    level = level_db.astype(np.float32)
+    level *= np.float32(1.0 / 20.0)
+    np.power(np.float32(10.0), level, out=gain)
+    return gain, recovered
+
+
+_BRIDGE_FRAMES = 1 << 15  # spans closer than this are computed as one (fewer small arrays)
+
+
 def gain_curve(
     peaks: npt.NDArray[np.float32],
     ceiling: float,
@@ -147,32 +235,48 @@ def gain_curve(
     lookahead_ms: float = 2.0,
     release_db_per_s: float = 60.0,
 ) -> npt.NDArray[np.float32]:
-    """Per-frame linear gain <= ceiling / peak everywhere, smooth in attack and release."""
+    """Per-frame linear gain <= ceiling / peak everywhere, smooth in attack and release.
+
+    Defined over the whole signal from the first over (minus the look-ahead) on, but computed
+    only around the overs: away from them the attack is exactly 1.0 and, once the release has
+    climbed back to 0 dB, the gain is exactly 1.0 until the next over's look-ahead. Each span
+    (an over cluster's look-ahead through its full release) goes through the same array
+    operations, with the same ramp origin, as the whole signal would, so the result is
+    bit-identical to computing everything; where that cannot be shown (a box average of ones
+    that does not round to exactly 1.0, no release), everything is computed.
+    """
     n = peaks.shape[0]
+    gain = np.ones(n, dtype=np.float32)
     loud = np.flatnonzero(peaks > ceiling)
     if loud.size == 0:
-        return np.ones(n, dtype=np.float32)
+        return gain
     width = max(1, round(lookahead_ms * 1e-3 * sample_rate))
-    # Nothing before the first over (minus the look-ahead) is ever reduced: skip it.
-    first = max(0, int(loud[0]) - width)
-    required = np.ones(n - first, dtype=np.float32)
-    over = loud - first
-    required[over] = np.float32(ceiling) / peaks[loud]
-    attack = _box_average_backward(_sliding_min_forward(required, width), width)
-    np.minimum(attack, required, out=attack)  # guards against rounding in the running sums
-    # Release in dB: G[i] = R i + cummin(A[j] - R j); float64 keeps R*i exact enough.
     step = release_db_per_s / sample_rate
-    ramp = np.arange(attack.shape[0], dtype=np.float64) * step
-    level_db = np.log10(attack).astype(np.float64)
-    level_db *= 20.0
-    level_db -= ramp
-    np.minimum.accumulate(level_db, out=level_db)
-    level_db += ramp
-    np.minimum(level_db, 0.0, out=level_db)
-    gain = np.ones(n, dtype=np.float32)
-    level = level_db.astype(np.float32)
-    level *= np.float32(1.0 / 20.0)
-    np.power(np.float32(10.0), level, out=gain[first:])
+    # Nothing before the first over (minus the look-ahead) is ever reduced: skip it.
+    origin = max(0, int(loud[0]) - width)
+    unity = np.float32(width) * np.float32(1.0 / width) == np.float32(1.0)
+    if not unity or step <= 0.0:
+        gain[origin:], _ = _span_gain(peaks, loud, (origin, n), origin, ceiling, width, step)
+        return gain
+    # Over o lowers the attack on o - width + 1 .. o + width - 1 by at most its own required
+    # reduction, which the release undoes within reduction / step frames (+2 for rounding).
+    reduction_db = -20.0 * np.log10(np.float32(ceiling) / peaks[loud].astype(np.float64))
+    reach = np.maximum.accumulate(loud + width + np.ceil(reduction_db / step).astype(np.intp) + 2)
+    starts = loud - width
+    breaks = np.flatnonzero(starts[1:] >= reach[:-1] + _BRIDGE_FRAMES) + 1
+    bounds = [0, *breaks.tolist(), loud.size]
+    for k0, k1 in itertools.pairwise(bounds):
+        begin = max(0, int(starts[k0]))
+        end = min(n, int(reach[k1 - 1]))
+        values, recovered = _span_gain(
+            peaks, loud[k0:k1], (begin, end), origin, ceiling, width, step
+        )
+        gain[begin:end] = values
+        if not recovered and end < n:
+            # Never expected: the release is still holding the gain down. Compute the rest
+            # in one go, which is what the whole-signal computation does.
+            gain[begin:], _ = _span_gain(peaks, loud[k0:], (begin, n), origin, ceiling, width, step)
+            break
     return gain
 
 
@@ -186,6 +290,28 @@ def limit(
     search_db: float = 3.0,
 ) -> tuple[Samples, LimiterStats]:
     """Return a limited copy of `samples` whose 4x-oversampled peak stays <= `ceiling_dbtp`."""
+    out, _, stats = limit_with_gain(
+        samples,
+        sample_rate,
+        ceiling_dbtp,
+        lookahead_ms=lookahead_ms,
+        release_db_per_s=release_db_per_s,
+        search_db=search_db,
+    )
+    return out, stats
+
+
+def limit_with_gain(
+    samples: Samples,
+    sample_rate: int,
+    ceiling_dbtp: float,
+    *,
+    lookahead_ms: float = 2.0,
+    release_db_per_s: float = 60.0,
+    search_db: float = 3.0,
+) -> tuple[Samples, npt.NDArray[np.float32], LimiterStats]:
+    """`limit`, also returning the per-frame gain it applied (frames where it is exactly 1.0
+    are unchanged, which lets the caller re-measure only the rest)."""
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     peaks = peak_envelope(samples, ceiling, search_db)
     gain = gain_curve(
@@ -201,4 +327,4 @@ def limit(
         max_reduction_db=-20.0 * math.log10(smallest) if smallest > 0 else math.inf,
         limited_frames=int(np.count_nonzero(gain < 1.0)),
     )
-    return out, stats
+    return out, gain, stats

@@ -43,7 +43,7 @@ _HIGHPASS_F0_HZ = 38.13547087602444
 _HIGHPASS_Q = 0.5003270373238773
 
 _IR_SECONDS = 0.17  # length of the truncated K-filter impulse response (see module docstring)
-_TRUE_PEAK_CHUNK = 4096
+_TRUE_PEAK_BATCH = 256  # blocks interpolated per matrix product in the true-peak meter
 _TRUE_PEAK_TAPS = 32  # taps per interpolation phase of the true-peak FIR
 
 
@@ -136,27 +136,107 @@ def _segment_energies(samples: Samples, sample_rate: int) -> tuple[Float64Array,
     block is still in cache and the full filtered signal is never materialised.
     """
     x = _as_2d(samples)
-    channels = x.shape[1]
     segment = round(0.1 * sample_rate)
     count = x.shape[0] // segment
-    energies = np.zeros((count, channels), dtype=np.float64)
-    if count == 0:
-        return energies, segment
+    return _energies_of_segments(x, sample_rate, 0, count), segment
+
+
+def _energies_of_segments(
+    x: npt.NDArray[np.float32], sample_rate: int, first: int, stop: int, *, compact: bool = False
+) -> Float64Array:
+    """`_segment_energies` of segments first..stop-1 only, filtering from the real signal
+    history before them (zeros before the start), so a few segments can be re-measured."""
+    channels = x.shape[1]
+    segment = round(0.1 * sample_rate)
+    energies = np.zeros((stop - first, channels), dtype=np.float64)
+    if stop <= first:
+        return energies
     impulse = _k_weighting_impulse_response(sample_rate)
     taps = impulse.shape[0]
+    begin, used = first * segment, (stop - first) * segment
     n_fft = 1 << math.ceil(math.log2(max(8 * taps, taps + 2 * segment)))
+    if compact:  # a short re-measured span: no need for an FFT longer than the span
+        n_fft = min(n_fft, 1 << math.ceil(math.log2(taps - 1 + used)))
     spectrum = np.fft.rfft(impulse, n_fft)[:, None]
     step = ((n_fft - taps + 1) // segment) * segment
-    used = count * segment
-    padded = np.concatenate([np.zeros((taps - 1, channels), dtype=np.float32), x[:used]])
+    history = x[max(0, begin - taps + 1) : begin]
+    padded = np.concatenate(
+        [
+            np.zeros((taps - 1 - history.shape[0], channels), dtype=np.float32),
+            history,
+            x[begin : begin + used],
+        ]
+    )
     for start in range(0, used, step):
         block = padded[start : start + n_fft]
         filtered = np.fft.irfft(np.fft.rfft(block, n_fft, axis=0) * spectrum, n_fft, axis=0)
         length = min(step, used - start)
         y = filtered[taps - 1 : taps - 1 + length].reshape(length // segment, segment, channels)
-        first = start // segment
-        energies[first : first + length // segment] = np.einsum("ijk,ijk->ik", y, y)
-    return energies, segment
+        at = start // segment
+        energies[at : at + length // segment] = np.einsum("ijk,ijk->ik", y, y)
+    return energies
+
+
+@dataclass(frozen=True)
+class SegmentEnergies:
+    """K-weighted energies of a signal per 100 ms segment, kept so the same signal after a
+    gain change and light limiting can be re-measured without filtering all of it again."""
+
+    energies: Float64Array  # (segments, channels)
+    segment: int  # frames per segment
+    sample_rate: int
+    frames: int
+
+    def integrated_lufs(self) -> float:
+        """What `integrated_loudness` returns for the measured signal (signals of at least one
+        400 ms gating block; shorter ones must be measured with `integrated_loudness`)."""
+        return _integrated_from_energies(
+            self.energies, self.segment, channel_weights(self.energies.shape[1])
+        )
+
+    def after_change(
+        self, gain: float, changed: npt.NDArray[np.bool_], samples: Samples
+    ) -> SegmentEnergies:
+        """Energies of `samples`, which equal gain * (the measured signal) wherever `changed` is
+        False (one flag per frame). K-weighting is linear and time-invariant, so a segment
+        none of whose filter input (the segment plus the impulse response's length before it)
+        changed has exactly gain**2 times its old energy; only the others are filtered again.
+        """
+        x = _as_2d(samples)
+        if x.shape[0] != self.frames or changed.shape[0] != self.frames:
+            raise ValueError("samples must have the measured signal's length")
+        count, segment = self.energies.shape[0], self.segment
+        energies = self.energies * (gain * gain)
+        taps = round(_IR_SECONDS * self.sample_rate)
+        flagged = np.flatnonzero(changed[: count * segment])
+        if flagged.size == 0:
+            return SegmentEnergies(energies, segment, self.sample_rate, self.frames)
+        # A change at frame f reaches the filter output of frames f .. f + taps - 1.
+        touched = np.zeros(count + 1, dtype=np.int64)
+        np.add.at(touched, flagged // segment, 1)
+        np.add.at(touched, np.minimum((flagged + taps - 1) // segment + 1, count), -1)
+        stale = np.cumsum(touched[:count]) > 0
+        # Re-filter runs of stale segments, bridging short gaps (one FFT beats several).
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], stale.astype(np.int8), [0]])))
+        runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+        merged: list[list[int]] = []
+        for first, stop in runs:
+            if merged and first - merged[-1][1] <= 10:
+                merged[-1][1] = stop
+            else:
+                merged.append([first, stop])
+        for first, stop in merged:
+            energies[first:stop] = _energies_of_segments(
+                x, self.sample_rate, first, stop, compact=True
+            )
+        return SegmentEnergies(energies, segment, self.sample_rate, self.frames)
+
+
+def segment_energies(samples: Samples, sample_rate: int) -> SegmentEnergies:
+    """Measure once; see `SegmentEnergies`."""
+    x = _as_2d(samples)
+    energies, segment = _segment_energies(x, sample_rate)
+    return SegmentEnergies(energies, segment, sample_rate, x.shape[0])
 
 
 def _window_loudness(
@@ -276,6 +356,18 @@ def _block_bound_weights(kernel: npt.NDArray[np.float32], block: int) -> Float64
     return weights
 
 
+def _banded_kernel(kernel: npt.NDArray[np.float32], rows: int) -> npt.NDArray[np.float32]:
+    """Block-Toeplitz form of the interpolator: a (rows + taps - 1, rows * phases) matrix M with
+    window @ M = the interpolated values after each of `rows` consecutive samples, for the
+    window of input samples they need. Multiplying windows that overlap by taps - 1 samples
+    with M is one BLAS sgemm, instead of copying a 32-sample window for every single sample."""
+    taps, phases = kernel.shape
+    banded = np.zeros((rows + taps - 1, rows * phases), dtype=np.float32)
+    for row in range(rows):
+        banded[row : row + taps, row * phases : (row + 1) * phases] = kernel
+    return banded
+
+
 def true_peak_dbtp(samples: Samples, sample_rate: int) -> float:
     """True peak in dBTP per BS.1770-4 Annex 2: oversample (4x below 96 kHz, else 2x) and take
     the largest absolute value of the interpolated signal; -inf for silence.
@@ -284,7 +376,8 @@ def true_peak_dbtp(samples: Samples, sample_rate: int) -> float:
     neighbourhood of the loudest samples can hold the true peak. So we bound each 8-sample block
     from the block peaks around it (`_block_bound_weights`), then interpolate exactly only the
     blocks, loudest bound first, whose bound could still beat the best value found so far. The
-    answer is identical to interpolating everything.
+    answer is identical to interpolating everything. Blocks are interpolated in batches by one
+    small matrix product with a banded form of the polyphase kernel (`_banded_kernel`).
     """
     x = _as_2d(samples)
     if x.size == 0:
@@ -295,36 +388,57 @@ def true_peak_dbtp(samples: Samples, sample_rate: int) -> float:
     weights = _block_bound_weights(kernel, block)
     reach = (weights.shape[0] - 1) // 2  # bound weights span blocks b - reach .. b + reach
     half = _TRUE_PEAK_TAPS // 2
-    best = float(np.max(np.abs(x)))
-    if best == 0.0:
-        return float("-inf")
+    rows = block  # one row of the banded product per bounded block
+    banded = _banded_kernel(kernel, rows)
     frames = x.shape[0]
     blocks = -(-frames // block)
+    bounds = []
+    best = 0.0  # the sample peak (phase 0) of all channels, before any interpolation
     for channel in range(x.shape[1]):
-        magnitude = np.zeros(blocks * block, dtype=np.float32)
-        magnitude[:frames] = np.abs(x[:, channel])
+        magnitude = np.zeros((blocks, block), dtype=np.float32)
+        magnitude.reshape(-1)[:frames] = np.abs(x[:, channel])
+        # Block maxima by halving: numpy reduces a short inner axis slowly.
+        while magnitude.shape[1] > 1:
+            middle = magnitude.shape[1] // 2
+            magnitude = np.maximum(magnitude[:, :middle], magnitude[:, middle:])
         block_peaks = np.zeros(blocks + 2 * reach, dtype=np.float64)
-        block_peaks[reach : reach + blocks] = magnitude.reshape(blocks, block).max(axis=1)
+        block_peaks[reach : reach + blocks] = magnitude[:, 0]
+        best = max(best, float(block_peaks.max()))
         bound = np.zeros(blocks, dtype=np.float64)
         for j in range(weights.shape[0]):
             bound += weights[j] * block_peaks[j : j + blocks]
-        # Interpolate whole chunks (contiguous windows are far cheaper to copy than gathered
-        # ones), loudest bound first, until no remaining chunk can beat the best value.
-        per_chunk = _TRUE_PEAK_CHUNK // block
-        chunk_count = -(-blocks // per_chunk)
-        chunk_bounds = np.zeros(chunk_count * per_chunk)
-        chunk_bounds[:blocks] = bound
-        chunk_bound = chunk_bounds.reshape(chunk_count, per_chunk).max(axis=1)
-        padded = np.concatenate(
-            [np.zeros(half - 1, np.float32), x[:, channel], np.zeros(half, np.float32)]
+        bounds.append(bound)
+    if best == 0.0:
+        return float("-inf")
+    phases = kernel.shape[1]
+    for channel, bound in enumerate(bounds):
+        # Zero history before the signal and zeros after it, so every block's window exists.
+        padded = np.zeros(half - 1 + blocks * block + half, dtype=np.float32)
+        padded[half - 1 : half - 1 + frames] = x[:, channel]
+        # Row b holds the input samples needed to interpolate after the samples of block b.
+        windows = np.lib.stride_tricks.as_strided(
+            padded,
+            shape=(blocks, rows + _TRUE_PEAK_TAPS - 1),
+            strides=(rows * padded.itemsize, padded.itemsize),
+            writeable=False,
         )
-        windows = np.lib.stride_tricks.sliding_window_view(padded, _TRUE_PEAK_TAPS)
-        for index in np.argsort(-chunk_bound):
-            if float(chunk_bound[index]) <= best:
-                break
-            start = int(index) * _TRUE_PEAK_CHUNK
-            interpolated = windows[start : start + _TRUE_PEAK_CHUNK] @ kernel
-            best = max(best, float(np.max(np.abs(interpolated))))
+        # Ringing after the last sample is not part of the signal: mask outputs past its end.
+        tail = blocks * block - frames
+        # The loudest block first (usually close to the answer, so it prunes the most), then,
+        # in time order, every block whose bound can still beat the best, a batch at a time.
+        # A batch is small enough (rows x taps x outputs < 2**18 multiply-adds) that OpenBLAS
+        # runs it on this thread: waking its thread pool for each would cost more than it saves.
+        top = int(np.argmax(bound))
+        pending = np.concatenate([[top], np.flatnonzero(bound > best)])
+        for at in range(0, pending.size, _TRUE_PEAK_BATCH):
+            batch = pending[at : at + _TRUE_PEAK_BATCH]
+            batch = batch[bound[batch] > best]
+            if batch.size == 0:
+                continue
+            interpolated = windows[batch] @ banded  # (blocks in batch, block * phases)
+            if tail:
+                interpolated[batch == blocks - 1, (block - tail) * phases :] = 0.0
+            best = max(best, float(interpolated.max()), -float(interpolated.min()))
     return 20.0 * math.log10(best)
 
 

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from portal.mixes import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("soundtracks/", apis.SoundtrackListApi.as_view(), name="mixes-soundtrack-list"),
+    path(
+        "soundtracks/<uuid:mix_id>/",
+        apis.SoundtrackDetailApi.as_view(),
+        name="mixes-soundtrack-detail",
+    ),
+    path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
+    path("mixes/<uuid:mix_id>/audio/", apis.MixAudioApi.as_view(), name="mixes-audio"),
+    path("mixes/<uuid:mix_id>/manifest/", apis.MixManifestApi.as_view(), name="mixes-manifest"),
+]

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class MixesConfig(AppConfig):
     name = "portal.mixes"
     label = "mixes"
+
+    def ready(self) -> None:
+        # Every stem that enters review gets a preview mix (see tasks.on_stem_entered_review).
+        from portal.mixes.tasks import connect_signals
+
+        connect_signals()

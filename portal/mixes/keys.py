@@ -8,6 +8,7 @@ The public half is served at /api/v1/mixes/public-key/ so that anyone can verify
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -42,10 +43,8 @@ def _generated_key() -> bytes:
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(private_pem)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(temporary, path)
-            except FileExistsError:
-                pass
         finally:
             temporary.unlink(missing_ok=True)
     return path.read_bytes()

@@ -24,7 +24,10 @@ class Mix(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=RenderKind.choices)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="mixes",
     )
     preview_of = models.ForeignKey(
@@ -47,6 +50,9 @@ class Mix(models.Model):
     loudness_lufs = models.FloatField(null=True, blank=True)
     true_peak_dbtp = models.FloatField(null=True, blank=True)
     manifest = models.JSONField(default=dict, blank=True, help_text="The signed manifest")
+    waveform = models.JSONField(
+        default=list, blank=True, help_text="Peak level per slice of the output, 0..1, for display"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from portal.payouts import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("payouts/", apis.PayoutListApi.as_view(), name="payouts-list"),
+]

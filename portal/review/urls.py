@@ -1,7 +1,22 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from portal.review import views
 
 app_name = "review"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("review/", views.queue, name="queue"),
+    path("review/history/", views.history, name="history"),
+    path("review/stems/<int:stem_id>/", views.stem_review, name="stem"),
+    path("review/stems/<int:stem_id>/claim/", views.claim, name="claim"),
+    path("review/stems/<int:stem_id>/release/", views.release, name="release"),
+    path("review/stems/<int:stem_id>/decide/", views.decide, name="decide"),
+    path("review/stems/<int:stem_id>/spectrogram.png", views.spectrogram, name="spectrogram"),
+    path("stems/<int:stem_id>/changes/", views.stem_changes, name="stem-changes"),
+    path("audit/", views.audit, name="audit"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("vault/", views.vault, name="vault"),
+    path("vault/<int:stem_id>/takedown/", views.takedown, name="takedown"),
+]

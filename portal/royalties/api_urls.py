@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from portal.royalties import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("plays/", apis.PlayIngestApi.as_view(), name="royalties-plays"),
+    path("royalties/statements/", apis.StatementApi.as_view(), name="royalties-statement"),
+]

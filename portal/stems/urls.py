@@ -1,7 +1,16 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from portal.stems import views
 
 app_name = "stems"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("contribute/", views.contribute, name="contribute"),
+    path("stems/", views.stem_list, name="list"),
+    path("stems/<int:pk>/", views.stem_detail, name="detail"),
+    path("stems/<int:pk>/withdraw/", views.stem_withdraw, name="withdraw"),
+    path("stems/<int:pk>/audio/", views.stem_audio, name="audio"),
+    path("stems/<int:pk>/receipt/", views.stem_receipt, name="receipt"),
+]

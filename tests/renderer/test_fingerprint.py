@@ -219,3 +219,100 @@ def test_items_added_after_a_query_are_found() -> None:
     assert [m.key for m in index.query(late)] == ["mix:5"]
     index.add("mix:5", fingerprint(synth_mix(15.0, 6), 48_000))  # re-adding a key replaces it
     assert index.query(late) == []
+
+
+def random_fingerprint(
+    rng: np.random.Generator, seconds: float, per_s: float = 40.0
+) -> Fingerprint:
+    """Landmark-like hashes at random frames: enough to exercise the index's bookkeeping."""
+    n = int(seconds * per_s)
+    hashes = rng.integers(0, 1 << 23, n).astype(np.uint32)
+    times = np.sort(rng.integers(0, int(seconds / 0.016), n)).astype(np.uint32)
+    return Fingerprint(hashes=hashes, times=times, duration_s=seconds)
+
+
+def excerpt(fp: Fingerprint, start_frame: int, frames: int) -> Fingerprint:
+    keep = (fp.times >= start_frame) & (fp.times < start_frame + frames)
+    return Fingerprint(
+        hashes=fp.hashes[keep],
+        times=(fp.times[keep] - start_frame).astype(np.uint32),
+        duration_s=frames * 0.016,
+    )
+
+
+def test_items_longer_than_65536_frames_keep_their_offsets() -> None:
+    rng = np.random.default_rng(3)
+    index = FingerprintIndex()
+    index.add("mix:long", random_fingerprint(rng, 1500.0))  # 25 minutes, 93,750 frames
+    index.add("mix:short", random_fingerprint(rng, 60.0))
+    long_fp = random_fingerprint(np.random.default_rng(3), 1500.0)
+    for start_s in (10.0, 1040.0, 1300.0):  # before, across and after the 65,536-frame mark
+        start = int(start_s / 0.016)
+        matches = index.query(excerpt(long_fp, start, 1000))
+        assert [m.key for m in matches] == ["mix:long"]
+        assert matches[0].item_offset_s == pytest.approx(start * 0.016, abs=0.05)
+    restored = FingerprintIndex.from_bytes(index.to_bytes())
+    query = excerpt(long_fp, int(1100 / 0.016), 1000)
+    assert restored.query(query) == index.query(query)
+
+
+def test_main_and_delta_levels_answer_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    import renderer.fingerprint as module
+
+    rng = np.random.default_rng(11)
+    fps = {f"item:{i}": random_fingerprint(rng, 20.0) for i in range(32)}
+    queries = [excerpt(fp, 200, 400) for fp in list(fps.values())[::7]] + [
+        excerpt(fps["item:31"], 100, 300)
+    ]
+
+    def build(index: FingerprintIndex) -> list[list[module.Match]]:
+        keys = list(fps)
+        for key in keys[:30]:
+            index.add(key, fps[key])
+        index.query(queries[0])  # first merge
+        for key in keys[30:]:  # a small batch after it
+            index.add(key, fps[key])
+        index.remove("item:7")
+        return [index.query(q) for q in queries]
+
+    small = build(FingerprintIndex())
+    monkeypatch.setattr(module, "DELTA_MAX", 3_000)  # 24k postings: force the compressed level
+    leveled_index = FingerprintIndex()
+    leveled = build(leveled_index)
+    assert leveled_index._main_size > 0 and leveled_index._delta_size > 0
+    assert leveled == small
+    assert [m[0].key if m else None for m in small] == [
+        "item:0",
+        None,  # item:7 was removed
+        "item:14",
+        "item:21",
+        "item:28",
+        "item:31",
+    ]
+    restored = FingerprintIndex.from_bytes(leveled_index.to_bytes())
+    assert len(restored) == 31
+    assert [restored.query(q) for q in queries] == small
+    monkeypatch.setattr(module, "DELTA_MAX", 1 << 22)
+    assert [FingerprintIndex.from_bytes(restored.to_bytes()).query(q) for q in queries] == small
+
+
+def test_index_bytes_of_another_version_are_refused_with_a_clear_error() -> None:
+    data = bytearray(FingerprintIndex().to_bytes())
+    data[4] = 1
+    with pytest.raises(ValueError, match="version 1"):
+        FingerprintIndex.from_bytes(bytes(data))
+
+
+def test_query_only_landmarks_are_not_indexed_and_old_fingerprints_are_refused() -> None:
+    from renderer.fingerprint import QUERY_ONLY
+
+    fp = fingerprint(synth_mix(8.0, 1), 48_000)
+    indexed = int(np.count_nonzero(fp.hashes < np.uint32(QUERY_ONLY)))
+    assert 0 < indexed < len(fp)
+    index = FingerprintIndex()
+    index.add("mix:1", fp)
+    assert index.postings == indexed
+    data = bytearray(fp.to_bytes())
+    data[4] = 1  # version byte
+    with pytest.raises(ValueError, match="version 1"):
+        Fingerprint.from_bytes(bytes(data))

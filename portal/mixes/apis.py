@@ -1,0 +1,245 @@
+"""The Sync API: request a soundtrack, poll it, download it with its manifest; the public key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.core.api import Pagination
+from portal.core.errors import Conflict
+from portal.mixes import services
+from portal.mixes.keys import verification_key_pem
+from portal.mixes.models import Mix, RenderKind, RenderStatus
+from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
+
+AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
+
+
+def _audio_url(request: Request, mix: Mix) -> str | None:
+    if mix.status != RenderStatus.DONE or not mix.audio:
+        return None
+    return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
+
+
+class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "Soundtrack"
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    progress = serializers.SerializerMethodField()
+    job_id = serializers.IntegerField(allow_null=True)
+    request = serializers.JSONField()
+    duration_s = serializers.FloatField(allow_null=True)
+    loudness_lufs = serializers.FloatField(allow_null=True)
+    true_peak_dbtp = serializers.FloatField(allow_null=True)
+    audio_sha256 = serializers.CharField()
+    audio_url = serializers.SerializerMethodField()
+    manifest = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_progress(self, mix: Mix) -> int:
+        return mix_progress(mix)
+
+    def get_audio_url(self, mix: Mix) -> str | None:
+        return _audio_url(self.context["request"], mix)
+
+    def get_manifest(self, mix: Mix) -> dict[str, Any] | None:
+        return mix.manifest if mix.status == RenderStatus.DONE else None
+
+
+class SoundtrackListApi(APIView):
+    # Player apps (games, editors) hold player-scoped tokens; requesting soundtracks is theirs.
+    allowed_token_scopes = ("player",)
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "SoundtrackCreate"
+
+        duration_s = serializers.FloatField(min_value=5, max_value=600)
+        mood = serializers.CharField(max_length=40, help_text="e.g. calm, uplifting, tense")
+        bpm = serializers.FloatField(min_value=40, max_value=240, required=False, allow_null=True)
+        key = serializers.CharField(
+            max_length=20, required=False, allow_blank=True, help_text='e.g. "A minor", "F#m"'
+        )
+        hit_points = serializers.ListField(
+            child=serializers.FloatField(min_value=0),
+            required=False,
+            max_length=32,
+            help_text="Seconds, increasing, inside the duration: section changes land on the "
+            "bar lines nearest to them.",
+        )
+        intensity = serializers.FloatField(
+            min_value=0, max_value=1, required=False, help_text="0 sparse .. 1 full (0.5)"
+        )
+        loudness_lufs = serializers.FloatField(min_value=-30, max_value=-8, default=-14.0)
+        format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
+        seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+
+    class CreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "SoundtrackAccepted"
+
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        progress = serializers.IntegerField()
+        job_id = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        responses=SoundtrackOutputSerializer(many=True), summary="My soundtracks, newest first"
+    )
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(soundtracks_for_user(user=request.user), request)
+        data = SoundtrackOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: CreatedSerializer,
+            400: OpenApiResponse(description="Invalid request"),
+            422: OpenApiResponse(description="no_compatible_stems: the vault cannot satisfy it"),
+        },
+        summary="Request a soundtrack; poll its URL until the status is done",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mix = services.soundtrack_request(user=request.user, data=dict(data.validated_data))
+        body = {"id": mix.pk, "status": mix.status, "progress": 0, "job_id": mix.job_id}
+        headers = {"Location": reverse("api:mixes-soundtrack-detail", args=[mix.pk])}
+        return Response(
+            self.CreatedSerializer(body).data, status=status.HTTP_202_ACCEPTED, headers=headers
+        )
+
+
+class SoundtrackDetailApi(APIView):
+    allowed_token_scopes = ("player",)
+
+    @extend_schema(
+        responses=SoundtrackOutputSerializer,
+        summary="A soundtrack's status and progress; when done, its audio URL and manifest",
+    )
+    def get(self, request: Request, mix_id: str) -> Response:
+        mix = mix_get_for_user(mix_id=mix_id, user=request.user, kind=RenderKind.SOUNDTRACK)
+        return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
+
+
+def _require_done(mix: Mix) -> None:
+    if mix.status != RenderStatus.DONE or not mix.audio:
+        raise Conflict("not_ready", f"This mix is {mix.status}; its audio is not ready yet.")
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 256 * 1024
+
+
+def _stream(handle: Any, start: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) of a single "bytes=a-b" range, or None if absent or unusable."""
+    match = _RANGE.match(header.strip())
+    if match is None or size == 0:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":  # a suffix: the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start > end or start >= size:
+        return None
+    return start, end
+
+
+class MixAudioApi(APIView):
+    allowed_token_scopes = ("player",)
+
+    @extend_schema(
+        responses={
+            (200, "audio/wav"): OpenApiTypes.BINARY,
+            (200, "audio/flac"): OpenApiTypes.BINARY,
+            (206, "audio/wav"): OpenApiTypes.BINARY,
+            (206, "audio/flac"): OpenApiTypes.BINARY,
+        },
+        summary="Download a rendered mix: the file carries its signed manifest",
+    )
+    def get(self, request: Request, mix_id: str) -> StreamingHttpResponse:
+        mix = mix_get_for_user(mix_id=mix_id, user=request.user)
+        _require_done(mix)
+        size = default_storage.size(mix.audio.name)
+        # Browsers' <audio> seeks with Range requests; everything else gets the whole file.
+        wanted = _byte_range(request.headers.get("Range", ""), size)
+        start, end = wanted if wanted is not None else (0, size - 1)
+        handle = default_storage.open(mix.audio.name, "rb")
+        response = StreamingHttpResponse(
+            _stream(handle, start, end - start + 1),
+            status=206 if wanted is not None else 200,
+            content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
+        )
+        response["Content-Length"] = str(end - start + 1)
+        response["Accept-Ranges"] = "bytes"
+        if wanted is not None:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        filename = f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Audio-SHA256"] = mix.audio_sha256
+        return response
+
+
+class MixManifestApi(APIView):
+    allowed_token_scopes = ("player",)
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        summary="A rendered mix's signed provenance manifest",
+    )
+    def get(self, request: Request, mix_id: str) -> Response:
+        mix = mix_get_for_user(mix_id=mix_id, user=request.user)
+        _require_done(mix)
+        return Response(mix.manifest)
+
+
+class PublicKeyApi(APIView):
+    """Anyone may verify a Stemvault file: the key is public, no account needed."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={(200, "application/x-pem-file"): OpenApiTypes.STR},
+        summary="The Ed25519 public key that signs every manifest (PEM)",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(verification_key_pem(), content_type="application/x-pem-file")
+        response["Content-Disposition"] = 'inline; filename="stemvault-manifest-key.pub.pem"'
+        return response

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+MOODS = [
+    ("calm", "Calm"),
+    ("uplifting", "Uplifting"),
+    ("tense", "Tense"),
+    ("dark", "Dark"),
+    ("playful", "Playful"),
+    ("epic", "Epic"),
+    ("melancholic", "Melancholic"),
+    ("energetic", "Energetic"),
+]
+
+
+class SoundtrackForm(forms.Form):
+    duration_s = forms.IntegerField(
+        label="Length (seconds)", min_value=5, max_value=600, initial=45
+    )
+    mood = forms.ChoiceField(label="Mood", choices=MOODS)
+    bpm = forms.FloatField(
+        label="Tempo (bpm)",
+        min_value=40,
+        max_value=240,
+        required=False,
+        help_text="Leave empty to let the planner choose the tempo that best fits your hit points.",
+    )
+    key = forms.CharField(
+        label="Key", max_length=20, required=False, help_text='Optional, e.g. "A minor" or "F#m".'
+    )
+    hit_points = forms.CharField(
+        label="Hit points (seconds)",
+        required=False,
+        help_text="Optional, comma-separated, e.g. 12, 30.5: section changes land on the bar "
+        "lines nearest to them.",
+    )
+    format = forms.ChoiceField(
+        label="Format", choices=[("wav", "WAV (24-bit)"), ("flac", "FLAC (24-bit)")]
+    )
+    seed = forms.IntegerField(
+        label="Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        initial=0,
+        required=False,
+        help_text="The same request with the same seed gives the same soundtrack.",
+    )
+
+    def clean_hit_points(self) -> list[float]:
+        text = self.cleaned_data.get("hit_points") or ""
+        try:
+            return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError(
+                "Write seconds separated by commas, e.g. 12, 30.5."
+            ) from None
+
+    def request_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["seed"] = data.get("seed") or 0
+        return data

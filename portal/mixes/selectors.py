@@ -1,0 +1,139 @@
+"""Reads for mixes: who may see which render, the vault the planner draws from, timelines."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.core.errors import NotFound
+from portal.mixes.models import Mix, RenderKind
+from portal.stems.models import Stem, StemStatus
+
+
+def renderable_stems() -> QuerySet[Stem]:
+    """Approved stems by id: withdrawn, taken-down and unreviewed stems never join a new plan."""
+    return Stem.objects.filter(status=StemStatus.APPROVED).order_by("pk")
+
+
+def mix_visible_to(mix: Mix, user: Any) -> bool:
+    """Soundtracks: the requester and staff. Previews: the stem's artist, curators and staff."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "is_platform_staff", False):
+        return True
+    if mix.kind == RenderKind.SOUNDTRACK:
+        return mix.requested_by_id is not None and mix.requested_by_id == user.pk
+    if getattr(user, "is_curator", False):
+        return True
+    stem = mix.preview_of
+    return stem is not None and stem.artist_id == user.pk
+
+
+def mix_get_for_user(*, mix_id: uuid.UUID | str, user: Any, kind: str | None = None) -> Mix:
+    """The mix if this user may see it; NotFound otherwise, so ids of others' renders do not
+    leak through a different answer."""
+    queryset = Mix.objects.select_related("job", "preview_of", "requested_by")
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    try:
+        mix = queryset.filter(pk=mix_id).first()
+    except (ValueError, TypeError):
+        mix = None
+    if mix is None or not mix_visible_to(mix, user):
+        raise NotFound("mix_not_found", "No such mix among the ones you may see.")
+    return mix
+
+
+def soundtracks_for_user(*, user: Any) -> QuerySet[Mix]:
+    return Mix.objects.filter(kind=RenderKind.SOUNDTRACK, requested_by=user).select_related("job")
+
+
+def previews_of_stem(*, stem: Stem) -> QuerySet[Mix]:
+    return Mix.objects.filter(kind=RenderKind.PREVIEW, preview_of=stem)
+
+
+def mix_progress(mix: Mix) -> int:
+    if mix.status == "done":
+        return 100
+    job = mix.job
+    return int(job.progress) if job is not None else 0
+
+
+# --- the attribution timeline ------------------------------------------------------------------
+
+TIMELINE_ROW_HEIGHT = 18
+TIMELINE_COLOURS = (
+    "#8a3b12",
+    "#1f5fbf",
+    "#1d6b3a",
+    "#8a5a00",
+    "#6b2f8a",
+    "#a4161a",
+    "#0f6f75",
+    "#555b66",
+)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    stem_id: str
+    title: str
+    artists: str
+    colour: str
+    y: int
+    cells: list[tuple[int, float]]  # (second, share) for every second the stem is heard
+    seconds_heard: int
+    mean_share: float
+    spans: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    seconds: int
+    rows: list[TimelineRow]
+    row_height: int = TIMELINE_ROW_HEIGHT
+
+    @property
+    def height(self) -> int:
+        return max(1, len(self.rows)) * self.row_height
+
+
+def mix_timeline(mix: Mix) -> Timeline:
+    """One row per stem across the mix's seconds, from the signed manifest's attribution map."""
+    manifest = mix.manifest or {}
+    seconds = (manifest.get("attribution") or {}).get("seconds") or []
+    stem_entries = manifest.get("stems") or []
+    ids = [str(entry.get("id")) for entry in stem_entries]
+    numeric = [int(i) for i in ids if i.isdigit()]
+    titles = {str(s.pk): s.title for s in Stem.objects.filter(pk__in=numeric)}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for placement in manifest.get("placements") or []:
+        spans.setdefault(str(placement.get("stem")), []).append(
+            (float(placement.get("start_s", 0.0)), float(placement.get("end_s", 0.0)))
+        )
+    rows = []
+    for index, entry in enumerate(stem_entries):
+        stem_id = str(entry.get("id"))
+        cells = [
+            (int(second.get("t", t)), float(second["shares"][stem_id]))
+            for t, second in enumerate(seconds)
+            if stem_id in (second.get("shares") or {})
+        ]
+        artists = ", ".join(str(c.get("artist", "")) for c in entry.get("credits") or [])
+        rows.append(
+            TimelineRow(
+                stem_id=stem_id,
+                title=titles.get(stem_id, f"Stem {stem_id}"),
+                artists=artists,
+                colour=TIMELINE_COLOURS[index % len(TIMELINE_COLOURS)],
+                y=index * TIMELINE_ROW_HEIGHT,
+                cells=cells,
+                seconds_heard=len(cells),
+                mean_share=sum(share for _, share in cells) / len(cells) if cells else 0.0,
+                spans=sorted(spans.get(stem_id, [])),
+            )
+        )
+    return Timeline(seconds=max(1, len(seconds)), rows=rows)

@@ -1,0 +1,59 @@
+"""Background work for mixes: the "mixes.render" job kind, and queuing a preview whenever a
+stem enters review."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from portal.jobs.models import Job
+from portal.jobs.registry import JobFailed, Progress, job_kind
+from portal.mixes import services
+
+logger = logging.getLogger(__name__)
+
+
+@job_kind(services.RENDER_JOB_KIND, max_attempts=3, time_limit_s=services.RENDER_TIME_LIMIT_S)
+def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
+    """Render one mix. Expected failures are recorded on the mix and the job and not retried;
+    anything else is retried with backoff, and recorded on the mix once attempts run out."""
+    try:
+        return services.mix_render(mix_id=mix_id, progress=progress)
+    except services.RenderFailed as exc:
+        services.mix_fail(mix_id=mix_id, code=exc.code, message=exc.message)
+        raise JobFailed(exc.code, exc.message) from exc
+    except Exception as exc:
+        job = Job.objects.filter(pk=job_id).only("attempts", "max_attempts").first()
+        message = f"{type(exc).__name__}: {exc}"
+        if job is None or job.attempts >= job.max_attempts:
+            services.mix_fail(
+                mix_id=mix_id, code="render_error", message=f"The render failed: {message}"
+            )
+        else:
+            services.mix_retry_later(mix_id=mix_id, message=message)
+        raise
+
+
+def on_stem_entered_review(sender: Any = None, *, stem: Any, **kwargs: Any) -> None:
+    """Queue the stem's preview mix. A preview is a courtesy to the curator: failing to plan one
+    must never undo the stem's move into review, hence the savepoint and the broad except."""
+    try:
+        with transaction.atomic():
+            services.mix_preview_request(stem=stem)
+    except Exception:
+        logger.exception("could not queue a preview mix for stem %s", getattr(stem, "pk", stem))
+
+
+def connect_signals() -> bool:
+    """Listen for stems entering review; False when the stems domain has no such signal yet."""
+    try:
+        from portal.stems.signals import stem_entered_review
+    except ImportError:
+        logger.info("portal.stems.signals is missing: preview mixes are not queued automatically")
+        return False
+    stem_entered_review.connect(
+        on_stem_entered_review, dispatch_uid="mixes.preview_on_stem_entered_review"
+    )
+    return True

@@ -1,0 +1,56 @@
+"""`{% mix_view mix as view %}`: what templates/mixes/_player.html draws for a mix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+from django.urls import reverse
+
+from portal.mixes.models import Mix, RenderStatus
+from portal.mixes.selectors import Timeline, mix_timeline
+
+register = template.Library()
+
+WAVEFORM_HEIGHT = 60
+
+
+@dataclass(frozen=True)
+class MixView:
+    mix: Mix
+    ready: bool
+    audio_url: str
+    manifest_url: str
+    waveform_points: int
+    waveform_path: str
+    timeline: Timeline
+
+
+def waveform_path(peaks: list[float], height: int = WAVEFORM_HEIGHT) -> str:
+    """An SVG path of one vertical stroke per peak, centred on the mid line."""
+    middle = height / 2
+    parts = []
+    for x, peak in enumerate(peaks):
+        half = max(0.5, float(peak) * middle)
+        parts.append(f"M{x + 0.5:g} {middle - half:.2f}V{middle + half:.2f}")
+    return "".join(parts)
+
+
+@register.simple_tag
+def mix_view(mix: Mix) -> MixView:
+    ready = mix.status == RenderStatus.DONE and bool(mix.audio)
+    peaks = list(mix.waveform or [])
+    return MixView(
+        mix=mix,
+        ready=ready,
+        audio_url=reverse("api:mixes-audio", args=[mix.pk]) if ready else "",
+        manifest_url=reverse("api:mixes-manifest", args=[mix.pk]) if ready else "",
+        waveform_points=max(1, len(peaks)),
+        waveform_path=waveform_path(peaks),
+        timeline=mix_timeline(mix) if ready else Timeline(seconds=1, rows=[]),
+    )
+
+
+@register.filter
+def percent(value: float) -> str:
+    return f"{100 * float(value):.0f}%"

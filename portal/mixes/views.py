@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from portal.core.errors import ApplicationError, NotFound
+from portal.mixes import services
+from portal.mixes.forms import SoundtrackForm
+from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
+
+
+@login_required
+def soundtrack_list(request: HttpRequest) -> HttpResponse:
+    form = SoundtrackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mix = services.soundtrack_request(user=request.user, data=form.request_data())
+        except ApplicationError as exc:
+            for field, errors in (exc.fields or {}).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+        else:
+            return redirect("mixes:soundtrack_detail", mix_id=mix.pk)
+    soundtracks = soundtracks_for_user(user=request.user)[:50]
+    return render(request, "mixes/soundtrack_list.html", {"form": form, "soundtracks": soundtracks})
+
+
+@login_required
+def soundtrack_detail(request: HttpRequest, mix_id: str) -> HttpResponse:
+    try:
+        mix = mix_get_for_user(mix_id=mix_id, user=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return render(
+        request, "mixes/soundtrack_detail.html", {"mix": mix, "progress": mix_progress(mix)}
+    )

@@ -1,0 +1,80 @@
+"""Demo payouts: ada and ben onboarded and paid for the demo's closed period.
+
+Without Stripe keys (the usual demo) the payouts are made against the local Stripe-compatible
+test server (tests.stripe_server), started in this process on 127.0.0.1 just for the seeding,
+with a throwaway key. The run and the accounts are flagged, and every page that shows them says
+so. With STRIPE_SECRET_KEY set, nothing is sent to Stripe from the seeder: use run_payouts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.test import override_settings
+
+from portal.accounts.models import User
+from portal.payouts import ledger_bridge, services
+from portal.payouts.models import PayoutRun
+
+DEMO_ARTISTS = ("ada", "ben")
+DEMO_PLATFORM_BALANCE = 10_000_000  # minor units on the throwaway test server
+
+
+def _demo_period() -> str | None:
+    closed = ledger_bridge.closed_periods()
+    return max(closed) if closed else None
+
+
+def seed(*, out: Any) -> None:
+    try:
+        period = _demo_period()
+    except Exception as exc:  # the royalties ledger is not there (yet)
+        out.write(f"payouts: skipped, no royalties ledger to pay from ({exc})")
+        return
+    if period is None:
+        out.write("payouts: skipped, no closed period to pay")
+        return
+    if PayoutRun.objects.filter(period=period).exists():
+        return  # idempotent: this period was paid (or attempted) already
+    if settings.STRIPE_SECRET_KEY:
+        out.write(
+            f"payouts: Stripe keys are set; pay {period} with `manage.py run_payouts {period}` "
+            "(the seeder never calls Stripe itself)"
+        )
+        return
+    try:
+        from tests.stripe_server import StripeTestServer
+    except ImportError:
+        out.write("payouts: skipped, the local Stripe test server (tests/stripe_server) is absent")
+        return
+
+    artists = list(User.objects.filter(username__in=DEMO_ARTISTS).order_by("username"))
+    currency = ledger_bridge.period_currency(period)
+    key = f"sk_test_demo_{secrets.token_hex(12)}"
+    with (
+        StripeTestServer(api_key=key, balance={currency: DEMO_PLATFORM_BALANCE}) as server,
+        override_settings(
+            STRIPE_SECRET_KEY=key,
+            STRIPE_API_BASE=server.base_url,
+            STRIPE_WEBHOOK_SECRET=f"whsec_demo_{secrets.token_hex(8)}",
+            PAYOUT_CONCURRENCY=1,  # two artists: threads would only add connections
+        ),
+    ):
+        for artist in artists:
+            account = services.connected_account_ensure(artist=artist)
+            assert account.stripe_account_id
+            if account.stripe_account_id not in {a["id"] for a in server.accounts()}:
+                # Left by an earlier, interrupted seeding on a server that is gone.
+                out.write(f"payouts: {artist.username}'s demo account is stale; not paid")
+                continue
+            # What the artist does on Stripe's hosted onboarding page, then our return view.
+            server.complete_onboarding(account.stripe_account_id)
+            services.connected_account_sync(artist=artist)
+        run = services.payout_run(period=period, against_test_server=True)
+    summary = run.summary
+    out.write(
+        f"payouts: {period} paid on the local Stripe test server: {summary.get('paid', 0)} paid, "
+        f"{summary.get('failed', 0)} failed (threshold {services.payout_threshold()} minor units)"
+    )

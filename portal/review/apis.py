@@ -1,0 +1,539 @@
+"""Review API: the queue, claims, dossiers and decisions; resubmission; the vault; audit; notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.accounts.models import Role
+from portal.accounts.permissions import FullScopeOnly, IsArtist, IsCurator, IsStaff
+from portal.audit.selectors import audit_entries_for
+from portal.core.api import Pagination
+from portal.review import selectors, services
+from portal.review.models import Decision, DecisionKind, ReasonTemplate, ReviewClaim
+from portal.stems.models import Stem, StemKind, StemRole, Verdict
+
+
+class IsArtistOrStaff(BasePermission):
+    message = "This needs an artist or staff account."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in (Role.ARTIST, Role.STAFF))
+
+
+REVIEWERS: list[type[BasePermission]] = [IsAuthenticated, FullScopeOnly, IsCurator]
+CONFLICT = OpenApiResponse(description="Conflict: claimed by someone else, or already decided")
+
+
+def _stem(stem_id: int) -> Stem:
+    stem = selectors.stem_for_review(stem_id=stem_id)
+    if stem is None:
+        raise Http404
+    return stem
+
+
+def _paginated(request: Request, view: APIView, items: Any, serializer: Any) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    data = serializer(page, many=True, context={"request": request}).data
+    return paginator.get_paginated_response(data)
+
+
+# --- Shared shapes -------------------------------------------------------------------------------
+class ClaimSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewClaim"
+
+    curator = serializers.CharField(source="curator.display_name")
+    claimed_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class CreditSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewCredit"
+
+    artist = serializers.CharField(source="artist.display_name")
+    split_bps = serializers.IntegerField()
+
+
+class DecisionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewDecision"
+        model = Decision
+        fields = [
+            "id",
+            "stem_id",
+            "round",
+            "decision",
+            "reason_title",
+            "reason_text",
+            "note",
+            "justification",
+            "curator",
+            "created_at",
+        ]
+
+    stem_id = serializers.IntegerField()
+    curator = serializers.CharField(source="curator.display_name")
+
+
+class ArtistDecisionSerializer(DecisionSerializer):
+    """What the artist reads: the outcome, reason and note (not the internal justification)."""
+
+    class Meta(DecisionSerializer.Meta):
+        ref_name = "ReviewDecisionForArtist"
+        fields = [f for f in DecisionSerializer.Meta.fields if f not in ("justification",)]
+
+
+class QueueItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewQueueItem"
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    role = serializers.CharField()
+    bpm = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    musical_key = serializers.CharField()
+    moods = serializers.ListField(child=serializers.CharField())
+    provenance_verdict = serializers.CharField()
+    artist = serializers.CharField(source="artist.display_name")
+    created_at = serializers.DateTimeField()
+    claim = serializers.SerializerMethodField()
+
+    @extend_schema_field(ClaimSerializer(allow_null=True))
+    def get_claim(self, stem: Stem) -> dict[str, Any] | None:
+        held = selectors.active_claim(stem)
+        return ClaimSerializer(held).data if held else None
+
+
+class CheckSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewCheck"
+
+    check_name = serializers.CharField()
+    verdict = serializers.CharField()
+    summary = serializers.CharField()
+    evidence = serializers.JSONField()
+    matched_stem_ids = serializers.SerializerMethodField()
+    matched_mix_ids = serializers.SerializerMethodField()
+
+    def get_matched_stem_ids(self, check: Any) -> list[int]:
+        return selectors.evidence_references(check.evidence)[0]
+
+    def get_matched_mix_ids(self, check: Any) -> list[str]:
+        return selectors.evidence_references(check.evidence)[1]
+
+
+class LicenseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "ReviewLicense"
+
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    terms_sha256 = serializers.CharField()
+
+
+class VaultStemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "VaultStem"
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    role = serializers.CharField()
+    bpm = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    bars = serializers.IntegerField(allow_null=True)
+    musical_key = serializers.CharField()
+    moods = serializers.ListField(child=serializers.CharField())
+    genres = serializers.ListField(child=serializers.CharField())
+    duration_s = serializers.FloatField()
+    artist = serializers.CharField(source="artist.display_name")
+    license = LicenseSerializer(source="submission.license")
+    credits = CreditSerializer(many=True)
+    audio_url = serializers.SerializerMethodField()
+
+    def get_audio_url(self, stem: Stem) -> str:
+        return selectors.stem_audio_url(stem.pk)
+
+
+# --- Queue, claims -------------------------------------------------------------------------------
+class ReviewQueueApi(APIView):
+    permission_classes = REVIEWERS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("role", str, enum=StemRole.values),
+            OpenApiParameter("kind", str, enum=StemKind.values),
+            OpenApiParameter("mood", str),
+            OpenApiParameter("flag", str, enum=[Verdict.FLAG, Verdict.PASS]),
+        ],
+        responses=QueueItemSerializer(many=True),
+        summary="Stems in review: flagged first, then oldest first",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        stems = selectors.review_queue(
+            role=params.get("role", ""),
+            kind=params.get("kind", ""),
+            mood=params.get("mood", ""),
+            flag=params.get("flag", ""),
+        )
+        return _paginated(request, self, stems, QueueItemSerializer)
+
+
+class ReviewClaimApi(APIView):
+    permission_classes = REVIEWERS
+
+    @extend_schema(
+        request=None,
+        responses={200: ClaimSerializer, 409: CONFLICT},
+        summary="Claim a stem for review (or renew my claim)",
+    )
+    def post(self, request: Request, stem_id: int) -> Response:
+        claim: ReviewClaim = services.review_claim(stem=_stem(stem_id), curator=request.user)
+        return Response(ClaimSerializer(claim).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Release a claim")
+    def delete(self, request: Request, stem_id: int) -> Response:
+        services.review_release(stem=_stem(stem_id), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- The dossier and the decision ----------------------------------------------------------------
+class ReviewStemApi(APIView):
+    permission_classes = REVIEWERS
+
+    class OutputSerializer(QueueItemSerializer):
+        class Meta:
+            ref_name = "ReviewStem"
+
+        status = serializers.CharField()
+        bars = serializers.IntegerField(allow_null=True)
+        genres = serializers.ListField(child=serializers.CharField())
+        description = serializers.CharField()
+        duration_s = serializers.FloatField()
+        analysis = serializers.JSONField()
+        checks = CheckSerializer(many=True)
+        credits = CreditSerializer(many=True)
+        license = LicenseSerializer(source="submission.license")
+        attestations = serializers.JSONField(source="submission.attestations")
+        receipt = serializers.SerializerMethodField()
+        decisions = serializers.SerializerMethodField()
+        round = serializers.SerializerMethodField()
+        audio_url = serializers.SerializerMethodField()
+        spectrogram_url = serializers.SerializerMethodField()
+        preview_audio_url = serializers.SerializerMethodField()
+
+        @extend_schema_field(OpenApiTypes.OBJECT)
+        def get_receipt(self, stem: Stem) -> dict[str, Any] | None:
+            return selectors.stem_receipt(stem)
+
+        @extend_schema_field(DecisionSerializer(many=True))
+        def get_decisions(self, stem: Stem) -> Any:
+            return DecisionSerializer(selectors.decisions_for_stem(stem=stem), many=True).data
+
+        def get_round(self, stem: Stem) -> int:
+            return services.review_round(stem)
+
+        def get_audio_url(self, stem: Stem) -> str:
+            return selectors.stem_audio_url(stem.pk)
+
+        def get_spectrogram_url(self, stem: Stem) -> str:
+            return reverse("review:spectrogram", args=[stem.pk])
+
+        def get_preview_audio_url(self, stem: Stem) -> str | None:
+            return selectors.preview_mix_for(stem).url
+
+    @extend_schema(responses=OutputSerializer, summary="Everything a curator needs to decide")
+    def get(self, request: Request, stem_id: int) -> Response:
+        return Response(self.OutputSerializer(_stem(stem_id)).data)
+
+
+class ReviewDecisionApi(APIView):
+    permission_classes = REVIEWERS
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "ReviewDecisionCreate"
+
+        decision = serializers.ChoiceField(choices=DecisionKind.choices)
+        reason_template = serializers.SlugRelatedField(
+            slug_field="code",
+            queryset=ReasonTemplate.objects.filter(is_active=True),
+            required=False,
+            allow_null=True,
+            help_text="A reason template's code; required to reject",
+        )
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+        justification = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: DecisionSerializer,
+            400: OpenApiResponse(description="A rule refuses it (failed check, missing reason)"),
+            403: OpenApiResponse(description="Not a curator, or credited on the stem"),
+            409: CONFLICT,
+        },
+        summary="Approve, reject or request changes (only the claim holder, or staff)",
+    )
+    def post(self, request: Request, stem_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.stem_decide(
+            stem=_stem(stem_id), curator=request.user, **data.validated_data
+        )
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class ReasonTemplateListApi(APIView):
+    permission_classes = REVIEWERS
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "ReasonTemplate"
+
+        code = serializers.CharField()
+        title = serializers.CharField()
+        text = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Reasons curators can give")
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(selectors.reason_templates(), many=True).data)
+
+
+# --- Artists: resubmission and decisions ---------------------------------------------------------
+class ReviewResubmitApi(APIView):
+    permission_classes: list[type[BasePermission]] = [IsAuthenticated, FullScopeOnly, IsArtist]
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "StemResubmit"
+
+        title = serializers.CharField(max_length=200, required=False)
+        role = serializers.ChoiceField(choices=StemRole.choices, required=False)
+        bpm = serializers.DecimalField(
+            max_digits=6, decimal_places=2, min_value=20, required=False, allow_null=True
+        )
+        bars = serializers.IntegerField(
+            min_value=1, max_value=1024, required=False, allow_null=True
+        )
+        musical_key = serializers.CharField(max_length=12, required=False, allow_blank=True)
+        moods = serializers.ListField(
+            child=serializers.CharField(max_length=40), required=False, max_length=20
+        )
+        genres = serializers.ListField(
+            child=serializers.CharField(max_length=40), required=False, max_length=20
+        )
+        description = serializers.CharField(required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "StemResubmitted"
+
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+        round = serializers.SerializerMethodField()
+
+        def get_round(self, stem: Stem) -> int:
+            return services.review_round(stem)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 409: CONFLICT},
+        summary="Correct my stem's metadata and send it back to review (changes requested only)",
+    )
+    def post(self, request: Request, stem_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stem = _stem(stem_id)
+        if stem.artist_id != request.user.pk:
+            raise Http404  # an artist sees only their own stems
+        stem = services.stem_resubmit(stem=stem, artist=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(stem).data)
+
+
+class DecisionListApi(APIView):
+    permission_classes: list[type[BasePermission]] = [
+        IsAuthenticated,
+        FullScopeOnly,
+        IsArtistOrStaff,
+    ]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("stem", int)],
+        responses=ArtistDecisionSerializer(many=True),
+        summary="Decisions on my stems (staff: all), newest first",
+    )
+    def get(self, request: Request) -> Response:
+        decisions = selectors.decisions_for(user=request.user)
+        stem_id = request.query_params.get("stem", "")
+        if stem_id.isdigit():
+            decisions = decisions.filter(stem_id=int(stem_id))
+        serializer = (
+            DecisionSerializer if request.user.is_platform_staff else ArtistDecisionSerializer  # type: ignore[union-attr]
+        )
+        return _paginated(request, self, decisions, serializer)
+
+
+# --- Audit ---------------------------------------------------------------------------------------
+class AuditListApi(APIView):
+    permission_classes: list[type[BasePermission]] = [
+        IsAuthenticated,
+        FullScopeOnly,
+        IsArtistOrStaff,
+    ]
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "AuditEntry"
+
+        id = serializers.IntegerField()
+        at = serializers.DateTimeField()
+        actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+        action = serializers.CharField()
+        subject = serializers.CharField()
+        stem_id = serializers.IntegerField(allow_null=True)
+        before = serializers.JSONField(allow_null=True)
+        after = serializers.JSONField(allow_null=True)
+        note = serializers.CharField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("subject", str), OpenApiParameter("action", str)],
+        responses=OutputSerializer(many=True),
+        summary="The audit log: staff see all of it, an artist the entries about their stems",
+    )
+    def get(self, request: Request) -> Response:
+        entries = audit_entries_for(user=request.user)
+        if subject := request.query_params.get("subject", "").strip():
+            entries = entries.filter(subject=subject)
+        if action := request.query_params.get("action", "").strip():
+            entries = entries.filter(action__startswith=action)
+        return _paginated(request, self, entries, self.OutputSerializer)
+
+
+# --- Notices -------------------------------------------------------------------------------------
+class NotificationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "Notification"
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+    stem_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class NotificationListApi(APIView):
+    @extend_schema(responses=NotificationSerializer(many=True), summary="My notices, newest first")
+    def get(self, request: Request) -> Response:
+        notices = selectors.notifications_for(user=request.user)
+        return _paginated(request, self, notices, NotificationSerializer)
+
+
+class NotificationReadApi(APIView):
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "NotificationRead"
+
+        ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text="Only these notices (default: all unread)",
+        )
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "NotificationReadResult"
+
+        marked = serializers.IntegerField()
+        unread = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Mark notices read")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        marked = services.notifications_mark_read(
+            user=request.user, ids=data.validated_data.get("ids")
+        )
+        unread = selectors.unread_count(user=request.user)
+        return Response(self.OutputSerializer({"marked": marked, "unread": unread}).data)
+
+
+# --- The vault -----------------------------------------------------------------------------------
+class VaultListApi(APIView):
+    permission_classes = REVIEWERS
+
+    class FilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "VaultFilter"
+
+        q = serializers.CharField(required=False, allow_blank=True, help_text="Text in the title")
+        role = serializers.ChoiceField(choices=StemRole.choices, required=False)
+        kind = serializers.ChoiceField(choices=StemKind.choices, required=False)
+        bpm_min = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
+        bpm_max = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
+        key = serializers.CharField(required=False, allow_blank=True)
+        mood = serializers.CharField(required=False, allow_blank=True)
+        genre = serializers.CharField(required=False, allow_blank=True)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=VaultStemSerializer(many=True),
+        summary="Approved stems with license and credits, searchable",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        stems = selectors.vault_stems(**filters.validated_data)
+        return _paginated(request, self, stems, VaultStemSerializer)
+
+
+class VaultTakedownApi(APIView):
+    permission_classes: list[type[BasePermission]] = [IsAuthenticated, FullScopeOnly, IsStaff]
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "TakedownCreate"
+
+        reason = serializers.CharField(max_length=2000)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "Takedown"
+
+        stem_id = serializers.IntegerField()
+        status = serializers.CharField(source="stem.status")
+        reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 409: CONFLICT},
+        summary="Take an approved stem down: it leaves every future render",
+    )
+    def post(self, request: Request, stem_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        takedown = services.stem_takedown(
+            stem=_stem(stem_id), staff=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(self.OutputSerializer(takedown).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,298 @@
+"""Pages: the review queue and dossier, decisions, the vault, audit, notices, resubmission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.accounts.models import Role
+from portal.audit.selectors import audit_entries_for
+from portal.core.errors import ApplicationError
+from portal.review import selectors, services
+from portal.review.forms import (
+    DecisionForm,
+    QueueFilterForm,
+    ResubmitForm,
+    TakedownForm,
+    VaultFilterForm,
+)
+from portal.review.spectrogram import spectrogram_png
+from portal.stems.models import Stem, StemStatus
+from renderer.audio import load_audio
+
+View = Callable[..., HttpResponse]
+REVIEWERS = (Role.CURATOR, Role.STAFF)
+
+
+def roles_required(*roles: str) -> Callable[[View], View]:
+    """Anonymous visitors go to the login page; a signed-in account of another role gets 403."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if getattr(request.user, "role", None) not in roles:
+                raise DjangoPermissionDenied
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def _stem_or_404(stem_id: int) -> Stem:
+    stem = selectors.stem_for_review(stem_id=stem_id)
+    if stem is None:
+        raise Http404("No such stem.")
+    return stem
+
+
+def _page(request: HttpRequest, items: Any, per_page: int = 50) -> Any:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _base(request: HttpRequest) -> dict[str, Any]:
+    return {"unread_notifications": selectors.unread_count(user=request.user)}
+
+
+# --- Queue and claims ----------------------------------------------------------------------------
+@require_GET
+@roles_required(*REVIEWERS)
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    stems = selectors.review_queue(**filters)
+    page = _page(request, stems)
+    rows = [(stem, selectors.active_claim(stem)) for stem in page]
+    return render(
+        request,
+        "review/queue.html",
+        {
+            **_base(request),
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "claim_minutes": services.claim_minutes(),
+        },
+    )
+
+
+@require_POST
+@roles_required(*REVIEWERS)
+def claim(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    try:
+        held = services.review_claim(stem=stem, curator=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("review:queue")
+    messages.success(request, f"You hold “{stem.title}” until {services._hhmm(held.expires_at)}.")
+    return redirect("review:stem", stem_id=stem.pk)
+
+
+@require_POST
+@roles_required(*REVIEWERS)
+def release(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    try:
+        services.review_release(stem=stem, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Released “{stem.title}” for other curators.")
+    return redirect("review:queue")
+
+
+# --- The dossier ---------------------------------------------------------------------------------
+@require_GET
+@roles_required(*REVIEWERS)
+def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    held = selectors.active_claim(stem)
+    license_ = stem.submission.license
+    context = {
+        **_base(request),
+        "stem": stem,
+        "claim": held,
+        "mine": held is not None and held.curator_id == request.user.pk,
+        "audio_url": selectors.stem_audio_url(stem.pk),
+        "preview": selectors.preview_mix_for(stem),
+        "waveform_path": selectors.waveform_path(stem),
+        "analysis_rows": selectors.analysis_rows(stem),
+        "problems": (stem.analysis or {}).get("problems") or [],
+        "report": selectors.provenance_report(stem),
+        "credits": list(stem.credits.all()),
+        "license": license_,
+        "attestations": stem.submission.attestations,
+        "receipt": selectors.stem_receipt(stem),
+        "decisions": list(selectors.decisions_for_stem(stem=stem)),
+        "history": selectors.artist_history(stem),
+        "form": DecisionForm(),
+        "reasons": selectors.reason_templates(),
+        "in_review": stem.status == StemStatus.IN_REVIEW,
+        "round": services.review_round(stem),
+    }
+    return render(request, "review/stem.html", context)
+
+
+@require_POST
+@roles_required(*REVIEWERS)
+def decide(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve, reject or request changes.")
+        return redirect("review:stem", stem_id=stem.pk)
+    try:
+        decision = services.stem_decide(stem=stem, curator=request.user, **form.cleaned_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("review:stem", stem_id=stem.pk)
+    messages.success(
+        request, f"“{stem.title}”: {decision.get_decision_display().lower()} recorded."
+    )
+    return redirect("review:queue")
+
+
+@require_GET
+@roles_required(*REVIEWERS)
+def spectrogram(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    # A stem's audio never changes (new audio is a new stem), so its picture is cached by id
+    # and PCM hash for a day.
+    key = f"review:spectrogram:{stem.pk}:{stem.pcm_sha256}"
+    png = cache.get(key)
+    if png is None:
+        with default_storage.open(stem.audio.name, "rb") as handle:
+            audio = load_audio(handle.read())
+        png = spectrogram_png(audio.samples, audio.sample_rate)
+        cache.set(key, png, 24 * 3600)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# --- Artist: changes and history -----------------------------------------------------------------
+@roles_required(Role.ARTIST)
+def stem_changes(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    if stem.artist_id != request.user.pk:
+        raise Http404("No such stem.")
+    editable = stem.status == StemStatus.CHANGES_REQUESTED
+    form = ResubmitForm.for_stem(stem, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and editable and form.is_valid():
+        try:
+            services.stem_resubmit(stem=stem, artist=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"“{form.cleaned_data['title']}” is back in review.")
+            return redirect("review:history")
+    return render(
+        request,
+        "review/changes.html",
+        {
+            **_base(request),
+            "stem": stem,
+            "form": form,
+            "editable": editable,
+            "decisions": list(selectors.decisions_for_stem(stem=stem)),
+        },
+    )
+
+
+@require_GET
+@roles_required(Role.ARTIST, Role.STAFF)
+def history(request: HttpRequest) -> HttpResponse:
+    decisions = selectors.decisions_for(user=request.user)[:200]
+    entries = audit_entries_for(user=request.user)
+    return render(
+        request,
+        "review/history.html",
+        {**_base(request), "decisions": decisions, "page": _page(request, entries)},
+    )
+
+
+# --- Staff: audit --------------------------------------------------------------------------------
+@require_GET
+@roles_required(Role.STAFF)
+def audit(request: HttpRequest) -> HttpResponse:
+    entries = audit_entries_for(user=request.user)
+    subject = request.GET.get("subject", "").strip()
+    action = request.GET.get("action", "").strip()
+    if subject:
+        entries = entries.filter(subject=subject)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    return render(
+        request,
+        "review/audit.html",
+        {
+            **_base(request),
+            "page": _page(request, entries),
+            "subject": subject,
+            "action": action,
+        },
+    )
+
+
+# --- Everyone: notices ---------------------------------------------------------------------------
+@require_GET
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    notices = list(selectors.notifications_for(user=request.user)[:100])
+    response = render(
+        request, "review/notifications.html", {**_base(request), "notifications": notices}
+    )
+    # Shown = read; the page was rendered with the unread ones highlighted first.
+    services.notifications_mark_read(
+        user=request.user, ids=[n.pk for n in notices if not n.read_at]
+    )
+    return response
+
+
+# --- The vault -----------------------------------------------------------------------------------
+@require_GET
+@roles_required(*REVIEWERS)
+def vault(request: HttpRequest) -> HttpResponse:
+    form = VaultFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    stems = selectors.vault_stems(**filters)
+    return render(
+        request,
+        "review/vault.html",
+        {
+            **_base(request),
+            "form": form,
+            "page": _page(request, stems),
+            "takedown_form": TakedownForm() if request.user.is_platform_staff else None,  # type: ignore[union-attr]
+        },
+    )
+
+
+@require_POST
+@roles_required(Role.STAFF)
+def takedown(request: HttpRequest, stem_id: int) -> HttpResponse:
+    stem = _stem_or_404(stem_id)
+    form = TakedownForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for the takedown.")
+        return redirect("review:vault")
+    try:
+        services.stem_takedown(stem=stem, staff=request.user, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{stem.title}” was taken down; the artist was notified.")
+    return redirect("review:vault")

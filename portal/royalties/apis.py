@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from portal.accounts.models import TokenScope
+from portal.core.errors import ApplicationError
+from portal.royalties import selectors, services
+
+
+class PlayRejectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "PlayRejection"
+
+    index = serializers.IntegerField()
+    event_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "StatementLine"
+
+    stem_id = serializers.IntegerField()
+    stem_title = serializers.CharField()
+    plays = serializers.IntegerField()
+    attributed_seconds = serializers.CharField(help_text="Decimal seconds, truncated to ms")
+    amount_minor = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class CanReportPlays(BasePermission):
+    """Players report plays with a player-scoped token; staff may too (e.g. to replay a log)."""
+
+    message = "Report plays with a player-scoped token."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        scope = getattr(getattr(request, "auth", None), "scope", None)
+        if scope == TokenScope.PLAYER:
+            return True
+        return bool(
+            request.user and request.user.is_authenticated and request.user.is_platform_staff
+        )
+
+
+class PlayIngestThrottle(UserRateThrottle):
+    """Its own scope and a high rate (ROYALTIES_PLAYS_THROTTLE_RATE, default 200/s per account):
+    a player batching 500 events a request is never near it; a runaway client is."""
+
+    scope = "plays"
+
+    def get_rate(self) -> str:
+        return str(getattr(settings, "ROYALTIES_PLAYS_THROTTLE_RATE", "200/s"))
+
+
+class PlayIngestApi(APIView):
+    permission_classes = [IsAuthenticated, CanReportPlays]
+    allowed_token_scopes = ("player",)
+    throttle_classes = [PlayIngestThrottle]
+
+    class EventSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "PlayEvent"
+
+        event_id = serializers.UUIDField(help_text="Unique per play; a replay is a duplicate")
+        mix_id = serializers.UUIDField(help_text="A finished mix")
+        listener_id = serializers.CharField(max_length=128, help_text="Pseudonymous listener")
+        started_at = serializers.DateTimeField(help_text="ISO 8601 with offset; not in the future")
+        ms_played = serializers.IntegerField(min_value=0, help_text="At most the mix's length")
+        client = serializers.CharField(max_length=64, required=False)
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "PlayBatch"
+
+        events = serializers.ListField(
+            child=serializers.DictField(), max_length=services.MAX_EVENTS_PER_REQUEST
+        )
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "PlayBatchResult"
+
+        accepted = serializers.IntegerField(help_text="Stored now")
+        duplicates = serializers.IntegerField(help_text="Already stored, or repeated in the batch")
+        rejected = PlayRejectionSerializer(many=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Report plays (up to 500 events; each is validated on its own)",
+        description=(
+            "Each event: event_id (uuid), mix_id, listener_id, started_at, ms_played, client?. "
+            "Rejection codes: invalid_event, invalid_event_id, unknown_mix, invalid_listener_id, "
+            "invalid_started_at, started_at_in_future, invalid_ms_played, negative_ms_played, "
+            "longer_than_mix, invalid_client."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        # The envelope is checked by hand: a serializer walking 500 events costs more than the
+        # insert, and every event's own errors are reported per event, not as a 400.
+        data = request.data
+        events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(events, list) or not events:
+            raise ApplicationError(
+                "invalid",
+                'Send {"events": [...]} with 1 to 500 events.',
+                fields={"events": ["Required: a non-empty list."]},
+            )
+        result = services.plays_ingest(events=events, reporter=request.user)  # type: ignore[arg-type]
+        return Response(
+            {
+                "accepted": result.accepted,
+                "duplicates": result.duplicates,
+                "rejected": [
+                    {"index": r.index, "event_id": r.event_id, "code": r.code, "message": r.message}
+                    for r in result.rejected
+                ],
+            }
+        )
+
+
+class StatementApi(APIView):
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "Statement"
+
+        period = serializers.CharField()
+        currency = serializers.CharField()
+        artist_id = serializers.IntegerField()
+        artist_name = serializers.CharField()
+        closed_at = serializers.DateTimeField()
+        plays = serializers.IntegerField()
+        attributed_seconds = serializers.CharField()
+        amount_minor = serializers.IntegerField()
+        amount = serializers.CharField()
+        lines = StatementLineSerializer(many=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, required=True, description="YYYY-MM, a closed month"),
+            OpenApiParameter("artist", int, required=False, description="Staff only: whose"),
+        ],
+        responses=OutputSerializer,
+        summary="My royalty statement for a closed period (staff: anyone's)",
+    )
+    def get(self, request: Request) -> Response:
+        artist = selectors.earnings_subject(
+            viewer=request.user, artist_id=request.query_params.get("artist")
+        )
+        statement = selectors.statement_for(
+            month=request.query_params.get("period", ""), artist=artist
+        )
+        return Response(self.OutputSerializer(statement).data)

@@ -1,0 +1,104 @@
+"""Demo: a few hundred deterministic plays of the demo mixes in the previous UTC month, and that
+month closed with a 500.00 USD pool. Idempotent: a closed month is left alone, and replayed
+events are duplicates (their ids are derived from their position)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from portal.accounts.models import Role, User
+from portal.core.errors import ApplicationError
+from portal.mixes.models import Mix, RenderStatus
+from portal.royalties.computation import compile_mix
+from portal.royalties.models import Period
+from portal.royalties.periods import month_bounds, month_of, previous_month
+from portal.royalties.services import MAX_EVENTS_PER_REQUEST, period_close, plays_ingest
+from portal.stems.models import Stem
+
+DEMO_POOL_MINOR = 50_000
+DEMO_CURRENCY = "usd"
+DEMO_PLAYS = 360
+_NAMESPACE = uuid.UUID("6f1c5a52-8d0e-4c55-9a1e-0c6b1d9a7e11")
+
+
+def _usable(mix: Mix) -> bool:
+    try:
+        compiled = compile_mix(mix)
+    except ApplicationError:
+        return False
+    ids = {int(s) for s in compiled.stems if s.isdigit()}
+    return (
+        bool(ids)
+        and len(ids) == len(compiled.stems)
+        and Stem.objects.filter(pk__in=ids).count() == len(ids)
+    )
+
+
+def seed(*, out: Any) -> None:
+    month = previous_month(month_of(timezone.now()))
+    if Period.objects.filter(month=month).exists():
+        out.write(f"royalties: {month} is already closed")
+        return
+    mixes = [
+        m
+        for m in Mix.objects.filter(status=RenderStatus.DONE).order_by("created_at", "pk")
+        if (m.duration_ms or 0) > 0 and _usable(m)
+    ]
+    if not mixes:
+        out.write("royalties: no finished demo mixes, so no plays or period to seed")
+        return
+    start, end = month_bounds(month)
+    span_s = int((end - start).total_seconds()) - 3600
+    rng = random.Random(2024)
+    events: list[dict[str, Any]] = []
+    for index in range(DEMO_PLAYS):
+        mix = mixes[index % len(mixes)]
+        duration = int(mix.duration_ms or 0)
+        threshold = min(duration, 30_000)
+        roll = rng.random()
+        if roll < 0.75:
+            ms = rng.randint(threshold, duration)
+        elif roll < 0.9:
+            ms = duration
+        else:
+            ms = rng.randint(0, max(threshold - 1, 0))
+        events.append(
+            {
+                "event_id": str(uuid.uuid5(_NAMESPACE, f"demo-play-{index}")),
+                "mix_id": str(mix.pk),
+                "listener_id": f"demo-listener-{rng.randint(1, 60):02d}",
+                "started_at": (start + timedelta(seconds=rng.randint(0, span_s))).isoformat(),
+                "ms_played": ms,
+                "client": "demo-player",
+            }
+        )
+    # One listener on repeat: 24 plays of one mix in one day, 4 over the daily limit.
+    heavy_day = start + timedelta(days=9, hours=20)
+    for repeat in range(24):
+        events.append(
+            {
+                "event_id": str(uuid.uuid5(_NAMESPACE, f"demo-repeat-{repeat}")),
+                "mix_id": str(mixes[0].pk),
+                "listener_id": "demo-listener-on-repeat",
+                "started_at": (heavy_day + timedelta(minutes=3 * repeat)).isoformat(),
+                "ms_played": int(mixes[0].duration_ms or 0),
+                "client": "demo-player",
+            }
+        )
+    staff = User.objects.filter(role=Role.STAFF).order_by("pk").first()
+    accepted = 0
+    for begin in range(0, len(events), MAX_EVENTS_PER_REQUEST):
+        result = plays_ingest(events=events[begin : begin + MAX_EVENTS_PER_REQUEST], reporter=staff)
+        accepted += result.accepted
+    period = period_close(
+        month=month, pool_minor=DEMO_POOL_MINOR, currency=DEMO_CURRENCY, actor=staff
+    )
+    out.write(
+        f"royalties: {accepted} demo plays over {len(mixes)} mixes; {month} closed with "
+        f"{DEMO_POOL_MINOR} minor units {DEMO_CURRENCY} ({period.plays_counted} plays counted)"
+    )

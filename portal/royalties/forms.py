@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from portal.royalties.periods import month_of, previous_month
+
+
+class ClosePeriodForm(forms.Form):
+    month = forms.RegexField(
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        label="Month (UTC)",
+        help_text="YYYY-MM. Only a month that has ended can be closed, and only once.",
+        error_messages={"invalid": "Write the month as YYYY-MM, e.g. 2025-01."},
+    )
+    pool_minor = forms.IntegerField(
+        min_value=0,
+        label="Artists' pool, in minor units",
+        help_text="Cents for usd: 50000 is 500.00 USD. Divided by attributed listening.",
+    )
+    currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$",
+        initial="usd",
+        label="Currency",
+        help_text="Three letters, as Stripe writes it: usd, eur, gbp.",
+        error_messages={"invalid": "Three letters, e.g. usd."},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["month"].initial = previous_month(month_of(timezone.now()))

@@ -1,0 +1,431 @@
+"""Reads: who may see which earnings, statements, their drill-down, the dashboard's charts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, Sum
+
+from portal.accounts.models import User
+from portal.core.errors import ApplicationError, NotFound, PermissionDenied
+from portal.mixes.models import Mix
+from portal.royalties import ledger
+from portal.royalties.allocation import BPS, PPM, play_stem_ns, seconds_text
+from portal.royalties.computation import compile_mix
+from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
+from portal.royalties.periods import parse_month
+
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """12345 usd -> "123.45 USD" (zero-decimal currencies as they are)."""
+    code = currency.upper()
+    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
+        return f"{amount_minor:,} {code}"
+    sign = "-" if amount_minor < 0 else ""
+    whole, cents = divmod(abs(amount_minor), 100)
+    return f"{sign}{whole:,}.{cents:02d} {code}"
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+
+def earnings_subject(*, viewer: Any, artist_id: Any = None) -> User:
+    """Whose earnings `viewer` may see: their own as an artist, anyone's as staff (who must say
+    whose). Curators never see earnings; nobody else sees another artist's."""
+    if viewer is None or not viewer.is_authenticated:
+        raise PermissionDenied("not_authenticated", "Log in to see earnings.")
+    if viewer.is_curator:
+        raise PermissionDenied("forbidden", "Curators do not see artists' earnings.")
+    if artist_id in (None, ""):
+        if viewer.is_platform_staff:
+            raise ApplicationError(
+                "artist_required", "Staff: say whose statement, with ?artist=<id>."
+            )
+        return viewer  # type: ignore[no-any-return]
+    try:
+        wanted = int(artist_id)
+    except (TypeError, ValueError):
+        raise ApplicationError("invalid_artist", "artist is a user id.") from None
+    if wanted != viewer.pk and not viewer.is_platform_staff:
+        raise PermissionDenied("forbidden", "You can only see your own earnings.")
+    artist = User.objects.filter(pk=wanted).first()
+    if artist is None:
+        raise NotFound("not_found", f"No user {wanted}.")
+    return artist
+
+
+def closed_period(month: str) -> Period:
+    parse_month(month)
+    period = Period.objects.filter(month=month).first()
+    if period is None:
+        raise NotFound("period_not_closed", f"{month} is not closed: there is no statement yet.")
+    return period
+
+
+# --- statements -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    stem_id: int
+    stem_title: str
+    plays: int
+    attributed_seconds: str
+    weight: int
+    amount_minor: int
+    amount: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    period: str
+    currency: str
+    artist_id: int
+    artist_name: str
+    closed_at: datetime
+    pool_minor: int
+    plays: int
+    attributed_seconds: str
+    amount_minor: int
+    amount: str
+    lines: list[StatementLine]
+
+
+def statement_for(*, month: str, artist: User) -> Statement:
+    period = closed_period(month)
+    lines = [
+        StatementLine(
+            stem_id=line.stem_id,
+            stem_title=line.stem.title,
+            plays=line.plays,
+            attributed_seconds=seconds_text(int(line.weight)),
+            weight=int(line.weight),
+            amount_minor=line.amount_minor,
+            amount=money(line.amount_minor, period.currency),
+        )
+        for line in AllocationLine.objects.filter(period=period, artist=artist)
+        .select_related("stem")
+        .order_by("-amount_minor", "stem_id")
+    ]
+    total = sum(line.amount_minor for line in lines)
+    return Statement(
+        period=period.month,
+        currency=period.currency,
+        artist_id=artist.pk,
+        artist_name=artist.display_name,
+        closed_at=period.closed_at,
+        pool_minor=period.pool_minor,
+        plays=sum(line.plays for line in lines),
+        attributed_seconds=seconds_text(sum(line.weight for line in lines)),
+        amount_minor=total,
+        amount=money(total, period.currency),
+        lines=lines,
+    )
+
+
+@dataclass(frozen=True)
+class MixShare:
+    mix_id: str
+    mix_label: str
+    plays: int
+    attributed_seconds: str
+
+
+@dataclass(frozen=True)
+class PlayShare:
+    event_id: str
+    mix_id: str
+    started_at: datetime
+    ms_played: int
+    stem_weight_ns: int  # the stem's stem-ns from this play
+    artist_weight: int  # the artist's part: stem-ns x split_bps
+
+    @property
+    def stem_ms(self) -> str:
+        return _ms_text(self.stem_weight_ns * BPS)
+
+    @property
+    def artist_ms(self) -> str:
+        return _ms_text(self.artist_weight)
+
+
+def _ms_text(weight: int) -> str:
+    unit = PPM * BPS // 1000  # three decimals of a millisecond
+    whole = weight // unit
+    return f"{whole // 1000}.{whole % 1000:03d}"
+
+
+@dataclass(frozen=True)
+class StemLine:
+    line: StatementLine
+    mixes: list[MixShare]
+    plays: Page[Any]  # of PlayShare
+
+
+def stem_line(
+    *, month: str, artist: User, stem_id: int, page: Any = 1, per_page: int = 100
+) -> StemLine:
+    """One statement line down to its mixes (from the stored details) and its plays
+    (recomputed per play from the manifest, with the same function as the allocation)."""
+    period = closed_period(month)
+    line = (
+        AllocationLine.objects.filter(period=period, artist=artist, stem_id=stem_id)
+        .select_related("stem")
+        .first()
+    )
+    if line is None:
+        raise NotFound("not_found", f"No earnings from stem {stem_id} in {month}.")
+    details = list(
+        AllocationDetail.objects.filter(line=line).select_related("mix").order_by("mix_id")
+    )
+    mixes = [
+        MixShare(
+            mix_id=str(d.mix_id),
+            mix_label=_mix_label(d.mix),
+            plays=d.plays,
+            attributed_seconds=seconds_text(int(d.weight)),
+        )
+        for d in details
+    ]
+    compiled = {str(d.mix_id): compile_mix(d.mix) for d in details}
+    reach = Q(pk__in=[])
+    split: dict[str, int] = {}
+    stem_key = str(stem_id)
+    for key, mix in compiled.items():
+        index = mix.stems.index(stem_key) if stem_key in mix.stems else -1
+        if index < 0:
+            continue
+        first_second = int(mix.entry_second[mix.entry_stem == index].min())
+        split[key] = int(
+            mix.credit_bps[(mix.credit_stem == index) & (mix.credit_artist == artist.pk)].sum()
+        )
+        # Plays whose span reached the stem's first audible second: exactly those counted.
+        reach |= Q(mix_id=key, ms_played__gt=first_second * 1000)
+    plays = (
+        Play.objects.filter(accounting_period=month, qualifies=True)
+        .filter(reach)
+        .order_by("started_at", "event_id")
+        .values_list("event_id", "mix_id", "started_at", "ms_played")
+    )
+    paginator = Paginator(plays, per_page)
+    page_obj = paginator.get_page(page)
+    shares = []
+    for event_id, mix_id, started_at, ms_played in page_obj.object_list:
+        ns = play_stem_ns(compiled[str(mix_id)], ms_played).get(stem_key, 0)
+        shares.append(
+            PlayShare(
+                event_id=str(event_id),
+                mix_id=str(mix_id),
+                started_at=started_at,
+                ms_played=ms_played,
+                stem_weight_ns=ns,
+                artist_weight=ns * split[str(mix_id)],
+            )
+        )
+    page_obj.object_list = shares  # type: ignore[assignment]
+    statement_line = StatementLine(
+        stem_id=line.stem_id,
+        stem_title=line.stem.title,
+        plays=line.plays,
+        attributed_seconds=seconds_text(int(line.weight)),
+        weight=int(line.weight),
+        amount_minor=line.amount_minor,
+        amount=money(line.amount_minor, period.currency),
+    )
+    return StemLine(line=statement_line, mixes=mixes, plays=page_obj)
+
+
+def _mix_label(mix: Mix) -> str:
+    title = ""
+    if isinstance(mix.request, dict):
+        title = str(mix.request.get("title") or mix.request.get("name") or "")
+    return title or f"{mix.get_kind_display()} {str(mix.pk)[:8]}"
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value_minor: int
+    amount: str
+    x: int
+    y: int
+    width: int
+    height: int
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    currency: str
+    bars: list[Bar]
+    width: int
+    height: int
+    axis_y: int
+
+
+CHART_HEIGHT = 180
+CHART_LABEL_ROOM = 40
+
+
+def _chart(
+    title: str, currency: str, items: list[tuple[str, int, str]], bar_width: int = 48
+) -> Chart:
+    """Bar geometry for inline SVG: heights proportional to amounts, computed here, drawn by
+    the template with no JavaScript."""
+    gap = 16
+    top = max((value for _, value, _ in items), default=0)
+    bars = []
+    for index, (label, value, href) in enumerate(items):
+        height = round(CHART_HEIGHT * value / top) if top else 0
+        height = max(height, 1) if value else 0
+        bars.append(
+            Bar(
+                label=label,
+                value_minor=value,
+                amount=money(value, currency),
+                x=gap + index * (bar_width + gap),
+                y=CHART_HEIGHT - height + 10,
+                width=bar_width,
+                height=height,
+                href=href,
+            )
+        )
+    width = gap + len(items) * (bar_width + gap)
+    return Chart(
+        title,
+        currency,
+        bars,
+        max(width, 200),
+        CHART_HEIGHT + 10 + CHART_LABEL_ROOM,
+        CHART_HEIGHT + 10,
+    )
+
+
+@dataclass(frozen=True)
+class Overview:
+    has_earnings: bool
+    currency: str
+    total: str
+    payable: list[str]
+    periods: list[tuple[str, str]]  # (month, amount), newest first
+    by_period: Chart | None
+    by_stem: Chart | None
+
+
+def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Overview:
+    per_period = list(
+        AllocationLine.objects.filter(artist=artist)
+        .values("period__month", "period__currency")
+        .annotate(total=Sum("amount_minor"))
+        .order_by("-period__month")
+    )
+    payable = [
+        money(ledger.balance(ledger.ARTIST_PAYABLE, artist, currency=currency), currency)
+        for currency in sorted({row["period__currency"] for row in per_period})
+    ]
+    if not per_period:
+        return Overview(False, "", "", payable, [], None, None)
+    # Charts speak one currency: the latest period's (a platform changing currency is rare).
+    currency = per_period[0]["period__currency"]
+    same = [row for row in per_period if row["period__currency"] == currency]
+    by_period = _chart(
+        "Earnings by period",
+        currency,
+        [
+            (row["period__month"], int(row["total"]), row["period__month"])
+            for row in reversed(same[:months])
+        ],
+    )
+    stem_totals: dict[int, int] = defaultdict(int)
+    titles: dict[int, str] = {}
+    for line in AllocationLine.objects.filter(
+        artist=artist, period__currency=currency
+    ).select_related("stem"):
+        stem_totals[line.stem_id] += line.amount_minor
+        titles[line.stem_id] = line.stem.title
+    top = sorted(stem_totals.items(), key=lambda item: (-item[1], item[0]))[:stems]
+    by_stem = _chart(
+        "Earnings by stem, all periods",
+        currency,
+        [(titles[s][:14], v, "") for s, v in top],
+        bar_width=64,
+    )
+    total = sum(int(row["total"]) for row in same)
+    return Overview(
+        has_earnings=True,
+        currency=currency,
+        total=money(total, currency),
+        payable=payable,
+        periods=[
+            (row["period__month"], money(int(row["total"]), row["period__currency"]))
+            for row in per_period
+        ],
+        by_period=by_period,
+        by_stem=by_stem,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    period: Period
+    pool: str
+    artists: list[tuple[int, str, str]]  # (artist id, name, amount), largest first
+
+
+def periods_overview() -> list[PeriodRow]:
+    """Closed periods, newest first, each with what every artist received (for staff)."""
+    periods = list(Period.objects.select_related("closed_by").order_by("-month"))
+    totals: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = (
+        AllocationLine.objects.filter(period__in=periods)
+        .values("period_id", "artist_id")
+        .annotate(total=Sum("amount_minor"))
+    )
+    for row in rows:
+        totals[row["period_id"]].append((row["artist_id"], int(row["total"])))
+    names = {
+        user.pk: user.display_name
+        for user in User.objects.filter(
+            pk__in={artist for pairs in totals.values() for artist, _ in pairs}
+        ).select_related("artist_profile")
+    }
+    return [
+        PeriodRow(
+            period=period,
+            pool=money(period.pool_minor, period.currency),
+            artists=[
+                (artist, names.get(artist, str(artist)), money(total, period.currency))
+                for artist, total in sorted(totals[period.pk], key=lambda p: (-p[1], p[0]))
+            ],
+        )
+        for period in periods
+    ]

@@ -1,0 +1,430 @@
+"""Writes: play ingestion and the period close."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.audit.services import audit_record
+from portal.core.errors import ApplicationError, Conflict
+from portal.mixes.models import Mix, RenderStatus
+from portal.royalties import ledger
+from portal.royalties.allocation import QUALIFYING_MS, NothingToAllocate
+from portal.royalties.computation import mix_duration_ms, period_compute
+from portal.royalties.models import (
+    AllocationDetail,
+    AllocationLine,
+    Period,
+    Play,
+    PlayReason,
+)
+from portal.royalties.periods import first_open_month, month_bounds, month_of, parse_month
+from portal.stems.models import Stem
+
+MAX_EVENTS_PER_REQUEST = 500
+MAX_LISTENER_ID = 128
+MAX_CLIENT = 64
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+_WEIGHT_PER_MS = 1_000_000 * 10_000  # stem-ns x bps in one millisecond of listening
+
+
+def clock_skew() -> timedelta:
+    """ROYALTIES_CLOCK_SKEW_S (default 120): how far in the future a started_at may be."""
+    return timedelta(seconds=int(getattr(settings, "ROYALTIES_CLOCK_SKEW_S", 120)))
+
+
+# --- ingestion ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    event_id: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _uuid(value: Any, code: str, what: str) -> str:
+    """The canonical lowercase text of a UUID given in its canonical 8-4-4-4-12 form (a regex,
+    not uuid.UUID(): this runs twice per event, 1,000 times a request)."""
+    if not isinstance(value, str) or not _UUID.match(value):
+        shown = value[:64] if isinstance(value, str) else value
+        raise _Reject(code, f"{what} {shown!r} is not a UUID (8-4-4-4-12 hex digits).")
+    return value.lower()
+
+
+def _parse_event(event: Any, now: datetime, skew: timedelta) -> tuple[Any, ...]:
+    """(event_id, mix_id, listener_id, started_at, ms_played, client), or _Reject."""
+    if not isinstance(event, dict):
+        raise _Reject("invalid_event", "An event is a JSON object.")
+    event_id = _uuid(event.get("event_id"), "invalid_event_id", "event_id")
+    mix_id = _uuid(event.get("mix_id"), "unknown_mix", "mix_id")
+    listener = event.get("listener_id")
+    if not isinstance(listener, str) or not listener or len(listener) > MAX_LISTENER_ID:
+        raise _Reject("invalid_listener_id", "listener_id is a string of 1 to 128 characters.")
+    raw_started = event.get("started_at")
+    try:
+        started = datetime.fromisoformat(raw_started) if isinstance(raw_started, str) else None
+    except ValueError:
+        started = None
+    if started is None:
+        raise _Reject("invalid_started_at", "started_at is an ISO 8601 date and time.")
+    if started.tzinfo is None:
+        raise _Reject("invalid_started_at", "started_at needs a UTC offset, e.g. ...T12:00:00Z.")
+    if started > now + skew:
+        raise _Reject("started_at_in_future", "started_at is in the future.")
+    ms = event.get("ms_played")
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise _Reject("invalid_ms_played", "ms_played is a whole number of milliseconds.")
+    if ms < 0:
+        raise _Reject("negative_ms_played", "ms_played cannot be negative.")
+    client = event.get("client") or ""
+    if not isinstance(client, str) or len(client) > MAX_CLIENT:
+        raise _Reject("invalid_client", "client is a string of up to 64 characters.")
+    return event_id, mix_id, listener, started, ms, client
+
+
+def _lock_plays(mode: str) -> None:
+    # The close and ingestion must not interleave: an event accounted to a month while that
+    # month is being closed would be counted nowhere. Ingestion takes ROW EXCLUSIVE (concurrent
+    # ingestion is fine), the close SHARE ROW EXCLUSIVE (waits for in-flight ingestion, blocks
+    # new ingestion until it commits, and excludes a second close). Ingestion reads the closed
+    # months only after it holds its lock. SQLite serialises writers (BEGIN IMMEDIATE) anyway.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Play._meta.db_table} IN {mode} MODE")
+
+
+_INSERT_COLUMNS = (
+    "event_id",
+    "mix",
+    "listener_id",
+    "started_at",
+    "ms_played",
+    "client",
+    "accounting_period",
+    "qualifies",
+    "reason",
+    "reporter",
+    "received_at",
+)
+
+
+def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id: one statement, and the
+    returned ids are exactly the rows this call inserted (PostgreSQL, and SQLite >= 3.35).
+
+    Rows are (event_id, mix_id, listener_id, started_at, ms_played, client, accounting_period,
+    qualifies, reason, reporter_id, received_at).
+    """
+    if not rows:
+        return set()
+    qn = connection.ops.quote_name
+    fields: list[Any] = [Play._meta.get_field(name) for name in _INSERT_COLUMNS]
+    columns = ", ".join(qn(f.column) for f in fields)
+    returning = f" ON CONFLICT ({qn('event_id')}) DO NOTHING RETURNING {qn('event_id')}"
+    table = qn(Play._meta.db_table)
+    if connection.vendor == "postgresql":
+        # The batch travels as one JSON parameter that PostgreSQL expands with
+        # json_to_recordset: neither the driver nor the server parses a 500-row VALUES list
+        # with 5,500 placeholders (measured: that parsing cost more than the insert itself).
+        # reporter and received_at are the same for the whole batch.
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT e, m, l, s, ms, c, p, q, r, %s, %s FROM "
+            "json_to_recordset(%s::json) AS t(e uuid, m uuid, l varchar, s timestamptz, "
+            "ms integer, c varchar, p varchar, q boolean, r varchar)" + returning
+        )
+        batch = json.dumps(
+            [
+                {
+                    "e": row[0],
+                    "m": row[1],
+                    "l": row[2],
+                    "s": row[3].isoformat(),
+                    "ms": row[4],
+                    "c": row[5],
+                    "p": row[6],
+                    "q": row[7],
+                    "r": row[8],
+                }
+                for row in rows
+            ]
+        )
+        params: list[Any] = [rows[0][9], rows[0][10], batch]
+    else:
+        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {table} ({columns}) VALUES "
+            + ", ".join([placeholder] * len(rows))
+            + returning
+        )
+        params = [
+            model_field.get_db_prep_save(value, connection)
+            for row in rows
+            for model_field, value in zip(fields, row, strict=True)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return {str(value if isinstance(value, uuid.UUID) else uuid.UUID(value)) for (value,) in found}
+
+
+@transaction.atomic
+def plays_ingest(*, events: list[Any], reporter: User | None) -> IngestResult:
+    """Validate each event on its own and store the valid ones once each.
+
+    A valid event whose event_id is already stored, or repeated earlier in the batch, is a
+    duplicate: not stored again, not an error. A play qualifies at 30 s or the whole mix; the
+    daily limit per listener, mix and UTC day is applied when the period closes.
+    """
+    if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_REQUEST:
+        raise ApplicationError(
+            "too_many_events", f"Send a list of at most {MAX_EVENTS_PER_REQUEST} events."
+        )
+    now = timezone.now()
+    skew = clock_skew()
+    result = IngestResult()
+    parsed: list[tuple[int, tuple[Any, ...]]] = []
+    for index, event in enumerate(events):
+        try:
+            parsed.append((index, _parse_event(event, now, skew)))
+        except _Reject as exc:
+            raw = event.get("event_id") if isinstance(event, dict) else None
+            result.rejected.append(
+                Rejection(index, raw if isinstance(raw, str) else None, exc.code, exc.message)
+            )
+    mix_ids = {p[1][1] for p in parsed}
+    durations = {
+        str(pk): mix_duration_ms(ms, s)
+        for pk, ms, s in Mix.objects.filter(pk__in=mix_ids, status=RenderStatus.DONE).values_list(
+            "pk", "duration_ms", "duration_s"
+        )
+    }
+    _lock_plays("ROW EXCLUSIVE")
+    closed = frozenset(Period.objects.values_list("month", flat=True))
+    rows: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for index, (event_id, mix_id, listener, started, ms, client) in parsed:
+        duration = durations.get(mix_id)
+        if duration is None:
+            result.rejected.append(
+                Rejection(index, event_id, "unknown_mix", f"No finished mix {mix_id}.")
+            )
+            continue
+        if ms > duration:
+            result.rejected.append(
+                Rejection(
+                    index,
+                    event_id,
+                    "longer_than_mix",
+                    f"ms_played {ms} is longer than the mix ({duration} ms).",
+                )
+            )
+            continue
+        if event_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(event_id)
+        counts = ms >= min(duration, QUALIFYING_MS)
+        rows.append(
+            (
+                event_id,
+                mix_id,
+                listener,
+                started,
+                ms,
+                client,
+                first_open_month(month_of(started), closed),
+                counts,
+                "" if counts else PlayReason.TOO_SHORT,
+                reporter.pk if reporter is not None else None,
+                now,
+            )
+        )
+    inserted = _insert_ignoring_duplicates(rows)
+    result.accepted = len(inserted)
+    result.duplicates += len(rows) - len(inserted)
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+# --- period close -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def period_close(*, month: str, pool_minor: int, currency: str, actor: User | None) -> Period:
+    """Close a UTC month: allocate `pool_minor` to the artists in proportion to attributed
+    listening and post it to the ledger (platform -> pool -> each artist's payable).
+
+    Refused for a month that has not ended, a month already closed (also by the unique
+    constraint, should two closes race), and a positive pool with nothing to allocate it to.
+    """
+    parse_month(month)
+    currency = (currency or "").lower()
+    if not _CURRENCY.match(currency):
+        raise ApplicationError("invalid_currency", "A currency is three letters, e.g. usd.")
+    if isinstance(pool_minor, bool) or not isinstance(pool_minor, int) or pool_minor < 0:
+        raise ApplicationError(
+            "invalid_pool", "The pool is a whole, non-negative number of minor units."
+        )
+    _, end = month_bounds(month)
+    if timezone.now() < end:
+        raise ApplicationError("period_not_over", f"{month} has not ended yet (UTC).")
+    if Period.objects.filter(month=month).exists():
+        raise Conflict("period_closed", f"{month} is already closed; a period closes once.")
+    _lock_plays("SHARE ROW EXCLUSIVE")
+    try:
+        computed = period_compute(month=month, pool_minor=pool_minor)
+    except NothingToAllocate as exc:
+        raise ApplicationError(
+            "nothing_to_allocate",
+            f"{month} has no qualifying listening to divide a pool of {pool_minor} by: "
+            "close it with a pool of 0, or wait for plays.",
+        ) from exc
+    allocation = computed.allocation
+    try:
+        with transaction.atomic():
+            period = Period(
+                month=month,
+                currency=currency,
+                pool_minor=pool_minor,
+                plays_counted=allocation.plays,
+                plays_too_short=computed.plays_too_short,
+                plays_over_limit=len(computed.over_limit_ids),
+                total_weight=str(allocation.total_weight),
+                closed_by=actor,
+                closed_at=timezone.now(),
+            )
+            period.full_clean()
+            period.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            "period_closed", f"{month} is already closed; a period closes once."
+        ) from exc
+
+    _store_lines(period, computed)
+    for start in range(0, len(computed.over_limit_ids), 500):
+        Play.objects.filter(pk__in=computed.over_limit_ids[start : start + 500]).update(
+            qualifies=False, reason=PlayReason.OVER_DAILY_LIMIT
+        )
+    if pool_minor:
+        ledger.ledger_post(
+            kind=ledger.KIND_POOL_FUNDING,
+            reference=funding_reference(month),
+            entries=[(ledger.PLATFORM, None, -pool_minor), (ledger.POOL, None, pool_minor)],
+            currency=currency,
+            period=month,
+            memo=f"Artists' pool for {month}",
+        )
+        entries: list[ledger.EntrySpec] = [(ledger.POOL, None, -pool_minor)]
+        entries += [
+            (ledger.ARTIST_PAYABLE, artist_id, amount)
+            for artist_id, amount in allocation.artist_amounts.items()
+            if amount
+        ]
+        ledger.ledger_post(
+            kind=ledger.KIND_ALLOCATION,
+            reference=allocation_reference(month),
+            entries=entries,
+            currency=currency,
+            period=month,
+            memo=f"Allocation of {month} to {len(entries) - 1} artists",
+        )
+    audit_record(
+        actor=actor,
+        action="royalties.period_closed",
+        subject=f"period:{month}",
+        after={
+            "pool_minor": pool_minor,
+            "currency": currency,
+            "plays_counted": allocation.plays,
+            "plays_over_limit": len(computed.over_limit_ids),
+            "artists": len(allocation.artist_amounts),
+        },
+    )
+    return period
+
+
+def funding_reference(month: str) -> str:
+    return f"period:{month}:pool_funding"
+
+
+def allocation_reference(month: str) -> str:
+    return f"period:{month}:allocation"
+
+
+def _store_lines(period: Period, computed: Any) -> None:
+    allocation = computed.allocation
+    stem_ids: set[int] = set()
+    for line in allocation.lines:
+        if not line.stem_id.isdigit():
+            raise ApplicationError("unknown_stem", f"A manifest names stem {line.stem_id!r}.")
+        stem_ids.add(int(line.stem_id))
+    missing_stems = stem_ids - set(
+        Stem.objects.filter(pk__in=stem_ids).values_list("pk", flat=True)
+    )
+    artist_ids = {line.artist_id for line in allocation.lines}
+    missing_artists = artist_ids - set(
+        User.objects.filter(pk__in=artist_ids).values_list("pk", flat=True)
+    )
+    if missing_stems or missing_artists:
+        raise ApplicationError(
+            "unknown_credit",
+            f"Manifests credit stems {sorted(missing_stems)} / artists {sorted(missing_artists)} "
+            "that do not exist.",
+        )
+    lines = AllocationLine.objects.bulk_create(
+        [
+            AllocationLine(
+                period=period,
+                artist_id=line.artist_id,
+                stem_id=int(line.stem_id),
+                plays=line.plays,
+                weight=str(line.weight),
+                attributed_ms=line.weight // _WEIGHT_PER_MS,
+                amount_minor=line.amount_minor,
+            )
+            for line in allocation.lines
+        ],
+        batch_size=500,
+    )
+    if any(line.pk is None for line in lines):  # backends without RETURNING on bulk insert
+        lines = list(AllocationLine.objects.filter(period=period))
+    by_key = {(line.artist_id, str(line.stem_id)): line for line in lines}
+    AllocationDetail.objects.bulk_create(
+        [
+            AllocationDetail(
+                line=by_key[(detail.artist_id, detail.stem_id)],
+                mix_id=detail.mix_key,
+                plays=detail.plays,
+                weight=str(detail.weight),
+                attributed_ms=detail.weight // _WEIGHT_PER_MS,
+            )
+            for detail in allocation.details()
+        ],
+        batch_size=500,
+    )

@@ -1,0 +1,157 @@
+"""verify_period: recompute a closed month from raw events and manifests, compare with storage.
+
+The recomputation reads only plays, mixes (their manifests and durations) and the period's pool;
+it never reads AllocationLine/AllocationDetail or the ledger to compute anything. Then every
+stored figure is compared with it: the period's counts, each play's daily-limit mark, every
+statement line and detail, and the ledger (both transactions of the close, any other allocation
+posted for the month, and the balance of every transaction of the month). One cent off anywhere
+is a difference.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from portal.royalties import ledger
+from portal.royalties.allocation import NothingToAllocate
+from portal.royalties.computation import PeriodComputation, period_compute
+from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play, PlayReason
+from portal.royalties.selectors import closed_period
+from portal.royalties.services import allocation_reference, funding_reference
+
+
+@dataclass
+class VerifyReport:
+    month: str
+    checked: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def _compare(report: VerifyReport, what: str, expected: object, stored: object) -> None:
+    if expected == stored:
+        report.checked.append(what)
+    else:
+        report.differences.append(f"{what}: recomputed {expected!r}, stored {stored!r}")
+
+
+def period_verify(*, month: str) -> VerifyReport:
+    period = closed_period(month)
+    report = VerifyReport(month=month)
+    try:
+        computed: PeriodComputation | None = period_compute(
+            month=month, pool_minor=period.pool_minor
+        )
+    except NothingToAllocate:
+        computed = None
+        report.differences.append(
+            f"the pool of {period.pool_minor} has no qualifying listening to go to any more"
+        )
+    if computed is None:
+        return report
+    allocation = computed.allocation
+    _compare(
+        report,
+        "recomputed amounts sum to the pool",
+        period.pool_minor,
+        sum(allocation.artist_amounts.values()),
+    )
+    _compare(report, "qualifying plays", allocation.plays, period.plays_counted)
+    _compare(report, "plays too short", computed.plays_too_short, period.plays_too_short)
+    _compare(
+        report, "plays over the daily limit", len(computed.over_limit_ids), period.plays_over_limit
+    )
+    _compare(report, "total attributed weight", str(allocation.total_weight), period.total_weight)
+    marked = sorted(
+        Play.objects.filter(
+            accounting_period=month, reason=PlayReason.OVER_DAILY_LIMIT
+        ).values_list("pk", flat=True)
+    )
+    _compare(report, "plays marked over the daily limit", computed.over_limit_ids, marked)
+    counted = Play.objects.filter(accounting_period=month, qualifies=True).count()
+    _compare(report, "plays marked as qualifying", allocation.plays, counted)
+
+    expected_lines = {
+        (line.artist_id, int(line.stem_id)): (line.plays, str(line.weight), line.amount_minor)
+        for line in allocation.lines
+    }
+    stored_lines = {
+        (line.artist_id, line.stem_id): (line.plays, line.weight, line.amount_minor)
+        for line in AllocationLine.objects.filter(period=period)
+    }
+    _compare_maps(
+        report,
+        "statement line (artist, stem) -> (plays, weight, amount)",
+        expected_lines,
+        stored_lines,
+    )
+    expected_details = {
+        (d.artist_id, int(d.stem_id), d.mix_key): (d.plays, str(d.weight))
+        for d in allocation.details()
+    }
+    stored_details = {
+        (d.line.artist_id, d.line.stem_id, str(d.mix_id)): (d.plays, d.weight)
+        for d in AllocationDetail.objects.filter(line__period=period).select_related("line")
+    }
+    _compare_maps(
+        report,
+        "statement detail (artist, stem, mix) -> (plays, weight)",
+        expected_details,
+        stored_details,
+    )
+
+    currency = period.currency
+    expected_funding: dict[tuple[str, int | None, str], int] = {}
+    expected_allocation: dict[tuple[str, int | None, str], int] = {}
+    if period.pool_minor:
+        expected_funding = {
+            (ledger.PLATFORM, None, currency): -period.pool_minor,
+            (ledger.POOL, None, currency): period.pool_minor,
+        }
+        expected_allocation = {(ledger.POOL, None, currency): -period.pool_minor}
+        for artist_id, amount in allocation.artist_amounts.items():
+            if amount:
+                expected_allocation[(ledger.ARTIST_PAYABLE, artist_id, currency)] = amount
+    _compare(
+        report,
+        "ledger: pool funding",
+        expected_funding,
+        ledger.transaction_amounts(funding_reference(month)),
+    )
+    _compare(
+        report,
+        "ledger: allocation",
+        expected_allocation,
+        ledger.transaction_amounts(allocation_reference(month)),
+    )
+    payable: dict[int, int] = defaultdict(int)
+    for artist_id, amount in LedgerEntry.objects.filter(
+        transaction__period=month,
+        transaction__kind=ledger.KIND_ALLOCATION,
+        account=ledger.ARTIST_PAYABLE,
+    ).values_list("artist_id", "amount_minor"):
+        payable[artist_id] += amount
+    _compare(
+        report,
+        "ledger: every allocation posted for the month, per artist",
+        {a: v for a, v in allocation.artist_amounts.items() if v},
+        {a: v for a, v in payable.items() if v},
+    )
+    unbalanced = ledger.unbalanced_transactions(period=month)
+    _compare(report, "ledger: every transaction of the month balances", [], unbalanced)
+    return report
+
+
+def _compare_maps(report: VerifyReport, what: str, expected: dict, stored: dict) -> None:  # type: ignore[type-arg]
+    before = len(report.differences)
+    for key in sorted(set(expected) | set(stored), key=str):
+        if expected.get(key) != stored.get(key):
+            report.differences.append(
+                f"{what} {key}: recomputed {expected.get(key)!r}, stored {stored.get(key)!r}"
+            )
+    if len(report.differences) == before:
+        report.checked.append(f"{what}: {len(expected)} match")

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+
+from portal.core.errors import ApplicationError, NotFound, PermissionDenied
+from portal.royalties import selectors, services
+from portal.royalties.forms import ClosePeriodForm
+
+
+def _pages_speak_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Domain errors become the matching page: 403, 404, or 400 with the message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            return HttpResponseBadRequest(exc.message)
+
+    return wrapper
+
+
+def _subject(request: HttpRequest) -> Any:
+    return selectors.earnings_subject(viewer=request.user, artist_id=request.GET.get("artist"))
+
+
+@login_required
+@_pages_speak_http
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_platform_staff:
+        return redirect("royalties:periods")
+    artist = _subject(request)
+    return render(
+        request,
+        "royalties/dashboard.html",
+        {"overview": selectors.earnings_overview(artist=artist)},
+    )
+
+
+@login_required
+@_pages_speak_http
+def periods(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not user.is_platform_staff:
+        raise PermissionDenied("forbidden", "Only staff close periods.")
+    form = ClosePeriodForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            period = services.period_close(
+                month=data["month"],
+                pool_minor=data["pool_minor"],
+                currency=data["currency"].lower(),
+                actor=user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{period.month} closed: {selectors.money(period.pool_minor, period.currency)} "
+                f"allocated over {period.plays_counted} qualifying plays.",
+            )
+            return redirect("royalties:periods")
+    return render(
+        request,
+        "royalties/periods.html",
+        {"form": form, "periods": selectors.periods_overview()},
+    )
+
+
+@login_required
+@_pages_speak_http
+def statement(request: HttpRequest, month: str) -> HttpResponse:
+    artist = _subject(request)
+    return render(
+        request,
+        "royalties/statement.html",
+        {
+            "statement": selectors.statement_for(month=month, artist=artist),
+            "artist_query": f"?artist={artist.pk}" if artist.pk != request.user.pk else "",
+        },
+    )
+
+
+@login_required
+@_pages_speak_http
+def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
+    artist = _subject(request)
+    data = selectors.statement_for(month=month, artist=artist)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="stemvault-statement-{month}-{artist.pk}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "period",
+            "artist_id",
+            "artist",
+            "stem_id",
+            "stem",
+            "plays",
+            "attributed_seconds",
+            "amount_minor",
+            "currency",
+        ]
+    )
+    for line in data.lines:
+        writer.writerow(
+            [
+                data.period,
+                data.artist_id,
+                data.artist_name,
+                line.stem_id,
+                line.stem_title,
+                line.plays,
+                line.attributed_seconds,
+                line.amount_minor,
+                data.currency,
+            ]
+        )
+    return response
+
+
+@login_required
+@_pages_speak_http
+def statement_stem(request: HttpRequest, month: str, stem_id: str) -> HttpResponse:
+    artist = _subject(request)
+    detail = selectors.stem_line(
+        month=month, artist=artist, stem_id=int(stem_id), page=request.GET.get("page", 1)
+    )
+    return render(
+        request,
+        "royalties/statement_stem.html",
+        {
+            "month": month,
+            "detail": detail,
+            "artist": artist,
+            "artist_query": f"artist={artist.pk}&" if artist.pk != request.user.pk else "",
+        },
+    )

@@ -1,0 +1,204 @@
+"""Pure evidence helpers for provenance (numpy and the bytes of a file; no Django), so the
+benchmark and other tools can run them without settings or a database."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+
+import numpy as np
+import numpy.typing as npt
+
+from renderer.audio import Audio
+
+Array = npt.NDArray[np.float32]
+
+# --- How much of the upload does a match explain? -----------------------------------------------
+
+_FRAME_S = 0.05
+_HOP_S = 0.025
+_BAND_EDGES = np.geomspace(50.0, 11000.0, 17)  # the band lossy codecs keep at every common rate
+
+
+def band_energies(samples: Array, sample_rate: int) -> npt.NDArray[np.float64]:
+    """Energy per 25 ms frame in 16 log-spaced bands; frames sit on a seconds grid, so two rates
+    of the same sound give comparable rows."""
+    data = np.asarray(samples, dtype=np.float32)
+    mono = data.mean(axis=1) if data.ndim == 2 else data
+    win = max(16, round(_FRAME_S * sample_rate))
+    count = max(0, int((mono.shape[0] - win) / (_HOP_S * sample_rate)) + 1)
+    starts = np.round(np.arange(count) * _HOP_S * sample_rate).astype(np.int64)
+    starts = starts[starts + win <= mono.shape[0]]
+    freqs = np.fft.rfftfreq(win, 1.0 / sample_rate)
+    band = np.digitize(freqs, _BAND_EDGES) - 1
+    inside = (band >= 0) & (band < _BAND_EDGES.shape[0] - 1)
+    weights = np.zeros((freqs.shape[0], _BAND_EDGES.shape[0] - 1))
+    weights[np.flatnonzero(inside), band[inside]] = 1.0 / win  # per-sample power: rate-neutral
+    window = np.hanning(win).astype(np.float32)
+    out = np.zeros((starts.shape[0], _BAND_EDGES.shape[0] - 1))
+    offsets = np.arange(win, dtype=np.int64)
+    for lo in range(0, starts.shape[0], 1024):
+        frames = mono[starts[lo : lo + 1024, None] + offsets[None, :]] * window
+        out[lo : lo + 1024] = (np.abs(np.fft.rfft(frames, axis=1)) ** 2) @ weights
+    return out
+
+
+def _share_at(
+    query: npt.NDArray[np.float64], item: npt.NDArray[np.float64], qa: int, ia: int
+) -> tuple[float, float]:
+    """(explained energy share, overlap frames) of `item` aligned at query frame qa / item ia."""
+    if qa < 0 or ia < 0:
+        return 0.0, 0.0
+    n = min(query.shape[0] - qa, item.shape[0] - ia)
+    if n < 4:
+        return 0.0, 0.0
+    q = query[qa : qa + n]
+    it = item[ia : ia + n]
+    strong = (it > 0) & (it >= np.quantile(it, 0.5))
+    total = float(q.sum())
+    if not strong.any() or total <= 0.0:
+        return 0.0, float(n)
+    # The gain from the cells where the item is loud and a layered sound least likely to add:
+    # a low quantile of the ratio, so a second layer does not inflate it.
+    gain = float(np.quantile(q[strong] / it[strong], 0.25))
+    return float(np.minimum(gain * it, q).sum() / total), float(n)
+
+
+def explained_share(
+    query: Audio, item: Audio, *, query_offset_s: float, item_offset_s: float
+) -> tuple[float, float]:
+    """Share of the upload's energy (over the overlap) the matched item accounts for, and the
+    overlap's share of the upload's duration. Tries the fingerprint's alignment and the best
+    envelope cross-correlation (a repetitive loop may align on the wrong repeat)."""
+    eq = band_energies(query.samples, query.sample_rate)
+    ei = band_energies(item.samples, item.sample_rate)
+    if eq.shape[0] < 4 or ei.shape[0] < 4:
+        return 0.0, 0.0
+    candidates = {
+        round(item_offset_s / _HOP_S) - round(query_offset_s / _HOP_S) + shift
+        for shift in (-1, 0, 1)
+    }
+    # Envelope cross-correlation: lag = item frame - query frame.
+    env_q = np.log1p(eq.sum(axis=1) / max(float(eq.sum(axis=1).mean()), 1e-20))
+    env_i = np.log1p(ei.sum(axis=1) / max(float(ei.sum(axis=1).mean()), 1e-20))
+    env_q -= env_q.mean()
+    env_i -= env_i.mean()
+    size = 1 << int(np.ceil(np.log2(env_q.shape[0] + env_i.shape[0])))
+    corr = np.fft.irfft(np.fft.rfft(env_i, size) * np.conj(np.fft.rfft(env_q, size)), size)
+    lags = np.concatenate([np.arange(0, env_i.shape[0]), np.arange(-env_q.shape[0] + 1, 0)])
+    values = np.concatenate([corr[: env_i.shape[0]], corr[size - env_q.shape[0] + 1 :]])
+    for best in np.argsort(values)[-3:]:
+        candidates.update({int(lags[best]) - 1, int(lags[best]), int(lags[best]) + 1})
+    best_share, best_overlap = 0.0, 0.0
+    for lag in candidates:
+        share, overlap = _share_at(eq, ei, max(0, -lag), max(0, lag))
+        if share > best_share:
+            best_share, best_overlap = share, overlap
+    return best_share, min(1.0, best_overlap / eq.shape[0])
+
+
+# --- Metadata tags -------------------------------------------------------------------------------
+
+GENERATORS = re.compile(
+    r"\b(suno|udio|music\s?gen|stable[\s_-]?audio|aiva|soundraw|boomy|mubert|riffusion|jukebox|"
+    r"music\s?lm|beatoven|soundful|loudly|ai[\s_-]generated|generated\s+(?:by|with)\s+ai|"
+    r"ai\s+music)\b",
+    re.IGNORECASE,
+)
+_RIFF_INFO_NAMES = {
+    "INAM": "title",
+    "IART": "artist",
+    "ICMT": "comment",
+    "ISFT": "software",
+    "IENG": "engineer",
+    "ICOP": "copyright",
+    "IGNR": "genre",
+    "ISRC": "source",
+    "IPRD": "product",
+    "IKEY": "keywords",
+    "ITCH": "technician",
+    "ISBJ": "subject",
+}
+
+
+def _text(value: bytes) -> str:
+    value = value.split(b"\x00", 1)[0]
+    try:
+        return value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return value.decode("latin-1").strip()
+
+
+def _riff_info(raw: bytes) -> list[tuple[str, str, str]]:
+    tags: list[tuple[str, str, str]] = []
+    offset = 12
+    while offset + 8 <= len(raw):
+        chunk_id = raw[offset : offset + 4]
+        size = struct.unpack_from("<I", raw, offset + 4)[0]
+        body = offset + 8
+        if chunk_id == b"LIST" and raw[body : body + 4] == b"INFO":
+            inner = body + 4
+            end = min(len(raw), body + size)
+            while inner + 8 <= end:
+                sub_id = raw[inner : inner + 4].decode("latin-1")
+                sub_size = struct.unpack_from("<I", raw, inner + 4)[0]
+                value = _text(raw[inner + 8 : inner + 8 + sub_size])
+                if value:
+                    tags.append(
+                        ("RIFF INFO", f"{sub_id} ({_RIFF_INFO_NAMES.get(sub_id, '?')})", value)
+                    )
+                inner += 8 + sub_size + (sub_size & 1)
+        offset = body + size + (size & 1)
+    return tags
+
+
+def _aiff_text(raw: bytes) -> list[tuple[str, str, str]]:
+    tags: list[tuple[str, str, str]] = []
+    offset = 12
+    while offset + 8 <= len(raw):
+        chunk_id = raw[offset : offset + 4]
+        size = struct.unpack_from(">I", raw, offset + 4)[0]
+        if chunk_id in (b"NAME", b"AUTH", b"ANNO", b"(c) "):
+            value = _text(raw[offset + 8 : offset + 8 + size])
+            if value:
+                tags.append(("AIFF text", chunk_id.decode("latin-1").strip(), value))
+        offset += 8 + size + (size & 1)
+    return tags
+
+
+def _mutagen_tags(raw: bytes) -> list[tuple[str, str, str]]:
+    import mutagen
+
+    try:
+        parsed = mutagen.File(io.BytesIO(raw))
+    except Exception:  # a tag block mutagen cannot parse says nothing about provenance
+        return []
+    tags = getattr(parsed, "tags", None)
+    if not tags:
+        return []
+    found: list[tuple[str, str, str]] = []
+    source = "Vorbis comment" if type(tags).__name__ == "VCFLACDict" else "ID3"
+    if source == "ID3":
+        for frame in tags.values():
+            texts = [str(t) for t in getattr(frame, "text", [])]
+            label = frame.FrameID + (f":{frame.desc}" if getattr(frame, "desc", "") else "")
+            for text in texts or [str(frame)]:
+                if text.strip():
+                    found.append((source, label, text.strip()))
+    else:
+        for key, value in tags:
+            if str(value).strip():
+                found.append((source, key.upper(), str(value).strip()))
+    return found
+
+
+def read_tags(raw: bytes) -> list[tuple[str, str, str]]:
+    """(source, tag, value) for every text tag in a WAV, AIFF or FLAC file."""
+    tags: list[tuple[str, str, str]] = []
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WAVE":
+        tags += _riff_info(raw)
+    elif raw[:4] == b"FORM":
+        tags += _aiff_text(raw)
+    tags += _mutagen_tags(raw)
+    return tags

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+
+from portal.stems.models import StemKind, StemRole
+from portal.stems.selectors import license_list
+from portal.stems.services import ATTESTATIONS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one <input type=file multiple>; the service judges each file."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={"accept": ".wav,.flac,.aif,.aiff,audio/wav,audio/flac,audio/aiff"}
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            if not data and self.required:
+                raise forms.ValidationError("Choose at least one audio file.")
+            return list(data)
+        if not data:
+            if self.required:
+                raise forms.ValidationError("Choose at least one audio file.")
+            return []
+        return [data]
+
+
+_CREDIT_LINE = re.compile(r"^@?(?P<name>[\w.@+-]+)[\s,:=]+(?P<pct>[0-9]+(?:[.,][0-9]+)?)\s*%?$")
+
+
+class ContributeForm(forms.Form):
+    audio_files = MultipleFileField(
+        label="Audio files",
+        help_text="WAV, FLAC or AIFF (not MP3 or Ogg). Choose several files to contribute them "
+        "together with the same details.",
+    )
+    title = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Leave empty to use each file's name. With several files, each title becomes "
+        "“your title – file name”.",
+    )
+    kind = forms.ChoiceField(choices=StemKind.choices)
+    role = forms.ChoiceField(choices=StemRole.choices)
+    bpm = forms.DecimalField(
+        label="BPM", required=False, max_digits=6, decimal_places=2, help_text="Needed for loops."
+    )
+    bars = forms.IntegerField(required=False, min_value=1, help_text="Needed for loops.")
+    musical_key = forms.CharField(
+        label="Musical key", required=False, max_length=12, help_text="e.g. C, F#m, Bb"
+    )
+    moods = forms.CharField(required=False, help_text="Comma-separated, e.g. calm, bright")
+    genres = forms.CharField(required=False, help_text="Comma-separated, e.g. ambient, hip-hop")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    credits = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One artist per line: username and royalty share in percent, e.g. “ada 60” "
+        "and “ben 40”. The shares must add up to exactly 100. Leave empty to credit yourself "
+        "with 100%.",
+    )
+    license_version = forms.TypedChoiceField(label="License", coerce=int, choices=())
+    made_it_and_holds_rights = forms.BooleanField(
+        required=False, label=ATTESTATIONS["made_it_and_holds_rights"]
+    )
+    no_uncleared_samples = forms.BooleanField(
+        required=False, label=ATTESTATIONS["no_uncleared_samples"]
+    )
+    not_ai_generated = forms.BooleanField(required=False, label=ATTESTATIONS["not_ai_generated"])
+    accept_terms = forms.BooleanField(
+        required=False, label="I accept the terms of the license version I chose above."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.licenses = list(license_list())
+        self.fields["license_version"].choices = [  # type: ignore[attr-defined]
+            (lic.version, f"Version {lic.version}: {lic.title}") for lic in self.licenses
+        ]
+        current = next((lic for lic in self.licenses if lic.is_current), None)
+        if current is not None:
+            self.fields["license_version"].initial = current.version
+
+    def clean_credits(self) -> list[dict[str, Any]]:
+        text = self.cleaned_data.get("credits") or ""
+        credits = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            match = _CREDIT_LINE.match(line.strip())
+            if match is None:
+                raise forms.ValidationError(
+                    f"Line {number} (“{line.strip()}”) should be a username and a percentage, "
+                    "like “ada 60”."
+                )
+            try:
+                percent = Decimal(match["pct"].replace(",", "."))
+            except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+                raise forms.ValidationError(f"Line {number}: the share is not a number.") from None
+            credits.append({"artist": match["name"], "split_percent": percent})
+        return credits
+
+    def common_metadata(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            key: data.get(key)
+            for key in (
+                "title",
+                "kind",
+                "role",
+                "bpm",
+                "bars",
+                "musical_key",
+                "moods",
+                "genres",
+                "description",
+            )
+        }
+
+    def attestations(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "made_it_and_holds_rights": bool(data.get("made_it_and_holds_rights")),
+            "no_uncleared_samples": bool(data.get("no_uncleared_samples")),
+            "not_ai_generated": bool(data.get("not_ai_generated")),
+            "accepts_terms_version": data.get("license_version")
+            if data.get("accept_terms")
+            else None,
+        }
+
+    # The service names fields by its own vocabulary; these are the form's names for them.
+    SERVICE_FIELDS = {
+        "accepts_terms_version": "accept_terms",
+        "files": "audio_files",
+        "metadata": None,
+    }
+
+    def add_service_error(self, error: Any) -> None:
+        placed = False
+        for name, messages in (error.fields or {}).items():
+            field = self.SERVICE_FIELDS.get(name, name)
+            if field in self.fields:
+                self.add_error(field, error.message if not placed else messages)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)

@@ -1,0 +1,48 @@
+"""Reads for stems: who may see what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.core.errors import NotFound
+from portal.stems.models import LicenseTemplate, Stem
+
+
+def can_view_any_stem(user: Any) -> bool:
+    """Curators and staff read every stem (read-only); artists only their own."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (getattr(user, "is_curator", False) or getattr(user, "is_platform_staff", False))
+    )
+
+
+def stem_list_for_artist(*, user: Any) -> QuerySet[Stem]:
+    return (
+        Stem.objects.filter(artist=user)
+        .select_related("provenance_job")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def stem_get_for_user(*, stem_id: int, user: Any) -> Stem:
+    """The stem if this user may see it; otherwise NotFound (others' stems do not exist)."""
+    stem = (
+        Stem.objects.filter(pk=stem_id)
+        .select_related("artist", "submission__license", "provenance_job")
+        .first()
+    )
+    if stem is None or not getattr(user, "is_authenticated", False):
+        raise NotFound("stem_not_found", "No such stem among yours.")
+    if stem.artist_id != user.pk and not can_view_any_stem(user):
+        raise NotFound("stem_not_found", "No such stem among yours.")
+    return stem
+
+
+def license_list() -> QuerySet[LicenseTemplate]:
+    return LicenseTemplate.objects.order_by("-version")
+
+
+def license_current() -> LicenseTemplate | None:
+    return LicenseTemplate.objects.filter(is_current=True).order_by("-version").first()

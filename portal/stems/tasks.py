@@ -1,0 +1,18 @@
+"""Background work for stems: the provenance job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.jobs.registry import JobFailed, Progress, job_kind
+
+
+@job_kind("stems.provenance", max_attempts=3, time_limit_s=300)
+def provenance_job(*, job_id: int, progress: Progress, stem_id: int) -> dict[str, Any]:
+    from portal.stems.provenance import provenance_run
+
+    try:
+        return provenance_run(stem_id=stem_id, progress=progress)
+    except FileNotFoundError:
+        # The stored audio is gone: retrying will not bring it back.
+        raise JobFailed("audio_missing", "The stem's stored audio file is missing.") from None

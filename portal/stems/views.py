@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from portal.core.errors import ApplicationError, NotFound
+from portal.stems import selectors, services
+from portal.stems.apis import receipt_response
+from portal.stems.downloads import audio_response
+from portal.stems.forms import ContributeForm
+from portal.stems.models import CheckName, Stem, StemStatus
+
+
+def _is_xhr(request: HttpRequest) -> bool:
+    return request.headers.get("x-requested-with") == "XMLHttpRequest"
+
+
+def _stem_or_404(request: HttpRequest, pk: int) -> Stem:
+    try:
+        return selectors.stem_get_for_user(stem_id=pk, user=request.user)
+    except NotFound:
+        raise Http404("No such stem among yours.") from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contribute(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_artist:  # type: ignore[union-attr]
+        return render(request, "stems/not_an_artist.html", status=403)
+    form = ContributeForm(request.POST or None, request.FILES or None)
+    error: ApplicationError | None = None
+    if request.method == "POST" and form.is_valid():
+        files = form.cleaned_data["audio_files"]
+        try:
+            stems = services.stem_submit(
+                artist=request.user,  # type: ignore[arg-type]
+                files=files,
+                metadata=services.metadata_per_file(files=files, common=form.common_metadata()),
+                credits=form.cleaned_data["credits"],
+                license_version=form.cleaned_data["license_version"],
+                attestations=form.attestations(),
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except ApplicationError as exc:
+            error = exc
+            form.add_service_error(exc)
+        else:
+            count = len(stems)
+            messages.success(
+                request,
+                f"Received {count} stem{'s' if count != 1 else ''}. Provenance checks are "
+                "running; you can follow them here.",
+            )
+            target = (
+                reverse("stems:detail", args=[stems[0].pk]) if count == 1 else reverse("stems:list")
+            )
+            if _is_xhr(request):
+                return JsonResponse({"redirect": target}, status=201)
+            return redirect(target)
+    status = 400 if request.method == "POST" else 200
+    licenses = {lic.version: lic for lic in form.licenses}
+    return render(
+        request,
+        "stems/contribute.html",
+        {"form": form, "error": error, "licenses": licenses.values()},
+        status=status,
+    )
+
+
+@login_required
+def stem_list(request: HttpRequest) -> HttpResponse:
+    stems = selectors.stem_list_for_artist(user=request.user)
+    page = Paginator(stems, 25).get_page(request.GET.get("page"))
+    return render(request, "stems/stem_list.html", {"page": page, "stems": page.object_list})
+
+
+def waveform_path(peaks: list[list[float]]) -> str:
+    """An SVG path (viewBox 0 0 N 2): the max envelope left to right, the min back."""
+    if not peaks:
+        return ""
+    top = " ".join(f"L{i},{1 - hi:.3f}" for i, (_, hi) in enumerate(peaks))
+    bottom = " ".join(f"L{i},{1 - lo:.3f}" for i, (lo, _) in reversed(list(enumerate(peaks))))
+    return f"M0,1 {top} {bottom} Z"
+
+
+ANALYSIS_ROWS = [
+    ("duration_s", "Duration", "{:.2f} s"),
+    ("sample_rate", "Sample rate", "{} Hz"),
+    ("channels", "Channels", "{}"),
+    ("bit_depth", "Bit depth", "{} bit"),
+    ("integrated_lufs", "Integrated loudness", "{:.1f} LUFS"),
+    ("loudness_range_lu", "Loudness range", "{:.1f} LU"),
+    ("true_peak_dbtp", "True peak", "{:.1f} dBTP"),
+    ("sample_peak_dbfs", "Sample peak", "{:.1f} dBFS"),
+    ("clipping_ratio", "Clipped samples", "{:.4%}"),
+    ("dc_offset", "DC offset", "{:+.4f}"),
+    ("silence_ratio", "Silence", "{:.0%}"),
+    ("cutoff_hz", "Spectral cutoff", "{:.0f} Hz"),
+    ("bpm_estimate", "Measured tempo", "{:.1f} BPM"),
+]
+
+
+def analysis_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, label, fmt in ANALYSIS_ROWS:
+        value = analysis.get(key)
+        if value is None:
+            shown = "none" if key == "cutoff_hz" else "—"
+        else:
+            try:
+                shown = fmt.format(value)
+            except (TypeError, ValueError):
+                shown = str(value)
+        rows.append((label, shown))
+    return rows
+
+
+@login_required
+def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    stem = _stem_or_404(request, pk)
+    is_owner = stem.artist_id == request.user.pk
+    analysis = stem.analysis or {}
+    order = list(CheckName.values)
+    checks = sorted(stem.checks.all(), key=lambda c: order.index(c.check_name))
+    job = stem.provenance_job
+    return render(
+        request,
+        "stems/stem_detail.html",
+        {
+            "stem": stem,
+            "is_owner": is_owner,
+            "analysis_rows": analysis_rows(analysis) if analysis else [],
+            "problems": analysis.get("problems", []),
+            "waveform": waveform_path(analysis.get("waveform_peaks") or []),
+            "waveform_points": len(analysis.get("waveform_peaks") or []),
+            "checks": checks,
+            "credits": stem.credits.select_related("artist"),
+            "job": job,
+            "processing": stem.status == StemStatus.PROCESSING,
+            "can_withdraw": is_owner
+            and stem.status
+            not in (StemStatus.REJECTED, StemStatus.WITHDRAWN, StemStatus.TAKEN_DOWN),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stem_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    stem = _stem_or_404(request, pk)
+    if request.method == "POST":
+        try:
+            services.stem_withdraw(stem=stem, actor=request.user)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("stems:detail", pk=stem.pk)
+        messages.success(request, f"“{stem.title}” is withdrawn; it leaves all future renders.")
+        return redirect("stems:detail", pk=stem.pk)
+    if stem.artist_id != request.user.pk:
+        messages.error(request, "Only the artist who contributed a stem can withdraw it.")
+        return redirect("stems:detail", pk=stem.pk)
+    return render(request, "stems/stem_withdraw.html", {"stem": stem})
+
+
+@login_required
+def stem_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return audio_response(_stem_or_404(request, pk))
+
+
+@login_required
+def stem_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    return receipt_response(_stem_or_404(request, pk))

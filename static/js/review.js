@@ -1,0 +1,52 @@
+// Review pages: one player at a time, A/B comparison with a matched sound, and a decision form
+// that shows only the fields the chosen decision needs. Works without it; this only helps.
+(function () {
+  "use strict";
+
+  var players = Array.prototype.slice.call(document.querySelectorAll("audio[data-review-player]"));
+  players.forEach(function (player) {
+    player.addEventListener("play", function () {
+      players.forEach(function (other) { if (other !== player) { other.pause(); } });
+    });
+  });
+
+  // "Compare": play the matched sound from the stem's current position, so the curator hears
+  // the same moment of both.
+  var stemPlayer = players[0];
+  document.querySelectorAll("button[data-compare]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var match = button.parentElement.querySelector("audio");
+      if (!match || !stemPlayer) { return; }
+      var playingStem = !stemPlayer.paused;
+      var from = playingStem ? stemPlayer : match;
+      var to = playingStem ? match : stemPlayer;
+      try { to.currentTime = from.currentTime; } catch (e) { /* not loaded yet */ }
+      to.play();
+      button.textContent = playingStem ? "Back to the stem" : "Compare with the stem";
+    });
+  });
+
+  var form = document.getElementById("decision-form");
+  if (form) {
+    var needs = {
+      approve: ["justification"],
+      reject: ["reason_template", "note"],
+      request_changes: ["reason_template", "note"]
+    };
+    var update = function () {
+      var chosen = form.querySelector("input[name=decision]:checked");
+      var wanted = chosen ? needs[chosen.value] : null;
+      form.querySelectorAll("[data-field]").forEach(function (field) {
+        field.hidden = wanted !== null && wanted.indexOf(field.getAttribute("data-field")) === -1;
+      });
+    };
+    form.addEventListener("change", update);
+    update();
+  }
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (confirmForm) {
+    confirmForm.addEventListener("submit", function (event) {
+      if (!window.confirm(confirmForm.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from portal.mixes import demo
+from portal.mixes.models import Mix, RenderStatus
+from tests.conftest import make_user
+from tests.mixes.factories import make_stem, make_vault
+
+# The demo's own requests are 45 s and 60 s; shorter ones keep this test quick while going
+# through the same code.
+SHORT_REQUESTS = [
+    {"duration_s": 10, "mood": "calm", "seed": 1},
+    {"duration_s": 12, "mood": "uplifting", "hit_points": [4.0, 8.0], "seed": 2, "format": "flac"},
+]
+
+
+def test_the_demo_renders_two_soundtracks_for_ada_once(
+    artist: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "DEMO_REQUESTS", SHORT_REQUESTS)
+    make_user("ada", "artist")
+    make_vault(artist, mood="calm")
+    make_stem(artist, role="harmony", bpm=120, key="C major", moods=["uplifting"])
+    out = io.StringIO()
+    demo.seed(out=out)
+    mixes = list(Mix.objects.filter(requested_by__username="ada"))
+    assert len(mixes) == 2
+    assert {m.status for m in mixes} == {RenderStatus.DONE}
+    assert sorted(round(m.duration_s or 0) for m in mixes) == [10, 12]
+    assert out.getvalue().count("/soundtracks/") == 2
+    hashes = {m.pk: m.audio_sha256 for m in mixes}
+    demo.seed(out=io.StringIO())
+    again = {m.pk: m.audio_sha256 for m in Mix.objects.filter(requested_by__username="ada")}
+    assert again == hashes
+
+
+def test_the_demo_says_why_when_the_vault_is_empty(db: None) -> None:
+    make_user("ada", "artist")
+    out = io.StringIO()
+    demo.seed(out=out)
+    assert "skipped" in out.getvalue()
+    assert not Mix.objects.exists()
+
+
+def test_the_demo_requests_are_valid_requests() -> None:
+    from portal.mixes.planner import soundtrack_request_from
+
+    for data in demo.DEMO_REQUESTS:
+        assert soundtrack_request_from(data).duration_s in (45, 60)

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+
+from portal.audit.services import audit_record
+from portal.review.models import Notification
+from portal.review.services import review_claim, stem_decide
+from tests.review import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def decided(artist, other_artist, curator, staff, make_stem):
+    mine = make_stem(artist, title="Alice's loop")
+    theirs = make_stem(other_artist, title="Bob's loop")
+    for stem in (mine, theirs):
+        review_claim(stem=stem, curator=curator)
+    stem_decide(
+        stem=mine,
+        curator=curator,
+        decision="reject",
+        reason_template=factories.reason(),
+        note="Clipping at the downbeat.",
+    )
+    stem_decide(stem=theirs, curator=curator, decision="approve")
+    audit_record(actor=staff, action="period.closed", subject="period:2026-10")
+    return {"mine": mine, "theirs": theirs}
+
+
+def _actions(response) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.content
+    return [(e["action"], e["subject"]) for e in response.json()["results"]]
+
+
+def test_staff_see_every_audit_entry_and_can_filter(decided, staff, api_for):
+    api = api_for(staff)
+    entries = _actions(api.get("/api/v1/audit/"))
+    assert ("period.closed", "period:2026-10") in entries
+    assert ("review.rejected", f"stem:{decided['mine'].pk}") in entries
+    assert ("review.approved", f"stem:{decided['theirs'].pk}") in entries
+    mine = _actions(api.get(f"/api/v1/audit/?subject=stem:{decided['mine'].pk}"))
+    assert mine and all(subject == f"stem:{decided['mine'].pk}" for _, subject in mine)
+    claims = _actions(api.get("/api/v1/audit/?action=review.claimed"))
+    assert len(claims) == 2 and {a for a, _ in claims} == {"review.claimed"}
+
+
+def test_an_artist_sees_only_entries_about_their_own_stems(decided, artist, api_for):
+    entries = _actions(api_for(artist).get("/api/v1/audit/"))
+    assert entries
+    assert {subject for _, subject in entries} == {f"stem:{decided['mine'].pk}"}
+
+
+def test_a_curator_cannot_read_the_audit_log(decided, curator, api_for, client_for):
+    response = api_for(curator).get("/api/v1/audit/")
+    assert response.status_code == 403
+    assert set(response.json()["error"]) >= {"code", "message"}
+    assert client_for(curator).get("/audit/").status_code == 403
+
+
+def test_the_audit_page_lists_and_filters_entries_for_staff(decided, staff, client_for):
+    page = client_for(staff).get("/audit/?action=review.").content.decode()
+    assert "review.rejected" in page and "review.approved" in page
+    assert "period.closed" not in page
+
+
+def test_the_artists_history_shows_outcomes_reasons_and_notes(decided, artist, client_for):
+    page = client_for(artist).get("/review/history/").content.decode()
+    assert "Alice&#x27;s loop" in page
+    assert "Quality below the vault&#x27;s bar" in page
+    assert "Clipping at the downbeat." in page
+    assert "Bob&#x27;s loop" not in page
+
+
+def test_notices_are_listed_then_marked_read(decided, artist, other_artist, client_for):
+    browser = client_for(artist)
+    assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 1
+    queue_page = browser.get("/review/history/").content.decode()
+    assert 'aria-label="1 unread"' in queue_page
+    page = browser.get("/notifications/").content.decode()
+    assert "Clipping at the downbeat." in page and "New" in page
+    assert "Bob" not in page
+    assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 0
+    assert 'aria-label="1 unread"' not in browser.get("/notifications/").content.decode()
+    # Someone else's notice is untouched.
+    assert Notification.objects.filter(user=other_artist, read_at__isnull=True).count() == 1
+
+
+def test_the_notifications_api_lists_and_marks_read(decided, other_artist, api_for):
+    api = api_for(other_artist)
+    [notice] = api.get("/api/v1/notifications/").json()["results"]
+    assert notice["kind"] == "approved" and notice["read_at"] is None
+    response = api.post("/api/v1/notifications/read/", {"ids": [notice["id"]]}, format="json")
+    assert response.json() == {"marked": 1, "unread": 0}
+    assert api.get("/api/v1/notifications/").json()["results"][0]["read_at"] is not None
+
+
+def test_an_artist_reads_decisions_on_their_stems_without_the_internal_justification(
+    decided, artist, api_for
+):
+    [decision] = api_for(artist).get("/api/v1/review/decisions/").json()["results"]
+    assert decision["decision"] == "reject"
+    assert decision["note"] == "Clipping at the downbeat."
+    assert decision["reason_title"] == "Quality below the vault's bar"
+    assert "justification" not in decision

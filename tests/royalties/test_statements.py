@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from portal.royalties import ledger
+from portal.royalties.models import AllocationLine
+from portal.royalties.selectors import stem_line
+from portal.royalties.services import period_close, plays_ingest
+from tests.royalties.factories import event, make_mix, make_stem
+
+pytestmark = pytest.mark.django_db
+DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+URL = "/api/v1/royalties/statements/"
+
+
+@pytest.fixture
+def closed(artist: Any, other_artist: Any) -> dict[str, Any]:
+    kick = make_stem(artist, title="Kick")
+    pad = make_stem(artist, title="Pad")
+    keys = make_stem(other_artist, title="Keys")
+    first = make_mix([kick, keys], [{kick: 0.7, keys: 0.3}] * 40)
+    second = make_mix([pad, keys], [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20)
+    events = [
+        event(
+            first,
+            started_at=DAY + timedelta(minutes=i),
+            ms_played=30_000 + 311 * i,
+            listener=f"l{i}",
+        )
+        for i in range(30)
+    ]
+    events += [
+        event(second, started_at=DAY + timedelta(hours=i), ms_played=40_000) for i in range(7)
+    ]
+    events += [event(second, started_at=DAY, ms_played=5_000)]  # too short
+    assert plays_ingest(events=events, reporter=None).accepted == 38
+    period_close(month="2024-03", pool_minor=10_007, currency="usd", actor=None)
+    return {"month": "2024-03", "kick": kick, "pad": pad, "keys": keys, "first": first}
+
+
+def test_an_artist_gets_their_own_statement_by_api(
+    api_for: Any, artist: Any, closed: dict[str, Any]
+) -> None:
+    body = api_for(artist).get(URL, {"period": "2024-03"}).json()
+    assert body["artist_id"] == artist.pk
+    assert {line["stem_title"] for line in body["lines"]} == {"Kick", "Pad"}
+    assert sum(line["amount_minor"] for line in body["lines"]) == body["amount_minor"]
+    assert body["amount_minor"] == ledger.balance(ledger.ARTIST_PAYABLE, artist, currency="usd")
+    pad = next(line for line in body["lines"] if line["stem_title"] == "Pad")
+    assert pad["plays"] == 7
+    assert pad["attributed_seconds"] == "210.000"  # 7 x (20 x 0.5 + 20 x 1.0) s
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("artist", 200),
+        ("other_artist", 403),
+        ("curator", 403),
+        ("staff", 200),
+        ("outsider", 403),
+        ("anonymous", 401),
+    ],
+)
+def test_who_may_read_alices_statement(
+    api_for: Any, request: Any, artist: Any, closed: dict[str, Any], role: str, status: int
+) -> None:
+    user = None if role == "anonymous" else request.getfixturevalue(role)
+    response = api_for(user).get(URL, {"period": "2024-03", "artist": artist.pk})
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["artist_id"] == artist.pk
+
+
+def test_a_curator_never_sees_earnings_not_even_their_own_statement(
+    api_for: Any, client_for: Any, curator: Any, closed: dict[str, Any]
+) -> None:
+    assert api_for(curator).get(URL, {"period": "2024-03"}).status_code == 403
+    browser = client_for(curator)
+    for path in (
+        "/royalties/",
+        "/royalties/statements/2024-03/",
+        "/royalties/statements/2024-03.csv",
+    ):
+        assert browser.get(path).status_code == 403
+
+
+def test_staff_must_say_whose_statement(api_for: Any, staff: Any, closed: dict[str, Any]) -> None:
+    response = api_for(staff).get(URL, {"period": "2024-03"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "artist_required"
+
+
+def test_a_month_not_closed_has_no_statement(
+    api_for: Any, artist: Any, closed: dict[str, Any]
+) -> None:
+    response = api_for(artist).get(URL, {"period": "2024-04"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "period_not_closed"
+
+
+def test_a_player_token_cannot_read_statements(
+    api_for: Any, artist: Any, closed: dict[str, Any]
+) -> None:
+    assert api_for(artist, scope="player").get(URL, {"period": "2024-03"}).status_code == 403
+
+
+def test_the_csv_lines_sum_to_each_artists_allocation(
+    client_for: Any, artist: Any, other_artist: Any, staff: Any, closed: dict[str, Any]
+) -> None:
+    total = 0
+    for user, query in ((artist, ""), (staff, f"?artist={other_artist.pk}")):
+        response = client_for(user).get(f"/royalties/statements/2024-03.csv{query}")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        subject = artist if user == artist else other_artist
+        assert {int(r["artist_id"]) for r in rows} == {subject.pk}
+        amount = sum(int(r["amount_minor"]) for r in rows)
+        assert amount == ledger.balance(ledger.ARTIST_PAYABLE, subject, currency="usd")
+        total += amount
+    assert total == 10_007
+
+
+def test_another_artist_cannot_download_alices_csv(
+    client_for: Any, artist: Any, other_artist: Any, closed: dict[str, Any]
+) -> None:
+    assert (
+        client_for(other_artist)
+        .get(f"/royalties/statements/2024-03.csv?artist={artist.pk}")
+        .status_code
+        == 403
+    )
+
+
+def test_the_statement_page_links_each_line_to_the_plays_behind_it(
+    client_for: Any, artist: Any, closed: dict[str, Any]
+) -> None:
+    browser = client_for(artist)
+    page = browser.get("/royalties/statements/2024-03/").content.decode()
+    kick = closed["kick"]
+    link = f"/royalties/statements/2024-03/stems/{kick.pk}/"
+    assert link in page
+    detail = browser.get(link).content.decode()
+    assert str(closed["first"].pk) in detail
+    assert len(re.findall(r"<td><code>[0-9a-f-]{36}</code></td>", detail)) == 30
+
+
+def test_the_plays_behind_a_line_add_up_to_its_attributed_listening(
+    artist: Any, closed: dict[str, Any]
+) -> None:
+    for stem in (closed["kick"], closed["pad"]):
+        line = AllocationLine.objects.get(period__month="2024-03", artist=artist, stem=stem)
+        detail = stem_line(month="2024-03", artist=artist, stem_id=stem.pk, per_page=1000)
+        plays = detail.plays.object_list
+        assert len(plays) == line.plays
+        assert sum(p.artist_weight for p in plays) == int(line.weight)
+
+
+def test_a_stem_line_of_someone_else_is_not_found(
+    client_for: Any, other_artist: Any, closed: dict[str, Any]
+) -> None:
+    kick = closed["kick"]
+    assert (
+        client_for(other_artist).get(f"/royalties/statements/2024-03/stems/{kick.pk}/").status_code
+        == 404
+    )
+
+
+def test_the_dashboard_draws_earnings_by_period_and_by_stem(
+    client_for: Any, artist: Any, closed: dict[str, Any]
+) -> None:
+    page = client_for(artist).get("/royalties/").content.decode()
+    assert page.count("<svg") == 2
+    amount = ledger.balance(ledger.ARTIST_PAYABLE, artist, currency="usd")
+    assert f"2024-03: {amount // 100}.{amount % 100:02d} USD" in page
+    assert "Kick:" in page and "Pad:" in page
+    assert "Keys" not in page  # the other artist's stem
+
+
+def test_an_artist_with_no_earnings_sees_an_empty_state(
+    client_for: Any, outsider: Any, closed: dict[str, Any]
+) -> None:
+    page = client_for(outsider).get("/royalties/").content.decode()
+    assert "No earnings yet" in page
+    assert "<svg" not in page
+
+
+def test_staff_land_on_the_periods_page(client_for: Any, staff: Any) -> None:
+    response = client_for(staff).get("/royalties/")
+    assert response.status_code == 302
+    assert response["Location"] == "/royalties/periods/"
