@@ -15,6 +15,7 @@ MODULES = [
     "bench.fingerprint",
     "bench.render",
     "bench.royalties",
+    "bench.payouts",
 ]
 
 

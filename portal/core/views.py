@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from portal.core.health import health_report
+from portal.core.selectors import dashboard_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -14,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html")
+    return render(request, "core/dashboard.html", dashboard_for(user=request.user))
 
 
 @never_cache

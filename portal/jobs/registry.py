@@ -22,22 +22,33 @@ class JobFailed(Exception):
         self.message = message
 
 
+GiveUpHook = Callable[..., None]
+
+
 @dataclass(frozen=True)
 class JobKind:
     name: str
     handler: Handler
     max_attempts: int
     time_limit_s: int
+    # Called with (job_id=, message=, **args) when the job is abandoned without its handler
+    # having had the last word: attempts exhausted, or every worker died running it. The domain
+    # then records the failure on its own row (a mix stuck "rendering" helps nobody).
+    on_give_up: GiveUpHook | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
 def job_kind(
-    name: str, *, max_attempts: int = 5, time_limit_s: int = 600
+    name: str,
+    *,
+    max_attempts: int = 5,
+    time_limit_s: int = 600,
+    on_give_up: GiveUpHook | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        _KINDS[name] = JobKind(name, handler, max_attempts, time_limit_s)
+        _KINDS[name] = JobKind(name, handler, max_attempts, time_limit_s, on_give_up)
         return handler
 
     return register

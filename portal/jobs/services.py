@@ -117,18 +117,32 @@ def job_fail(*, job_id: int, token: str, code: str, message: str) -> bool:
     )
 
 
+def _gave_up(job_id: int) -> None:
+    """Tell the job's domain that its job was abandoned (see JobKind.on_give_up)."""
+    job = Job.objects.filter(pk=job_id).only("kind", "args", "error").first()
+    if job is None:
+        return
+    try:
+        kind = get_kind(job.kind)
+        if kind.on_give_up is not None:
+            kind.on_give_up(job_id=job.pk, message=job.error, **job.args)
+    except Exception:
+        logger.exception("the give-up hook of job %s (%s) raised", job_id, job.kind)
+
+
 def backoff_seconds(attempts: int) -> float:
     return float(min(300, 2 ** max(0, attempts - 1)))
 
 
 def job_retry_or_fail(*, job: Job, token: str, message: str) -> None:
     if job.attempts >= job.max_attempts:
-        job_fail(
+        if job_fail(
             job_id=job.pk,
             token=token,
             code="gave_up",
             message=f"Failed after {job.attempts} attempts: {message}",
-        )
+        ):
+            _gave_up(job.pk)
         return
     delay = backoff_seconds(job.attempts)
     now = timezone.now()
@@ -215,6 +229,7 @@ def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
                 finished_at=now,
             ):
                 counts["abandoned"] += 1
+                _gave_up(job.pk)
             continue
         if Job.objects.filter(
             pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING

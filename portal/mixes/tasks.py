@@ -15,7 +15,16 @@ from portal.mixes import services
 logger = logging.getLogger(__name__)
 
 
-@job_kind(services.RENDER_JOB_KIND, max_attempts=3, time_limit_s=services.RENDER_TIME_LIMIT_S)
+def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> None:
+    services.mix_fail(mix_id=mix_id, code="render_abandoned", message=f"The render failed: {message}")
+
+
+@job_kind(
+    services.RENDER_JOB_KIND,
+    max_attempts=3,
+    time_limit_s=services.RENDER_TIME_LIMIT_S,
+    on_give_up=on_render_given_up,
+)
 def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;
     anything else is retried with backoff, and recorded on the mix once attempts run out."""

@@ -130,8 +130,36 @@ def _sync_stems() -> None:
         )
         for pk, pcm, data in batch:
             if data is not None and stem_key(pk, pcm) == missing.get(pk):
-                cache.index.add(missing[pk], Fingerprint.from_bytes(bytes(data)))
+                cache.index.add(missing[pk], _stored_fingerprint(data, Stem, pk))
     cache.synced_at = started
+
+
+def _stored_fingerprint(data: Any, model: Any, pk: int) -> Fingerprint:
+    """A stored fingerprint; one in an older format is recomputed from its audio and saved.
+
+    The fingerprint format is versioned (renderer.fingerprint refuses other versions), so a
+    vault fingerprinted by an older engine upgrades itself lazily, row by row.
+    """
+    try:
+        return Fingerprint.from_bytes(bytes(data))
+    except ValueError:
+        audio_name = _audio_name_for(model, pk)
+        with default_storage.open(audio_name, "rb") as handle:
+            audio = load_audio(handle.read())
+        fresh = fingerprint(audio.samples, audio.sample_rate)
+        model.objects.filter(pk=pk).update(fingerprint=fresh.to_bytes())
+        logger.info("recomputed an old-format fingerprint for %s %s", model.__name__, pk)
+        return fresh
+
+
+def _audio_name_for(model: Any, pk: int) -> str:
+    if model is Stem:
+        return str(Stem.objects.get(pk=pk).audio.name)
+    # Rendered audio is keyed "mix:<uuid>"; its file is the mix's.
+    from portal.mixes.models import Mix
+
+    key = RenderedAudio.objects.get(pk=pk).key
+    return str(Mix.objects.get(pk=key.split(":", 1)[1]).audio.name)
 
 
 def _sync_renders() -> None:
@@ -150,7 +178,7 @@ def _sync_renders() -> None:
         for pk, key, data in RenderedAudio.objects.filter(
             pk__in=ids[start : start + 500]
         ).values_list("pk", "key", "fingerprint"):
-            cache.index.add(render_key(pk, key), Fingerprint.from_bytes(bytes(data)))
+            cache.index.add(render_key(pk, key), _stored_fingerprint(data, RenderedAudio, pk))
     cache.synced_at = started
 
 

@@ -11,6 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from portal.core.errors import ApplicationError, NotFound
+from portal.mixes.models import RenderStatus
+from portal.mixes.selectors import previews_of_stem
+from portal.review.selectors import decisions_for_stem
 from portal.stems import selectors, services
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
@@ -144,6 +147,10 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credits": stem.credits.select_related("artist"),
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
+            # What the curators decided, and the stem heard in context: the other domains'
+            # own selectors, so the artist reads exactly what the curator wrote.
+            "decisions": list(decisions_for_stem(stem=stem)),
+            "preview": previews_of_stem(stem=stem).filter(status=RenderStatus.DONE).first(),
             "can_withdraw": is_owner
             and stem.status
             not in (StemStatus.REJECTED, StemStatus.WITHDRAWN, StemStatus.TAKEN_DOWN),

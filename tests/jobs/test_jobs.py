@@ -26,8 +26,15 @@ def refuse_job(*, job_id: int, progress) -> None:
     raise JobFailed("bad_input", "The input was wrong; fix it and resubmit.")
 
 
-@job_kind("tests.crash", max_attempts=2)
-def crash_job(*, job_id: int, progress) -> None:
+GIVEN_UP: list[tuple[int, str, dict]] = []
+
+
+def record_give_up(*, job_id: int, message: str, **args) -> None:
+    GIVEN_UP.append((job_id, message, args))
+
+
+@job_kind("tests.crash", max_attempts=2, on_give_up=record_give_up)
+def crash_job(*, job_id: int, progress, label: str = "") -> None:
     raise RuntimeError("disk on fire")
 
 
@@ -86,6 +93,32 @@ def test_an_unexpected_error_is_retried_with_backoff_then_given_up():
     job_execute(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "gave_up" and job.attempts == 2
+
+
+def test_giving_up_tells_the_jobs_domain_once():
+    GIVEN_UP.clear()
+    job = job_enqueue(kind="tests.crash", args={"label": "a"})
+    for _ in range(2):
+        Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+        job_execute(job.pk)
+    job_execute(job.pk)
+    assert GIVEN_UP == [(job.pk, GIVEN_UP[0][1], {"label": "a"})]
+    assert "disk on fire" in GIVEN_UP[0][1]
+
+
+def test_the_sweeper_tells_the_domain_when_every_worker_died_on_a_job():
+    GIVEN_UP.clear()
+    job = job_enqueue(kind="tests.crash", args={"label": "b"})
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        attempts=2,
+        claim_token="t",
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+    jobs_sweep()
+    jobs_sweep()
+    assert len(GIVEN_UP) == 1 and GIVEN_UP[0][0] == job.pk
+    assert "stopped responding" in GIVEN_UP[0][1]
 
 
 def test_the_sweeper_requeues_a_job_whose_worker_died():

@@ -257,3 +257,26 @@ def test_a_preview_queued_before_the_vault_filled_plays_with_the_stems_approved_
     assert stem.pk in used and used - {stem.pk} <= {s.pk for s in vault}
     assert len(used) >= 3
     assert preview.plan_sha256 == preview.manifest["plan_sha256"]
+
+
+def test_a_render_whose_workers_all_died_is_marked_failed(artist: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.jobs.services import jobs_sweep
+
+    make_vault(artist)
+    mix = services.soundtrack_request(user=artist, data=REQUEST)
+    assert mix.job is not None
+    Job.objects.filter(pk=mix.job.pk).update(
+        status=JobStatus.RUNNING,
+        attempts=3,
+        claim_token="gone",
+        heartbeat_at=timezone.now() - timedelta(minutes=10),
+    )
+    Mix.objects.filter(pk=mix.pk).update(status=RenderStatus.RENDERING)
+    jobs_sweep()
+    mix.refresh_from_db()
+    assert mix.status == RenderStatus.FAILED
+    assert "stopped responding" in mix.error

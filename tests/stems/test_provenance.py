@@ -385,3 +385,21 @@ def test_correcting_the_declared_bpm_rejudges_the_tempo(artist, submit, run_jobs
     assert quality.verdict == Verdict.FLAG and "declared at 97 BPM" in quality.summary
     stem = stem_update_metadata(stem=stem, actor=artist, bpm="120")
     assert checks(stem)[CheckName.QUALITY].verdict == Verdict.PASS
+
+
+def test_a_fingerprint_stored_in_an_older_format_is_recomputed_and_still_matches(
+    artist, other_artist, submit, run_jobs
+):
+    from portal.stems.provenance import reset_indexes
+
+    original = tone_loop(8.0, seed=41)
+    (first,) = submit(other_artist, upload(encode(original)))
+    run_jobs()
+    # As an older engine would have left it: bytes this engine's format refuses.
+    Stem.objects.filter(pk=first.pk).update(fingerprint=b"SVFP\x00\x01old-format")
+    reset_indexes()
+    (copy,) = submit(artist, upload(mp3_round_trip_wav(original, RATE), "again.wav"))
+    copy = processed(copy, run_jobs)
+    assert checks(copy)[CheckName.NEAR_DUPLICATE].verdict == Verdict.FAIL
+    first.refresh_from_db()
+    assert bytes(first.fingerprint) != b"SVFP\x00\x01old-format"
