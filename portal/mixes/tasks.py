@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> None:
-    services.mix_fail(mix_id=mix_id, code="render_abandoned", message=f"The render failed: {message}")
+    services.mix_fail(
+        mix_id=mix_id, code="render_abandoned", message=f"The render failed: {message}"
+    )
 
 
 @job_kind(

@@ -102,7 +102,8 @@ def test_giving_up_tells_the_jobs_domain_once():
         Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
         job_execute(job.pk)
     job_execute(job.pk)
-    assert GIVEN_UP == [(job.pk, GIVEN_UP[0][1], {"label": "a"})]
+    assert len(GIVEN_UP) == 1
+    assert GIVEN_UP[0][0] == job.pk and GIVEN_UP[0][2] == {"label": "a"}
     assert "disk on fire" in GIVEN_UP[0][1]
 
 
