@@ -204,6 +204,20 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads stream to a temp
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 STEM_MAX_UPLOAD_BYTES = env_int("STEM_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
+# --- Domain knobs (each domain reads its own with a default; the environment may override) ---
+REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 30)
+STEMVAULT_SIGNING_KEY = env_str("STEMVAULT_SIGNING_KEY")  # PEM path; unset = var/keys/
+MIXES_RENDER_TIME_LIMIT_S = env_int("MIXES_RENDER_TIME_LIMIT_S", 300)
+MIXES_STEM_CACHE_BYTES = env_int("MIXES_STEM_CACHE_BYTES", 512 * 1024**2)
+ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY = env_int(
+    "ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY", 20
+)
+ROYALTIES_CLOCK_SKEW_S = env_int("ROYALTIES_CLOCK_SKEW_S", 120)
+ROYALTIES_PLAYS_THROTTLE_RATE = env_str("ROYALTIES_PLAYS_THROTTLE_RATE", "200/s")
+PAYOUT_THRESHOLD_MINOR = env_int("PAYOUT_THRESHOLD_MINOR", 1000)
+PAYOUT_CONCURRENCY = env_int("PAYOUT_CONCURRENCY", 4)
+STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 20)
+
 # --- Stripe -----------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a local Stripe-compatible server in tests

@@ -105,6 +105,14 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: An
     license_template_publish(
         version=1, title="Stemvault vault license", terms="You license this sound to Stemvault."
     )
+    # Transactional tests empty every table afterwards, data migrations' rows included; put back
+    # one of the default rejection reasons if an earlier test removed them.
+    from portal.review.models import ReasonTemplate
+
+    ReasonTemplate.objects.get_or_create(
+        code="quality",
+        defaults={"title": "Quality below the vault's bar", "text": "The recording has problems."},
+    )
     user_create(username="cora", role="curator", password=PASSWORD, email="cora@example.test")
     user_create(username="sam", role="staff", password=PASSWORD, email="sam@example.test")
 
