@@ -12,6 +12,7 @@ from django.db.models import Q, Sum
 
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
+from portal.core.money import format_money
 from portal.mixes.models import Mix
 from portal.royalties import ledger
 from portal.royalties.allocation import BPS, PPM, play_stem_ns, seconds_text
@@ -19,36 +20,9 @@ from portal.royalties.computation import compile_mix
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
 from portal.royalties.periods import parse_month
 
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
-
 
 def money(amount_minor: int, currency: str) -> str:
-    """12345 usd -> "123.45 USD" (zero-decimal currencies as they are)."""
-    code = currency.upper()
-    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
-        return f"{amount_minor:,} {code}"
-    sign = "-" if amount_minor < 0 else ""
-    whole, cents = divmod(abs(amount_minor), 100)
-    return f"{sign}{whole:,}.{cents:02d} {code}"
+    return format_money(amount_minor, currency)
 
 
 # --- who sees what ------------------------------------------------------------------------------
