@@ -75,7 +75,7 @@ def review_queue(
 def active_claim(stem: Stem) -> ReviewClaim | None:
     """The stem's claim if it has not expired yet (an expired claim is free for anyone)."""
     try:
-        claim = stem.review_claim  # type: ignore[attr-defined]
+        claim = stem.review_claim  # type: ignore[attr-defined,unused-ignore]
     except ObjectDoesNotExist:
         return None
     return claim if claim.expires_at > timezone.now() else None
