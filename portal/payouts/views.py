@@ -68,27 +68,27 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_role("is_artist")
-@require_POST
-def onboarding_start(request: HttpRequest) -> HttpResponse:
+def _to_onboarding(request: HttpRequest) -> HttpResponse:
+    """Redirect to a fresh Account Link (creating the connected account if needed)."""
     try:
         url = services.connected_account_onboarding_link(artist=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payouts:home")
     return redirect(url)
+
+
+@_role("is_artist")
+@require_POST
+def onboarding_start(request: HttpRequest) -> HttpResponse:
+    return _to_onboarding(request)
 
 
 @_role("is_artist")
 @require_GET
 def onboarding_refresh(request: HttpRequest) -> HttpResponse:
     # Stripe sends the artist here when a link expired or was already used: make a new one.
-    try:
-        url = services.connected_account_onboarding_link(artist=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("payouts:home")
-    return redirect(url)
+    return _to_onboarding(request)
 
 
 @_role("is_artist")

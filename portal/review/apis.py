@@ -25,6 +25,7 @@ from portal.audit.selectors import audit_entries_for
 from portal.core.api import Pagination
 from portal.review import selectors, services
 from portal.review.models import Decision, DecisionKind, ReasonTemplate, ReviewClaim
+from portal.stems.apis import CheckSerializer as StemCheckSerializer
 from portal.stems.models import Stem, StemKind, StemRole, Verdict
 
 
@@ -123,14 +124,12 @@ class QueueItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return ClaimSerializer(held).data if held else None
 
 
-class CheckSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CheckSerializer(StemCheckSerializer):
+    """The stems domain's check, plus the stems and mixes its evidence points to."""
+
     class Meta:
         ref_name = "ReviewCheck"
 
-    check_name = serializers.CharField()
-    verdict = serializers.CharField()
-    summary = serializers.CharField()
-    evidence = serializers.JSONField()
     matched_stem_ids = serializers.SerializerMethodField()
     matched_mix_ids = serializers.SerializerMethodField()
 

@@ -251,26 +251,6 @@ def analysis_rows(stem: Stem) -> list[tuple[str, Any]]:
     ]
 
 
-def waveform_path(stem: Stem, width: int = 600, height: int = 80) -> str:
-    """An SVG path of the stored [min, max] peaks: one vertical stroke per slice."""
-    peaks = (stem.analysis or {}).get("waveform_peaks") or []
-    if not isinstance(peaks, list) or not peaks:
-        return ""
-    step = width / len(peaks)
-    middle = height / 2
-    parts = []
-    for index, pair in enumerate(peaks):
-        try:
-            low, high = float(pair[0]), float(pair[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        x = round(index * step + step / 2, 2)
-        y1 = round(middle - max(-1.0, min(1.0, high)) * middle, 2)
-        y2 = round(middle - max(-1.0, min(1.0, low)) * middle, 2)
-        parts.append(f"M{x} {y1}V{max(y2, y1 + 0.5)}")
-    return "".join(parts)
-
-
 def artist_history(stem: Stem) -> dict[str, Any]:
     """The artist's other stems with their status, and every decision on any of their stems."""
     others = (

@@ -29,6 +29,7 @@ from portal.review.forms import (
 )
 from portal.review.spectrogram import spectrogram_png
 from portal.stems.models import Stem, StemStatus
+from portal.stems.selectors import waveform_svg_path
 from renderer.audio import load_audio
 
 View = Callable[..., HttpResponse]
@@ -121,6 +122,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
     stem = _stem_or_404(stem_id)
     held = selectors.active_claim(stem)
     license_ = stem.submission.license
+    peaks = (stem.analysis or {}).get("waveform_peaks") or []
     context = {
         **_base(request),
         "stem": stem,
@@ -128,7 +130,8 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "mine": held is not None and held.curator_id == request.user.pk,
         "audio_url": selectors.stem_audio_url(stem.pk),
         "preview": selectors.preview_mix_for(stem),
-        "waveform_path": selectors.waveform_path(stem),
+        "waveform_path": waveform_svg_path(peaks),
+        "waveform_points": len(peaks),
         "analysis_rows": selectors.analysis_rows(stem),
         "problems": (stem.analysis or {}).get("problems") or [],
         "report": selectors.provenance_report(stem),

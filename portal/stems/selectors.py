@@ -46,3 +46,13 @@ def license_list() -> QuerySet[LicenseTemplate]:
 
 def license_current() -> LicenseTemplate | None:
     return LicenseTemplate.objects.filter(is_current=True).order_by("-version").first()
+
+
+def waveform_svg_path(peaks: list[list[float]]) -> str:
+    """An SVG path (viewBox 0 0 N 2) of stored [min, max] peaks: the max envelope left to
+    right, the min back. Used wherever a stem's waveform is drawn."""
+    if not peaks:
+        return ""
+    top = " ".join(f"L{i},{1 - hi:.3f}" for i, (_, hi) in enumerate(peaks))
+    bottom = " ".join(f"L{i},{1 - lo:.3f}" for i, (lo, _) in reversed(list(enumerate(peaks))))
+    return f"M0,1 {top} {bottom} Z"

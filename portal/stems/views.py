@@ -84,15 +84,6 @@ def stem_list(request: HttpRequest) -> HttpResponse:
     return render(request, "stems/stem_list.html", {"page": page, "stems": page.object_list})
 
 
-def waveform_path(peaks: list[list[float]]) -> str:
-    """An SVG path (viewBox 0 0 N 2): the max envelope left to right, the min back."""
-    if not peaks:
-        return ""
-    top = " ".join(f"L{i},{1 - hi:.3f}" for i, (_, hi) in enumerate(peaks))
-    bottom = " ".join(f"L{i},{1 - lo:.3f}" for i, (lo, _) in reversed(list(enumerate(peaks))))
-    return f"M0,1 {top} {bottom} Z"
-
-
 ANALYSIS_ROWS = [
     ("duration_s", "Duration", "{:.2f} s"),
     ("sample_rate", "Sample rate", "{} Hz"),
@@ -141,7 +132,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_owner": is_owner,
             "analysis_rows": analysis_rows(analysis) if analysis else [],
             "problems": analysis.get("problems", []),
-            "waveform": waveform_path(analysis.get("waveform_peaks") or []),
+            "waveform": selectors.waveform_svg_path(analysis.get("waveform_peaks") or []),
             "waveform_points": len(analysis.get("waveform_peaks") or []),
             "checks": checks,
             "credits": stem.credits.select_related("artist"),
