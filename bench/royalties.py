@@ -4,10 +4,11 @@ ingest_events_per_s / ingest_p99_ms
     A fresh PostgreSQL database (DATABASE_URL if it is PostgreSQL, else
     postgres://postgres@127.0.0.1:5432/; the bench creates and drops `stemvault_bench`), migrated,
     with 50 finished mixes and a player token. The portal is served by Django's threaded WSGI
-    server (what runserver uses, HTTP/1.1 keep-alive) in WORKERS processes sharing the port with
-    SO_REUSEPORT; a load generator in this process posts pre-built batches of 500 fresh events
-    from CLIENTS keep-alive http.client connections. Server, PostgreSQL and load generator share
-    this machine's cores.
+    server (what runserver uses, HTTP/1.1 keep-alive, TCP_NODELAY as gunicorn sets it) in
+    WORKERS processes (default 4: gunicorn's advice is 2-4 per core), each on its own port; a
+    load generator in this process posts pre-built batches of 500 fresh events from CLIENTS
+    keep-alive http.client connections spread round-robin over the workers, as a reverse proxy
+    balances its upstreams. Server, PostgreSQL and load generator share this machine's cores.
 
 allocate_10M_plays_s
     The pure allocation (portal.royalties.allocation.allocate, the very function the period close
@@ -43,7 +44,7 @@ from bench import Figure
 FIGURES = ("ingest_events_per_s", "ingest_p99_ms", "allocate_10M_plays_s")
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "stemvault_bench"
-WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", "2"))
+WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", "4"))
 CLIENTS = int(os.environ.get("BENCH_INGEST_CLIENTS", "4"))
 BATCH = 500
 REQUESTS = int(os.environ.get("BENCH_INGEST_REQUESTS", "400"))
@@ -231,8 +232,9 @@ def _events(mixes: list[list[Any]], count: int, seed: int) -> list[bytes]:
     return bodies
 
 
-def _load(port: int, token: str, bodies: list[bytes]) -> tuple[float, list[float], int]:
-    """Post every body once over CLIENTS keep-alive connections; (wall s, latencies ms, accepted)."""
+def _load(ports: list[int], token: str, bodies: list[bytes]) -> tuple[float, list[float], int]:
+    """Post every body once over CLIENTS keep-alive connections, client i to worker i mod
+    WORKERS; (wall s, latencies ms, accepted)."""
     lock = threading.Lock()
     queue = list(reversed(bodies))
     latencies: list[float] = []
@@ -240,7 +242,7 @@ def _load(port: int, token: str, bodies: list[bytes]) -> tuple[float, list[float
     errors: list[str] = []
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def client() -> None:
+    def client(port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while True:
             with lock:
@@ -260,7 +262,9 @@ def _load(port: int, token: str, bodies: list[bytes]) -> tuple[float, list[float
                     accepted[0] += json.loads(data)["accepted"]
         conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=client, args=(ports[i % len(ports)],)) for i in range(CLIENTS)
+    ]
     t0 = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -298,8 +302,8 @@ def _bench_ingest() -> list[Figure]:
             sys.stderr.write(setup.stderr[-3000:])
             raise RuntimeError("bench.royalties setup failed")
         info = json.loads(setup.stdout.strip().splitlines()[-1])
-        port = _free_port()
-        for _ in range(WORKERS):
+        ports = [_free_port() for _ in range(WORKERS)]
+        for port in ports:
             servers.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "bench.royalties", "serve", str(port)],
@@ -309,13 +313,14 @@ def _bench_ingest() -> list[Figure]:
                     stderr=subprocess.PIPE,
                 )
             )
-        _wait_ready(port, servers)
+        for port in ports:
+            _wait_ready(port, servers)
         bodies = _events(info["mixes"], WARMUP + REQUESTS, seed=9)
-        _load(port, info["token"], bodies[:WARMUP])
+        _load(ports, info["token"], bodies[:WARMUP])
         server_cpu_before = _cpu_seconds([s.pid for s in servers])
         monitor = _BackendCpu(base)
         monitor.start()
-        wall, latencies, accepted = _load(port, info["token"], bodies[WARMUP:])
+        wall, latencies, accepted = _load(ports, info["token"], bodies[WARMUP:])
         monitor.stop()
         server_cpu = _cpu_seconds([s.pid for s in servers]) - server_cpu_before
         events = REQUESTS * BATCH
@@ -325,7 +330,7 @@ def _bench_ingest() -> list[Figure]:
         load = os.getloadavg()[0]
         peer = (
             f"{REQUESTS} POSTs of {BATCH} events over {CLIENTS} keep-alive connections to "
-            f"{WORKERS} Django threaded-WSGI processes on PostgreSQL, all on {os.cpu_count()} "
+            f"{WORKERS} Django threaded-WSGI processes (round-robin) on PostgreSQL, all on {os.cpu_count()} "
             f"cores (load average {load:.1f} at the end); accepted {accepted}/{events}; "
             f"p50 {p50:.1f} ms; CPU per event: Django {server_cpu / events * 1e6:.0f} us, "
             f"PostgreSQL backends {monitor.cpu / events * 1e6:.0f} us, over {wall:.1f} s wall"
@@ -422,7 +427,7 @@ def _wait_ready(port: int, servers: list[subprocess.Popen[bytes]]) -> None:
             conn.request("GET", "/api/v1/me/")
             conn.getresponse().read()
             conn.close()
-            time.sleep(1.0)  # give the other workers the same head start
+            time.sleep(0.5)  # let it finish importing before the load starts
             return
         except OSError:
             time.sleep(0.2)
@@ -513,14 +518,16 @@ def _serve(port: int) -> None:
         get_internal_wsgi_application,
     )
 
-    class Server(ThreadedWSGIServer):
-        allow_reuse_port = True  # several processes accept on one port; the kernel spreads them
-
     class QuietHandler(WSGIRequestHandler):
+        # TCP_NODELAY, as gunicorn sets on its TCP sockets: the WSGI handler writes the status
+        # line, headers and body in separate sends, and with Nagle on, the body waits for the
+        # client's delayed ACK (40 ms on Linux) on every keep-alive response.
+        disable_nagle_algorithm = True
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = Server(("127.0.0.1", port), QuietHandler)
+    server = ThreadedWSGIServer(("127.0.0.1", port), QuietHandler)
     server.set_app(get_internal_wsgi_application())
     server.serve_forever()
 

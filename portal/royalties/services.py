@@ -156,7 +156,9 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
         sql = (
             f"INSERT INTO {table} ({columns}) SELECT e, m, l, s, ms, c, p, q, r, %s, %s FROM "
             "json_to_recordset(%s::json) AS t(e uuid, m uuid, l varchar, s timestamptz, "
-            "ms integer, c varchar, p varchar, q boolean, r varchar)" + returning
+            "ms integer, c varchar, p varchar, q boolean, r varchar)" + returning + "::text"
+            # As text: PostgreSQL prints a uuid in the same canonical lowercase form as the
+            # parsed event ids, so no UUID object is built for each of the returned rows.
         )
         batch = json.dumps(
             [
@@ -190,7 +192,10 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return {str(value if isinstance(value, uuid.UUID) else uuid.UUID(value)) for (value,) in found}
+    if connection.vendor == "postgresql":
+        return {value for (value,) in found}
+    # SQLite stores a UUIDField as 32 hex digits without dashes.
+    return {str(uuid.UUID(value)) for (value,) in found}
 
 
 @transaction.atomic
