@@ -5,7 +5,10 @@ Pipeline (`render`):
 1. Prepare every distinct stem once: decode, conform the channel count, resample to the plan's
    rate and, for loops whose bpm differs from the plan's, to the plan's tempo (one FFT
    resampling does both). Prepared stems are kept in a `StemCache` keyed by content hash, which
-   a worker can keep across jobs.
+   a worker can keep across jobs. Stems are fetched one by one in the caller's thread (the
+   loader may use a database connection) and decoded and prepared on a small thread pool:
+   libsndfile and numpy's FFT release the GIL, so the stems of one render decode on every core.
+   The result does not depend on the number of threads.
 2. Lay out placements on the bar grid (`bar_to_frame`) and sum every layer into one
    preallocated float32 buffer with in-place adds (`mix`).
 3. Attribution: per second of output, each stem's share of the energy of the mix, computed from
@@ -24,8 +27,10 @@ import hashlib
 import io
 import math
 import os
+import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -87,7 +92,20 @@ class StemCache:
             self.bytes -= evicted.nbytes
 
 
-def load_stem_file(ref: StemRef) -> Audio:
+# A loader fetches one stem's file: its encoded bytes (decoded by the engine, on the pool) or
+# already decoded audio.
+StemLoader = Callable[[StemRef], "Audio | bytes"]
+
+
+class StemUndecodable(PlanError):
+    """A stem's bytes are not audio the engine can decode."""
+
+    def __init__(self, stem_id: str, detail: str) -> None:
+        super().__init__(f"stem {stem_id!r} is not decodable audio ({detail})")
+        self.stem_id = stem_id
+
+
+def load_stem_file(ref: StemRef) -> bytes:
     """Default loader: read `ref.path`; when the plan gives a content hash, the bytes must match."""
     if ref.path is None:
         raise PlanError(f"stem {ref.id!r} has no path and no loader was given to fetch it by hash")
@@ -103,10 +121,27 @@ def load_stem_file(ref: StemRef) -> Audio:
                 f"stem {ref.id!r}: {ref.path!r} has sha256 {digest}, "
                 f"the plan expects {ref.content_sha256}"
             )
+    return data
+
+
+def _decode(ref: StemRef, fetched: Audio | bytes) -> Audio:
+    if isinstance(fetched, Audio):
+        return fetched
     try:
-        return load_audio(data)
-    except sf.LibsndfileError as exc:
-        raise PlanError(f"stem {ref.id!r}: {ref.path!r} is not decodable audio ({exc})") from exc
+        return load_audio(fetched)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise StemUndecodable(ref.id, str(exc)) from exc
+
+
+def default_workers() -> int:
+    """Threads for decoding stems: RENDER_THREADS, else the cores this process may use."""
+    configured = os.environ.get("RENDER_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _fast_length(n: int) -> int:
@@ -214,24 +249,41 @@ def prepare_stem(audio: Audio, ref: StemRef, plan: RenderPlan) -> Samples:
 
 def load_stems(
     plan: RenderPlan,
-    load: Callable[[StemRef], Audio] | None = None,
+    load: StemLoader | None = None,
     cache: StemCache | None = None,
+    workers: int | None = None,
 ) -> dict[str, Samples]:
-    """Prepared samples of every stem the plan's layers use, each decoded at most once."""
+    """Prepared samples of every stem the plan's layers use, each decoded at most once, on up
+    to `workers` threads (default `default_workers()`)."""
     loader = load or load_stem_file
     used = {layer.stem for section in plan.sections for layer in section.layers}
     prepared: dict[str, Samples] = {}
+    missing: list[tuple[StemRef, tuple[Any, ...], Audio | bytes]] = []
     for ref in plan.stems:
         if ref.id not in used:
             continue
         key = _cache_key(ref, plan)
         samples = cache.get(key) if cache is not None else None
         if samples is None:
-            samples = prepare_stem(loader(ref), ref, plan)
-            if cache is not None:
-                cache.put(key, samples)
+            missing.append((ref, key, loader(ref)))  # fetched here, in the caller's thread
+        else:
+            prepared[ref.id] = samples
+
+    def decode_and_prepare(item: tuple[StemRef, tuple[Any, ...], Audio | bytes]) -> Samples:
+        ref, _, fetched = item
+        return prepare_stem(_decode(ref, fetched), ref, plan)
+
+    threads = min(len(missing), workers or default_workers())
+    if threads > 1:
+        with ThreadPoolExecutor(threads, thread_name_prefix="stem-decode") as pool:
+            results = list(pool.map(decode_and_prepare, missing))
+    else:
+        results = [decode_and_prepare(item) for item in missing]
+    for (ref, key, _), samples in zip(missing, results, strict=True):
+        if cache is not None:
+            cache.put(key, samples)
         prepared[ref.id] = samples
-    return prepared
+    return {ref.id: prepared[ref.id] for ref in plan.stems if ref.id in prepared}
 
 
 # --- placement -----------------------------------------------------------------------------
@@ -560,12 +612,86 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     return best
 
 
+# libFLAC's level 4 of 0..8 (soundfile's scale is 0..1): measured on a 180 s mix it encodes
+# ~20% faster than libsndfile's default (level 5) for files ~1.5% larger; levels 6-8 cost 1.5-3x
+# the time for ~1% smaller files.
+FLAC_COMPRESSION_LEVEL = 0.5
+
+
 def encode(pcm: npt.NDArray[np.int32], sample_rate: int, fmt: str) -> bytes:
-    """24-bit WAV or FLAC bytes. libsndfile keeps the top 24 bits of int32 input."""
+    """24-bit WAV or FLAC bytes of 24-bit values held in int32."""
+    if fmt == "wav":
+        return wav24_bytes(pcm, sample_rate)
+    if fmt != "flac":
+        raise ValueError(f"unknown output format {fmt!r}")
     buffer = io.BytesIO()
-    container = {"wav": "WAV", "flac": "FLAC"}[fmt]
-    sf.write(buffer, np.left_shift(pcm, 8), sample_rate, format=container, subtype="PCM_24")
+    # libsndfile keeps the top 24 bits of int32 input.
+    sf.write(
+        buffer,
+        np.left_shift(pcm, 8),
+        sample_rate,
+        format="FLAC",
+        subtype="PCM_24",
+        compression_level=FLAC_COMPRESSION_LEVEL,
+    )
     return buffer.getvalue()
+
+
+def wav24_bytes(pcm: npt.NDArray[np.int32], sample_rate: int) -> bytes:
+    """A canonical RIFF/WAVE file, 24-bit PCM, of 24-bit values held in int32 (frames, channels).
+
+    Written here rather than through libsndfile: packing is three byte-column copies, ~10x
+    faster than libsndfile's per-sample conversion, and the layout is the plain 44-byte header
+    every reader knows (WAVE_FORMAT_EXTENSIBLE for more than two channels, as the spec asks).
+    """
+    frames, channels = pcm.shape
+    block_align = 3 * channels
+    data_size = frames * block_align
+    if data_size + 36 + 24 > 0xFFFFFFFF:
+        raise ValueError("a WAV file holds at most 4 GiB; render FLAC instead")
+    if channels <= 2:
+        fmt_chunk = struct.pack(
+            "<4sIHHIIHH",
+            b"fmt ",
+            16,
+            1,
+            channels,
+            sample_rate,
+            sample_rate * block_align,
+            block_align,
+            24,
+        )
+    else:
+        mask = (1 << channels) - 1
+        fmt_chunk = struct.pack(
+            "<4sIHHIIHHHHI16s",
+            b"fmt ",
+            40,
+            0xFFFE,
+            channels,
+            sample_rate,
+            sample_rate * block_align,
+            block_align,
+            24,
+            22,
+            24,
+            mask,
+            b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71",
+        )
+    header = (
+        struct.pack(
+            "<4sI4s", b"RIFF", 4 + len(fmt_chunk) + 8 + data_size + (data_size & 1), b"WAVE"
+        )
+        + fmt_chunk
+        + struct.pack("<4sI", b"data", data_size)
+    )
+    out = bytearray(len(header) + data_size + (data_size & 1))
+    out[: len(header)] = header
+    body = np.frombuffer(out, dtype=np.uint8, count=data_size, offset=len(header)).reshape(-1, 3)
+    source = np.ascontiguousarray(pcm, dtype="<i4").reshape(-1).view(np.uint8).reshape(-1, 4)
+    for byte in range(3):  # little-endian: the low three bytes of each int32
+        body[:, byte] = source[:, byte]
+    return bytes(out)
 
 
 def pcm24_sha256(pcm: npt.NDArray[np.int32], sample_rate: int) -> str:
@@ -599,18 +725,20 @@ class RenderResult:
 def render(
     plan: RenderPlan,
     *,
-    load: Callable[[StemRef], Audio] | None = None,
+    load: StemLoader | None = None,
     progress: Callable[[int], None] | None = None,
     cache: StemCache | None = None,
+    workers: int | None = None,
 ) -> RenderResult:
-    """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100."""
+    """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100,
+    `workers` threads decode the stems (default `default_workers()`)."""
 
     def report(percent: int) -> None:
         if progress is not None:
             progress(percent)
 
     report(0)
-    stems = load_stems(plan, load, cache)
+    stems = load_stems(plan, load, cache, workers)
     report(20)
     placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
     frames, channels, sr = plan.frames, plan.channels, plan.sample_rate

@@ -174,36 +174,69 @@ def _spectrogram(mono: F32, sample_rate: float) -> F32:
 
 
 def _max_filter_1d(values: F32, half: int, axis: int) -> F32:
-    """Running maximum over +-half cells along one axis (edges padded with -inf)."""
-    out = values.copy()
+    """Running maximum over +-half cells along one axis (edges padded with -inf).
+
+    By doubling: after j passes each cell holds the maximum of the 2^j cells from it onwards,
+    and two overlapping such windows cover any width. log2(width) + 1 whole-array passes
+    instead of 2 * half (4 instead of 12 for the +-6 bin neighbourhood).
+    """
+    if half <= 0:
+        return values.copy()
     length = values.shape[axis]
-    for shift in range(1, half + 1):
-        if shift >= length:
-            break
-        lead = [slice(None)] * values.ndim
-        lag = [slice(None)] * values.ndim
-        lead[axis] = slice(shift, None)
-        lag[axis] = slice(None, -shift)
-        np.maximum(out[tuple(lag)], values[tuple(lead)], out=out[tuple(lag)])
-        np.maximum(out[tuple(lead)], values[tuple(lag)], out=out[tuple(lead)])
-    return out
+    width = 2 * half + 1
+
+    def span(array: F32, first: int, count: int) -> F32:
+        index: list[slice] = [slice(None)] * array.ndim
+        index[axis] = slice(first, first + count)
+        return array[tuple(index)]
+
+    shape = list(values.shape)
+    shape[axis] = length + 2 * half
+    padded = np.full(shape, -np.inf, dtype=values.dtype)
+    span(padded, half, length)[...] = values
+    widest, k = padded, 1
+    while 2 * k <= width:
+        count = widest.shape[axis] - k
+        widest = np.maximum(span(widest, 0, count), span(widest, k, count))
+        k *= 2
+    return np.maximum(span(widest, 0, length), span(widest, width - k, length))
 
 
-def _peaks(magnitude: F32, duration_s: float, density: float = 1.0) -> tuple[I64, I64, F32]:
-    """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
+@dataclass(frozen=True)
+class _Constellation:
+    """Every local maximum of a spectrogram above the floor: (frame, bin, log level)."""
+
+    frames: I64
+    bins: I64
+    strength: F32
+
+
+def _local_maxima(magnitude: F32) -> _Constellation:
+    """Cells that dominate their +-PEAK_HALF_F bins x +-PEAK_HALF_T frames and sit within
+    FLOOR_DB of the loudest bin. Computed once per spectrogram; `_peaks` then keeps the
+    strongest for each density."""
     empty = np.zeros(0, np.int64)
     if magnitude.size == 0 or float(magnitude.max()) <= 0.0:
-        return empty, empty, np.zeros(0, np.float32)
+        return _Constellation(empty, empty, np.zeros(0, np.float32))
     top = float(magnitude.max())
     # Log domain: peak ranking then depends on ratios only, i.e. it is gain invariant.
     floor = top * 10.0 ** (-FLOOR_DB / 20.0)
-    level = np.log(np.maximum(magnitude, floor * 1e-3)).astype(np.float32)
+    level = np.log(np.maximum(magnitude, np.float32(floor * 1e-3)))
     neighbourhood = _max_filter_1d(_max_filter_1d(level, PEAK_HALF_F, 1), PEAK_HALF_T, 0)
     is_peak = (level >= neighbourhood) & (magnitude > floor)
     frames, bins = np.nonzero(is_peak)
+    return _Constellation(
+        frames.astype(np.int64), bins.astype(np.int64), level[frames, bins].astype(np.float32)
+    )
+
+
+def _peaks(
+    found: _Constellation, duration_s: float, density: float = 1.0
+) -> tuple[I64, I64, F32]:
+    """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
+    frames, bins, strength = found.frames, found.bins, found.strength
     if frames.size == 0:
-        return empty, empty, np.zeros(0, np.float32)
-    strength = level[frames, bins]
+        return frames, bins, strength
     budget = int(max(MIN_PEAKS, PEAKS_PER_S * duration_s) * density)
     # Spread the budget over time in 1 s blocks so a loud intro does not starve a quiet verse.
     block = max(1, round(1.0 / HOP_S))
@@ -283,13 +316,13 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         # k of every phase still stands for time k * HOP_S (to within HOP_S / 2).
         lead = round(phase * HOP_S * rate / phases)
         shifted = np.concatenate([np.zeros(lead, np.float32), mono]) if lead else mono
-        magnitude = _spectrogram(shifted, rate)
+        found = _local_maxima(_spectrogram(shifted, rate))
         fan_out = FAN_OUT if phases > 1 else LONG_FAN_OUT
-        indexed.append(_packed(*_landmarks(*_peaks(magnitude, duration), fan_out)))
+        indexed.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
         dense.append(
             _packed(
                 *_landmarks(
-                    *_peaks(magnitude, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                    *_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
                 )
             )
         )

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -39,8 +38,7 @@ from portal.mixes.planner import (
 )
 from portal.mixes.selectors import previews_of_stem
 from portal.stems.models import Stem, StemStatus
-from renderer.audio import Audio, load_audio
-from renderer.engine import RenderResult, StemCache, render
+from renderer.engine import RenderResult, StemCache, StemUndecodable, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan, plan_hash
 from renderer.signing import sign_manifest
@@ -160,8 +158,9 @@ def mix_preview_request(*, stem: Stem) -> Mix:
 # --- rendering -----------------------------------------------------------------------------
 
 
-def _load_stem(ref: StemRef) -> Audio:
-    """The engine's loader: a stem's stored file, checked against the plan's content hash."""
+def _load_stem(ref: StemRef) -> bytes:
+    """The engine's loader: a stem's stored file, checked against the plan's content hash. The
+    engine decodes the bytes on its thread pool (this runs in the job's thread: it queries)."""
     stem = Stem.objects.filter(pk=int(ref.id)).first() if ref.id.isdigit() else None
     if stem is None:
         raise RenderFailed("stem_missing", f"Stem #{ref.id} no longer exists.")
@@ -170,7 +169,7 @@ def _load_stem(ref: StemRef) -> Audio:
         if not name or not default_storage.exists(name):
             raise FileNotFoundError(name)
         with default_storage.open(name, "rb") as handle:
-            data = handle.read()
+            data: bytes = handle.read()
     except Exception as exc:  # local disk or S3: either way the audio cannot be read
         raise RenderFailed(
             "stem_audio_missing",
@@ -184,13 +183,7 @@ def _load_stem(ref: StemRef) -> Audio:
             f"The stored audio of stem #{stem.pk} “{stem.title}” is not the file the plan was "
             f"made from (sha256 {digest[:12]}…, expected {ref.content_sha256[:12]}…).",
         )
-    try:
-        return load_audio(data)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise RenderFailed(
-            "stem_audio_unreadable",
-            f"The stored audio of stem #{stem.pk} “{stem.title}” cannot be decoded.",
-        ) from exc
+    return data
 
 
 def _current_plan(mix: Mix) -> dict[str, Any]:
@@ -386,6 +379,13 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         result = render(
             parse_plan(plan), load=_load_stem, progress=engine_progress, cache=STEM_CACHE
         )
+    except StemUndecodable as exc:
+        stem = Stem.objects.filter(pk=int(exc.stem_id)).first() if exc.stem_id.isdigit() else None
+        title = f" “{stem.title}”" if stem is not None else ""
+        raise RenderFailed(
+            "stem_audio_unreadable",
+            f"The stored audio of stem #{exc.stem_id}{title} cannot be decoded.",
+        ) from exc
     except PlanError as exc:
         raise RenderFailed("invalid_plan", exc.message) from exc
     manifest = signed_manifest_for(plan, result, render_id=str(mix.pk))

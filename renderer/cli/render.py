@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from renderer.audio import Audio
 from renderer.engine import load_stem_file, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
@@ -83,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: invalid plan: {exc.message}", file=sys.stderr)
         return 2
 
-    def load(ref: StemRef) -> Audio:
+    def load(ref: StemRef) -> bytes:
         path = ref.path if ref.path is None else str(base / ref.path)
         return load_stem_file(replace(ref, path=path))
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from portal.jobs.models import Job, JobStatus
@@ -140,6 +142,34 @@ def test_a_stem_whose_audio_is_gone_fails_the_render_cleanly(artist: Any, run_jo
     job = Job.objects.get(pk=mix.job.pk)
     assert job.status == JobStatus.FAILED and job.error_code == "stem_audio_missing"
     assert job.attempts == 1  # an expected failure is not retried
+    assert _outputs_of(mix) == []
+    assert not mix.audio and not MixStem.objects.filter(mix=mix).exists()
+
+
+def test_a_stem_whose_stored_bytes_are_not_audio_fails_the_render_cleanly(
+    artist: Any, run_jobs: Any
+) -> None:
+    vault = make_vault(artist)
+    mix = services.soundtrack_request(user=artist, data=REQUEST)
+    used = {int(stem["id"]) for stem in mix.plan["stems"]}
+    victim = next(stem for stem in vault if stem.pk in used)
+    # Bytes that are not audio, under the hash the plan expects: only decoding can catch them
+    # (the engine decodes on its thread pool; the error must still name the stem).
+    garbage = b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(64)
+    default_storage.delete(victim.audio.name)
+    default_storage.save(victim.audio.name, ContentFile(garbage))
+    plan = mix.plan
+    for stem in plan["stems"]:
+        if stem["id"] == str(victim.pk):
+            stem["content_sha256"] = hashlib.sha256(garbage).hexdigest()
+    Mix.objects.filter(pk=mix.pk).update(plan=plan)
+    run_jobs()
+    mix.refresh_from_db()
+    assert mix.status == RenderStatus.FAILED
+    assert "cannot be decoded" in mix.error and victim.title in mix.error
+    assert mix.job is not None
+    job = Job.objects.get(pk=mix.job.pk)
+    assert job.status == JobStatus.FAILED and job.error_code == "stem_audio_unreadable"
     assert _outputs_of(mix) == []
     assert not mix.audio and not MixStem.objects.filter(mix=mix).exists()
 

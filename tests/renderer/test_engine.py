@@ -15,12 +15,14 @@ import soundfile as sf
 from renderer.audio import Audio, load_audio, pcm_sha256
 from renderer.engine import (
     StemCache,
+    StemUndecodable,
     bar_to_frame,
     mix,
     plan_placements,
     prepare_stem,
     render,
     resample,
+    wav24_bytes,
 )
 from renderer.limiter import limit
 from renderer.loudness import integrated_loudness, true_peak_dbtp
@@ -272,6 +274,46 @@ def test_each_distinct_stem_is_decoded_once_and_kept_across_jobs(stem_dir: Path)
     second = render(plan, load=loader, cache=cache)
     assert len(calls) == 3 and cache.hits >= 3
     assert first.audio == second.audio
+
+
+def test_threads_decoding_the_stems_do_not_change_a_single_byte(stem_dir: Path) -> None:
+    plan = song_plan(stem_dir, duration_s=12)
+    fetched: list[str] = []
+
+    def loader(ref: StemRef) -> bytes:  # encoded bytes: the engine decodes them on its pool
+        fetched.append(ref.id)
+        assert ref.path is not None
+        return Path(ref.path).read_bytes()
+
+    one = render(plan, workers=1)
+    three = render(plan, load=loader, workers=3)
+    assert sorted(fetched) == ["bass", "kick", "pad"]
+    assert three.audio == one.audio and three.attribution == one.attribution
+
+
+def test_bytes_that_are_not_audio_name_the_stem(stem_dir: Path) -> None:
+    plan = song_plan(stem_dir, duration_s=12)
+    with pytest.raises(StemUndecodable) as caught:
+        render(plan, load=lambda ref: b"RIFF....WAVEnot audio at all", workers=2)
+    assert caught.value.stem_id in {"bass", "kick", "pad"}
+    assert "not decodable audio" in caught.value.message
+
+
+@pytest.mark.parametrize(("channels", "frames"), [(1, 4801), (2, 48000), (6, 333)])
+def test_wav24_writer_round_trips_through_libsndfile(channels: int, frames: int) -> None:
+    rng = np.random.default_rng(channels)
+    pcm = rng.integers(-(2**23), 2**23, size=(frames, channels), dtype=np.int64).astype(np.int32)
+    pcm[0] = 2**23 - 1  # both extremes survive the packing
+    pcm[1] = -(2**23)
+    data = wav24_bytes(pcm, 44100)
+    info = sf.info(io.BytesIO(data))
+    container = "WAV" if channels <= 2 else "WAVEX"  # WAVE_FORMAT_EXTENSIBLE past stereo
+    assert (info.format, info.subtype, info.samplerate) == (container, "PCM_24", 44100)
+    assert (info.channels, info.frames) == (channels, frames)
+    with sf.SoundFile(io.BytesIO(data)) as handle:
+        decoded = handle.read(dtype="int32", always_2d=True)
+    assert np.array_equal(decoded >> 8, pcm)  # libsndfile returns 24-bit values in the top bits
+    assert len(data) % 2 == 0  # RIFF chunks are padded to even sizes
 
 
 def test_stem_cache_evicts_least_recently_used_by_bytes() -> None:

@@ -91,7 +91,7 @@ def test_manifest_records_plan_engine_stems_and_placements(rendered: Any) -> Non
     assert signed["render_id"] == "r-1"
     assert signed["plan"] == plan.to_dict()
     assert signed["plan_sha256"] == plan_hash(plan)
-    assert signed["engine_version"] == "1.0.0"
+    assert signed["engine_version"] == "1.1.0"
     assert signed["audio_sha256"] == result.audio_sha256
     pad = next(s for s in signed["stems"] if s["id"] == "pad")
     assert pad["license_version"] == "svl-1.2"
