@@ -230,9 +230,7 @@ def _local_maxima(magnitude: F32) -> _Constellation:
     )
 
 
-def _peaks(
-    found: _Constellation, duration_s: float, density: float = 1.0
-) -> tuple[I64, I64, F32]:
+def _peaks(found: _Constellation, duration_s: float, density: float = 1.0) -> tuple[I64, I64, F32]:
     """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
     frames, bins, strength = found.frames, found.bins, found.strength
     if frames.size == 0:
@@ -321,9 +319,7 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         indexed.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
         dense.append(
             _packed(
-                *_landmarks(
-                    *_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
-                )
+                *_landmarks(*_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
             )
         )
     # Pool the phases, dropping exact repeats (most landmarks of tonal sounds are shared).

@@ -15,6 +15,7 @@ below the 0.01 dB we care about, and the whole thing runs at numpy/pocketfft spe
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -73,6 +74,7 @@ def k_weighting_biquads(sample_rate: int) -> tuple[Biquad, Biquad]:
     return shelf, highpass
 
 
+@functools.lru_cache(maxsize=8)  # a render measures the same rate a dozen times
 def _k_weighting_impulse_response(sample_rate: int) -> Float64Array:
     length = round(_IR_SECONDS * sample_rate)
     # Evaluate the cascade's frequency response on a grid 4x finer than the kept length, so the
@@ -85,6 +87,7 @@ def _k_weighting_impulse_response(sample_rate: int) -> Float64Array:
             a[0] + a[1] * z_inv + a[2] * z_inv**2
         )
     impulse: Float64Array = np.fft.irfft(response, n_fft)[:length]
+    impulse.setflags(write=False)  # cached and shared
     return impulse
 
 

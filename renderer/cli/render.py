@@ -13,6 +13,7 @@ from typing import Any
 
 from renderer.engine import load_stem_file, render
 from renderer.manifest import build_manifest, embed_manifest
+from renderer.memory import keep_freed_memory
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
 from renderer.signing import generate_keypair, key_id, public_key_pem, sign_manifest
 
@@ -116,6 +117,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
 
     try:
+        keep_freed_memory()
         result = render(plan, load=load)
     except PlanError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from renderer import engine
 from renderer.audio import Audio, load_audio, pcm_sha256
 from renderer.engine import (
     StemCache,
@@ -225,6 +226,59 @@ def test_fade_in_without_a_neighbour_section_is_linear() -> None:
     assert placement.fade_in_shape == "linear"
     gain = mix([placement], {"a": dc}, plan.frames, 1)[:, 0]
     assert abs(gain[SR // 2] - 0.5) < 1e-4 and abs(gain[SR // 4] - 0.25) < 1e-4
+
+
+def test_long_stems_gained_block_by_block_sum_exactly_like_a_gained_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 40 s stereo at -6 dB with fades at both ends, two layers overlapping: past the size where
+    # the mixer stops making a gained copy, so it gains through its scratch blocks instead.
+    plan = parse_plan(
+        {
+            "schema": "stemvault.render-plan/1",
+            "tempo_bpm": 120,
+            "duration_s": 48,
+            "stems": [{"id": "a", "path": "a.wav"}, {"id": "b", "path": "b.wav"}],
+            "sections": [
+                {
+                    "name": "main",
+                    "start_bar": 0,
+                    "bars": 24,
+                    "layers": [
+                        {"stem": "a", "gain_db": -6.0, "fade_in_s": 3, "fade_out_s": 5},
+                        {"stem": "b", "start_bar": 2, "gain_db": 0.0, "fade_out_s": 1},
+                    ],
+                }
+            ],
+        }
+    )
+    rng = np.random.default_rng(5)
+    stems = {
+        "a": rng.uniform(-0.5, 0.5, size=(40 * SR, 2)).astype(np.float32),
+        "b": rng.uniform(-0.5, 0.5, size=(40 * SR, 1)).astype(np.float32),
+    }
+    assert stems["a"].nbytes > engine._GAIN_COPY_MAX_BYTES
+    placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
+    blockwise = mix(placements, stems, plan.frames, 2)
+    monkeypatch.setattr(engine, "_GAIN_COPY_MAX_BYTES", 1 << 40)
+    copied = mix(placements, stems, plan.frames, 2)
+    assert np.array_equal(blockwise, copied)
+    # And both are the plain formula: stem x gain x fade, summed.
+    a, b = placements
+    gain_a = np.float32(10 ** (-6 / 20))
+    expected = np.zeros((plan.frames, 2), dtype=np.float32)
+    env = engine._envelope(a, a.start_frame, a.end_frame)
+    assert env is not None and env[0] < 0.01 and env[-1] < 0.01
+    span = slice(a.start_frame, a.end_frame)
+    expected[span] += (stems["a"][: a.end_frame - a.start_frame] * gain_a) * env[:, None].astype(
+        np.float32
+    )
+    env_b = engine._envelope(b, b.start_frame, b.end_frame)
+    assert env_b is not None
+    expected[b.start_frame : b.end_frame] += stems["b"][: b.end_frame - b.start_frame] * env_b[
+        :, None
+    ].astype(np.float32)
+    assert np.allclose(blockwise, expected, atol=1e-6)
 
 
 # --- stems: resampling, tempo, cache -------------------------------------------------------
