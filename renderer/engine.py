@@ -190,15 +190,19 @@ def resample(
     bins_out = n_out // 2 + 1
     keep = min(spectrum.shape[0], bins_out)
     taper_start = int(keep * 0.92)
-    resized = np.zeros((bins_out, samples.shape[1]), dtype=np.complex128)
+    # Single precision throughout (numpy >= 2 transforms float32 as complex64): ~2x faster than
+    # double, and its error (~1e-7 of full scale) sits under the 24-bit output's last bit.
+    resized = np.zeros((bins_out, samples.shape[1]), dtype=spectrum.dtype)
     resized[:keep] = spectrum[:keep]
     if keep - taper_start > 1:
         ramp = 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, keep - taper_start)))
-        resized[taper_start:keep] *= ramp[:, None]
+        resized[taper_start:keep] *= ramp[:, None].astype(resized.real.dtype)
     out = np.fft.irfft(resized, n=n_out, axis=0)[:frames_out]
     if out.shape[0] < frames_out:
-        out = np.concatenate([out, np.zeros((frames_out - out.shape[0], out.shape[1]))])
-    out *= n_out / n_in
+        out = np.concatenate(
+            [out, np.zeros((frames_out - out.shape[0], out.shape[1]), dtype=out.dtype)]
+        )
+    out *= out.dtype.type(n_out / n_in)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 

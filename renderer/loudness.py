@@ -6,8 +6,9 @@ and works at any sample rate from 44.1 to 192 kHz.
 Why FFT filtering: the K-weighting pre-filter is a cascade of two IIR biquads. Without scipy,
 running a recursive filter sample by sample in Python costs seconds per minute of audio. The
 cascade is stable and its impulse response dies away quickly (the slowest pole pair, the 38 Hz
-high-pass with Q 0.5, is near-critically damped with a time constant of ~4 ms, so after 170 ms the
-response is below 1e-12 of its peak). We therefore compute the cascade's exact impulse response
+high-pass with Q 0.5, is near-critically damped with a time constant of ~4 ms: after 80 ms the
+response stays below 3e-10 of its peak at 44.1-192 kHz, and the energy it leaves out is ~1e-17 of
+the total). We therefore compute the cascade's exact impulse response
 from its complex frequency response, truncate it where it has decayed to nothing, and apply it as
 a long FIR by overlap-save FFT convolution. The truncation error is many orders of magnitude
 below the 0.01 dB we care about, and the whole thing runs at numpy/pocketfft speed.
@@ -43,7 +44,7 @@ _SHELF_BANDWIDTH_EXP = 0.4996667741545416
 _HIGHPASS_F0_HZ = 38.13547087602444
 _HIGHPASS_Q = 0.5003270373238773
 
-_IR_SECONDS = 0.17  # length of the truncated K-filter impulse response (see module docstring)
+_IR_SECONDS = 0.08  # length of the truncated K-filter impulse response (see module docstring)
 _TRUE_PEAK_BATCH = 256  # blocks interpolated per matrix product in the true-peak meter
 _TRUE_PEAK_TAPS = 32  # taps per interpolation phase of the true-peak FIR
 
