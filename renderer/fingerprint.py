@@ -11,6 +11,12 @@ strongest time-frequency points of a sound stay the strongest. Pairs of nearby p
 as (anchor frequency, frequency step, time step); each hash keeps its anchor frame so a match can
 be confirmed by a consistent time offset between query and item, which random collisions lack.
 
+One-shots (under PHASES_BELOW_S) also carry decay landmarks: how long each of their strongest
+tonal peaks takes to fall by 3, 6, ... 18 dB in its own bin (see DECAY_DROPS_DB), which is what
+survives when noise buries a kick's or a tabla stroke's fine detail. A query ranks candidates by
+the share of landmarks they explain and keeps only those within RELATIVE_SCORE of the best, so
+a sibling sound (the same drum, another stroke) is not reported beside the copy it resembles.
+
 Analysis is rate-independent without a resampler: the STFT window is always 40 ms and the hop
 16 ms *in seconds*, so bin k is k * 25 Hz at any input rate (44.1, 48, 96 kHz ...). Only the bins
 between 50 Hz and 11 kHz are used, which lossy encoders keep and every common rate covers.
@@ -35,8 +41,8 @@ I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
 
-FORMAT_VERSION: Final = 2  # Fingerprint.to_bytes (2: QUERY_ONLY landmarks)
-INDEX_FORMAT_VERSION: Final = 2  # FingerprintIndex.to_bytes (2: hash-run layout, uint16 times)
+FORMAT_VERSION: Final = 3  # Fingerprint.to_bytes (2: QUERY_ONLY landmarks, 3: decay landmarks)
+INDEX_FORMAT_VERSION: Final = 3  # FingerprintIndex.to_bytes (2: hash runs, uint16 times; 3: decays)
 
 WINDOW_S: Final = 0.04  # 25 Hz bins: resolves a kick's fundamental, short enough for hits
 HOP_S: Final = 0.016  # 62.5 frames/s; offsets are reported to +-16 ms
@@ -70,6 +76,26 @@ QUERY_DENSITY: Final = 2.0
 QUERY_EXTRA_FAN_OUT: Final = 2
 QUERY_ONLY: Final = 1 << 31
 HASH_SPACE: Final = 1 << 23  # anchor bin (9 bits) | bin step + 128 (8 bits) | frame gap (6 bits)
+# Decay landmarks, for one-shots only (material under PHASES_BELOW_S). A kick, a boom or a
+# tabla stroke is one strong tone that dies away: peak picking sees it once, at its onset, and
+# the rest of its constellation is fine detail that added noise buries first. How long the
+# strongest peaks take to fall by 3, 6, ... 18 dB in their own bin is what such a sound *is*,
+# and it survives noise 10 dB under the sound (the drop is measured from a peak far above it)
+# as well as gain, resampling and lossy coding. Each decay landmark hashes (bin, drop, frames
+# to reach it) into the top of the hash space, where anchor bins (< 512 - 11) never reach.
+DECAY_DROPS_DB: Final = (3.0, 6.0, 9.0, 12.0, 15.0, 18.0)
+DECAY_STRONG_DB: Final = 25.0  # anchors: peaks within this of the loudest bin ...
+DECAY_ANCHORS: Final = 4  # ... the strongest this many of them (per analysis phase)
+DECAY_PROMINENCE_DB: Final = 10.0
+DECAY_MAX_FRAMES: Final = 250  # 4 s: the whole of a one-shot
+DECAY_BUCKETS_PER_OCTAVE: Final = 3
+_DECAY_BUCKETS: Final = int(DECAY_BUCKETS_PER_OCTAVE * np.log2(DECAY_MAX_FRAMES)) + 1
+DECAY_BASE: Final = 501 << 14  # decay hashes live at and above this; landmark anchors below
+DECAY_MIN_FOR_SCORE: Final = 4
+DECAY_WEIGHT_FLOOR: Final = 0.5
+DECAY_MIN_MATCHED: Final = 6
+DECAY_MIN_SHARE: Final = 0.75
+DECAY_SCORE: Final = 0.06
 
 # Matching.
 STOP_POSTINGS: Final = 10_000  # hashes this common identify nothing and cost the most time
@@ -79,6 +105,7 @@ QUERY_BUDGET: Final = 200_000  # postings one query may visit; the commonest has
 # needs more than that *and* a share of the sparser side's landmarks.
 MIN_MATCHED: Final = 12
 MIN_SCORE: Final = 0.05
+RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best match's score
 CONTAIN_MIN_MATCHED: Final = 12
 CONTAIN_MIN_SCORE: Final = 0.05
 # Index levels: below this many postings everything lives in the sorted delta.
@@ -257,6 +284,46 @@ def _peaks(found: _Constellation, duration_s: float, density: float = 1.0) -> tu
     )
 
 
+def _decay_landmarks(magnitude: F32, found: _Constellation) -> tuple[U32, U32]:
+    """(hash, anchor frame) of the frames each strong peak takes to fall by each of
+    DECAY_DROPS_DB in its own bin (see DECAY_DROPS_DB)."""
+    empty = np.zeros(0, np.uint32)
+    if found.frames.size == 0:
+        return empty, empty
+    top = float(found.strength.max())
+    strong = np.flatnonzero(found.strength >= top - DECAY_STRONG_DB / 20.0 * np.log(10.0))
+    if DECAY_PROMINENCE_DB > 0 and strong.size:
+        # Tonal peaks only: a tone stands far above the bins a few steps away in its frame;
+        # a noisy hit's spectral peaks are shallow and their decay is not repeatable.
+        f, b = found.frames[strong], found.bins[strong]
+        side = []
+        for d in (-4, -3, 3, 4):
+            side.append(magnitude[f, np.clip(b + d, 0, magnitude.shape[1] - 1)])
+        around = np.log(np.maximum(np.max(np.stack(side), axis=0), 1e-30))
+        prominent = found.strength[strong] - around >= DECAY_PROMINENCE_DB / 20.0 * np.log(10.0)
+        strong = strong[prominent]
+    strong = strong[np.argsort(-found.strength[strong], kind="stable")][:DECAY_ANCHORS]
+    frames, bins = found.frames[strong], found.bins[strong]
+    floor = float(magnitude.max()) * 10.0 ** (-FLOOR_DB / 20.0) * 1e-3
+    steps = np.arange(DECAY_MAX_FRAMES + 1)
+    rows = frames[:, None] + steps[None, :]
+    inside = rows < magnitude.shape[0]
+    columns = magnitude[np.minimum(rows, magnitude.shape[0] - 1), bins[:, None]]
+    level = np.log(np.maximum(columns, np.float32(floor)))
+    hashes, times = [], []
+    for code, drop_db in enumerate(DECAY_DROPS_DB):
+        below = (level < level[:, :1] - np.float32(drop_db / 20.0 * np.log(10.0))) & inside
+        reached = below.any(axis=1)
+        gap = np.argmax(below, axis=1)[reached]
+        # Log-spaced buckets: a slow decay's crossing jitters by a few frames under noise,
+        # a fast one's by at most one; either stays inside its bucket most of the time.
+        bucket = np.floor(DECAY_BUCKETS_PER_OCTAVE * np.log2(gap)).astype(np.int64)
+        slot = (bins[reached] * len(DECAY_DROPS_DB) + code) * _DECAY_BUCKETS + bucket
+        hashes.append((HASH_SPACE - 1 - slot).astype(np.uint32))
+        times.append(frames[reached].astype(np.uint32))
+    return np.concatenate(hashes), np.concatenate(times)
+
+
 def _landmarks(frames: I64, bins: I64, strength: F32, fan_out: int) -> tuple[U32, U32]:
     """Pair each anchor peak with the FAN_OUT strongest peaks that follow it in the target zone.
 
@@ -314,9 +381,12 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         # k of every phase still stands for time k * HOP_S (to within HOP_S / 2).
         lead = round(phase * HOP_S * rate / phases)
         shifted = np.concatenate([np.zeros(lead, np.float32), mono]) if lead else mono
-        found = _local_maxima(_spectrogram(shifted, rate))
+        magnitude = _spectrogram(shifted, rate)
+        found = _local_maxima(magnitude)
         fan_out = FAN_OUT if phases > 1 else LONG_FAN_OUT
         indexed.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
+        if phases > 1:  # a one-shot
+            indexed.append(_packed(*_decay_landmarks(magnitude, found)))
         dense.append(
             _packed(
                 *_landmarks(*_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
@@ -361,6 +431,7 @@ class _Candidates:
     offsets: I64  # item frame - query frame at the best alignment
     span_lo: I64  # first and last query frame among the aligned hashes
     span_hi: I64
+    decay: I64  # how many of the aligned hashes are decay landmarks
 
 
 _INDEX_MAGIC: Final = b"SVFI"
@@ -394,6 +465,7 @@ class FingerprintIndex:
     _slot: dict[str, int] = field(default_factory=dict)
     _alive: list[bool] = field(default_factory=list)
     _counts: list[int] = field(default_factory=list)
+    _decay_counts: list[int] = field(default_factory=list)
     _durations: list[float] = field(default_factory=list)
     _first_seg: list[int] = field(default_factory=list)  # per slot
     _seg_slot: list[int] = field(default_factory=list)  # per segment
@@ -420,6 +492,7 @@ class FingerprintIndex:
         fp_hashes = np.asarray(fp.hashes, np.uint32)[indexed]
         fp_times = np.asarray(fp.times, np.uint32)[indexed]
         self._counts.append(int(fp_hashes.shape[0]))
+        self._decay_counts.append(int(np.count_nonzero(fp_hashes >= np.uint32(DECAY_BASE))))
         self._durations.append(fp.duration_s)
         first = len(self._seg_slot)
         self._first_seg.append(first)
@@ -608,13 +681,16 @@ class FingerprintIndex:
 
     # ---------------------------------------------------------------- querying
 
-    def _candidates(self, fp: Fingerprint, *, dense: bool) -> _Candidates:
+    def _candidates(self, fp: Fingerprint, *, dense: bool, decay: bool = True) -> _Candidates:
         self._flush()
         if not dense:  # the query-only landmarks serve containment; see QUERY_ONLY
             indexed = fp.hashes < np.uint32(QUERY_ONLY)
             fp = Fingerprint(fp.hashes[indexed], fp.times[indexed], fp.duration_s)
+        if not decay:  # a sound layered under others keeps its peaks, not its clean decays
+            landmarks = (fp.hashes & np.uint32(QUERY_ONLY - 1)) < np.uint32(DECAY_BASE)
+            fp = Fingerprint(fp.hashes[landmarks], fp.times[landmarks], fp.duration_s)
         empty = np.zeros(0, np.int64)
-        none = _Candidates(empty, empty, empty, empty, empty)
+        none = _Candidates(empty, empty, empty, empty, empty, empty)
         if len(fp) == 0 or self.postings == 0:
             return none
         q_hash = np.asarray(fp.hashes, np.uint32) & np.uint32(QUERY_ONLY - 1)
@@ -641,6 +717,7 @@ class FingerprintIndex:
         segs: list[I64] = []
         item_t: list[I64] = []
         query_t: list[I64] = []
+        query_h: list[I64] = []
         levels = (
             (main_lo, main_runs, self._main_seg, self._main_time),
             (delta_lo, delta_runs, self._delta_seg, self._delta_time),
@@ -657,17 +734,21 @@ class FingerprintIndex:
             segs.append(seg_col[rows].astype(np.int64))
             item_t.append(time_col[rows].astype(np.int64))
             query_t.append(np.repeat(q_time, take))
+            query_h.append(np.repeat(q_hash, take))
         if not segs:
             return none
         seg = np.concatenate(segs) if len(segs) > 1 else segs[0]
         t_item = np.concatenate(item_t) if len(item_t) > 1 else item_t[0]
         t_query = np.concatenate(query_t) if len(query_t) > 1 else query_t[0]
+        h_query = np.concatenate(query_h) if len(query_h) > 1 else query_h[0]
         seg_slots, seg_base = self._segments()
         items = seg_slots[seg]
         if len(self._seg_slot) != len(self._names):  # some item spans several segments
             t_item += seg_base[seg]
         n_slots = len(self._names)
-        min_hits = min(MIN_MATCHED, CONTAIN_MIN_MATCHED)
+        min_hits = min(
+            MIN_MATCHED, CONTAIN_MIN_MATCHED, DECAY_MIN_MATCHED if decay else MIN_MATCHED
+        )
         # Cheap first cut: an item needs min_hits shared hashes at *any* offsets before it can
         # have that many at one offset, and at scale almost every item sharing a few is noise.
         hits = np.bincount(items, minlength=n_slots)
@@ -675,6 +756,7 @@ class FingerprintIndex:
             hits[~np.asarray(self._alive, dtype=bool)] = 0
         keep = (hits >= min_hits)[items]
         items, t_item, t_query = items[keep], t_item[keep], t_query[keep]
+        is_decay = h_query[keep] >= DECAY_BASE
         if not items.shape[0]:
             return none
         offset = t_item - t_query
@@ -704,6 +786,7 @@ class FingerprintIndex:
         # Query-side span of the aligned hashes, for offsets and coverage.
         span_lo = np.zeros(cand_items.shape[0], np.int64)
         span_hi = np.zeros(cand_items.shape[0], np.int64)
+        decay_hits = np.zeros(cand_items.shape[0], np.int64)
         if cand_items.shape[0]:
             pos = np.searchsorted(cand_items, items)
             pos = np.minimum(pos, cand_items.shape[0] - 1)
@@ -714,7 +797,8 @@ class FingerprintIndex:
             span_lo[:] = np.iinfo(np.int64).max
             np.minimum.at(span_lo, hit_pos, hit_t)
             np.maximum.at(span_hi, hit_pos, hit_t)
-        return _Candidates(cand_items, cand_matched, cand_offset, span_lo, span_hi)
+            np.add.at(decay_hits, hit_pos[is_decay[hit]], 1)
+        return _Candidates(cand_items, cand_matched, cand_offset, span_lo, span_hi, decay_hits)
 
     def _matches(
         self, fp: Fingerprint, cands: _Candidates, *, contained: bool, limit: int
@@ -735,13 +819,33 @@ class FingerprintIndex:
             # The item's hashes expected inside the overlap; noise or a second layer *adds*
             # peaks to the query, so the sparser side is the fair denominator.
             expected = max(1.0, item_count * min(1.0, overlap / item_dur))
+            own_decay = self._decay_counts[slot]
+            if own_decay >= DECAY_MIN_FOR_SCORE and not contained:
+                # A one-shot with tonal decays: a copy keeps them, a merely similar sound does
+                # not (see DECAY_DROPS_DB). Weigh the candidate by the share found.
+                share = min(1.0, int(cands.decay[i]) / own_decay)
+                weight = DECAY_WEIGHT_FLOOR + (1.0 - DECAY_WEIGHT_FLOOR) * share
+            else:
+                weight = 1.0
             if contained:
+                # Decay landmarks take no part in containment (see find_contained).
+                expected = max(1.0, (item_count - own_decay) * min(1.0, overlap / item_dur))
                 score = min(1.0, matched / expected)
                 ok = matched >= CONTAIN_MIN_MATCHED and score >= CONTAIN_MIN_SCORE
                 coverage = min(1.0, span / item_dur)
             else:
-                score = min(1.0, matched / min(float(q_count), expected))
+                score = min(1.0, matched / min(float(q_count), expected)) * weight
                 ok = matched >= MIN_MATCHED and score >= MIN_SCORE
+                # Or, for a tonal one-shot whose few landmarks noise buried: most of its own
+                # decays at one alignment.
+                decays = int(cands.decay[i])
+                if (
+                    own_decay >= DECAY_MIN_FOR_SCORE
+                    and decays >= DECAY_MIN_MATCHED
+                    and decays >= DECAY_MIN_SHARE * own_decay
+                ):
+                    score = max(score, DECAY_SCORE * min(1.0, decays / own_decay))
+                    ok = True
                 coverage = min(1.0, span / max(fp.duration_s, HOP_S))
             if ok:
                 results.append(
@@ -760,16 +864,23 @@ class FingerprintIndex:
     def query(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
         """Items the query is a near-duplicate or an excerpt of, best first."""
         found = self._matches(fp, self._candidates(fp, dense=False), contained=False, limit=limit)
-        if found:
-            return found
-        # Nothing on the indexed landmarks alone: look again with the denser query-side set,
-        # which recovers sounds whose own peaks noise pushed out of the budget. Only as a
-        # fallback, because on every query it also finds more similar-but-different one-shots.
-        return self._matches(fp, self._candidates(fp, dense=True), contained=False, limit=limit)
+        if not found:
+            # Nothing on the indexed landmarks alone: look again with the denser query-side
+            # set, which recovers sounds whose own peaks noise pushed out of the budget. Only as
+            # a fallback: on every query it also finds more similar-but-different one-shots.
+            found = self._matches(
+                fp, self._candidates(fp, dense=True), contained=False, limit=limit
+            )
+        # A copy of one item explains its landmarks far better than a similar sound does (the
+        # same drum at another velocity, a sibling stroke): keep the items that come close to
+        # the best, not every item past the absolute floor.
+        return [m for m in found if m.score >= RELATIVE_SCORE * found[0].score]
 
     def find_contained(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
         """Items whose material appears inside the query, possibly layered under other sounds."""
-        return self._matches(fp, self._candidates(fp, dense=True), contained=True, limit=limit)
+        return self._matches(
+            fp, self._candidates(fp, dense=True, decay=False), contained=True, limit=limit
+        )
 
     def to_bytes(self) -> bytes:
         self._flush()
@@ -785,6 +896,7 @@ class FingerprintIndex:
         seg_renumber[live_segs] = np.arange(live_segs.shape[0])
         names = "\n".join(self._names[s] for s in live_slots).encode()
         counts = np.asarray([self._counts[s] for s in live_slots], dtype="<u4")
+        decay_counts = np.asarray([self._decay_counts[s] for s in live_slots], dtype="<u4")
         durations = np.asarray([self._durations[s] for s in live_slots], dtype="<f8")
         out_seg_slot = slot_renumber[seg_slots[live_segs]].astype("<u4")
         out_seg_part = np.asarray(self._seg_part, dtype=np.int64)[live_segs].astype("<u4")
@@ -819,6 +931,7 @@ class FingerprintIndex:
                 header,
                 names,
                 counts.tobytes(),
+                decay_counts.tobytes(),
                 durations.tobytes(),
                 out_seg_slot.tobytes(),
                 out_seg_part.tobytes(),
@@ -844,7 +957,7 @@ class FingerprintIndex:
         _, _, n_items, n_segs, n_runs, n_postings, name_len = struct.unpack(
             _INDEX_HEAD, data[:head]
         )
-        expected = head + name_len + 12 * n_items + 8 * n_segs + 8 * n_runs + 6 * n_postings
+        expected = head + name_len + 16 * n_items + 8 * n_segs + 8 * n_runs + 6 * n_postings
         if len(data) != expected:
             raise ValueError("corrupt fingerprint index")
         pos = head
@@ -858,6 +971,7 @@ class FingerprintIndex:
             return out
 
         counts = column("<u4", n_items)
+        decay_counts = column("<u4", n_items)
         durations = column("<f8", n_items)
         seg_slot = column("<u4", n_segs).astype(np.int64)
         seg_part = column("<u4", n_segs).astype(np.int64)
@@ -874,6 +988,7 @@ class FingerprintIndex:
         index._slot = {name: i for i, name in enumerate(names)}
         index._alive = [True] * n_items
         index._counts = [int(c) for c in counts]
+        index._decay_counts = [int(c) for c in decay_counts]
         index._durations = [float(d) for d in durations]
         index._seg_slot = seg_slot.tolist()
         index._seg_part = seg_part.tolist()

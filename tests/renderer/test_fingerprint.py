@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
+from renderer import fingerprint as fp_module
 from renderer.audio import load_audio
 from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
 
@@ -316,3 +317,73 @@ def test_query_only_landmarks_are_not_indexed_and_old_fingerprints_are_refused()
     data[4] = 1  # version byte
     with pytest.raises(ValueError, match="version 1"):
         Fingerprint.from_bytes(bytes(data))
+
+
+# --- one-shots that are one decaying tone, and near-duplicates ranked by their best ------------
+
+
+def _struck_tone(hz: float, decay_s: float, rate: int = 44100, seconds: float = 2.5) -> Array:
+    """A struck membrane: a short click, then one tone dying away (a kick, a bayan stroke)."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = np.sin(2 * np.pi * hz * t) * np.exp(-t / decay_s)
+    click = np.random.default_rng(int(hz * decay_s * 1000)).standard_normal(t.size)
+    click *= np.exp(-t / 0.004) * 0.3
+    return (0.8 * (tone + click)).astype(np.float32)[:, None]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_decaying_tone_under_10_db_snr_noise_is_told_from_its_siblings(seed: int) -> None:
+    # Same pitch, other decays; other pitch, same decay: what a drum kit's one-shots look like.
+    sounds = {
+        "slow_92": _struck_tone(92.0, 0.60),
+        "fast_92": _struck_tone(92.0, 0.12),
+        "slow_150": _struck_tone(150.0, 0.60),
+        "medium_60": _struck_tone(60.0, 0.35),
+    }
+    index = FingerprintIndex()
+    for key, samples in sounds.items():
+        index.add(key, fingerprint(samples, 44100))
+    rng = np.random.default_rng(seed)
+    for key, samples in sounds.items():
+        power = float(np.mean(samples.astype(np.float64) ** 2))
+        noisy = samples + rng.standard_normal(samples.shape) * np.sqrt(power / 10)
+        matches = index.query(fingerprint(noisy.astype(np.float32), 44100), limit=4)
+        assert [m.key for m in matches] == [key], (key, matches)
+
+
+def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hashes() -> None:
+    one_shot = fingerprint(_struck_tone(92.0, 0.6), 44100)
+    indexed = one_shot.hashes[one_shot.hashes < np.uint32(fp_module.QUERY_ONLY)]
+    decays = indexed[indexed >= np.uint32(fp_module.DECAY_BASE)]
+    pairs = indexed[indexed < np.uint32(fp_module.DECAY_BASE)]
+    assert decays.size >= fp_module.DECAY_MIN_MATCHED and pairs.size > 0
+    # Every pair hash's anchor field is a real bin; every decay slot fits above them.
+    assert int(pairs.max()) >> 14 < fp_module.HIGH_BIN
+    last_slot = (fp_module.HIGH_BIN * len(fp_module.DECAY_DROPS_DB)) * fp_module._DECAY_BUCKETS
+    assert fp_module.HASH_SPACE - 1 - last_slot >= fp_module.DECAY_BASE
+    assert fp_module.DECAY_BASE >> 14 >= fp_module.HIGH_BIN
+    # Longer material (a loop, a stem) carries pair landmarks only.
+    long = fingerprint(np.tile(_struck_tone(92.0, 0.6), (3, 1)), 44100)
+    assert long.duration_s >= fp_module.PHASES_BELOW_S
+    assert not np.any((long.hashes & np.uint32(fp_module.QUERY_ONLY - 1)) >= fp_module.DECAY_BASE)
+
+
+def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
+    rng = np.random.default_rng(11)
+    rate = 44100
+    source = (rng.standard_normal((rate * 8, 1)) * np.linspace(0.1, 0.6, rate * 8)[:, None]).astype(
+        np.float32
+    )
+    # The same first two seconds, then something else: it shares a quarter of the source.
+    sibling = source.copy()
+    sibling[rate * 2 :] = rng.standard_normal((rate * 6, 1)).astype(np.float32) * 0.3
+    index = FingerprintIndex()
+    index.add("source", fingerprint(source, rate))
+    index.add("sibling", fingerprint(sibling, rate))
+    query = fingerprint(source, rate)
+    everything = index._matches(
+        query, index._candidates(query, dense=False), contained=False, limit=5
+    )
+    assert {m.key for m in everything} == {"source", "sibling"}  # both pass the absolute floor
+    assert everything[1].score < fp_module.RELATIVE_SCORE * everything[0].score
+    assert [m.key for m in index.query(query)] == ["source"]
