@@ -41,6 +41,7 @@ from portal.stems.models import (
     StemStatus,
     Submission,
 )
+from portal.stems.provenance_jobs import PROVENANCE_JOB_KIND
 from portal.stems.signals import stem_entered_review
 from renderer.audio import Audio, pcm_sha256
 from renderer.fingerprint import fingerprint
@@ -531,7 +532,7 @@ def _create_rows(
             },
         )
         job = job_enqueue(
-            kind="stems.provenance",
+            kind=PROVENANCE_JOB_KIND,
             args={"stem_id": stem.pk},
             owner=artist,
             dedupe_key=f"provenance:{stem.pk}:{stem.pcm_sha256[:16]}",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from portal.jobs.registry import JobFailed, Progress, job_kind
+from portal.stems.provenance_jobs import PROVENANCE_JOB_KIND, provenance_abandoned
 
 
-@job_kind("stems.provenance", max_attempts=3, time_limit_s=300)
+@job_kind(PROVENANCE_JOB_KIND, max_attempts=3, time_limit_s=300, on_give_up=provenance_abandoned)
 def provenance_job(*, job_id: int, progress: Progress, stem_id: int) -> dict[str, Any]:
     from portal.stems.provenance import provenance_run
 

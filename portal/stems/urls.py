@@ -11,6 +11,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stems/", views.stem_list, name="list"),
     path("stems/<int:pk>/", views.stem_detail, name="detail"),
     path("stems/<int:pk>/withdraw/", views.stem_withdraw, name="withdraw"),
+    path(
+        "stems/<int:pk>/rerun-provenance/",
+        views.stem_rerun_provenance,
+        name="rerun-provenance",
+    ),
     path("stems/<int:pk>/audio/", views.stem_audio, name="audio"),
     path("stems/<int:pk>/receipt/", views.stem_receipt, name="receipt"),
 ]

@@ -19,6 +19,7 @@ from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
 from portal.stems.forms import ContributeForm
 from portal.stems.models import CheckName, Stem, StemStatus
+from portal.stems.provenance_jobs import provenance_rerun
 
 
 def _is_xhr(request: HttpRequest) -> bool:
@@ -138,6 +139,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credits": stem.credits.select_related("artist"),
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
+            "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
             # What the curators decided, and the stem heard in context: the other domains'
             # own selectors, so the artist reads exactly what the curator wrote.
             "decisions": list(decisions_for_stem(stem=stem)),
@@ -165,6 +167,19 @@ def stem_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only the artist who contributed a stem can withdraw it.")
         return redirect("stems:detail", pk=stem.pk)
     return render(request, "stems/stem_withdraw.html", {"stem": stem})
+
+
+@login_required
+@require_http_methods(["POST"])
+def stem_rerun_provenance(request: HttpRequest, pk: int) -> HttpResponse:
+    stem = _stem_or_404(request, pk)
+    try:
+        provenance_rerun(stem=stem, actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("stems:detail", pk=stem.pk)
+    messages.success(request, f"The checks of “{stem.title}” are queued again.")
+    return redirect("stems:detail", pk=stem.pk)
 
 
 @login_required
