@@ -64,7 +64,7 @@ CORPUS_STEMS = (
 )
 DURATION_S = 180
 SR = 48000
-RUNS = 3
+RUNS = 5
 
 
 def _median_time(action: Callable[[], Any], runs: int) -> float:
