@@ -43,7 +43,8 @@ def provenance_rerun(*, stem: Stem, actor: User) -> Stem:
     """Staff run the checks of a stem whose provenance job failed again, as a new job."""
     if not actor.is_platform_staff:
         raise PermissionDenied("staff_only", "Only platform staff can re-run provenance checks.")
-    locked = Stem.objects.select_for_update().select_related("provenance_job").get(pk=stem.pk)
+    # Only the stem row is locked (its job is read after: FOR UPDATE cannot take an outer join).
+    locked = Stem.objects.select_for_update().get(pk=stem.pk)
     if locked.status != StemStatus.PROCESSING:
         raise Conflict(
             "already_judged",
