@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stems/", views.stem_list, name="list"),
     path("stems/<int:pk>/", views.stem_detail, name="detail"),
     path("stems/<int:pk>/withdraw/", views.stem_withdraw, name="withdraw"),
+    path("stems/<int:pk>/edit/", views.stem_edit, name="edit"),
     path(
         "stems/<int:pk>/rerun-provenance/",
         views.stem_rerun_provenance,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from portal.core.errors import ApplicationError, NotFound
 from portal.mixes.models import RenderStatus
 from portal.mixes.selectors import previews_of_stem
+from portal.review.forms import ResubmitForm
 from portal.review.selectors import decisions_for_stem
 from portal.stems import selectors, services
 from portal.stems.apis import receipt_response
@@ -140,6 +141,8 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
+            "can_edit": stem.status in services.EDITABLE_STATUSES
+            and stem.status != StemStatus.CHANGES_REQUESTED,
             # What the curators decided, and the stem heard in context: the other domains'
             # own selectors, so the artist reads exactly what the curator wrote.
             "decisions": list(decisions_for_stem(stem=stem)),
@@ -167,6 +170,39 @@ def stem_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only the artist who contributed a stem can withdraw it.")
         return redirect("stems:detail", pk=stem.pk)
     return render(request, "stems/stem_withdraw.html", {"stem": stem})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stem_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The artist corrects a stem's details while it is checked or reviewed (each stem of a
+    multi-file contribution starts with the details shared by the batch)."""
+    stem = _stem_or_404(request, pk)
+    if stem.artist_id != request.user.pk:
+        raise Http404("No such stem among yours.")
+    if stem.status == StemStatus.CHANGES_REQUESTED:
+        return redirect("review:stem-changes", stem_id=stem.pk)  # edits go back to review there
+    editable = stem.status in services.EDITABLE_STATUSES
+    form = ResubmitForm.for_stem(stem, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and editable and form.is_valid():
+        try:
+            services.stem_update_metadata(
+                stem=stem,
+                actor=request.user,
+                **form.cleaned_data,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"The details of “{form.cleaned_data['title']}” are saved.")
+            return redirect("stems:detail", pk=stem.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "stems/stem_edit.html",
+        {"stem": stem, "form": form, "editable": editable},
+        status=status,
+    )
 
 
 @login_required
