@@ -284,6 +284,14 @@ def _peaks(found: _Constellation, duration_s: float, density: float = 1.0) -> tu
     )
 
 
+_DECAY_SIDES = np.array([-4, -3, 3, 4])  # bins beside a peak that a tone towers over
+
+
+def _nepers(db: float) -> float:
+    """A level difference in dB as a difference of natural logs of magnitude."""
+    return db / 20.0 * float(np.log(10.0))
+
+
 def _decay_landmarks(magnitude: F32, found: _Constellation) -> tuple[U32, U32]:
     """(hash, anchor frame) of the frames each strong peak takes to fall by each of
     DECAY_DROPS_DB in its own bin (see DECAY_DROPS_DB)."""
@@ -291,17 +299,13 @@ def _decay_landmarks(magnitude: F32, found: _Constellation) -> tuple[U32, U32]:
     if found.frames.size == 0:
         return empty, empty
     top = float(found.strength.max())
-    strong = np.flatnonzero(found.strength >= top - DECAY_STRONG_DB / 20.0 * np.log(10.0))
-    if DECAY_PROMINENCE_DB > 0 and strong.size:
-        # Tonal peaks only: a tone stands far above the bins a few steps away in its frame;
-        # a noisy hit's spectral peaks are shallow and their decay is not repeatable.
-        f, b = found.frames[strong], found.bins[strong]
-        side = []
-        for d in (-4, -3, 3, 4):
-            side.append(magnitude[f, np.clip(b + d, 0, magnitude.shape[1] - 1)])
-        around = np.log(np.maximum(np.max(np.stack(side), axis=0), 1e-30))
-        prominent = found.strength[strong] - around >= DECAY_PROMINENCE_DB / 20.0 * np.log(10.0)
-        strong = strong[prominent]
+    strong = np.flatnonzero(found.strength >= top - _nepers(DECAY_STRONG_DB))
+    # Tonal peaks only: a tone stands far above the bins a few steps away in its frame; a noisy
+    # hit's spectral peaks are shallow and their decay is not repeatable.
+    sides = np.clip(found.bins[strong, None] + _DECAY_SIDES, 0, magnitude.shape[1] - 1)
+    around = magnitude[found.frames[strong, None], sides].max(axis=1)
+    around = np.log(np.maximum(around, 1e-30))
+    strong = strong[found.strength[strong] - around >= _nepers(DECAY_PROMINENCE_DB)]
     strong = strong[np.argsort(-found.strength[strong], kind="stable")][:DECAY_ANCHORS]
     frames, bins = found.frames[strong], found.bins[strong]
     floor = float(magnitude.max()) * 10.0 ** (-FLOOR_DB / 20.0) * 1e-3
@@ -312,7 +316,7 @@ def _decay_landmarks(magnitude: F32, found: _Constellation) -> tuple[U32, U32]:
     level = np.log(np.maximum(columns, np.float32(floor)))
     hashes, times = [], []
     for code, drop_db in enumerate(DECAY_DROPS_DB):
-        below = (level < level[:, :1] - np.float32(drop_db / 20.0 * np.log(10.0))) & inside
+        below = (level < level[:, :1] - np.float32(_nepers(drop_db))) & inside
         reached = below.any(axis=1)
         gap = np.argmax(below, axis=1)[reached]
         # Log-spaced buckets: a slow decay's crossing jitters by a few frames under noise,
