@@ -699,6 +699,10 @@ class FingerprintIndex:
             return none
         q_hash = np.asarray(fp.hashes, np.uint32) & np.uint32(QUERY_ONLY - 1)
         q_hash = np.minimum(q_hash, np.uint32(HASH_SPACE - 1)).astype(np.int64)
+        # Decay landmarks only come with one-shot queries; without them the decay rule cannot
+        # accept anything, so the usual first cut applies and no per-posting flags are built.
+        q_decay = q_hash >= DECAY_BASE
+        decay = decay and bool(q_decay.any())
         main_lo = main_runs = delta_lo = delta_runs = empty
         runs = np.zeros(q_hash.shape[0], np.int64)
         if self._main_size:
@@ -721,7 +725,7 @@ class FingerprintIndex:
         segs: list[I64] = []
         item_t: list[I64] = []
         query_t: list[I64] = []
-        query_h: list[I64] = []
+        query_d: list[npt.NDArray[np.bool_]] = []
         levels = (
             (main_lo, main_runs, self._main_seg, self._main_time),
             (delta_lo, delta_runs, self._delta_seg, self._delta_time),
@@ -738,13 +742,14 @@ class FingerprintIndex:
             segs.append(seg_col[rows].astype(np.int64))
             item_t.append(time_col[rows].astype(np.int64))
             query_t.append(np.repeat(q_time, take))
-            query_h.append(np.repeat(q_hash, take))
+            if decay:
+                query_d.append(np.repeat(q_decay, take))
         if not segs:
             return none
         seg = np.concatenate(segs) if len(segs) > 1 else segs[0]
         t_item = np.concatenate(item_t) if len(item_t) > 1 else item_t[0]
         t_query = np.concatenate(query_t) if len(query_t) > 1 else query_t[0]
-        h_query = np.concatenate(query_h) if len(query_h) > 1 else query_h[0]
+        d_query = np.concatenate(query_d) if decay else np.zeros(seg.shape[0], dtype=bool)
         seg_slots, seg_base = self._segments()
         items = seg_slots[seg]
         if len(self._seg_slot) != len(self._names):  # some item spans several segments
@@ -760,7 +765,7 @@ class FingerprintIndex:
             hits[~np.asarray(self._alive, dtype=bool)] = 0
         keep = (hits >= min_hits)[items]
         items, t_item, t_query = items[keep], t_item[keep], t_query[keep]
-        is_decay = h_query[keep] >= DECAY_BASE
+        is_decay = d_query[keep]
         if not items.shape[0]:
             return none
         offset = t_item - t_query
