@@ -128,31 +128,39 @@ def test_running_the_job_again_leaves_one_output_and_one_set_of_rows(
     assert ok, reason
 
 
-def test_a_stem_whose_audio_is_gone_fails_the_render_cleanly(artist: Any, run_jobs: Any) -> None:
+def _requested_with_a_used_stem(artist: Any) -> tuple[Mix, Any]:
+    """A soundtrack request over a fresh vault, and one vault stem its plan uses."""
     vault = make_vault(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     used = {int(stem["id"]) for stem in mix.plan["stems"]}
-    victim = next(stem for stem in vault if stem.pk in used)
-    default_storage.delete(victim.audio.name)
-    run_jobs()
+    return mix, next(stem for stem in vault if stem.pk in used)
+
+
+def _failed_cleanly(mix: Mix, code: str) -> Job:
+    """The mix and its job failed with `code`, leaving no output and no stem rows."""
     mix.refresh_from_db()
     assert mix.status == RenderStatus.FAILED
-    assert "cannot be read" in mix.error and victim.title in mix.error
     assert mix.job is not None
     job = Job.objects.get(pk=mix.job.pk)
-    assert job.status == JobStatus.FAILED and job.error_code == "stem_audio_missing"
-    assert job.attempts == 1  # an expected failure is not retried
+    assert job.status == JobStatus.FAILED and job.error_code == code
     assert _outputs_of(mix) == []
     assert not mix.audio and not MixStem.objects.filter(mix=mix).exists()
+    return job
+
+
+def test_a_stem_whose_audio_is_gone_fails_the_render_cleanly(artist: Any, run_jobs: Any) -> None:
+    mix, victim = _requested_with_a_used_stem(artist)
+    default_storage.delete(victim.audio.name)
+    run_jobs()
+    job = _failed_cleanly(mix, "stem_audio_missing")
+    assert "cannot be read" in mix.error and victim.title in mix.error
+    assert job.attempts == 1  # an expected failure is not retried
 
 
 def test_a_stem_whose_stored_bytes_are_not_audio_fails_the_render_cleanly(
     artist: Any, run_jobs: Any
 ) -> None:
-    vault = make_vault(artist)
-    mix = services.soundtrack_request(user=artist, data=REQUEST)
-    used = {int(stem["id"]) for stem in mix.plan["stems"]}
-    victim = next(stem for stem in vault if stem.pk in used)
+    mix, victim = _requested_with_a_used_stem(artist)
     # Bytes that are not audio, under the hash the plan expects: only decoding can catch them
     # (the engine decodes on its thread pool; the error must still name the stem).
     garbage = b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(64)
@@ -164,14 +172,8 @@ def test_a_stem_whose_stored_bytes_are_not_audio_fails_the_render_cleanly(
             stem["content_sha256"] = hashlib.sha256(garbage).hexdigest()
     Mix.objects.filter(pk=mix.pk).update(plan=plan)
     run_jobs()
-    mix.refresh_from_db()
-    assert mix.status == RenderStatus.FAILED
+    _failed_cleanly(mix, "stem_audio_unreadable")
     assert "cannot be decoded" in mix.error and victim.title in mix.error
-    assert mix.job is not None
-    job = Job.objects.get(pk=mix.job.pk)
-    assert job.status == JobStatus.FAILED and job.error_code == "stem_audio_unreadable"
-    assert _outputs_of(mix) == []
-    assert not mix.audio and not MixStem.objects.filter(mix=mix).exists()
 
 
 def test_a_stem_withdrawn_before_the_render_is_left_out_of_it(artist: Any, run_jobs: Any) -> None:
