@@ -26,6 +26,7 @@ from portal.core.api import Pagination
 from portal.review import selectors, services
 from portal.review.models import Decision, DecisionKind, ReasonTemplate, ReviewClaim
 from portal.stems.apis import CheckSerializer as StemCheckSerializer
+from portal.stems.apis import StemDetailsSerializer
 from portal.stems.models import Stem, StemKind, StemRole, Verdict
 
 
@@ -149,19 +150,10 @@ class LicenseSerializer(serializers.Serializer):  # type: ignore[type-arg]
     terms_sha256 = serializers.CharField()
 
 
-class VaultStemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class VaultStemSerializer(StemDetailsSerializer):
     class Meta:
         ref_name = "VaultStem"
 
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    role = serializers.CharField()
-    bpm = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
-    bars = serializers.IntegerField(allow_null=True)
-    musical_key = serializers.CharField()
-    moods = serializers.ListField(child=serializers.CharField())
-    genres = serializers.ListField(child=serializers.CharField())
     duration_s = serializers.FloatField()
     artist = serializers.CharField(source="artist.display_name")
     license = LicenseSerializer(source="submission.license")

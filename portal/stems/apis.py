@@ -43,9 +43,8 @@ class JobSummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
     error = serializers.CharField()
 
 
-class StemSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    class Meta:
-        ref_name = "Stem"
+class StemDetailsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What an artist says about a stem: the fields every stem representation starts with."""
 
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -56,6 +55,12 @@ class StemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     musical_key = serializers.CharField()
     moods = serializers.ListField(child=serializers.CharField())
     genres = serializers.ListField(child=serializers.CharField())
+
+
+class StemSerializer(StemDetailsSerializer):
+    class Meta:
+        ref_name = "Stem"
+
     description = serializers.CharField()
     status = serializers.CharField()
     provenance_verdict = serializers.CharField()
