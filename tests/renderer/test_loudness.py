@@ -9,8 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 
+from renderer import loudness
 from renderer.audio import load_audio
 from renderer.loudness import (
+    _interpolation_kernel,
     gain_to_target,
     integrated_loudness,
     k_weighting_biquads,
@@ -108,6 +110,83 @@ def test_true_peak_finds_the_inter_sample_peak_of_a_quarter_rate_sine():
 def test_true_peak_never_reads_below_sample_peak(signals):
     noise = signals.pink_noise(3.0)
     assert true_peak_dbtp(noise, 48000) >= sample_peak_dbfs(noise)
+
+
+def _true_peak_by_full_interpolation(samples: np.ndarray, rate: int) -> float:
+    """Reference: interpolate after every sample of every channel with the meter's own kernel
+    (no block bounds, no pruning), in double precision."""
+    factor = 4 if rate < 96000 else 2
+    kernel = _interpolation_kernel(factor).astype(np.float64)
+    taps = kernel.shape[0]
+    frames = samples.shape[0]
+    best = float(np.abs(samples).max())
+    for channel in range(samples.shape[1]):
+        padded = np.concatenate(
+            [np.zeros(taps // 2 - 1), samples[:, channel].astype(np.float64), np.zeros(taps // 2)]
+        )
+        for phase in range(kernel.shape[1]):
+            # value after sample n from padded[n : n + taps], for every sample n of the signal
+            # (after the last one: between it and the silence that follows)
+            values = np.convolve(padded, kernel[::-1, phase], mode="valid")[:frames]
+            if values.size:
+                best = max(best, float(np.abs(values).max()))
+    return 20.0 * np.log10(best)
+
+
+@pytest.mark.parametrize("rate", [48000, 96000])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("frames", [1, 7, 8, 9, 23, 24, 25, 40, 41, 333, 4801])
+def test_true_peak_equals_interpolating_every_sample(frames, channels, rate):
+    rng = np.random.default_rng(frames * 10 + channels)
+    # A "limited master": every block near the same peak, so the block bounds prune little and
+    # the loudest inter-sample value can sit anywhere, including the first and last blocks.
+    samples = np.clip(rng.standard_normal((frames, channels)) * 0.6, -0.89, 0.89)
+    samples = samples.astype(np.float32)
+    assert true_peak_dbtp(samples, rate) == pytest.approx(
+        _true_peak_by_full_interpolation(samples, rate), abs=1e-5
+    )
+
+
+def test_true_peak_between_the_last_sample_and_the_silence_after_it_counts():
+    samples = np.zeros((64, 1), dtype=np.float32)
+    samples[-6:, 0] = [0.291, -0.712, 0.594, -0.368, 0.847, -0.845]
+    assert true_peak_dbtp(samples, 48000) == pytest.approx(
+        _true_peak_by_full_interpolation(samples, 48000), abs=1e-5
+    )
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_true_peak_of_long_loud_signals_reads_windows_from_the_signal_itself(channels, monkeypatch):
+    # Faded ends and a small batch: most batches lie wholly inside the signal, where the
+    # windows are strided views of it; only blocks at either end are zero-padded copies.
+    rng = np.random.default_rng(channels)
+    frames = 20_000
+    fade = np.minimum(1.0, np.minimum(np.arange(frames), np.arange(frames)[::-1]) / 500.0)
+    samples = np.clip(rng.standard_normal((frames, channels)) * 0.6, -0.89, 0.89) * fade[:, None]
+    samples = samples.astype(np.float32)
+    padded_rows: list[int] = []
+    real_padded = loudness._zero_padded_windows
+
+    def counting(signal, starts, span):
+        padded_rows.append(starts.size)
+        return real_padded(signal, starts, span)
+
+    monkeypatch.setattr(loudness, "_zero_padded_windows", counting)
+    monkeypatch.setattr(loudness, "_TRUE_PEAK_BATCH", 64)
+    measured = true_peak_dbtp(samples, 48000)
+    assert measured == pytest.approx(_true_peak_by_full_interpolation(samples, 48000), abs=1e-5)
+    assert measured > sample_peak_dbfs(samples) + 0.1  # found between samples, mid-signal
+    assert sum(padded_rows) <= 8 * channels  # a handful of edge blocks per channel at most
+
+
+def test_true_peak_finds_a_lone_overshoot_at_either_end():
+    rate = 48000
+    for at in (0, 1, 4790, 4798):
+        samples = np.zeros((4800, 2), dtype=np.float32)
+        samples[at : at + 2, 1] = [0.7, 0.7]  # two equal samples: the peak is between them
+        measured = true_peak_dbtp(samples, rate)
+        assert measured == pytest.approx(_true_peak_by_full_interpolation(samples, rate), abs=1e-5)
+        assert measured > sample_peak_dbfs(samples) + 0.5
 
 
 def test_measure_loudness_agrees_with_the_single_figure_functions(signals):
