@@ -457,6 +457,7 @@ def mix(
     frames: int,
     channels: int,
     out: Samples | None = None,
+    workers: int = 1,
 ) -> Samples:
     """Sum every placement into one float32 buffer of shape (frames, channels), in place.
 
@@ -464,21 +465,63 @@ def mix(
     (a full-length stem) is gained block by block through a small scratch buffer that stays in
     cache, instead of a second full-length array. Both multiply the same samples by the same
     float32 gain, then by the fade gain, so the sum is the same either way.
+
+    With `workers` > 1 each thread sums every placement into its own span of the output. Every
+    output sample still receives the same terms in the same order, so the result is the same
+    bits as one thread's.
     """
     if out is None:
         out = np.zeros((frames, channels), dtype=np.float32)
+    # Gained copies of the short stems, made once for every thread and every layer that plays
+    # the same stem at the same gain.
+    copies: dict[tuple[str, np.float32], Samples] = {}
+    for p in placements:
+        stem, gain = stems[p.stem_id], _linear_gain(p)
+        short = stem.nbytes <= _GAIN_COPY_MAX_BYTES
+        if gain != 1.0 and short and (p.stem_id, gain) not in copies:
+            copies[p.stem_id, gain] = np.multiply(stem, gain, dtype=np.float32)
+    spans = min(max(1, workers), max(1, frames // _MIX_CHUNK))
+    if spans == 1:
+        _mix_span(placements, stems, copies, out, 0, frames)
+        return out
+    edges = [frames * k // spans for k in range(spans + 1)]
+    with ThreadPoolExecutor(spans, thread_name_prefix="mix") as pool:
+        list(
+            pool.map(
+                lambda k: _mix_span(placements, stems, copies, out, edges[k], edges[k + 1]),
+                range(spans),
+            )
+        )
+    return out
+
+
+def _linear_gain(p: Placement) -> np.float32:
+    return np.float32(10.0 ** (p.gain_db / 20.0))
+
+
+def _mix_span(
+    placements: list[Placement],
+    stems: Mapping[str, Samples],
+    copies: Mapping[tuple[str, np.float32], Samples],
+    out: Samples,
+    first: int,
+    stop: int,
+) -> None:
+    """`mix` of output frames [first, stop) only; `copies` holds the gained short stems."""
     scratch = np.empty((_MIX_CHUNK, 2), dtype=np.float32)
     for p in placements:
-        stem = stems[p.stem_id]
-        gain = np.float32(10.0 ** (p.gain_db / 20.0))
-        copied = gain != 1.0 and stem.nbytes <= _GAIN_COPY_MAX_BYTES
-        gained = np.multiply(stem, gain, dtype=np.float32) if copied else stem
-        on_the_fly = gain != 1.0 and not copied
+        if p.end_frame <= first or p.start_frame >= stop:
+            continue
+        stem, gain = stems[p.stem_id], _linear_gain(p)
+        gained = stem if gain == 1.0 else copies.get((p.stem_id, gain))
+        on_the_fly = gained is None  # a long stem at a gain other than 1
         if on_the_fly and scratch.shape[1] < stem.shape[1]:
             scratch = np.empty((_MIX_CHUNK, stem.shape[1]), dtype=np.float32)
         for a, b in _segments(p, stem.shape[0]):
-            for lo, hi, env in _pieces(p, a, b):
-                if not on_the_fly:
+            if b <= first or a >= stop:
+                continue
+            for lo, hi, env in _pieces(p, max(a, first), min(b, stop)):
+                if gained is not None:
                     target = out[lo:hi]
                     source = gained[lo - a : hi - a]
                     if env is None:
@@ -495,7 +538,6 @@ def mix(
                             block, env[c0 - lo : c1 - lo, None].astype(np.float32), out=block
                         )
                     np.add(out[c0:c1], block, out=out[c0:c1])
-    return out
 
 
 # --- attribution ---------------------------------------------------------------------------
@@ -781,7 +823,7 @@ def render(
     workers: int | None = None,
 ) -> RenderResult:
     """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100,
-    `workers` threads decode the stems (default `default_workers()`)."""
+    `workers` threads decode and mix the stems (default `default_workers()`)."""
 
     def report(percent: int) -> None:
         if progress is not None:
@@ -792,7 +834,7 @@ def render(
     report(20)
     placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
     frames, channels, sr = plan.frames, plan.channels, plan.sample_rate
-    mixed = mix(placements, stems, frames, channels)
+    mixed = mix(placements, stems, frames, channels, workers=workers or default_workers())
     report(40)
     energies = stem_energy_per_second(placements, stems, frames, channels, sr)
     attribution = attribution_map(energies, sr, channels)

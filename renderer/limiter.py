@@ -321,7 +321,11 @@ def limit_with_gain(
         lookahead_ms=lookahead_ms,
         release_db_per_s=release_db_per_s,
     )
-    out = np.multiply(samples, gain[:, None], dtype=np.float32)
+    # Channel by channel: broadcasting (frames, 1) over (frames, 2) runs numpy's inner loop two
+    # elements at a time (~2x slower on a 180 s stereo mix). Same products, same bits.
+    out = np.empty(samples.shape, dtype=np.float32)
+    for channel in range(samples.shape[1]):
+        np.multiply(samples[:, channel], gain, out=out[:, channel], dtype=np.float32)
     smallest = float(gain.min()) if gain.size else 1.0
     stats = LimiterStats(
         max_reduction_db=-20.0 * math.log10(smallest) if smallest > 0 else math.inf,

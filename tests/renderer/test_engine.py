@@ -260,9 +260,12 @@ def test_long_stems_gained_block_by_block_sum_exactly_like_a_gained_copy(
     assert stems["a"].nbytes > engine._GAIN_COPY_MAX_BYTES
     placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
     blockwise = mix(placements, stems, plan.frames, 2)
+    for workers in (2, 3, 7):  # see also test_threads_mixing_spans_of_the_output_...
+        assert np.array_equal(mix(placements, stems, plan.frames, 2, workers=workers), blockwise)
     monkeypatch.setattr(engine, "_GAIN_COPY_MAX_BYTES", 1 << 40)
     copied = mix(placements, stems, plan.frames, 2)
     assert np.array_equal(blockwise, copied)
+    assert np.array_equal(mix(placements, stems, plan.frames, 2, workers=3), copied)
     # And both are the plain formula: stem x gain x fade, summed.
     a, b = placements
     gain_a = np.float32(10 ** (-6 / 20))
@@ -279,6 +282,57 @@ def test_long_stems_gained_block_by_block_sum_exactly_like_a_gained_copy(
         :, None
     ].astype(np.float32)
     assert np.allclose(blockwise, expected, atol=1e-6)
+
+
+def test_threads_mixing_spans_of_the_output_give_the_same_bits_as_one() -> None:
+    # Two sections handing over with equal-power crossfades; a short loop repeated throughout
+    # (gained once, reused per repeat), a long stereo stem and a mono one (gained through
+    # scratch blocks, the mono one broadcast). Thread spans cut through fades and repeats.
+    layers = [
+        {"stem": "loop", "repeats": 64, "gain_db": -3.0, "fade_in_s": 1.5, "fade_out_s": 2.5},
+        {"stem": "long", "gain_db": -6.0, "fade_out_s": 3.0},
+        {"stem": "mono", "gain_db": 2.0, "fade_in_s": 0.7},
+    ]
+    plan = parse_plan(
+        {
+            "schema": "stemvault.render-plan/1",
+            "tempo_bpm": 120,
+            "duration_s": 60,
+            "stems": [
+                {"id": "loop", "path": "loop.wav", "bpm": 120},
+                {"id": "long", "path": "long.wav"},
+                {"id": "mono", "path": "mono.wav"},
+            ],
+            "sections": [
+                {"name": "a", "start_bar": 0, "bars": 14, "layers": layers},
+                {"name": "b", "start_bar": 14, "bars": 16, "layers": layers},
+            ],
+        }
+    )
+    rng = np.random.default_rng(9)
+    stems = {
+        "loop": rng.uniform(-0.5, 0.5, size=(SR, 2)).astype(np.float32),  # 2 beats
+        "long": rng.uniform(-0.5, 0.5, size=(40 * SR, 2)).astype(np.float32),
+        "mono": rng.uniform(-0.5, 0.5, size=(30 * SR, 1)).astype(np.float32),
+    }
+    placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
+    assert any(p.fade_out_shape == "equal_power" for p in placements)
+    one = mix(placements, stems, plan.frames, 2)
+    cut_fade = cut_repeat = False
+    for workers in range(2, 10):
+        edges = [plan.frames * k // workers for k in range(1, workers)]
+        for p in placements:
+            fades = [
+                (p.start_frame, p.start_frame + p.fade_in_frames),
+                (p.fade_out_start, p.fade_out_start + p.fade_out_frames),
+            ]
+            cut_fade |= any(a < e < b for e in edges for a, b in fades)
+            cut_repeat |= p.repeats > 1 and any(
+                (e - p.start_frame) % p.period_frames != 0 and p.start_frame < e < p.end_frame
+                for e in edges
+            )
+        assert np.array_equal(mix(placements, stems, plan.frames, 2, workers=workers), one)
+    assert cut_fade and cut_repeat
 
 
 # --- stems: resampling, tempo, cache -------------------------------------------------------
