@@ -158,6 +158,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "portal.jobs.middleware.SweeperMiddleware",
+        "portal.jobs.middleware.KeepFreedMemoryMiddleware",
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]

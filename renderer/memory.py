@@ -19,6 +19,7 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 
 _applied = False
 
@@ -42,8 +43,20 @@ def keep_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     settings = (
         (_M_MMAP_MAX, 0),  # no mmap per large block: the heap serves (and keeps) them all
-        (_M_TRIM_THRESHOLD, 1 << 30),  # give memory back only past 1 GiB free at the top
+        # Give memory back only past 2 GiB free at the top of the heap (mallopt takes an int).
+        # 1 GiB was too little: with 256 MiB of top pad, a heap that has served a 1 GB whole-file
+        # mix can hold more than that free at its top and was trimmed after every mix, to be
+        # faulted in again (17,000 faults and 0.3-0.5 s a mix, measured in bench/render.py).
+        (_M_TRIM_THRESHOLD, (1 << 31) - 1),
         (_M_TOP_PAD, 256 << 20),  # grow the heap in 256 MiB steps, not page by page
+        # One arena for every thread. A thread's own arena grows in heaps of at most 64 MB, so
+        # glibc maps a larger block (a decoded stem) afresh whatever M_MMAP_MAX says, and the
+        # decoding pool's stems were faulted in again on every render (~0.5 GB a render; and
+        # after the process sat idle for a few seconds, 40% slower still: 1.3 s instead of
+        # 0.9 s for bench/render.py's whole-file mix). Allocations from Python are serialised by
+        # the GIL anyway; libFLAC's few while decoding now share the arena's lock, at no cost
+        # the whole-file mix shows (0.85-0.93 s with one arena).
+        (_M_ARENA_MAX, 1),
     )
     _applied = all(mallopt(parameter, value) == 1 for parameter, value in settings)
     return _applied

@@ -1,4 +1,5 @@
-"""Dramatiq middleware that runs the job sweeper inside every worker process."""
+"""Dramatiq middleware for every worker process: the job sweeper, and the allocator settings
+render jobs want."""
 
 from __future__ import annotations
 
@@ -56,3 +57,19 @@ class SweeperMiddleware(Middleware):
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
         if self.sweeper:
             self.sweeper.stop()
+
+
+class KeepFreedMemoryMiddleware(Middleware):
+    """Switch every process that runs jobs (`rundramatiq` and the embedded worker both boot
+    through this hook) to `renderer.memory.keep_freed_memory`, before it starts any thread: once
+    other threads (TimeLimit's timer, the worker threads) have malloc arenas of their own, new
+    threads may be handed one of those, and glibc maps a thread arena's blocks over 64 MB afresh
+    on every use.
+
+    Dramatiq runs `after_*` hooks in reverse list order: listed last, this one runs first on
+    process boot, before TimeLimit starts its timer thread."""
+
+    def after_process_boot(self, broker: Any) -> None:
+        from renderer.memory import keep_freed_memory
+
+        keep_freed_memory()

@@ -40,7 +40,6 @@ from portal.mixes.selectors import previews_of_stem
 from portal.stems.models import Stem, StemStatus
 from renderer.engine import RenderResult, StemCache, StemUndecodable, render
 from renderer.manifest import build_manifest, embed_manifest
-from renderer.memory import keep_freed_memory
 from renderer.plan import PlanError, StemRef, parse_plan, plan_hash
 from renderer.signing import sign_manifest
 
@@ -376,7 +375,6 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         progress(5 + int(percent * 0.8))
 
     plan = _current_plan(mix)
-    keep_freed_memory()  # this process renders: keep its big buffers for the next job
     try:
         result = render(
             parse_plan(plan), load=_load_stem, progress=engine_progress, cache=STEM_CACHE

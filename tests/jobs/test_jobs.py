@@ -176,3 +176,31 @@ def test_the_job_api_shows_progress_to_its_owner_only(artist, other_artist, api_
     assert response.status_code == 200
     assert response.json()["status"] == "queued" and response.json()["progress"] == 0
     assert api_for(other_artist).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
+
+
+def test_worker_processes_switch_to_the_render_allocator_settings_before_any_thread_starts(
+    monkeypatch,
+):
+    import dramatiq
+    from dramatiq.middleware import TimeLimit
+
+    import renderer.memory
+    from portal.jobs.middleware import KeepFreedMemoryMiddleware
+
+    broker = dramatiq.get_broker()
+    assert sum(isinstance(m, KeepFreedMemoryMiddleware) for m in broker.middleware) == 1
+    order: list[str] = []
+    for middleware in broker.middleware:  # record, instead of running, every boot hook
+        name = type(middleware).__name__
+        monkeypatch.setattr(
+            middleware, "after_process_boot", lambda broker, name=name: order.append(name)
+        )
+    (keeper,) = [m for m in broker.middleware if isinstance(m, KeepFreedMemoryMiddleware)]
+    broker.emit_after("process_boot")
+    # First of all: TimeLimit starts its timer thread in its own after_process_boot.
+    assert order[0] == KeepFreedMemoryMiddleware.__name__
+    assert TimeLimit.__name__ in order
+    calls: list[bool] = []
+    monkeypatch.setattr(renderer.memory, "keep_freed_memory", lambda: calls.append(True) or True)
+    KeepFreedMemoryMiddleware.after_process_boot(keeper, broker)
+    assert calls == [True]
