@@ -12,6 +12,8 @@ from bench import MODULES
 
 def _run_module(module_name: str, names: list[str]) -> int:
     """Run one benchmark module in this process; print its figures. Returns failures (0 or 1)."""
+    if "." not in module_name:  # `--module render` for `--module bench.render`
+        module_name = f"bench.{module_name}"
     short = module_name.split(".", 1)[1]
     try:
         module = importlib.import_module(module_name)
