@@ -192,8 +192,12 @@ class WorkerProcess:
     }
 
     def __init__(self) -> None:
+        from django.conf import settings
+
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = ROOT / "var" / f"worker-{os.getpid()}.log"
+        # Beside the rest of this run's state, so parallel runs with their own VAR_DIR never
+        # share (or lack) the folder.
+        self.log = Path(settings.VAR_DIR) / f"worker-{os.getpid()}.log"
 
     def start(self) -> WorkerProcess:
         from django.conf import settings

@@ -68,6 +68,12 @@ def _contribute(page: Any, shot: Any, *, title: str, audio: bytes, role: str, na
     page.wait_for_url("**/stems/*/", timeout=60_000)
     stem = Stem.objects.get(title=title)
     shot(page, f"contributed-{role}")
+    # The stem page polls the checks and reloads itself when they finish. Wait for that here:
+    # it is what the artist sees, and navigating away meanwhile would race the page's reload.
+    running = page.get_by_role("heading", name="Provenance checks are running")
+    running.wait_for(state="detached", timeout=120_000)
+    page.wait_for_load_state("load")
+    assert "Exact duplicate" in page.inner_text("main")
     return stem
 
 
@@ -201,8 +207,11 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: An
     shot(page, "soundtrack-rendering")
     mix = Mix.objects.filter(kind="soundtrack").latest("created_at")
     wait_for(lambda: Mix.objects.get(pk=mix.pk).status == RenderStatus.DONE, timeout=180)
-    page.reload()
+    # The page polls the render and reloads itself when it is done; reloading it here too
+    # would race that navigation (Chromium aborts one of the two), so wait for the page's own.
     soundtrack = page.locator("audio").first
+    soundtrack.wait_for(state="attached", timeout=30_000)
+    page.wait_for_load_state("load")
     soundtrack.evaluate("a => { a.muted = true; return a.play(); }")
     wait_for(lambda: soundtrack.evaluate("a => a.currentTime") > 0.2, timeout=30)
     assert page.locator("svg.attribution-timeline").count() == 1
