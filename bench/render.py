@@ -40,6 +40,7 @@ from renderer.engine import (
     quantise_24,
     render,
 )
+from renderer.fingerprint import fingerprint
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
 from renderer.plan import RenderPlan, parse_plan
@@ -150,21 +151,11 @@ def _plan(paths: list[Path]) -> RenderPlan:
     )
 
 
-def _fingerprinter() -> Callable[[Any, int], Any] | None:
-    try:
-        from renderer.fingerprint import fingerprint
-    except ImportError:
-        return None
-    return fingerprint
-
-
 def _end_to_end(plan: RenderPlan, private_pem: bytes) -> None:
-    fingerprint = _fingerprinter()
     result = render(plan, cache=StemCache())  # a fresh cache: every stem decoded from disk
     manifest = build_manifest(plan, result, render_id="bench", stems_meta={})
     embed_manifest(result.audio, result.format, sign_manifest(manifest, private_pem))
-    if fingerprint is not None:
-        fingerprint(result.samples, result.sample_rate)
+    fingerprint(result.samples, result.sample_rate)
 
 
 def _long_stems(paths: list[Path], folder: Path) -> list[Path]:
@@ -248,14 +239,13 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
             private_pem, _ = generate_keypair()
             with _one_cpu():
                 seconds = _median_time(lambda: _end_to_end(plan, private_pem), RUNS)
-            included = "included" if _fingerprinter() is not None else "not available, omitted"
             yield Figure(
                 "render_rtf_8x180s",
                 round(DURATION_S / seconds, 1),
                 "x realtime",
                 ">= 150",
                 f"8 {source} stems -> 180 s 48 kHz stereo 24-bit FLAC: decode, resample, mix, "
-                f"loudness, limiter, encode, signed manifest; fingerprint {included}; "
+                f"loudness, limiter, encode, signed manifest; fingerprint; "
                 f"pinned to one CPU; median of {RUNS}: {seconds:.2f} s",
             )
 

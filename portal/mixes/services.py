@@ -37,7 +37,8 @@ from portal.mixes.planner import (
     soundtrack_request_from,
 )
 from portal.mixes.selectors import previews_of_stem
-from portal.stems.models import Stem, StemStatus
+from portal.stems.models import RenderedAudio, Stem, StemStatus
+from portal.stems.services import rendered_audio_register
 from renderer.engine import RenderResult, StemCache, StemUndecodable, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan, plan_hash
@@ -317,14 +318,6 @@ def _storage_move(source: str, target: str) -> None:
 
 def _register_fingerprint(mix: Mix, result: RenderResult) -> None:
     """Put the render into the self-output guard, so an upload of it (or of an excerpt) fails."""
-    try:
-        from portal.stems.models import RenderedAudio
-        from portal.stems.services import rendered_audio_register
-    except ImportError:  # the contribution domain's service is not installed in this tree
-        logger.warning(
-            "stems.services.rendered_audio_register is missing; mix %s not guarded", mix.pk
-        )
-        return
     key = f"mix:{mix.pk}"
     if RenderedAudio.objects.filter(key=key).exists():
         return

@@ -11,6 +11,7 @@ from django.db import transaction
 from portal.jobs.models import Job
 from portal.jobs.registry import JobFailed, Progress, job_kind
 from portal.mixes import services
+from portal.stems.signals import stem_entered_review
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +58,8 @@ def on_stem_entered_review(sender: Any = None, *, stem: Any, **kwargs: Any) -> N
         logger.exception("could not queue a preview mix for stem %s", getattr(stem, "pk", stem))
 
 
-def connect_signals() -> bool:
-    """Listen for stems entering review; False when the stems domain has no such signal yet."""
-    try:
-        from portal.stems.signals import stem_entered_review
-    except ImportError:
-        logger.info("portal.stems.signals is missing: preview mixes are not queued automatically")
-        return False
+def connect_signals() -> None:
+    """Listen for stems entering review (called once the app registry is ready)."""
     stem_entered_review.connect(
         on_stem_entered_review, dispatch_uid="mixes.preview_on_stem_entered_review"
     )
-    return True

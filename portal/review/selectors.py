@@ -16,6 +16,7 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.review.models import Decision, Notification, ReasonTemplate, ReviewClaim
 from portal.stems.models import Credit, ProvenanceCheck, Stem, StemStatus, Verdict
 
@@ -118,10 +119,6 @@ class PreviewMix:
 
 def preview_mix_for(stem: Stem) -> PreviewMix:
     """The latest finished preview of the stem in context, or whether one is on its way."""
-    try:
-        from portal.mixes.models import Mix, RenderKind, RenderStatus
-    except ImportError:  # pragma: no cover - the mixes app is part of the project
-        return PreviewMix()
     previews = Mix.objects.filter(kind=RenderKind.PREVIEW, preview_of=stem)
     done = previews.filter(status=RenderStatus.DONE).order_by("-created_at").first()
     if done is not None:
@@ -195,8 +192,6 @@ def provenance_report(stem: Stem) -> list[CheckView]:
     stems = {s.pk: s for s in Stem.objects.filter(pk__in=all_stems).select_related("artist")}
     mixes: dict[str, Any] = {}
     if all_mixes:
-        from portal.mixes.models import Mix
-
         mixes = {str(m.pk): m for m in Mix.objects.filter(pk__in=all_mixes)}
     report = []
     for check in checks:

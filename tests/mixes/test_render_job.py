@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from portal.mixes.tasks import on_stem_entered_review
 from portal.stems.models import StemStatus
 from renderer.audio import load_audio, pcm_sha256
 from renderer.manifest import extract_manifest, verify_file
-from tests.conftest import need
 from tests.mixes.factories import make_stem, make_vault
 
 REQUEST = {"duration_s": 12, "mood": "calm", "hit_points": [4.0], "seed": 3}
@@ -196,14 +194,6 @@ def test_a_stem_withdrawn_before_the_render_is_left_out_of_it(artist: Any, run_j
 
 
 def test_a_render_is_registered_with_the_self_output_guard(artist: Any, run_jobs: Any) -> None:
-    try:
-        stems_services: Any = importlib.import_module("portal.stems.services")
-    except ImportError:
-        stems_services = None
-    need(
-        hasattr(stems_services, "rendered_audio_register"),
-        "portal.stems.services.rendered_audio_register is not available",
-    )
     from portal.stems.models import RenderedAudio
 
     make_vault(artist)
