@@ -15,7 +15,7 @@ from django.urls import reverse
 from portal.mixes import services
 from portal.mixes.models import Mix, RenderStatus
 from portal.stems.models import StemStatus
-from tests.conftest import ROOT
+from tests.conftest import ROOT, need
 from tests.mixes.factories import make_done_mix, make_stem, make_vault
 
 LIST_URL = "/api/v1/soundtracks/"
@@ -305,8 +305,7 @@ def test_who_may_open_the_soundtrack_pages(
 def test_loudness_and_true_peak_hold_under_an_independent_meter(
     artist: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
+    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed (apt-get install ffmpeg)")
     make_vault(artist)
     mix = services.soundtrack_request(
         user=artist, data={"duration_s": 20, "mood": "calm", "loudness_lufs": -16, "seed": 9}

@@ -28,6 +28,7 @@ from renderer.engine import (
 from renderer.limiter import limit
 from renderer.loudness import integrated_loudness, true_peak_dbtp
 from renderer.plan import RenderPlan, StemRef, parse_plan
+from tests.conftest import need
 
 SR = 48000
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cc0-samples"
@@ -504,8 +505,8 @@ def ebur128(path: Path) -> tuple[float, float]:
     return integrated, peak
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 def test_ffmpeg_ebur128_agrees_on_loudness_and_true_peak(song: Any, tmp_path: Path) -> None:
+    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed (apt-get install ffmpeg)")
     plan, result = song
     path = tmp_path / "song.wav"
     path.write_bytes(result.audio)

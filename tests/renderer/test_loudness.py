@@ -21,6 +21,7 @@ from renderer.loudness import (
     sample_peak_dbfs,
     true_peak_dbtp,
 )
+from tests.conftest import need
 
 
 @pytest.mark.parametrize(
@@ -235,8 +236,7 @@ def _ffmpeg_summary(path) -> tuple[float, float]:
 @pytest.mark.corpus
 @pytest.mark.parametrize("name", ["ambi_glass_hum", "arovane_beat_a", "ambi_haunted_hum"])
 def test_agrees_with_ffmpeg_ebur128_on_corpus_recordings(corpus_dir, name):
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
+    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed (apt-get install ffmpeg)")
     path = corpus_dir / f"{name}.flac"
     audio = load_audio(path)
     assert audio.duration_s > 3.0
