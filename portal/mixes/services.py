@@ -38,7 +38,7 @@ from portal.mixes.planner import (
 )
 from portal.mixes.selectors import previews_of_stem
 from portal.stems.models import RenderedAudio, Stem, StemStatus
-from portal.stems.services import rendered_audio_register
+from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.engine import RenderResult, StemCache, StemUndecodable, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan, plan_hash

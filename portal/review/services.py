@@ -33,7 +33,7 @@ from portal.review.models import (
     Takedown,
 )
 from portal.stems.models import Credit, Stem, StemStatus, Verdict
-from portal.stems.services import stem_transition, stem_update_metadata
+from portal.stems.services.lifecycle import stem_transition, stem_update_metadata
 
 logger = logging.getLogger(__name__)
 

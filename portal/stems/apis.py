@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 from portal.accounts.permissions import IsArtist
 from portal.core.api import Pagination
 from portal.core.errors import ApplicationError
-from portal.stems import selectors, services
+from portal.stems import details, selectors
 from portal.stems.downloads import audio_response
 from portal.stems.models import Stem
+from portal.stems.services import lifecycle, submission
 
 
 class IgnoreAccept(BaseContentNegotiation):
@@ -157,7 +158,7 @@ class StemCreateApi(APIView):
         files = values["files"]
         metadata = values["metadata"]
         if isinstance(metadata, dict):
-            metadata = services.metadata_per_file(files=files, common=metadata)
+            metadata = details.metadata_per_file(files=files, common=metadata)
         elif not isinstance(metadata, list) or not all(isinstance(m, dict) for m in metadata):
             raise ApplicationError(
                 "invalid",
@@ -171,7 +172,7 @@ class StemCreateApi(APIView):
                 "credits must be a JSON list.",
                 fields={"credits": ["Give a JSON list."]},
             )
-        stems = services.stem_submit(
+        stems = submission.stem_submit(
             artist=request.user,  # type: ignore[arg-type]
             files=files,
             metadata=metadata,
@@ -220,7 +221,7 @@ class StemWithdrawApi(APIView):
     @extend_schema(request=None, responses=StemSerializer, summary="Withdraw my stem")
     def post(self, request: Request, stem_id: int) -> Response:
         stem = selectors.stem_get_for_user(stem_id=stem_id, user=request.user)
-        stem = services.stem_withdraw(stem=stem, actor=request.user)  # type: ignore[arg-type]
+        stem = lifecycle.stem_withdraw(stem=stem, actor=request.user)  # type: ignore[arg-type]
         return Response(StemSerializer(Stem.objects.get(pk=stem.pk)).data)
 
 

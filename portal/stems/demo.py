@@ -22,8 +22,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError
 from portal.jobs.services import job_execute
+from portal.stems.details import ATTESTATIONS
 from portal.stems.models import LicenseTemplate, Stem
-from portal.stems.services import ATTESTATIONS, license_template_publish, stem_submit
+from portal.stems.services.licenses import license_template_publish
+from portal.stems.services.submission import stem_submit
 
 RATE = 48000
 Array = npt.NDArray[np.float64]

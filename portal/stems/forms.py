@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
+from portal.stems.details import ATTESTATIONS
 from portal.stems.models import StemKind, StemRole
 from portal.stems.selectors import license_list
-from portal.stems.services import ATTESTATIONS
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -178,7 +178,7 @@ class ProvenanceCheck(models.Model):
 class RenderedAudio(models.Model):
     """Fingerprints of everything the platform rendered: the self-output guard's index.
 
-    The renderer registers every output here (through stems.services.rendered_audio_register),
+    The renderer registers every output here (through stems.services.rendered_audio.rendered_audio_register),
     so an upload of a render, or of an excerpt of one, fails provenance.
     """
 

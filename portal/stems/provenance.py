@@ -486,7 +486,7 @@ def _record(stem: Stem, result: CheckResult) -> None:
 def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str, Any]:
     """Analyse, fingerprint and judge one stem. Idempotent: a stem that already left processing
     is skipped; a re-run after a crash recomputes and overwrites each check in place."""
-    from portal.stems.services import _announce_review
+    from portal.stems.services.lifecycle import announce_review
 
     stem = Stem.objects.filter(pk=stem_id).select_related("artist").first()
     if stem is None:
@@ -550,7 +550,7 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
             note=locked.rejection_reason,
         )
         if locked.status == StemStatus.IN_REVIEW:
-            _announce_review(locked)
+            announce_review(locked)
     return {
         "status": locked.status,
         "verdict": verdict,

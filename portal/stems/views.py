@@ -15,12 +15,13 @@ from portal.mixes.models import RenderStatus
 from portal.mixes.selectors import previews_of_stem
 from portal.review.forms import ResubmitForm
 from portal.review.selectors import decisions_for_stem
-from portal.stems import selectors, services
+from portal.stems import details, selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
 from portal.stems.forms import ContributeForm
 from portal.stems.models import CheckName, Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
+from portal.stems.services import lifecycle, submission
 
 
 def _is_xhr(request: HttpRequest) -> bool:
@@ -44,10 +45,10 @@ def contribute(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         files = form.cleaned_data["audio_files"]
         try:
-            stems = services.stem_submit(
+            stems = submission.stem_submit(
                 artist=request.user,  # type: ignore[arg-type]
                 files=files,
-                metadata=services.metadata_per_file(files=files, common=form.common_metadata()),
+                metadata=details.metadata_per_file(files=files, common=form.common_metadata()),
                 credits=form.cleaned_data["credits"],
                 license_version=form.cleaned_data["license_version"],
                 attestations=form.attestations(),
@@ -141,7 +142,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
-            "can_edit": stem.status in services.EDITABLE_STATUSES
+            "can_edit": stem.status in lifecycle.EDITABLE_STATUSES
             and stem.status != StemStatus.CHANGES_REQUESTED,
             # What the curators decided, and the stem heard in context: the other domains'
             # own selectors, so the artist reads exactly what the curator wrote.
@@ -160,7 +161,7 @@ def stem_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     stem = _stem_or_404(request, pk)
     if request.method == "POST":
         try:
-            services.stem_withdraw(stem=stem, actor=request.user)  # type: ignore[arg-type]
+            lifecycle.stem_withdraw(stem=stem, actor=request.user)  # type: ignore[arg-type]
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("stems:detail", pk=stem.pk)
@@ -182,11 +183,11 @@ def stem_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such stem among yours.")
     if stem.status == StemStatus.CHANGES_REQUESTED:
         return redirect("review:stem-changes", stem_id=stem.pk)  # edits go back to review there
-    editable = stem.status in services.EDITABLE_STATUSES
+    editable = stem.status in lifecycle.EDITABLE_STATUSES
     form = ResubmitForm.for_stem(stem, request.POST if request.method == "POST" else None)
     if request.method == "POST" and editable and form.is_valid():
         try:
-            services.stem_update_metadata(
+            lifecycle.stem_update_metadata(
                 stem=stem,
                 actor=request.user,
                 **form.cleaned_data,

@@ -58,7 +58,7 @@ def _login(page: Any, client_cookie: Any, live_server: Any) -> None:
 @pytest.mark.parametrize("role", list(PAGES))
 def test_every_control_is_labelled_and_reachable(role, page, live_server, request, client):
     if role is not None:
-        from portal.stems.services import license_template_publish
+        from portal.stems.services.licenses import license_template_publish
 
         license_template_publish(version=1, title="License", terms="Terms.")
         user = request.getfixturevalue(role)

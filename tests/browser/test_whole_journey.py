@@ -106,7 +106,7 @@ def test_from_sign_up_to_payout(page, shot, live_server, worker_process, setting
 
 def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: Any) -> None:
     from portal.accounts.services import user_create
-    from portal.stems.services import license_template_publish
+    from portal.stems.services.licenses import license_template_publish
 
     license_template_publish(
         version=1, title="Stemvault vault license", terms="You license this sound to Stemvault."

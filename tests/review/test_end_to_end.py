@@ -18,7 +18,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.review.models import Decision, Notification, ReasonTemplate
 from portal.stems.models import Stem, StemStatus
-from portal.stems.services import license_template_publish, stem_submit
+from portal.stems.services.licenses import license_template_publish
+from portal.stems.services.submission import stem_submit
 
 pytestmark = pytest.mark.django_db
 RATE = 48000

@@ -141,7 +141,7 @@ def meta(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def license_v1(db: None) -> Any:
-    from portal.stems.services import license_template_publish
+    from portal.stems.services.licenses import license_template_publish
 
     return license_template_publish(
         version=1, title="Stemvault standard license", terms="You grant Stemvault the right..."
@@ -151,7 +151,7 @@ def license_v1(db: None) -> Any:
 @pytest.fixture
 def submit(license_v1: Any) -> Callable[..., list[Any]]:
     """stem_submit with sensible defaults; override any argument."""
-    from portal.stems.services import stem_submit
+    from portal.stems.services.submission import stem_submit
 
     def run(artist: Any, *files: Any, **overrides: Any) -> list[Any]:
         kwargs: dict[str, Any] = {

@@ -342,7 +342,7 @@ def test_resubmitting_my_own_file_names_my_earlier_stem(artist, submit):
 
 
 def test_a_duplicate_withdrawn_stem_still_blocks_the_same_audio(artist, submit):
-    from portal.stems.services import stem_withdraw
+    from portal.stems.services.lifecycle import stem_withdraw
 
     data = encode(tone_loop(seed=26))
     (first,) = submit(artist, upload(data))
@@ -356,19 +356,19 @@ def test_the_loser_of_a_duplicate_race_gets_the_duplicate_error_and_leaves_no_fi
     artist, submit, monkeypatch
 ):
     """Both uploads passed the pre-check; the unique constraint lets only one row in."""
-    from portal.stems import services
+    from portal.stems.services import submission
 
     data = encode(tone_loop(seed=27))
     submit(artist, upload(data))
     before = stored_files()
-    real = services._existing_duplicate
+    real = submission._existing_duplicate
     calls = {"n": 0}
 
     def blind_first_time(hashes: Any) -> Any:
         calls["n"] += 1
         return None if calls["n"] == 1 else real(hashes)
 
-    monkeypatch.setattr(services, "_existing_duplicate", blind_first_time)
+    monkeypatch.setattr(submission, "_existing_duplicate", blind_first_time)
     with pytest.raises(ApplicationError) as caught:
         submit(artist, upload(data))
     assert caught.value.code == "duplicate" and caught.value.status == 409
@@ -380,12 +380,12 @@ def test_the_loser_of_a_duplicate_race_gets_the_duplicate_error_and_leaves_no_fi
 def test_two_simultaneous_uploads_of_one_file_let_exactly_one_in(artist, monkeypatch):
     from django.db import connection
 
-    from portal.stems import services
+    from portal.stems.services import licenses, submission
 
-    services.license_template_publish(version=1, title="v1", terms="terms")
+    licenses.license_template_publish(version=1, title="v1", terms="terms")
     data = encode(tone_loop(seed=28))
     barrier = threading.Barrier(2, timeout=20)
-    real = services._existing_duplicate
+    real = submission._existing_duplicate
     waited = threading.local()
 
     def both_check_before_either_writes(hashes: Any) -> Any:
@@ -396,13 +396,13 @@ def test_two_simultaneous_uploads_of_one_file_let_exactly_one_in(artist, monkeyp
                 barrier.wait()
         return result
 
-    monkeypatch.setattr(services, "_existing_duplicate", both_check_before_either_writes)
+    monkeypatch.setattr(submission, "_existing_duplicate", both_check_before_either_writes)
     outcomes: list[Any] = []
 
     def contribute() -> None:
         try:
             outcomes.append(
-                services.stem_submit(
+                submission.stem_submit(
                     artist=artist,
                     files=[upload(data)],
                     metadata=[meta()],

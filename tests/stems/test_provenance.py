@@ -134,7 +134,7 @@ def test_a_near_copy_of_my_own_earlier_stem_is_flagged_not_failed(artist, submit
 
 
 def _approve(stem: Stem, curator: Any) -> None:
-    from portal.stems.services import stem_transition
+    from portal.stems.services.lifecycle import stem_transition
 
     stem_transition(stem=stem, to=StemStatus.APPROVED, actor=curator)
 
@@ -171,7 +171,7 @@ def test_a_vault_stem_layered_under_other_sound_is_flagged_with_the_stem_and_off
 def test_containment_only_counts_stems_in_the_vault(
     artist, other_artist, curator, submit, run_jobs
 ):
-    from portal.stems.services import stem_withdraw
+    from portal.stems.services.lifecycle import stem_withdraw
 
     vault = tone_loop(6.0, seed=36, bpm=100)
     (vault_stem,) = submit(other_artist, upload(encode(vault)))
@@ -193,7 +193,7 @@ def _rendered_mix() -> np.ndarray:
 
 
 def test_an_excerpt_of_a_rendered_mix_fails_and_is_rejected(artist, submit, run_jobs):
-    from portal.stems.services import rendered_audio_register
+    from portal.stems.services.rendered_audio import rendered_audio_register
 
     # Warm the caches first, so the render below reaches them incrementally.
     (clean,) = submit(artist, upload(encode(tone_loop(seed=39))))
@@ -213,7 +213,7 @@ def test_an_excerpt_of_a_rendered_mix_fails_and_is_rejected(artist, submit, run_
 
 def test_registering_the_same_render_twice_is_a_no_op(db):
     from portal.stems.models import RenderedAudio
-    from portal.stems.services import rendered_audio_register
+    from portal.stems.services.rendered_audio import rendered_audio_register
 
     mix = _rendered_mix()
     first = rendered_audio_register(key="mix:again", samples=mix, sample_rate=RATE)
@@ -318,7 +318,7 @@ def test_rerunning_provenance_records_each_check_once(artist, submit, run_jobs):
 
 
 def test_a_stem_withdrawn_before_its_checks_ran_is_left_alone(artist, submit, run_jobs):
-    from portal.stems.services import stem_withdraw
+    from portal.stems.services.lifecycle import stem_withdraw
 
     (stem,) = submit(artist, upload(encode(tone_loop(seed=46))))
     stem_withdraw(stem=stem, actor=artist)
@@ -373,7 +373,7 @@ def test_a_rejected_stem_does_not_send_the_review_signal(
 
 
 def test_correcting_the_declared_bpm_rejudges_the_tempo(artist, submit, run_jobs):
-    from portal.stems.services import stem_update_metadata
+    from portal.stems.services.lifecycle import stem_update_metadata
 
     (stem,) = submit(artist, upload(encode(tone_loop(seed=49))), metadata=[meta()])
     stem = processed(stem, run_jobs)

@@ -275,7 +275,7 @@ def test_a_processing_stem_page_polls_its_job(artist, submit, client_for):
 
 
 def test_a_rejected_stems_page_shows_the_reason(artist, submit, client_for, run_jobs):
-    from portal.stems.services import rendered_audio_register
+    from portal.stems.services.rendered_audio import rendered_audio_register
 
     mix = tone_loop(12.0, seed=77)
     rendered_audio_register(key="mix:page", samples=mix, sample_rate=48000)

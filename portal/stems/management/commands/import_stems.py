@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError
+from portal.stems.details import ATTESTATIONS
 from portal.stems.models import StemKind, StemRole
-from portal.stems.services import ATTESTATIONS, stem_submit
+from portal.stems.services.submission import stem_submit
 from renderer.validate import DURATION_LIMITS
 
 # A role guessed from common sample-pack names when --role is not given.

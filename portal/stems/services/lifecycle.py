@@ -1,0 +1,188 @@
+"""A stem's lifecycle: status moves (see TRANSITIONS), withdrawal by its artist, and edits of its
+details before approval."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.audit.services import audit_record
+from portal.core.errors import Conflict, PermissionDenied
+from portal.stems.details import clean_metadata
+from portal.stems.models import Stem, StemStatus
+from portal.stems.signals import stem_entered_review
+
+logger = logging.getLogger(__name__)
+
+# Statuses an artist may withdraw from, and the legal moves of the review lifecycle.
+TRANSITIONS: dict[str, set[str]] = {
+    StemStatus.PROCESSING: {StemStatus.IN_REVIEW, StemStatus.REJECTED, StemStatus.WITHDRAWN},
+    StemStatus.IN_REVIEW: {
+        StemStatus.APPROVED,
+        StemStatus.REJECTED,
+        StemStatus.CHANGES_REQUESTED,
+        StemStatus.WITHDRAWN,
+    },
+    StemStatus.CHANGES_REQUESTED: {
+        StemStatus.IN_REVIEW,
+        StemStatus.REJECTED,
+        StemStatus.WITHDRAWN,
+    },
+    StemStatus.APPROVED: {StemStatus.WITHDRAWN, StemStatus.TAKEN_DOWN},
+    StemStatus.TAKEN_DOWN: {StemStatus.APPROVED},
+    StemStatus.REJECTED: set(),
+    StemStatus.WITHDRAWN: set(),
+}
+
+
+def announce_review(stem: Stem) -> None:
+    def send() -> None:
+        for receiver, response in stem_entered_review.send_robust(sender=Stem, stem=stem):
+            if isinstance(response, Exception):
+                logger.error(
+                    "stem_entered_review receiver %r failed for stem %s: %r",
+                    receiver,
+                    stem.pk,
+                    response,
+                )
+
+    transaction.on_commit(send, robust=True)
+
+
+@transaction.atomic
+def stem_transition(*, stem: Stem, to: str, actor: Any, reason: str = "", note: str = "") -> Stem:
+    """Move a stem along its lifecycle (see TRANSITIONS); a move to where it already is is a
+    no-op. Entering in_review sends `stem_entered_review` after commit."""
+    locked = Stem.objects.select_for_update().get(pk=stem.pk)
+    if locked.status == to:
+        return locked
+    if to not in TRANSITIONS.get(locked.status, set()):
+        raise Conflict(
+            "illegal_transition",
+            f"A stem that is {locked.get_status_display().lower()} cannot become "
+            f"{StemStatus(to).label.lower()}.",
+        )
+    before = {"status": locked.status}
+    locked.status = to
+    fields = ["status", "updated_at"]
+    if to == StemStatus.REJECTED:
+        locked.rejection_reason = reason
+        fields.append("rejection_reason")
+    if to == StemStatus.WITHDRAWN:
+        locked.withdrawn_at = timezone.now()
+        fields.append("withdrawn_at")
+    locked.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action=f"stem.{to}",
+        subject=f"stem:{locked.pk}",
+        stem=locked,
+        before=before,
+        after={"status": to, **({"reason": reason} if reason else {})},
+        note=note,
+    )
+    if to == StemStatus.IN_REVIEW:
+        announce_review(locked)
+    return locked
+
+
+def stem_withdraw(*, stem: Stem, actor: User) -> Stem:
+    """The artist takes their stem out of the vault. It leaves every future render; mixes that
+    already used it keep their record (MixStem rows are not touched)."""
+    if stem.artist_id != getattr(actor, "pk", None):
+        raise PermissionDenied(
+            "not_your_stem", "Only the artist who contributed a stem can withdraw it."
+        )
+    if stem.status in (StemStatus.REJECTED, StemStatus.TAKEN_DOWN):
+        raise Conflict(
+            "cannot_withdraw",
+            f"This stem was {stem.get_status_display().lower()}; there is nothing to withdraw.",
+        )
+    return stem_transition(stem=stem, to=StemStatus.WITHDRAWN, actor=actor)
+
+
+_UNCHANGED: Any = object()
+EDITABLE_STATUSES = {StemStatus.PROCESSING, StemStatus.IN_REVIEW, StemStatus.CHANGES_REQUESTED}
+
+
+@transaction.atomic
+def stem_update_metadata(
+    *,
+    stem: Stem,
+    actor: User,
+    title: Any = _UNCHANGED,
+    role: Any = _UNCHANGED,
+    bpm: Any = _UNCHANGED,
+    bars: Any = _UNCHANGED,
+    musical_key: Any = _UNCHANGED,
+    moods: Any = _UNCHANGED,
+    genres: Any = _UNCHANGED,
+    description: Any = _UNCHANGED,
+) -> Stem:
+    """Edit what the artist said about a stem (for a resubmission after changes were requested).
+
+    Only the contributing artist (or platform staff) may edit, and only before approval. The
+    status is left alone: the review domain moves the stem back to in_review (stem_transition).
+    """
+    locked = Stem.objects.select_for_update().get(pk=stem.pk)
+    if locked.artist_id != actor.pk and not actor.is_platform_staff:
+        raise PermissionDenied("not_your_stem", "Only the stem's artist can edit its details.")
+    if locked.status not in EDITABLE_STATUSES:
+        raise Conflict(
+            "not_editable",
+            f"A stem that is {locked.get_status_display().lower()} can no longer be edited.",
+        )
+    current = {
+        "title": locked.title,
+        "kind": locked.kind,
+        "role": locked.role,
+        "bpm": locked.bpm,
+        "bars": locked.bars,
+        "musical_key": locked.musical_key,
+        "moods": locked.moods,
+        "genres": locked.genres,
+        "description": locked.description,
+    }
+    changes = {
+        key: value
+        for key, value in {
+            "title": title,
+            "role": role,
+            "bpm": bpm,
+            "bars": bars,
+            "musical_key": musical_key,
+            "moods": moods,
+            "genres": genres,
+            "description": description,
+        }.items()
+        if value is not _UNCHANGED
+    }
+    clean = clean_metadata({**current, **changes})
+    before = {key: _jsonable(current[key]) for key in changes}
+    for key in changes:
+        setattr(locked, key, clean[key])
+    locked.full_clean(validate_unique=False, validate_constraints=False)
+    locked.save()
+    if "bpm" in changes:
+        # The declared tempo feeds the quality check; re-judge it from the stored analysis.
+        from portal.stems.provenance import quality_recheck
+
+        quality_recheck(stem=locked)
+    audit_record(
+        actor=actor,
+        action="stem.metadata_updated",
+        subject=f"stem:{locked.pk}",
+        stem=locked,
+        before=before,
+        after={key: _jsonable(clean[key]) for key in changes},
+    )
+    return locked
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
