@@ -4,7 +4,7 @@ Set up, not timed: a fresh database (PostgreSQL when one is reachable, else SQLi
 temporary directory), 10,000 artists with connected accounts created and onboarded on the local
 Stripe-compatible server (tests.stripe_server, in its own process on 127.0.0.1, as Stripe would
 be), one closed period, and each artist's payable balance posted in bulk (one balanced ledger
-transaction). Timed: `services.payout_run(period=...)` - creating 10,000 payouts with their
+transaction). Timed: `runs.payout_run(period=...)` - creating 10,000 payouts with their
 ledger reservations, 10,000 transfers over HTTP with idempotency keys, settling each in the
 ledger. The peer text gives transfers/s, the database and the number of parallel Stripe calls.
 
@@ -199,8 +199,8 @@ def _probe(count: int, concurrency: int) -> dict[str, Any]:
         settings.PAYOUT_CONCURRENCY = concurrency
 
         from portal.accounts.models import Role, User
-        from portal.payouts import services
         from portal.payouts.models import ConnectedAccount, Payout, PayoutStatus
+        from portal.payouts.services import runs
         from portal.royalties import ledger
         from portal.royalties.services import period_close
 
@@ -239,7 +239,7 @@ def _probe(count: int, concurrency: int) -> dict[str, Any]:
         setup_s = time.perf_counter() - started
 
         start = time.perf_counter()
-        run = services.payout_run(period=PERIOD)
+        run = runs.payout_run(period=PERIOD)
         seconds = time.perf_counter() - start
 
         paid = Payout.objects.filter(status=PayoutStatus.PAID).count()

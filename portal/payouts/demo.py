@@ -15,8 +15,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from portal.accounts.models import User
-from portal.payouts import ledger_bridge, services
+from portal.payouts import ledger_bridge
 from portal.payouts.models import PayoutRun
+from portal.payouts.services import onboarding, runs
 
 DEMO_ARTISTS = ("ada", "ben")
 DEMO_PLATFORM_BALANCE = 10_000_000  # minor units on the throwaway test server
@@ -63,7 +64,7 @@ def seed(*, out: Any) -> None:
         ),
     ):
         for artist in artists:
-            account = services.connected_account_ensure(artist=artist)
+            account = onboarding.connected_account_ensure(artist=artist)
             assert account.stripe_account_id
             if account.stripe_account_id not in {a["id"] for a in server.accounts()}:
                 # Left by an earlier, interrupted seeding on a server that is gone.
@@ -71,10 +72,10 @@ def seed(*, out: Any) -> None:
                 continue
             # What the artist does on Stripe's hosted onboarding page, then our return view.
             server.complete_onboarding(account.stripe_account_id)
-            services.connected_account_sync(artist=artist)
-        run = services.payout_run(period=period, against_test_server=True)
+            onboarding.connected_account_sync(artist=artist)
+        run = runs.payout_run(period=period, against_test_server=True)
     summary = run.summary
     out.write(
         f"payouts: {period} paid on the local Stripe test server: {summary.get('paid', 0)} paid, "
-        f"{summary.get('failed', 0)} failed (threshold {services.payout_threshold()} minor units)"
+        f"{summary.get('failed', 0)} failed (threshold {runs.payout_threshold()} minor units)"
     )

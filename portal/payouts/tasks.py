@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from portal.jobs.registry import JobFailed, Progress, job_kind
-from portal.payouts import services
 from portal.payouts.models import PayoutRun, PayoutRunStatus
+from portal.payouts.services import runs, webhooks
 
 
 @job_kind("payouts.stripe_event", max_attempts=8, time_limit_s=120)
 def stripe_event_job(*, job_id: int, progress: Progress, event_id: str) -> dict[str, Any]:
     # Idempotent: an event already processed returns its recorded status; a retryable Stripe
     # failure raises and the job row retries with backoff.
-    outcome = services.stripe_event_process(event_id=event_id)
+    outcome = webhooks.stripe_event_process(event_id=event_id)
     return {"event_id": event_id, "outcome": outcome}
 
 
@@ -25,5 +25,5 @@ def payout_run_job(*, job_id: int, progress: Progress, run_id: int) -> dict[str,
     if run.status != PayoutRunStatus.RUNNING:
         return {"run_id": run_id, "status": run.status}  # a redelivery after it finished
     # A rerun of the same run after a crash is safe: open payouts are retried with their keys.
-    run = services.payout_run_execute(run_id=run_id)
+    run = runs.payout_run_execute(run_id=run_id)
     return {"run_id": run_id, "status": run.status, **run.summary}

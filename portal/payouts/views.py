@@ -17,8 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.core.api import error_body
 from portal.core.errors import ApplicationError
-from portal.payouts import selectors, services
+from portal.payouts import selectors
 from portal.payouts.models import PayoutRunStatus
+from portal.payouts.services import onboarding, webhooks
+from portal.payouts.services import runs as run_services
 
 View = Callable[..., HttpResponse]
 
@@ -62,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "status": status,
             "payouts": payouts,
-            "threshold_minor": services.payout_threshold(),
+            "threshold_minor": run_services.payout_threshold(),
             "stripe_configured": bool(settings.STRIPE_SECRET_KEY),
         },
     )
@@ -71,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _to_onboarding(request: HttpRequest) -> HttpResponse:
     """Redirect to a fresh Account Link (creating the connected account if needed)."""
     try:
-        url = services.connected_account_onboarding_link(artist=request.user)
+        url = onboarding.connected_account_onboarding_link(artist=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payouts:home")
@@ -96,7 +98,7 @@ def onboarding_refresh(request: HttpRequest) -> HttpResponse:
 def onboarding_return(request: HttpRequest) -> HttpResponse:
     # Returning does not mean finishing: read the state from Stripe rather than assume it.
     try:
-        services.connected_account_sync(artist=request.user)
+        onboarding.connected_account_sync(artist=request.user)
     except ApplicationError as exc:
         messages.error(request, f"We could not check your Stripe account just now: {exc.message}")
         return redirect("payouts:home")
@@ -116,7 +118,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose a closed period.")
             return redirect("payouts:runs")
         try:
-            run = services.payout_run_request(period=period, user=request.user)
+            run = run_services.payout_run_request(period=period, user=request.user)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("payouts:runs")
@@ -130,7 +132,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             "periods": selectors.closed_periods(),
             "stripe_mode": _stripe_mode(),
             "platform_balance": selectors.platform_balance(),
-            "threshold_minor": services.payout_threshold(),
+            "threshold_minor": run_services.payout_threshold(),
         },
     )
 
@@ -159,7 +161,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Stripe's signed events. Verified on the raw body, stored, answered at once; the work
     happens in a job. A bad signature stores nothing."""
     try:
-        event, created = services.stripe_event_receive(
+        event, created = webhooks.stripe_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
     except ApplicationError as exc:

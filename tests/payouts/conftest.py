@@ -136,8 +136,8 @@ def ledger_balanced() -> bool:
 
 def onboard(server: StripeTestServer, artist: Any) -> Any:
     """Create the artist's connected account, finish Stripe's onboarding, read the result."""
-    from portal.payouts import services
+    from portal.payouts.services import onboarding
 
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     server.complete_onboarding(str(account.stripe_account_id))
-    return services.connected_account_sync(artist=artist)
+    return onboarding.connected_account_sync(artist=artist)

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from portal.core.errors import ApplicationError
-from portal.payouts import services
 from portal.payouts.models import ConnectedAccount
+from portal.payouts.services import onboarding
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_it_creates_the_connected_account_with_controller_properties(
     stripe_server: Any, artist: Any
 ) -> None:
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
 
     [request] = stripe_server.requests("POST", "/v1/accounts")
     assert request.params["controller"] == {
@@ -37,7 +37,7 @@ def test_it_creates_the_connected_account_with_controller_properties(
     assert account.payouts_enabled is False
     assert "external_account" in account.requirements_due
 
-    again = services.connected_account_ensure(artist=artist)
+    again = onboarding.connected_account_ensure(artist=artist)
     assert again.stripe_account_id == account.stripe_account_id
     assert len(stripe_server.accounts()) == 1
 
@@ -48,12 +48,12 @@ def test_a_timed_out_account_creation_is_retried_with_the_same_key(
     # Stripe creates the account, but the answer arrives after our timeout.
     stripe_server.delay_next("POST", "/v1/accounts", seconds=3, after_apply=True)
     with pytest.raises(ApplicationError) as timed_out:
-        services.connected_account_ensure(artist=artist)
+        onboarding.connected_account_ensure(artist=artist)
     assert timed_out.value.code == "stripe_network_error"
     assert len(stripe_server.accounts()) == 1
     assert ConnectedAccount.objects.get(artist=artist).stripe_account_id is None
 
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
 
     assert [a["id"] for a in stripe_server.accounts()] == [account.stripe_account_id]
     keys = {r.idempotency_key for r in stripe_server.requests("POST", "/v1/accounts")}

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from portal.jobs.models import Job
-from portal.payouts import services
 from portal.payouts.models import Payout, PayoutRun, PayoutStatus
+from portal.payouts.services import runs
 from tests.payouts.conftest import PERIOD, fund, onboard
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def paid_run(stripe_server: Any, artist: Any, other_artist: Any, closed_period: 
     onboard(stripe_server, other_artist)
     fund(artist, 2_000)
     fund(other_artist, 3_000)
-    return services.payout_run(period=PERIOD)
+    return runs.payout_run(period=PERIOD)
 
 
 def test_payout_pages_by_role(paid_run: PayoutRun, any_role: Any, client_for: Any) -> None:
@@ -129,7 +129,7 @@ def test_the_artist_page_explains_a_failed_payout(
 ) -> None:
     onboard(stripe_server, artist)
     fund(artist, 2_000)
-    services.payout_run(period=PERIOD)  # platform balance is 0: refused
+    runs.payout_run(period=PERIOD)  # platform balance is 0: refused
 
     text = client_for(artist).get("/payouts/").content.decode()
 

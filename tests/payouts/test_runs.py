@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from portal.payouts import services, stripe_gateway
+from portal.payouts import stripe_gateway
 from portal.payouts.models import ConnectedAccount, Payout, PayoutRunStatus, PayoutStatus
+from portal.payouts.services import onboarding, runs, transfers
 from tests.payouts.conftest import (
     PERIOD,
     fund,
@@ -37,12 +38,12 @@ def test_a_run_pays_each_eligible_artist_once_with_the_period_as_transfer_group(
 ) -> None:
     artist, other = two_artists
 
-    run = services.payout_run(period=PERIOD)
+    run = runs.payout_run(period=PERIOD)
 
     assert run.status == PayoutRunStatus.DONE
-    transfers = stripe_server.transfers()
-    assert sorted(t["amount"] for t in transfers) == [1_500, 2_500]
-    assert {t["transfer_group"] for t in transfers} == {PERIOD}
+    sent = stripe_server.transfers()
+    assert sorted(t["amount"] for t in sent) == [1_500, 2_500]
+    assert {t["transfer_group"] for t in sent} == {PERIOD}
     for user, amount in ((artist, 2_500), (other, 1_500)):
         payout = Payout.objects.get(artist=user)
         assert payout.status == PayoutStatus.PAID and payout.amount_minor == amount
@@ -69,14 +70,14 @@ def test_a_balance_below_the_threshold_carries_forward(
     onboard(stripe_server, artist)
     fund(artist, 999)
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     assert stripe_server.transfers() == []
     assert not Payout.objects.exists()
     assert payable(artist) == 999
 
     fund(artist, 1, reference="late-cent")
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     assert [t["amount"] for t in stripe_server.transfers()] == [1_000]
     assert payable(artist) == 0 and paid(artist) == 1_000
 
@@ -85,18 +86,18 @@ def test_an_artist_without_enabled_payouts_is_not_paid(
     stripe_server: Any, artist: Any, closed_period: str
 ) -> None:
     stripe_server.set_balance("usd", 1_000_000)
-    services.connected_account_ensure(artist=artist)  # onboarding not finished
+    onboarding.connected_account_ensure(artist=artist)  # onboarding not finished
     fund(artist, 5_000)
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     assert stripe_server.transfers() == []
     assert payable(artist) == 5_000
 
 
 def test_a_rerun_pays_nobody_twice(stripe_server: Any, two_artists: Any) -> None:
-    services.payout_run(period=PERIOD)
-    second = services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
+    second = runs.payout_run(period=PERIOD)
 
     assert len(stripe_server.transfers()) == 2
     assert second.summary["created"] == 0 and second.summary["paid"] == 2
@@ -112,7 +113,7 @@ def test_an_injected_500_leaves_the_payout_in_flight_and_a_rerun_pays_it_once(
     fund(artist, 2_000)
     stripe_server.fail_next("POST", "/v1/transfers", status=500)
 
-    run = services.payout_run(period=PERIOD)
+    run = runs.payout_run(period=PERIOD)
 
     payout = Payout.objects.get()
     assert run.status == PayoutRunStatus.NEEDS_ATTENTION
@@ -121,7 +122,7 @@ def test_an_injected_500_leaves_the_payout_in_flight_and_a_rerun_pays_it_once(
     assert payable(artist) == 0 and in_flight(artist) == 2_000
     assert ledger_balanced()
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PAID and payout.attempts == 2
@@ -140,9 +141,9 @@ def test_a_rate_limit_is_retried_on_the_next_run(
     fund(artist, 2_000)
     stripe_server.rate_limit_next("POST", "/v1/transfers")
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     assert Payout.objects.get().error_code == "rate_limited"
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     assert Payout.objects.get().status == PayoutStatus.PAID
     assert len(stripe_server.transfers()) == 1
@@ -156,14 +157,14 @@ def test_a_timeout_after_stripe_applied_the_transfer_then_a_rerun_leaves_exactly
     fund(artist, 3_000)
     stripe_server.delay_next("POST", "/v1/transfers", seconds=3, after_apply=True)
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     payout = Payout.objects.get()
     assert payout.status == PayoutStatus.IN_FLIGHT and payout.error_code == "network_error"
     [made] = stripe_server.transfers()  # it happened, we just never heard
     assert ledger_balanced()
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PAID and payout.stripe_transfer_id == made["id"]
@@ -180,7 +181,7 @@ def test_a_lost_response_is_settled_by_the_transfer_created_webhook(
     onboard(stripe_server, artist)
     fund(artist, 3_000)
     stripe_server.delay_next("POST", "/v1/transfers", seconds=3, after_apply=True)
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     [event] = stripe_server.events("transfer.created")
 
     deliver(event)
@@ -190,7 +191,7 @@ def test_a_lost_response_is_settled_by_the_transfer_created_webhook(
     assert payout.status == PayoutStatus.PAID
     assert payout.stripe_transfer_id == event["data"]["object"]["id"]
     assert paid(artist) == 3_000
-    services.payout_run(period=PERIOD)  # and a rerun does not pay again
+    runs.payout_run(period=PERIOD)  # and a rerun does not pay again
     assert len(stripe_server.transfers()) == 1
     assert ledger_balanced()
 
@@ -202,7 +203,7 @@ def test_balance_insufficient_fails_the_payout_and_returns_the_money_to_payable(
     onboard(stripe_server, artist)
     fund(artist, 2_000)
 
-    run = services.payout_run(period=PERIOD)
+    run = runs.payout_run(period=PERIOD)
 
     payout = Payout.objects.get()
     assert run.status == PayoutRunStatus.NEEDS_ATTENTION
@@ -214,7 +215,7 @@ def test_balance_insufficient_fails_the_payout_and_returns_the_money_to_payable(
 
     # Once the platform is funded, the next run makes a new payout with a new key.
     stripe_server.set_balance("usd", 1_000_000)
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     retry = Payout.objects.get(status=PayoutStatus.PAID)
     assert retry.sequence == 2 and retry.idempotency_key.endswith("-2")
     assert paid(artist) == 2_000 and payable(artist) == 0
@@ -226,12 +227,12 @@ def test_an_account_that_cannot_receive_transfers_fails_with_a_clear_message(
     stripe_server: Any, artist: Any, closed_period: str
 ) -> None:
     stripe_server.set_balance("usd", 1_000_000)
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     # Our copy says enabled (e.g. a stale state), Stripe says the account cannot take transfers.
     ConnectedAccount.objects.filter(pk=account.pk).update(payouts_enabled=True)
     fund(artist, 2_000)
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     payout = Payout.objects.get()
     assert payout.status == PayoutStatus.FAILED
@@ -257,7 +258,7 @@ def test_a_run_interrupted_at_any_transfer_then_rerun_pays_each_artist_exactly_o
     target = (
         (stripe_gateway, "transfer_create")
         if crash == "before_stripe"
-        else (services, "payout_settle")
+        else (transfers, "payout_settle")
     )
     original = getattr(*target)
 
@@ -269,11 +270,11 @@ def test_a_run_interrupted_at_any_transfer_then_rerun_pays_each_artist_exactly_o
 
     monkeypatch.setattr(*target, dies_at_call)
     with pytest.raises(KeyboardInterrupt):
-        services.payout_run(period=PERIOD)
+        runs.payout_run(period=PERIOD)
     assert ledger_balanced()
     monkeypatch.setattr(*target, original)
 
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     for i, user in enumerate(artists):
         destination = ConnectedAccount.objects.get(artist=user).stripe_account_id
@@ -291,7 +292,7 @@ def test_a_reversal_webhook_returns_the_amount_to_payable_once(
     stripe_server.set_balance("usd", 1_000_000)
     onboard(stripe_server, artist)
     fund(artist, 2_500)
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     payout = Payout.objects.get()
 
     stripe_gateway.transfer_reversal_create(
@@ -323,7 +324,7 @@ def test_a_reversal_webhook_returns_the_amount_to_payable_once(
 def test_reconcile_is_clean_after_a_run_and_reports_every_injected_difference(
     stripe_server: Any, two_artists: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
 
     call_command("reconcile_payouts", period=PERIOD)
     call_command("reconcile_payouts")
@@ -355,7 +356,7 @@ def test_reconcile_is_clean_after_a_run_and_reports_every_injected_difference(
 def test_reconcile_reports_a_payout_missing_on_stripe_and_amount_mismatches(
     stripe_server: Any, two_artists: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services.payout_run(period=PERIOD)
+    runs.payout_run(period=PERIOD)
     artist, other = two_artists
     Payout.objects.filter(artist=artist).update(stripe_transfer_id="tr_nowhere")
     Payout.objects.filter(artist=other).update(amount_minor=1_499)

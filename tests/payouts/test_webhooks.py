@@ -9,8 +9,8 @@ import pytest
 
 from portal.audit.models import AuditEntry
 from portal.jobs.models import Job
-from portal.payouts import services
 from portal.payouts.models import ConnectedAccount, StripeEvent, StripeEventStatus
+from portal.payouts.services import onboarding
 from tests.payouts.conftest import WEBHOOK_SECRET
 from tests.stripe_server.webhooks import event_payload, sign_payload
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def onboarding_event(server: Any, artist: Any) -> tuple[ConnectedAccount, dict[str, Any]]:
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     server.complete_onboarding(account.stripe_account_id)
     [event] = server.events("account.updated")
     return account, event
@@ -102,7 +102,7 @@ def test_a_duplicate_delivery_is_acknowledged_and_processed_once(
 def test_out_of_order_account_updates_keep_the_newer_state(
     stripe_server: Any, stripe_clock: Any, artist: Any, deliver: Any, run_jobs: Any
 ) -> None:
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     stripe_server.complete_onboarding(account.stripe_account_id)  # t: payouts enabled
     stripe_clock.advance(60)
     # Stripe later disables payouts again (a new requirement came due).
@@ -136,7 +136,7 @@ def test_out_of_order_account_updates_keep_the_newer_state(
 def test_in_order_account_updates_are_each_applied(
     stripe_server: Any, stripe_clock: Any, artist: Any, deliver: Any, run_jobs: Any
 ) -> None:
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     stripe_server.complete_onboarding(account.stripe_account_id)
     [first] = stripe_server.events("account.updated")
     deliver(first)
@@ -163,7 +163,7 @@ def test_in_order_account_updates_are_each_applied(
 def test_other_event_types_are_stored_and_marked_ignored(
     stripe_server: Any, artist: Any, deliver: Any, run_jobs: Any
 ) -> None:
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
     stripe_server.complete_onboarding(account.stripe_account_id)
     [capability] = stripe_server.events("capability.updated")
 
@@ -181,7 +181,7 @@ def test_the_test_server_delivers_signed_events_to_our_endpoint_over_http(
     stripe_server: Any, live_server: Any, artist: Any, run_jobs: Any
 ) -> None:
     stripe_server.set_webhook(f"{live_server.url}/stripe/webhook/")
-    account = services.connected_account_ensure(artist=artist)
+    account = onboarding.connected_account_ensure(artist=artist)
 
     stripe_server.complete_onboarding(account.stripe_account_id)
 

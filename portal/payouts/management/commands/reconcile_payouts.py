@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.core.errors import ApplicationError
 from portal.payouts.reconcile import payouts_reconcile
-from portal.payouts.services import period_validate
+from portal.payouts.services.runs import period_validate
 from portal.payouts.stripe_gateway import StripeFailure
 
 

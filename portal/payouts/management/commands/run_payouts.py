@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.core.errors import ApplicationError
-from portal.payouts import services
 from portal.payouts.models import Payout, PayoutRunStatus, PayoutStatus
+from portal.payouts.services import runs
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            run = services.payout_run(period=options["period"], currency=options["currency"])
+            run = runs.payout_run(period=options["period"], currency=options["currency"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         summary = run.summary
