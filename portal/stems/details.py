@@ -192,12 +192,27 @@ def clean_attestations(attestations: dict[str, Any], *, license_version: int) ->
     }
 
 
-def metadata_per_file(*, files: Sequence[Any], common: dict[str, Any]) -> list[dict[str, Any]]:
+def metadata_per_file(
+    *,
+    files: Sequence[Any],
+    common: dict[str, Any],
+    per_file: Sequence[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """One metadata dict per file from one shared set of fields (the web form, the API's
     single-object form): each stem's title defaults to its file name, and a shared title with
-    several files becomes "<title> – <file name>" so the stems stay tellable apart."""
+    several files becomes "<title> – <file name>" so the stems stay tellable apart.
+
+    `per_file`, when given, holds one dict per file of the fields that file sets itself (the
+    web form's details per file); they win over the shared ones, and a title given there is the
+    stem's title as written."""
+    if per_file is not None and len(per_file) != len(files):
+        raise field_error(
+            "files",
+            f"The details per file name {len(per_file)} files but {len(files)} were sent; "
+            "choose the files again.",
+        )
     result = []
-    for upload in files:
+    for index, upload in enumerate(files):
         name = str(getattr(upload, "name", "") or "").strip()
         base = name.rsplit(".", 1)[0] if "." in name else name
         base = base.replace("_", " ").strip() or "Untitled"
@@ -206,5 +221,6 @@ def metadata_per_file(*, files: Sequence[Any], common: dict[str, Any]) -> list[d
             title = base
         elif len(files) > 1:
             title = f"{title} – {base}"
-        result.append({**common, "title": title[:200]})
+        own = per_file[index] if per_file is not None else {}
+        result.append({**common, "title": title[:200], **own})
     return result

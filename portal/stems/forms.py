@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from portal.stems.details import ATTESTATIONS
+from portal.stems.details import ATTESTATIONS, MAX_FILES_PER_SUBMISSION
 from portal.stems.models import StemKind, StemRole
 from portal.stems.selectors import license_list
 
@@ -46,7 +46,8 @@ class ContributeForm(forms.Form):
     audio_files = MultipleFileField(
         label="Audio files",
         help_text="WAV, FLAC or AIFF (not MP3 or Ogg). Choose several files to contribute them "
-        "together with the same details.",
+        "together: the details below apply to each, and each file's own title, role, tempo, bars "
+        "and key can be set in the list that appears.",
     )
     title = forms.CharField(
         max_length=200,
@@ -158,3 +159,45 @@ class ContributeForm(forms.Form):
                 placed = True
         if not placed:
             self.add_error(None, error.message)
+
+
+class FileDetailsForm(forms.Form):
+    """What differs from file to file in a multi-file contribution; an empty field means "as
+    in the shared details". The contribute page's script adds one per chosen file."""
+
+    title = forms.CharField(max_length=200, required=False)
+    role = forms.ChoiceField(choices=[("", "Same as above"), *StemRole.choices], required=False)
+    bpm = forms.DecimalField(label="BPM", required=False, max_digits=6, decimal_places=2)
+    bars = forms.IntegerField(required=False, min_value=1)
+    musical_key = forms.CharField(label="Musical key", required=False, max_length=12)
+
+    def overrides(self) -> dict[str, Any]:
+        return {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+FileDetailsFormSet = forms.formset_factory(
+    FileDetailsForm, extra=0, max_num=MAX_FILES_PER_SUBMISSION, validate_max=True
+)
+FILE_DETAILS_PREFIX = "file"
+
+
+def file_details_formset(data: Any) -> Any:
+    """The per-file details when the page sent any (its script adds a row per file when several
+    are chosen), else None: with one file, or without JavaScript, every file takes the shared
+    details."""
+    if data.get(f"{FILE_DETAILS_PREFIX}-TOTAL_FORMS", "0") in ("", "0"):
+        return None
+    return FileDetailsFormSet(data, prefix=FILE_DETAILS_PREFIX)
+
+
+def file_details_errors(formset: Any, files: list[Any]) -> str:
+    """One sentence naming each file and field to fix, for the notice above the form (the rows
+    themselves are the script's and do not survive the round trip)."""
+    problems = []
+    for index, form in enumerate(formset.forms):
+        name = getattr(files[index], "name", f"file {index + 1}") if index < len(files) else ""
+        for field, messages in form.errors.items():
+            label = form.fields[field].label or field.replace("_", " ").capitalize()
+            problems.append(f"{name}: {label}: {' '.join(messages)}")
+    problems.extend(str(message) for message in formset.non_form_errors())
+    return "Check the details per file. " + " ".join(problems)

@@ -18,7 +18,13 @@ from portal.review.selectors import decisions_for_stem
 from portal.stems import details, selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
-from portal.stems.forms import ContributeForm
+from portal.stems.forms import (
+    FILE_DETAILS_PREFIX,
+    ContributeForm,
+    FileDetailsFormSet,
+    file_details_errors,
+    file_details_formset,
+)
 from portal.stems.models import CheckName, Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
 from portal.stems.services import lifecycle, submission
@@ -41,14 +47,22 @@ def contribute(request: HttpRequest) -> HttpResponse:
     if not request.user.is_artist:  # type: ignore[union-attr]
         return render(request, "stems/not_an_artist.html", status=403)
     form = ContributeForm(request.POST or None, request.FILES or None)
+    per_file = file_details_formset(request.POST) if request.method == "POST" else None
     error: ApplicationError | None = None
     if request.method == "POST" and form.is_valid():
         files = form.cleaned_data["audio_files"]
         try:
+            if per_file is not None and not per_file.is_valid():
+                raise ApplicationError("invalid", file_details_errors(per_file, files))
+            metadata = details.metadata_per_file(
+                files=files,
+                common=form.common_metadata(),
+                per_file=[f.overrides() for f in per_file.forms] if per_file is not None else None,
+            )
             stems = submission.stem_submit(
                 artist=request.user,  # type: ignore[arg-type]
                 files=files,
-                metadata=details.metadata_per_file(files=files, common=form.common_metadata()),
+                metadata=metadata,
                 credits=form.cleaned_data["credits"],
                 license_version=form.cleaned_data["license_version"],
                 attestations=form.attestations(),
@@ -75,7 +89,12 @@ def contribute(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "stems/contribute.html",
-        {"form": form, "error": error, "licenses": licenses.values()},
+        {
+            "form": form,
+            "error": error,
+            "licenses": licenses.values(),
+            "file_details": FileDetailsFormSet(prefix=FILE_DETAILS_PREFIX),
+        },
         status=status,
     )
 

@@ -35,7 +35,7 @@
         if (main) {
           document.querySelector("main").replaceWith(main);
           var next = document.querySelector("form[data-upload-progress]");
-          if (next) bindUpload(next);
+          if (next) { bindUpload(next); bindPerFile(next); }
           var alert = document.getElementById("contribute-error");
           if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
         }
@@ -46,6 +46,37 @@
       };
       xhr.send(new FormData(form));
     });
+  }
+
+  // Several files: one row per file for what differs between them (title, role, tempo, bars,
+  // key); the server reads the rows as a Django formset ("file-N-bpm", ...).
+  function bindPerFile(form) {
+    var input = form.querySelector("input[type=file][name=audio_files]");
+    var box = form.querySelector("[data-per-file-details]");
+    var template = document.getElementById("file-details-row");
+    if (!input || !box || !template || !("content" in template)) return;
+    var rows = box.querySelector("tbody");
+    var total = box.querySelector("input[name$=TOTAL_FORMS]");
+    function rebuild() {
+      var files = input.files || [];
+      var several = files.length > 1;
+      rows.textContent = "";
+      box.hidden = !several;
+      total.value = several ? String(files.length) : "0";
+      if (!several) return;
+      Array.prototype.forEach.call(files, function (file, index) {
+        var row = template.content.firstElementChild.cloneNode(true);
+        row.querySelector("[data-file-name]").textContent = file.name;
+        row.querySelectorAll("input, select").forEach(function (field) {
+          field.name = field.name.replace("__prefix__", index);
+          field.id = field.id.replace("__prefix__", index);
+          field.setAttribute("aria-label", field.closest("td").getAttribute("data-label") + " of " + file.name);
+        });
+        rows.appendChild(row);
+      });
+    }
+    input.addEventListener("change", rebuild);
+    rebuild();
   }
 
   function pollJob(box) {
@@ -75,7 +106,7 @@
   }
 
   var form = document.querySelector("form[data-upload-progress]");
-  if (form) bindUpload(form);
+  if (form) { bindUpload(form); bindPerFile(form); }
   var job = document.querySelector("[data-job-url]");
   if (job) pollJob(job);
 })();

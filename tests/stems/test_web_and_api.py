@@ -75,6 +75,82 @@ def test_several_files_through_the_form_get_titles_from_their_names(artist, clie
     ]
 
 
+def _rows(count: int, **fields: str) -> dict[str, str]:
+    """The per-file rows the contribute page's script adds (a Django formset, prefix "file")."""
+    return {"file-TOTAL_FORMS": str(count), "file-INITIAL_FORMS": "0", **fields}
+
+
+def test_several_files_take_their_own_details_from_the_rows(artist, client_for, license_v1):
+    data = {
+        **FORM_OK,
+        "title": "Night pack",
+        "audio_files": [
+            upload(encode(tone_loop(seed=65)), "kick_a.wav"),
+            upload(encode(tone_loop(seed=66)), "kick_b.wav"),
+            upload(encode(tone_loop(seed=67)), "kick_c.wav"),
+        ],
+        **_rows(
+            3,
+            **{
+                "file-0-title": "Low kick",
+                "file-0-bpm": "60",
+                "file-0-bars": "1",
+                "file-1-role": "drums",
+                "file-1-musical_key": "Am",
+            },
+        ),
+    }
+    response = client_for(artist).post("/contribute/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stems = {s.original_filename: s for s in Stem.objects.all()}
+    a, b, c = stems["kick_a.wav"], stems["kick_b.wav"], stems["kick_c.wav"]
+    assert (a.title, a.bpm, a.bars, a.role, a.musical_key) == ("Low kick", 60, 1, "bass", "F#m")
+    assert (b.title, b.bpm, b.bars, b.role, b.musical_key) == (
+        "Night pack – kick b",
+        120,
+        2,
+        "drums",
+        "Am",
+    )
+    assert (c.title, c.bpm, c.role, c.musical_key) == ("Night pack – kick c", 120, "bass", "F#m")
+    # The moods, genres and description are shared by every file.
+    assert {tuple(s.moods) for s in stems.values()} == {("dark", "tense")}
+
+
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        (_rows(3), "name 3 files but 2 were sent; choose the files again"),
+        (_rows(2, **{"file-1-bpm": "fast"}), "kick_b.wav: BPM: Enter a number."),
+        (_rows(2, **{"file-0-bpm": "900"}), "kick_a.wav: The BPM must be between 20 and 300."),
+        (_rows(2, **{"file-1-role": "kazoo"}), "kick_b.wav: Role: Select a valid choice."),
+    ],
+)
+def test_bad_per_file_details_name_the_file_and_save_nothing(
+    artist, client_for, license_v1, rows, words
+):
+    data = {
+        **FORM_OK,
+        "audio_files": [
+            upload(encode(tone_loop(seed=68)), "kick_a.wav"),
+            upload(encode(tone_loop(seed=69)), "kick_b.wav"),
+        ],
+        **rows,
+    }
+    response = client_for(artist).post("/contribute/", data)
+    assert response.status_code == 400
+    assert words in response.content.decode()
+    assert Stem.objects.count() == 0 and stored_files() == []
+
+
+def test_without_rows_a_single_file_takes_the_shared_details(artist, client_for, license_v1):
+    # What the page sends for one file: the formset's management form with no rows.
+    data = {**FORM_OK, "title": "Solo", "audio_files": [upload(encode(tone_loop(seed=70)))]}
+    response = client_for(artist).post("/contribute/", {**data, **_rows(0)})
+    assert response.status_code == 302
+    assert Stem.objects.get().title == "Solo"
+
+
 def test_the_upload_script_gets_json_with_where_to_go(artist, client_for, license_v1):
     data = {**FORM_OK, "audio_files": [upload(encode(tone_loop(seed=63)))]}
     response = client_for(artist).post("/contribute/", data, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
