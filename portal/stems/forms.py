@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from portal.stems.details import ATTESTATIONS, MAX_FILES_PER_SUBMISSION
+from portal.core.errors import ApplicationError
+from portal.stems.details import ATTESTATIONS, MAX_FILES_PER_SUBMISSION, metadata_per_file
 from portal.stems.models import StemKind, StemRole
 from portal.stems.selectors import license_list
 
@@ -95,6 +96,24 @@ class ContributeForm(forms.Form):
         current = next((lic for lic in self.licenses if lic.is_current), None)
         if current is not None:
             self.fields["license_version"].initial = current.version
+        self.file_details = file_details_formset(self.data) if self.is_bound else None
+
+    def empty_file_details(self) -> Any:
+        """The unbound rows: their management form, and the row the page's script copies."""
+        return FileDetailsFormSet(prefix=FILE_DETAILS_PREFIX)
+
+    def metadata(self) -> list[dict[str, Any]]:
+        """One metadata dict per chosen file: the shared details, each file's own row over them.
+        Raises ApplicationError naming the file and field when a row is wrong."""
+        files = self.cleaned_data["audio_files"]
+        rows = self.file_details
+        if rows is not None and not rows.is_valid():
+            raise ApplicationError("invalid", file_details_errors(rows, files))
+        return metadata_per_file(
+            files=files,
+            common=self.common_metadata(),
+            per_file=[row.overrides() for row in rows.forms] if rows is not None else None,
+        )
 
     def clean_credits(self) -> list[dict[str, Any]]:
         text = self.cleaned_data.get("credits") or ""

@@ -15,16 +15,10 @@ from portal.mixes.models import RenderStatus
 from portal.mixes.selectors import previews_of_stem
 from portal.review.forms import ResubmitForm
 from portal.review.selectors import decisions_for_stem
-from portal.stems import details, selectors
+from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
-from portal.stems.forms import (
-    FILE_DETAILS_PREFIX,
-    ContributeForm,
-    FileDetailsFormSet,
-    file_details_errors,
-    file_details_formset,
-)
+from portal.stems.forms import ContributeForm
 from portal.stems.models import CheckName, Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
 from portal.stems.services import lifecycle, submission
@@ -47,22 +41,14 @@ def contribute(request: HttpRequest) -> HttpResponse:
     if not request.user.is_artist:  # type: ignore[union-attr]
         return render(request, "stems/not_an_artist.html", status=403)
     form = ContributeForm(request.POST or None, request.FILES or None)
-    per_file = file_details_formset(request.POST) if request.method == "POST" else None
     error: ApplicationError | None = None
     if request.method == "POST" and form.is_valid():
         files = form.cleaned_data["audio_files"]
         try:
-            if per_file is not None and not per_file.is_valid():
-                raise ApplicationError("invalid", file_details_errors(per_file, files))
-            metadata = details.metadata_per_file(
-                files=files,
-                common=form.common_metadata(),
-                per_file=[f.overrides() for f in per_file.forms] if per_file is not None else None,
-            )
             stems = submission.stem_submit(
                 artist=request.user,  # type: ignore[arg-type]
                 files=files,
-                metadata=metadata,
+                metadata=form.metadata(),
                 credits=form.cleaned_data["credits"],
                 license_version=form.cleaned_data["license_version"],
                 attestations=form.attestations(),
@@ -89,12 +75,7 @@ def contribute(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "stems/contribute.html",
-        {
-            "form": form,
-            "error": error,
-            "licenses": licenses.values(),
-            "file_details": FileDetailsFormSet(prefix=FILE_DETAILS_PREFIX),
-        },
+        {"form": form, "error": error, "licenses": licenses.values()},
         status=status,
     )
 
@@ -195,8 +176,7 @@ def stem_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def stem_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """The artist corrects a stem's details while it is checked or reviewed (each stem of a
-    multi-file contribution starts with the details shared by the batch)."""
+    """The artist corrects a stem's details while it is checked or reviewed."""
     stem = _stem_or_404(request, pk)
     if stem.artist_id != request.user.pk:
         raise Http404("No such stem among yours.")
