@@ -7,4 +7,4 @@ engine, never the other way round.
 
 from __future__ import annotations
 
-ENGINE_VERSION = "1.1.0"
+ENGINE_VERSION = "1.2.0"

@@ -77,6 +77,77 @@ def test_same_signal_reads_the_same_at_44k1_48k_and_96k(signals, freq):
     assert max(readings) - min(readings) < 0.1
 
 
+def _k_weight_sample_by_sample(x: np.ndarray, rate: int) -> np.ndarray:
+    """The two biquads run one sample at a time (transposed direct form II), in float64."""
+    y = np.asarray(x, dtype=np.float64)
+    for b, a in k_weighting_biquads(rate):
+        out = np.empty_like(y)
+        s1 = np.zeros(y.shape[1])
+        s2 = np.zeros(y.shape[1])
+        for n in range(y.shape[0]):
+            out[n] = b[0] * y[n] + s1
+            s1 = b[1] * y[n] - a[1] * out[n] + s2
+            s2 = b[2] * y[n] - a[2] * out[n]
+        y = out
+    return y
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000, 192000])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_block_k_weighting_equals_the_biquads_run_sample_by_sample(rate, channels):
+    rng = np.random.default_rng(rate + channels)
+    # Ragged on purpose: more than one group of blocks, and a last block that is not full.
+    frames = loudness._BLOCK * loudness._GROUP * 2 + 37
+    x = (0.5 * rng.standard_normal((frames, channels))).astype(np.float32)
+    expected = _k_weight_sample_by_sample(x, rate)
+    got = loudness.k_weight(x, rate)
+    assert got.shape == expected.shape
+    # Both round differently (~1e-11 at 192 kHz, where the poles sit closest to 1); a loudness
+    # reading moves by ~1e-10 LU at that.
+    assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_segment_energies_carry_the_filter_state_across_chunks(rate, monkeypatch):
+    rng = np.random.default_rng(rate)
+    x = (0.3 * rng.standard_normal((rate * 9 + 77, 2))).astype(np.float32)
+    segment = round(0.1 * rate)
+    count = x.shape[0] // segment
+    weighted = loudness.k_weight(x, rate)[: count * segment].reshape(count, segment, 2)
+    expected = np.sum(weighted**2, axis=1)
+    # Chunks as short as they can be (one period of whole blocks and whole segments).
+    monkeypatch.setattr(loudness, "_CHUNK_FRAMES", 1)
+    chunked = loudness.segment_energies(x, rate).energies
+    np.testing.assert_allclose(chunked, expected, rtol=1e-11)
+
+
+def test_re_measuring_some_segments_matches_measuring_all_of_them():
+    rng = np.random.default_rng(5)
+    rate = 48000
+    x = (0.3 * rng.standard_normal((rate * 20, 2))).astype(np.float32)
+    everything = loudness.segment_energies(x, rate).energies
+    for first, stop in [(0, 3), (1, 2), (57, 90), (150, 200), (199, 200)]:
+        again = loudness._energies_of_segments(x, rate, first, stop)
+        # Re-measuring starts the filter >= 80 ms early; what it leaves out is < 3e-10.
+        np.testing.assert_allclose(again, everything[first:stop], rtol=1e-9)
+
+
+def test_after_a_gain_and_a_few_changes_only_the_changed_segments_are_measured_again():
+    rng = np.random.default_rng(6)
+    rate = 48000
+    x = (0.3 * rng.standard_normal((rate * 30, 2))).astype(np.float32)
+    measured = loudness.segment_energies(x, rate)
+    changed = np.zeros(x.shape[0], dtype=bool)
+    y = x * np.float32(0.5)
+    for at in (10, rate * 7 + 3, rate * 29 + 100):  # near the start, inside, near the end
+        y[at : at + 500] *= np.float32(0.25)
+        changed[at : at + 500] = True
+    updated = measured.after_change(0.5, changed, y)
+    fresh = loudness.segment_energies(y, rate)
+    np.testing.assert_allclose(updated.energies, fresh.energies, rtol=1e-9)
+    assert updated.integrated_lufs() == pytest.approx(fresh.integrated_lufs(), abs=1e-9)
+
+
 def test_k_weighting_shapes_the_spectrum(signals):
     low = integrated_loudness(signals.sine(-20.0, 5.0, freq=100.0), 48000)
     mid = integrated_loudness(signals.sine(-20.0, 5.0, freq=1000.0), 48000)

@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 from cryptography.hazmat.primitives import serialization
 
+from renderer import ENGINE_VERSION
 from renderer.audio import load_audio, pcm_sha256
 from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest, extract_manifest, verify_file
@@ -91,7 +92,7 @@ def test_manifest_records_plan_engine_stems_and_placements(rendered: Any) -> Non
     assert signed["render_id"] == "r-1"
     assert signed["plan"] == plan.to_dict()
     assert signed["plan_sha256"] == plan_hash(plan)
-    assert signed["engine_version"] == "1.1.0"
+    assert signed["engine_version"] == ENGINE_VERSION
     assert signed["audio_sha256"] == result.audio_sha256
     pad = next(s for s in signed["stems"] if s["id"] == "pad")
     assert pad["license_version"] == "svl-1.2"
