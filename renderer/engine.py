@@ -45,6 +45,8 @@ from renderer.audio import Audio, Samples, load_audio, to_mono
 from renderer.limiter import limit_with_gain
 from renderer.loudness import integrated_loudness, segment_energies, true_peak_dbtp
 from renderer.plan import PlanError, RenderPlan, StemRef
+from renderer.resampling import MAX_FACTOR as MAX_POLYPHASE_FACTOR
+from renderer.resampling import polyphase_resample
 
 Float64Array = npt.NDArray[np.float64]
 
@@ -248,7 +250,10 @@ def prepare_stem(audio: Audio, ref: StemRef, plan: RenderPlan) -> Samples:
         return resample(samples, frames_out, ratio=exact)
     if audio.sample_rate != plan.sample_rate:
         exact = Fraction(plan.sample_rate, audio.sample_rate)
-        return resample(samples, round(audio.frames * exact), ratio=exact)
+        frames_out = round(audio.frames * exact)
+        if max(exact.numerator, exact.denominator) <= MAX_POLYPHASE_FACTOR:
+            return polyphase_resample(samples, exact.numerator, exact.denominator, frames_out)
+        return resample(samples, frames_out, ratio=exact)
     return samples
 
 
