@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from renderer.audio import Audio
-from renderer.engine import prepare_stem
+from renderer.engine import prepare_stem, render
 from renderer.plan import StemRef, parse_plan
 from renderer.resampling import TAPS, filter_bank, polyphase_resample
 
@@ -89,3 +90,31 @@ def test_a_44k1_stem_in_a_48k_plan_goes_through_the_polyphase_filter():
     prepared = prepare_stem(Audio(take, 44100), StemRef(id="take", path="take.wav"), plan)
     assert prepared.shape == (96000, 2)
     assert np.array_equal(prepared, polyphase_resample(take, 160, 147, 96000))
+
+
+def test_threads_converting_44k1_stems_give_the_same_bytes(tmp_path):
+    rng = np.random.default_rng(8)
+    stems = []
+    for name in ("a", "b", "c"):
+        noise = (0.2 * rng.standard_normal((44100 * 3, 2))).astype(np.float32)
+        path = tmp_path / f"{name}.flac"
+        sf.write(path, noise, 44100, subtype="PCM_24")
+        stems.append({"id": name, "path": str(path)})
+    plan = parse_plan(
+        {
+            "schema": "stemvault.render-plan/1",
+            "tempo_bpm": 120,
+            "duration_s": 8,
+            "stems": stems,
+            "sections": [
+                {
+                    "name": "main",
+                    "start_bar": 0,
+                    "bars": 4,
+                    "layers": [{"stem": s["id"], "repeats": 2} for s in stems],
+                }
+            ],
+        }
+    )
+    one, three = render(plan, workers=1), render(plan, workers=3)
+    assert three.audio == one.audio
