@@ -87,7 +87,7 @@ def _block_matrices(sample_rate: int) -> tuple[Float64Array, ...]:
     """The K-weighting cascade over one block, in transposed direct form II (state: each
     stage's two registers), as right-hand matrices for row vectors:
 
-    - `out_from_in` (B x B) and `out_from_state` (4 x B): the block's output;
+    - `out_from_block` ((B + 4) x B): the block's output from its B inputs and 4 start states;
     - `state_from_in` (B x 4) and `state_from_state` (4 x 4): the state after the block;
     - `state_powers` (_GROUP + 1, 4, 4): `state_from_state` to the powers 0.._GROUP.
 
@@ -117,8 +117,7 @@ def _block_matrices(sample_rate: int) -> tuple[Float64Array, ...]:
     for j in range(_GROUP):
         powers[j + 1] = powers[j] @ state[:, _BLOCK:].T
     matrices = (
-        np.ascontiguousarray(outputs[:, :_BLOCK].T),
-        np.ascontiguousarray(outputs[:, _BLOCK:].T),
+        np.ascontiguousarray(outputs.T),  # rows: the B inputs, then the 4 start states
         np.ascontiguousarray(state[:, :_BLOCK].T),
         np.ascontiguousarray(state[:, _BLOCK:].T),
         powers,
@@ -140,16 +139,22 @@ def _k_filter(
     all groups at once; the groups' start states are then chained group by group (with M to the
     power _GROUP), and each block's state is its group start times M^j plus the zero-start part.
     """
-    out_from_in, out_from_state, state_from_in, state_from_state, powers = _block_matrices(
-        sample_rate
-    )
+    out_from_block, state_from_in, state_from_state, powers = _block_matrices(sample_rate)
     frames, channels = x.shape
     blocks = -(-frames // _BLOCK)
     groups = -(-blocks // _GROUP)
-    padded = np.zeros((channels, groups * _GROUP * _BLOCK))
-    padded[:, :frames] = x.T
-    rows = padded.reshape(channels * groups * _GROUP, _BLOCK)
-    pushed = (rows @ state_from_in).reshape(channels, groups, _GROUP, 4)
+    # One row per block: its B input frames, then its 4-number start state, so that the
+    # block's output is a single product with the stacked (B + 4) x B output matrix.
+    rows = np.empty((channels * groups * _GROUP, _BLOCK + 4))
+    inputs = rows[:, :_BLOCK]
+    whole = frames // _BLOCK
+    for channel in range(channels):
+        mine = inputs[channel * groups * _GROUP : (channel + 1) * groups * _GROUP]
+        mine[:whole] = x[: whole * _BLOCK, channel].reshape(whole, _BLOCK)
+        mine[whole:] = 0.0
+        if whole < blocks:  # the ragged last block
+            mine[whole, : frames - whole * _BLOCK] = x[whole * _BLOCK :, channel]
+    pushed = (inputs @ state_from_in).reshape(channels, groups, _GROUP, 4)
     zero_start = np.empty((channels, groups, _GROUP + 1, 4))
     zero_start[:, :, 0] = 0.0
     for j in range(_GROUP):
@@ -159,13 +164,13 @@ def _k_filter(
     starts[:, 0] = state
     for g in range(groups):
         starts[:, g + 1] = starts[:, g] @ powers[_GROUP] + zero_start[:, g, _GROUP]
-    block_states = (
-        np.einsum("cgm,jmn->cgjn", starts[:, :groups], powers[:_GROUP]) + zero_start[:, :, :_GROUP]
-    ).reshape(channels, groups * _GROUP, 4)
-    filtered = rows @ out_from_in
-    filtered += block_states.reshape(-1, 4) @ out_from_state
-    end = block_states[:, blocks] if blocks < groups * _GROUP else starts[:, groups]
-    return filtered.reshape(channels, -1)[:, :frames].T, end
+    block_states = rows[:, _BLOCK:].reshape(channels, groups, _GROUP, 4)
+    np.einsum("cgm,jmn->cgjn", starts[:, :groups], powers[:_GROUP], out=block_states)
+    block_states += zero_start[:, :, :_GROUP]
+    filtered = rows @ out_from_block
+    flat_states = block_states.reshape(channels, groups * _GROUP, 4)
+    end = flat_states[:, blocks] if blocks < groups * _GROUP else starts[:, groups]
+    return filtered.reshape(channels, -1)[:, :frames].T, end.copy()
 
 
 def _as_2d(samples: npt.ArrayLike) -> npt.NDArray[np.float32]:
