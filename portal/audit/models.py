@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -19,8 +20,10 @@ class AuditEntry(models.Model):
     stem = models.ForeignKey(
         "stems.Stem", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
     )
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    # Django's encoder writes Decimals (tempos, splits) and datetimes as strings, so callers can
+    # record field values as they are.
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     note = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 

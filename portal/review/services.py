@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -352,11 +351,11 @@ def stem_resubmit(*, stem: Stem, artist: Any, **metadata: Any) -> Stem:
     unknown = set(metadata) - set(METADATA_FIELDS)
     if unknown:
         raise ApplicationError("invalid", f"Cannot edit {', '.join(sorted(unknown))} here.")
-    before = {field: _jsonable(getattr(locked, field)) for field in METADATA_FIELDS}
+    before = {field: getattr(locked, field) for field in METADATA_FIELDS}
     before["status"] = locked.status
     locked = stem_update_metadata(stem=locked, actor=artist, **metadata)
     locked = stem_transition(stem=locked, to=StemStatus.IN_REVIEW, actor=artist)
-    after = {field: _jsonable(getattr(locked, field)) for field in METADATA_FIELDS}
+    after = {field: getattr(locked, field) for field in METADATA_FIELDS}
     after["status"] = locked.status
     audit_record(
         actor=artist,
@@ -368,10 +367,6 @@ def stem_resubmit(*, stem: Stem, artist: Any, **metadata: Any) -> Stem:
         note=f"Review round {review_round(locked)}",
     )
     return locked
-
-
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
 
 
 # --- Takedown ------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ details before approval."""
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -163,7 +162,7 @@ def stem_update_metadata(
         if value is not _UNCHANGED
     }
     clean = clean_metadata({**current, **changes})
-    before = {key: _jsonable(current[key]) for key in changes}
+    before = {key: current[key] for key in changes}
     for key in changes:
         setattr(locked, key, clean[key])
     locked.full_clean(validate_unique=False, validate_constraints=False)
@@ -179,10 +178,6 @@ def stem_update_metadata(
         subject=f"stem:{locked.pk}",
         stem=locked,
         before=before,
-        after={key: _jsonable(clean[key]) for key in changes},
+        after={key: clean[key] for key in changes},
     )
     return locked
-
-
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
