@@ -78,7 +78,7 @@ def k_weighting_biquads(sample_rate: int) -> tuple[Biquad, Biquad]:
 
 
 _BLOCK = 64  # samples per block: the output within a block is one 64 x 64 matrix product
-_GROUP = 64  # blocks whose start states are propagated together (see `_k_filter`)
+_GROUP = 64  # steps of the state recurrence solved by one matrix product (see `_chain`)
 _CHUNK_FRAMES = 1 << 18  # frames filtered per pass: the working set stays in cache
 
 
@@ -88,8 +88,7 @@ def _block_matrices(sample_rate: int) -> tuple[Float64Array, ...]:
     stage's two registers), as right-hand matrices for row vectors:
 
     - `out_from_block` ((B + 4) x B): the block's output from its B inputs and 4 start states;
-    - `state_from_in` (B x 4) and `state_from_state` (4 x 4): the state after the block;
-    - `state_powers` (_GROUP + 1, 4, 4): `state_from_state` to the powers 0.._GROUP.
+    - `state_from_in` (B x 4) and `state_from_state` (4 x 4): the state after the block.
 
     They are read off by running the cascade on B unit impulses and 4 unit states at once."""
     (b1, a1), (b2, a2) = k_weighting_biquads(sample_rate)
@@ -112,19 +111,72 @@ def _block_matrices(sample_rate: int) -> tuple[Float64Array, ...]:
             ]
         )
         outputs[t] = y
-    powers = np.empty((_GROUP + 1, 4, 4))
-    powers[0] = np.eye(4)
-    for j in range(_GROUP):
-        powers[j + 1] = powers[j] @ state[:, _BLOCK:].T
     matrices = (
         np.ascontiguousarray(outputs.T),  # rows: the B inputs, then the 4 start states
         np.ascontiguousarray(state[:, :_BLOCK].T),
         np.ascontiguousarray(state[:, _BLOCK:].T),
-        powers,
     )
     for matrix in matrices:
         matrix.setflags(write=False)  # cached and shared
     return matrices
+
+
+@functools.lru_cache(maxsize=32)
+def _chain_matrices(sample_rate: int, level: int) -> tuple[Float64Array, Float64Array]:
+    """For the step A = state_from_state ** (_GROUP ** level), with G = _GROUP:
+
+    - `powers` (4 x 4(G + 1)): A^0 .. A^G side by side;
+    - `toeplitz` (4G x 4(G + 1)): row block i, column block j holds A^(j - 1 - i) for j > i,
+      so that (u_0 .. u_{G-1}) @ toeplitz = (s_0 .. s_G), the states of s[k + 1] = s[k] A + u[k]
+      from s_0 = 0."""
+    step = _block_matrices(sample_rate)[2]
+    for _ in range(level):
+        step = np.linalg.matrix_power(step, _GROUP)
+    blocks = [np.eye(4)]
+    for _ in range(_GROUP):
+        blocks.append(blocks[-1] @ step)
+    powers = np.concatenate(blocks, axis=1)
+    toeplitz = np.zeros((4 * _GROUP, 4 * (_GROUP + 1)))
+    for i in range(_GROUP):
+        toeplitz[4 * i : 4 * i + 4, 4 * (i + 1) :] = powers[:, : 4 * (_GROUP - i)]
+    for matrix in (powers, toeplitz):
+        matrix.setflags(write=False)
+    return powers, toeplitz
+
+
+def _chain(
+    pushed: Float64Array, start: Float64Array, sample_rate: int, level: int = 0
+) -> Float64Array:
+    """States s[0..K] of s[k + 1] = s[k] A + pushed[k], s[0] = start, for the step matrix A of
+    `level` (see `_chain_matrices`); pushed is (batch, K, 4), start (batch, 4).
+
+    Up to G steps are one product with the Toeplitz matrix of A's powers. Longer runs are cut
+    into groups of G: each group's states from a zero start in one product for all groups, then
+    the groups' start states are the same recurrence one level up (step A^G, input: each group's
+    zero-start end state), and each state is its group's start times a power of A plus its
+    zero-start part. No Python loop runs over the steps, whatever the length."""
+    powers, toeplitz = _chain_matrices(sample_rate, level)
+    batch, steps, _ = pushed.shape
+    if steps <= _GROUP:
+        width = 4 * (steps + 1)
+        states = pushed.reshape(batch, 4 * steps) @ toeplitz[: 4 * steps, :width]
+        states += start @ powers[:, :width]
+        return states.reshape(batch, steps + 1, 4)
+    groups = -(-steps // _GROUP)
+    if steps < groups * _GROUP:  # zero inputs after the end change no state before it
+        padded = np.zeros((batch, groups * _GROUP, 4))
+        padded[:, :steps] = pushed
+        pushed = padded
+    zero_start = (pushed.reshape(batch * groups, 4 * _GROUP) @ toeplitz).reshape(
+        batch, groups, _GROUP + 1, 4
+    )
+    starts = _chain(zero_start[:, :, _GROUP], start, sample_rate, level + 1)
+    states = np.empty((batch, groups * _GROUP + 1, 4))
+    inner = states[:, :-1].reshape(batch, groups, _GROUP, 4)
+    np.matmul(starts[:, :groups], powers[:, : 4 * _GROUP], out=inner.reshape(batch, groups, -1))
+    inner += zero_start[:, :, :_GROUP]
+    states[:, -1] = starts[:, groups]
+    return states[:, : steps + 1]
 
 
 def _k_filter(
@@ -134,43 +186,25 @@ def _k_filter(
     and the state after x's last frame (valid when x holds whole blocks: the last block of a
     ragged x is padded with zeros).
 
-    The start states of blocks chain as s[k+1] = s[k] M + u[k], u = (block input) G. Within
-    each group of _GROUP blocks, the states from a zero group start are built step by step for
-    all groups at once; the groups' start states are then chained group by group (with M to the
-    power _GROUP), and each block's state is its group start times M^j plus the zero-start part.
-    """
-    out_from_block, state_from_in, state_from_state, powers = _block_matrices(sample_rate)
+    The start states of blocks chain as s[k+1] = s[k] M + u[k], u = (block input) G, solved by
+    `_chain`; each block's output is then one product of its inputs and start state."""
+    out_from_block, state_from_in, _ = _block_matrices(sample_rate)
     frames, channels = x.shape
     blocks = -(-frames // _BLOCK)
-    groups = -(-blocks // _GROUP)
+    whole = frames // _BLOCK
     # One row per block: its B input frames, then its 4-number start state, so that the
     # block's output is a single product with the stacked (B + 4) x B output matrix.
-    rows = np.empty((channels * groups * _GROUP, _BLOCK + 4))
-    inputs = rows[:, :_BLOCK]
-    whole = frames // _BLOCK
+    rows = np.empty((channels, blocks, _BLOCK + 4))
+    inputs = rows[:, :, :_BLOCK]
     for channel in range(channels):
-        mine = inputs[channel * groups * _GROUP : (channel + 1) * groups * _GROUP]
-        mine[:whole] = x[: whole * _BLOCK, channel].reshape(whole, _BLOCK)
-        mine[whole:] = 0.0
-        if whole < blocks:  # the ragged last block
-            mine[whole, : frames - whole * _BLOCK] = x[whole * _BLOCK :, channel]
-    pushed = (inputs @ state_from_in).reshape(channels, groups, _GROUP, 4)
-    zero_start = np.empty((channels, groups, _GROUP + 1, 4))
-    zero_start[:, :, 0] = 0.0
-    for j in range(_GROUP):
-        np.matmul(zero_start[:, :, j], state_from_state, out=zero_start[:, :, j + 1])
-        zero_start[:, :, j + 1] += pushed[:, :, j]
-    starts = np.empty((channels, groups + 1, 4))
-    starts[:, 0] = state
-    for g in range(groups):
-        starts[:, g + 1] = starts[:, g] @ powers[_GROUP] + zero_start[:, g, _GROUP]
-    block_states = rows[:, _BLOCK:].reshape(channels, groups, _GROUP, 4)
-    np.einsum("cgm,jmn->cgjn", starts[:, :groups], powers[:_GROUP], out=block_states)
-    block_states += zero_start[:, :, :_GROUP]
-    filtered = rows @ out_from_block
-    flat_states = block_states.reshape(channels, groups * _GROUP, 4)
-    end = flat_states[:, blocks] if blocks < groups * _GROUP else starts[:, groups]
-    return filtered.reshape(channels, -1)[:, :frames].T, end.copy()
+        inputs[channel, :whole] = x[: whole * _BLOCK, channel].reshape(whole, _BLOCK)
+        if whole < blocks:  # the ragged last block, zero-padded
+            inputs[channel, whole] = 0.0
+            inputs[channel, whole, : frames - whole * _BLOCK] = x[whole * _BLOCK :, channel]
+    states = _chain(inputs @ state_from_in, state, sample_rate)
+    rows[:, :, _BLOCK:] = states[:, :blocks]
+    filtered = rows.reshape(channels * blocks, _BLOCK + 4) @ out_from_block
+    return filtered.reshape(channels, -1)[:, :frames].T, states[:, blocks].copy()
 
 
 def _as_2d(samples: npt.ArrayLike) -> npt.NDArray[np.float32]:
