@@ -6,8 +6,13 @@ against a peer or a physical floor measured in the same run wherever one exists.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 MODULES = [
     "bench.jobs",
@@ -32,3 +37,28 @@ class Figure:
         if data["peer"] is None:
             del data["peer"]
         return data
+
+
+@contextlib.contextmanager
+def one_cpu() -> Iterator[None]:
+    """Run the block on one CPU of the ones this process may use, with one BLAS thread.
+
+    Pinning covers only the calling thread: OpenBLAS starts its worker threads at import, free to
+    run on every core, so BLAS is limited to one thread as well (threadpoolctl). Where the
+    process cannot be pinned (not Linux), only BLAS is limited."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if allowed:
+        os.sched_setaffinity(0, {min(allowed)})
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if allowed:
+            os.sched_setaffinity(0, allowed)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all its threads: over a block run under
+    `one_cpu`, it equals the wall time when nothing ran in parallel."""
+    times = os.times()
+    return times.user + times.system

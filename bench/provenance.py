@@ -10,7 +10,6 @@ same FLAC with soundfile: no check can be cheaper than reading the samples once.
 from __future__ import annotations
 
 import io
-import os
 import statistics
 import time
 from collections.abc import Iterable
@@ -19,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from bench import Figure
+from bench import Figure, cpu_seconds, one_cpu
 from portal.stems.evidence import read_tags
 from renderer.analysis import analyze
 from renderer.fingerprint import FingerprintIndex, fingerprint
@@ -76,16 +75,14 @@ def _provenance(data: bytes, stems: FingerprintIndex, renders: FingerprintIndex)
 def run(selected: list[str] | None = None) -> Iterable[Figure]:
     if selected and not any(name.startswith(s) for name in FIGURES for s in selected):
         return
-    previous = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    if previous:
-        os.sched_setaffinity(0, {min(previous)})  # one core, as the target says
-    try:
+    with one_cpu():  # one core, as the target says
         stems, renders = _indexes()
         buffer = io.BytesIO()
         sf.write(buffer, _synth(60.0, 7, 120.0), RATE, format="FLAC", subtype="PCM_24")
         data = buffer.getvalue()
         _provenance(data, stems, renders)  # warm-up: the index merges its pending adds once
         times, floors = [], []
+        wall, cpu = time.perf_counter(), cpu_seconds()
         for _ in range(RUNS):
             start = time.perf_counter()
             sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
@@ -93,9 +90,7 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
             start = time.perf_counter()
             _provenance(data, stems, renders)
             times.append(time.perf_counter() - start)
-    finally:
-        if previous:
-            os.sched_setaffinity(0, previous)
+        cpu_share = (cpu_seconds() - cpu) / (time.perf_counter() - wall)
     value = statistics.median(times)
     floor = statistics.median(floors)
     yield Figure(
@@ -106,6 +101,7 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
         peer=(
             f"floor: decoding the same 60 s FLAC with soundfile = {floor:.3f} s "
             f"(provenance = {value / floor:.1f}x floor); index of {INDEX_STEMS} stems "
-            f"({stems.postings} postings) and {INDEX_RENDERS} renders"
+            f"({stems.postings} postings) and {INDEX_RENDERS} renders; one CPU, one BLAS "
+            f"thread (CPU time / wall time {cpu_share:.2f})"
         ),
     )
