@@ -570,6 +570,16 @@ def _mix_span(
 # --- attribution ---------------------------------------------------------------------------
 
 
+def _frame_energies(stem: Samples) -> Float64Array:
+    """Sum of squares of each frame, in float64 (the squares of float32 samples are exact).
+
+    Channel by channel: a float64 einsum over the interleaved frames costs ~3x as much."""
+    energies = np.square(stem[:, 0], dtype=np.float64)
+    for channel in range(1, stem.shape[1]):
+        energies += np.square(stem[:, channel], dtype=np.float64)
+    return energies
+
+
 def stem_energy_per_second(
     placements: list[Placement], stems: Mapping[str, Samples], frames: int, channels: int, sr: int
 ) -> dict[str, Float64Array]:
@@ -587,10 +597,10 @@ def stem_energy_per_second(
         stem = stems[p.stem_id]
         per_frame = frame_cache.get(p.stem_id)
         if per_frame is None:  # once per stem, however many layers play it
-            # A mono stem is broadcast onto every output channel, so its energy counts that often.
-            per_frame = np.einsum("ij,ij->i", stem, stem, dtype=np.float64) * (
-                channels / stem.shape[1]
-            )
+            per_frame = _frame_energies(stem)
+            if stem.shape[1] != channels:
+                # A mono stem is broadcast onto every output channel: its energy counts that often.
+                per_frame *= channels / stem.shape[1]
             frame_cache[p.stem_id] = per_frame
         gain2 = 10.0 ** (p.gain_db / 10.0)
         key = (p.stem_id, gain2)

@@ -201,32 +201,40 @@ def _spectrogram(mono: F32, sample_rate: float) -> F32:
 
 
 def _max_filter_1d(values: F32, half: int, axis: int) -> F32:
-    """Running maximum over +-half cells along one axis (edges padded with -inf).
+    """Running maximum over +-half cells along one axis of a 2-D array (edges padded with -inf).
 
     By doubling: after j passes each cell holds the maximum of the 2^j cells from it onwards,
-    and two overlapping such windows cover any width. log2(width) + 1 whole-array passes
-    instead of 2 * half (4 instead of 12 for the +-6 bin neighbourhood).
+    and two overlapping such windows cover any width. log2(width) + 1 passes instead of
+    2 * half (4 instead of 12 for the +-6 bin neighbourhood). Every pass is one np.maximum over
+    the whole flat buffer, never a loop over short rows: along axis 0 a shift is whole rows;
+    along axis 1 the rows, each padded with `half` -inf cells on both sides, lie end to end, so
+    a shifted window that leaves its row reads padding, never another row's values.
     """
     if half <= 0:
         return values.copy()
-    length = values.shape[axis]
+    rows, columns = values.shape
     width = 2 * half + 1
-
-    def span(array: F32, first: int, count: int) -> F32:
-        index: list[slice] = [slice(None)] * array.ndim
-        index[axis] = slice(first, first + count)
-        return array[tuple(index)]
-
-    shape = list(values.shape)
-    shape[axis] = length + 2 * half
-    padded = np.full(shape, -np.inf, dtype=values.dtype)
-    span(padded, half, length)[...] = values
-    widest, k = padded, 1
+    if axis == 1:
+        padded = np.full((rows, columns + 2 * half), -np.inf, dtype=values.dtype)
+        padded[:, half : half + columns] = values
+        unit = 1  # flat cells per step along the axis
+    else:
+        padded = np.full((rows + 2 * half, columns), -np.inf, dtype=values.dtype)
+        padded[half : half + rows] = values
+        unit = columns
+    widest, spare = padded.reshape(-1), np.empty(padded.size, dtype=values.dtype)
+    count, k = widest.size, 1
     while 2 * k <= width:
-        count = widest.shape[axis] - k
-        widest = np.maximum(span(widest, 0, count), span(widest, k, count))
+        count -= k * unit
+        np.maximum(widest[:count], widest[k * unit : k * unit + count], out=spare[:count])
+        widest, spare = spare, widest
         k *= 2
-    return np.maximum(span(widest, 0, length), span(widest, width - k, length))
+    count = widest.size - 2 * half * unit  # windows that start at a real cell's padded offset
+    shift = (width - k) * unit
+    np.maximum(widest[:count], widest[shift : shift + count], out=spare[:count])
+    if axis == 1:
+        return spare.reshape(padded.shape)[:, :columns]
+    return spare[:count].reshape(rows, columns)
 
 
 @dataclass(frozen=True)

@@ -666,3 +666,37 @@ def test_corpus_loops_render_to_target(tmp_path: Path) -> None:
     assert {sid for s in result.attribution["seconds"] for sid in s["shares"]} == set(names)
     buffer = io.BytesIO(result.audio)
     assert sf.info(buffer).format == "FLAC"
+
+
+def test_the_fade_pieces_of_a_layer_carry_the_same_gains_as_its_whole_envelope():
+    plan = parse_plan(
+        {
+            "schema": "stemvault.render-plan/1",
+            "tempo_bpm": 120,
+            "duration_s": 8,
+            "sample_rate": 48000,
+            "stems": [{"id": "a", "path": "a.wav"}],
+            "sections": [
+                {
+                    "name": "main",
+                    "start_bar": 0,
+                    "bars": 4,
+                    "layers": [
+                        {"stem": "a", "repeats": 4, "fade_in_s": 0.75, "fade_out_s": 1.5},
+                    ],
+                }
+            ],
+        }
+    )
+    (placement,) = engine.plan_placements(plan, {"a": 48000})
+    whole = engine._envelope(placement, placement.start_frame, placement.end_frame)
+    assert whole is not None
+    pieces = np.ones(placement.end_frame - placement.start_frame)
+    cached = 0
+    for a, b in engine._segments(placement, 48000):
+        for lo, hi, env in engine._pieces(placement, a, b):
+            if env is not None:
+                pieces[lo - placement.start_frame : hi - placement.start_frame] = env
+                cached += not env.flags.writeable  # a slice of a shared fade curve
+    np.testing.assert_array_equal(pieces, whole)
+    assert cached >= 2  # the fade in and the fade out came from the shared curves

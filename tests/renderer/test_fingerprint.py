@@ -13,7 +13,7 @@ import soundfile as sf
 
 from renderer import fingerprint as fp_module
 from renderer.audio import load_audio
-from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
+from renderer.fingerprint import Fingerprint, FingerprintIndex, _max_filter_1d, fingerprint
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cc0-samples"
 Array = npt.NDArray[np.float32]
@@ -387,3 +387,19 @@ def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
     assert {m.key for m in everything} == {"source", "sibling"}  # both pass the absolute floor
     assert everything[1].score < fp_module.RELATIVE_SCORE * everything[0].score
     assert [m.key for m in index.query(query)] == ["source"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (40, 17), (7, 200), (500, 3)])
+@pytest.mark.parametrize("half", [0, 1, 3, 6, 9])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_running_maximum_equals_the_maximum_of_each_clipped_window(shape, half, axis):
+    values = np.random.default_rng(sum(shape) + half).standard_normal(shape).astype(np.float32)
+    expected = np.empty_like(values)
+    length = shape[axis]
+    for i in range(length):
+        window = slice(max(0, i - half), min(length, i + half + 1))
+        if axis == 0:
+            expected[i] = values[window].max(axis=0)
+        else:
+            expected[:, i] = values[:, window].max(axis=1)
+    np.testing.assert_array_equal(_max_filter_1d(values, half, axis), expected)
