@@ -7,4 +7,6 @@ engine, never the other way round.
 
 from __future__ import annotations
 
-ENGINE_VERSION = "1.2.0"
+# 1.3.0: K-weighting states summed by Toeplitz products (loudness moves ~1e-13 LU, which can
+# round a render's gain to another float32 in rare cases; the bench plan's bytes are unchanged).
+ENGINE_VERSION = "1.3.0"
