@@ -5,13 +5,13 @@ and every refusal is an ApplicationError that names the field to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from portal.accounts.models import Role, User
 from portal.core.errors import ApplicationError
+from portal.core.music import parse_key
 from portal.stems.models import StemKind, StemRole
 
 MAX_FILES_PER_SUBMISSION = 20
@@ -19,7 +19,6 @@ MAX_TAGS = 10
 MAX_TAG_LENGTH = 32
 BPM_RANGE = (Decimal("20"), Decimal("300"))
 BARS_RANGE = (1, 256)
-KEY_PATTERN = re.compile(r"^[A-G](#|b)?(m|min|maj)?$")
 
 # The statements the artist ticks, kept verbatim in every receipt: a receipt must say what was
 # attested, not only that "attestation 2" was true.
@@ -96,9 +95,10 @@ def clean_metadata(data: dict[str, Any], *, label: str = "") -> dict[str, Any]:
             f"{prefix}A loop needs its tempo (BPM) and its length in bars.",
         )
     key = str(data.get("musical_key", data.get("key")) or "").strip()
-    if key and not KEY_PATTERN.match(key):
+    if key and parse_key(key) is None:
         raise field_error(
-            "musical_key", f"{prefix}Write the key like C, F#, Bb, Am or F#m (got {key!r})."
+            "musical_key",
+            f"{prefix}Write the key like C, F#, Bb, Am, F#m or A minor (got {key!r}).",
         )
     description = str(data.get("description") or "").strip()
     if len(description) > 5000:

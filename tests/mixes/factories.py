@@ -19,7 +19,7 @@ import soundfile as sf
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from portal.mixes.planner import parse_key
+from portal.core.music import parse_key
 from portal.stems.models import Credit, LicenseTemplate, Stem, StemStatus, Submission
 from renderer.audio import load_audio, pcm_sha256
 

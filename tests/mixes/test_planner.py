@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from portal.core.errors import ApplicationError
+from portal.core.music import parse_key
 from portal.mixes.planner import (
     bar_seconds,
     candidate_from_stem,
-    parse_key,
     plan_preview,
     plan_soundtrack,
     soundtrack_request_from,

@@ -305,6 +305,17 @@ def test_bad_metadata_names_the_field_to_fix(artist, submit, override, field):
     nothing_left_behind(before)
 
 
+@pytest.mark.parametrize("written", ["A minor", "F♯m", "bb major", "C"])
+def test_a_key_the_planner_can_read_is_accepted_as_the_artist_wrote_it(artist, submit, written):
+    # One grammar for stems and soundtrack requests: a key the planner matches on is never
+    # refused at contribution.
+    (stem,) = submit(
+        artist, upload(encode(tone_loop(seed=25))), metadata=[meta(musical_key=written)]
+    )
+    stem.refresh_from_db()
+    assert stem.musical_key == written
+
+
 def test_curators_cannot_contribute(curator, submit):
     with pytest.raises(ApplicationError) as caught:
         submit(curator, upload(encode(tone_loop(seed=23))))
