@@ -12,9 +12,9 @@ from portal.accounts.models import User
 from portal.core.errors import ApplicationError
 from portal.jobs.services import job_execute
 from portal.mixes.models import Mix, RenderStatus
-from portal.mixes.planner import soundtrack_request_from
 from portal.mixes.selectors import soundtracks_for_user
 from portal.mixes.services import soundtrack_request
+from portal.mixes.soundtrack_request import soundtrack_request_from
 
 DEMO_REQUESTS: list[dict[str, Any]] = [
     {"duration_s": 45, "mood": "calm", "seed": 1},

@@ -1,7 +1,9 @@
 """The planner: a client's request (length, mood, tempo, key, hit points) -> a render plan.
 
-Pure Python over plain candidate records; the only database read is `vault_candidates()`
-(approved stems only: a withdrawn or taken-down stem never reaches a new plan). The output is a
+Pure Python over plain candidate records: `selection.py` chooses the stems (its
+`vault_candidates()` is the only database read: approved stems only, so a withdrawn or
+taken-down stem never reaches a new plan), `soundtrack_request.py` checks the request, and this
+module arranges the chosen stems in time. The output is a
 "stemvault.render-plan/1" document (renderer/plan.py) whose layers name stems by id and content
 hash, so the renderer never needs the database.
 
@@ -27,31 +29,26 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from portal.core.errors import ApplicationError
-from portal.core.music import MusicalKey, keys_fit, parse_key
-from renderer.plan import MAX_TEMPO_CONFORM, SCHEMA, parse_plan
+from portal.core.music import keys_fit, parse_key
+from portal.mixes.selection import (
+    TEMPO_TOLERANCE,
+    Candidate,
+    no_stems_error,
+    select_stems,
+    vault_candidates,
+)
+from portal.mixes.soundtrack_request import DEFAULT_LOUDNESS_LUFS, SoundtrackRequest
+from renderer.plan import SCHEMA, parse_plan
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
-DEFAULT_LOUDNESS_LUFS = -14.0
 TRUE_PEAK_CEILING_DBTP = -1.0
-DEFAULT_TEMPO_BPM = 120.0
 PREVIEW_DURATION_S = 30.0
-# A hair inside the engine's 6% so that rounding the tempo to 0.01 bpm never crosses the line.
-TEMPO_TOLERANCE = MAX_TEMPO_CONFORM - 1e-4
 TEMPO_STEP_BPM = 0.01
 
-ROLE_GROUPS: dict[str, tuple[str, ...]] = {
-    "drums": ("drums",),
-    "bass": ("bass",),
-    "harmony": ("harmony", "melody", "vocals"),
-    "texture": ("texture", "percussion", "fx"),
-}
-GROUP_OF_ROLE = {role: group for group, roles in ROLE_GROUPS.items() for role in roles}
 # Mixing levels before loudness normalisation: the master gain is the engine's business, these
 # only balance the layers against each other.
 ROLE_GAIN_DB = {
@@ -75,283 +72,6 @@ SECTION_GROUPS: dict[str, frozenset[str]] = {
 # Where sections would start without hit points, as fractions of the length, most important
 # first: the main part, the outro, the build, the breakdown.
 TEMPLATE_BOUNDARIES = (0.35, 0.85, 0.15, 0.7)
-
-
-# --- candidates ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """What the planner needs to know about one stem."""
-
-    id: int
-    role: str
-    bpm: float | None
-    key: MusicalKey | None
-    moods: frozenset[str]
-    duration_s: float
-    content_sha256: str  # sha256 of the stored file's bytes: what the engine's loader checks
-
-    @property
-    def group(self) -> str:
-        return GROUP_OF_ROLE.get(self.role, "texture")
-
-    def fits_tempo(self, tempo_bpm: float) -> bool:
-        return self.bpm is None or abs(tempo_bpm / self.bpm - 1.0) <= TEMPO_TOLERANCE
-
-    def tempo_window(self) -> tuple[float, float]:
-        if self.bpm is None:
-            return (0.0, math.inf)
-        return (self.bpm * (1.0 - TEMPO_TOLERANCE), self.bpm * (1.0 + TEMPO_TOLERANCE))
-
-
-def candidate_from_stem(stem: Any) -> Candidate:
-    return Candidate(
-        id=int(stem.pk),
-        role=str(stem.role),
-        bpm=float(stem.bpm) if stem.bpm else None,
-        key=parse_key(stem.musical_key),
-        moods=frozenset(str(m).strip().lower() for m in (stem.moods or []) if str(m).strip()),
-        duration_s=float(stem.duration_s),
-        content_sha256=str(stem.file_sha256),
-    )
-
-
-def vault_candidates() -> list[Candidate]:
-    """Every approved stem, by id. Only approved stems sound in new renders."""
-    from portal.mixes.selectors import renderable_stems
-
-    return [candidate_from_stem(stem) for stem in renderable_stems()]
-
-
-# --- the request ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SoundtrackRequest:
-    duration_s: float
-    mood: str
-    bpm: float | None = None
-    key: str = ""
-    hit_points: tuple[float, ...] = ()
-    intensity: float = 0.5
-    loudness_lufs: float = DEFAULT_LOUDNESS_LUFS
-    format: str = "wav"
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "duration_s": self.duration_s,
-            "mood": self.mood,
-            "bpm": self.bpm,
-            "key": self.key,
-            "hit_points": list(self.hit_points),
-            "intensity": self.intensity,
-            "loudness_lufs": self.loudness_lufs,
-            "format": self.format,
-            "seed": self.seed,
-        }
-
-
-def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
-    """Check the rules that cross fields (the API and the form check types and ranges first)."""
-    fields: dict[str, list[str]] = {}
-    duration = float(data["duration_s"])
-    if not 5.0 <= duration <= 600.0:
-        fields["duration_s"] = ["Ask for 5 to 600 seconds."]
-    hits = [float(h) for h in (data.get("hit_points") or [])]
-    if any(not 0.0 < h < duration for h in hits):
-        fields["hit_points"] = [
-            f"Every hit point must lie inside the soundtrack (0..{duration:g} s)."
-        ]
-    elif hits != sorted(hits):
-        fields["hit_points"] = ["List the hit points in increasing order."]
-    key = str(data.get("key") or "").strip()
-    if key and parse_key(key) is None:
-        fields["key"] = ['Write a key like "C", "F#m", "Bb major" or "A minor".']
-    bpm = data.get("bpm")
-    if bpm is not None and not 40.0 <= float(bpm) <= 240.0:
-        fields["bpm"] = ["Ask for 40 to 240 bpm."]
-    loudness = float(data.get("loudness_lufs", DEFAULT_LOUDNESS_LUFS))
-    if not -30.0 <= loudness <= -8.0:
-        fields["loudness_lufs"] = ["Ask for -30 to -8 LUFS."]
-    fmt = str(data.get("format") or "wav").lower()
-    if fmt not in ("wav", "flac"):
-        fields["format"] = ['Choose "wav" or "flac".']
-    intensity = float(data.get("intensity", 0.5) if data.get("intensity") is not None else 0.5)
-    if not 0.0 <= intensity <= 1.0:
-        fields["intensity"] = ["Intensity goes from 0 (sparse) to 1 (full)."]
-    seed = int(data.get("seed") or 0)
-    if seed < 0:
-        fields["seed"] = ["The seed is a whole number, 0 or more."]
-    mood = str(data.get("mood") or "").strip().lower()
-    if not mood:
-        fields["mood"] = ["Name a mood, e.g. calm, uplifting, tense."]
-    if fields:
-        first = next(iter(fields.items()))
-        raise ApplicationError(
-            "invalid", f"Invalid input: {first[0]}: {first[1][0]}", fields=fields, status=400
-        )
-    key_obj = parse_key(key)
-    return SoundtrackRequest(
-        duration_s=duration,
-        mood=mood,
-        bpm=float(bpm) if bpm is not None else None,
-        key=key_obj.name if key_obj else "",
-        hit_points=tuple(hits),
-        intensity=intensity,
-        loudness_lufs=loudness,
-        format=fmt,
-        seed=seed,
-    )
-
-
-# --- choosing stems ------------------------------------------------------------------------
-
-
-def _mood_match(candidate: Candidate, moods: Iterable[str]) -> bool:
-    return bool(candidate.moods & set(moods))
-
-
-def _groups_covered(pool: Sequence[Candidate]) -> int:
-    return len({c.group for c in pool})
-
-
-def _choose_anchor(pool: Sequence[Candidate], moods: frozenset[str]) -> float:
-    """The tempo to build around when none is asked for: the loop tempo whose compatible pool
-    covers the most role groups (then: most mood matches, then most stems, then lowest bpm)."""
-    tempos = sorted({c.bpm for c in pool if c.bpm is not None})
-    if not tempos:
-        return DEFAULT_TEMPO_BPM
-    best: tuple[tuple[int, int, int], float] | None = None
-    for tempo in tempos:
-        fitting = [c for c in pool if c.fits_tempo(tempo)]
-        score = (
-            _groups_covered(fitting),
-            sum(1 for c in fitting if _mood_match(c, moods)),
-            len(fitting),
-        )
-        if best is None or score > best[0]:
-            best = (score, tempo)
-    assert best is not None
-    return best[1]
-
-
-def _choose_key(pool: Sequence[Candidate], moods: frozenset[str]) -> MusicalKey | None:
-    """The key to build around when none is asked for: the one most keyed stems fit."""
-    keys = sorted({c.key for c in pool if c.key is not None}, key=lambda k: (k.pitch, k.minor))
-    if not keys:
-        return None
-    scored = []
-    for key in keys:
-        fitting = [c for c in pool if c.key is not None and key.fits(c.key)]
-        scored.append(
-            (
-                sum(1 for c in fitting if c.key == key),
-                sum(1 for c in fitting if _mood_match(c, moods)),
-                len(fitting),
-                -keys.index(key),
-                key,
-            )
-        )
-    # Prefer a key that some stem is actually in, then mood matches, then fit count.
-    return max(scored, key=lambda row: (row[0] > 0, row[1], row[2], row[3]))[4]
-
-
-def _pick(
-    pool: Sequence[Candidate],
-    group: str,
-    moods: frozenset[str],
-    rng: random.Random,
-    taken: set[int],
-) -> Candidate | None:
-    options = [c for c in pool if c.group == group and c.id not in taken]
-    if not options:
-        return None
-    preferred = [c for c in options if _mood_match(c, moods)] or options
-    return rng.choice(preferred)
-
-
-def _no_stems_error(
-    *, total: int, after_key: int, request_bpm: float | None, key: str, mood: str
-) -> ApplicationError:
-    if total == 0:
-        advice = "The vault has no approved stems yet; try again once curators approve some."
-    elif after_key == 0:
-        advice = f"No approved stem fits the key {key}; leave the key out or choose another."
-    elif request_bpm is not None:
-        advice = (
-            f"No approved stem can play at {request_bpm:g} bpm (loops may only be conformed by "
-            f"up to 6%); leave the bpm out or choose another tempo."
-        )
-    else:
-        advice = "Relax the tempo or the key."
-    return ApplicationError(
-        "no_compatible_stems",
-        f"The vault cannot satisfy this request. {advice}",
-        status=422,
-    )
-
-
-@dataclass(frozen=True)
-class Selection:
-    stems: tuple[Candidate, ...]
-    anchor_bpm: float
-    key: MusicalKey | None
-
-
-def select_stems(
-    candidates: Sequence[Candidate],
-    *,
-    bpm: float | None,
-    key: MusicalKey | None,
-    moods: frozenset[str],
-    rng: random.Random,
-    intensity: float = 0.5,
-    include: Candidate | None = None,
-    max_context: int | None = None,
-) -> Selection:
-    """Choose a balanced, compatible set of stems. `include` is a stem that must be in it (a
-    preview's subject); then `max_context` bounds how many others join it."""
-    pool = sorted(candidates, key=lambda c: c.id)
-    if include is not None:
-        pool = [c for c in pool if c.id != include.id]
-        key = key or include.key
-        bpm = bpm or include.bpm
-    if key is not None:
-        pool = [c for c in pool if keys_fit(c.key, key)]
-    anchor = bpm if bpm is not None else _choose_anchor(pool, moods)
-    pool = [c for c in pool if c.fits_tempo(anchor)]
-    if key is None:
-        key = _choose_key(pool, moods)
-        if key is not None:
-            pool = [c for c in pool if keys_fit(c.key, key)]
-
-    chosen: list[Candidate] = [include] if include is not None else []
-    taken = {c.id for c in chosen}
-    groups = list(ROLE_GROUPS)
-    if include is not None:
-        # A preview shows the stem against the other roles, not against more of its own kind.
-        groups = [g for g in groups if g != include.group]
-    for group in groups:
-        picked = _pick(pool, group, moods, rng, taken)
-        if picked is not None:
-            chosen.append(picked)
-            taken.add(picked.id)
-    if include is None and intensity >= 0.5:
-        # Fuller arrangements get a second tonal voice when the vault offers a different role.
-        tonal_roles = {c.role for c in chosen if c.group == "harmony"}
-        second = [
-            c
-            for c in pool
-            if c.group == "harmony" and c.id not in taken and c.role not in tonal_roles
-        ]
-        if second:
-            picked = rng.choice([c for c in second if _mood_match(c, moods)] or second)
-            chosen.append(picked)
-    if include is not None and max_context is not None:
-        chosen = chosen[: 1 + max_context]
-    return Selection(stems=tuple(chosen), anchor_bpm=anchor, key=key)
 
 
 # --- tempo and form --------------------------------------------------------------------------
@@ -565,7 +285,7 @@ def plan_soundtrack(
     # Texture alone (ambience, fx) is not a soundtrack: at least one of drums, bass,
     # harmony or melody must fit.
     if not any(stem.group != "texture" for stem in selection.stems):
-        raise _no_stems_error(
+        raise no_stems_error(
             total=len(pool),
             after_key=sum(1 for c in pool if keys_fit(c.key, key)),
             request_bpm=request.bpm,

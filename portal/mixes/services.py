@@ -30,13 +30,10 @@ from portal.core.errors import ApplicationError
 from portal.jobs.services import job_enqueue
 from portal.mixes.keys import signing_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
-from portal.mixes.planner import (
-    candidate_from_stem,
-    plan_preview,
-    plan_soundtrack,
-    soundtrack_request_from,
-)
+from portal.mixes.planner import plan_preview, plan_soundtrack
+from portal.mixes.selection import candidate_from_stem
 from portal.mixes.selectors import previews_of_stem
+from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.engine import RenderResult, StemCache, StemUndecodable, render

@@ -46,7 +46,7 @@ def test_the_demo_says_why_when_the_vault_is_empty(db: None) -> None:
 
 
 def test_the_demo_requests_are_valid_requests() -> None:
-    from portal.mixes.planner import soundtrack_request_from
+    from portal.mixes.soundtrack_request import soundtrack_request_from
 
     for data in demo.DEMO_REQUESTS:
         assert soundtrack_request_from(data).duration_s in (45, 60)

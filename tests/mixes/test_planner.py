@@ -6,13 +6,9 @@ import pytest
 
 from portal.core.errors import ApplicationError
 from portal.core.music import parse_key
-from portal.mixes.planner import (
-    bar_seconds,
-    candidate_from_stem,
-    plan_preview,
-    plan_soundtrack,
-    soundtrack_request_from,
-)
+from portal.mixes.planner import bar_seconds, plan_preview, plan_soundtrack
+from portal.mixes.selection import candidate_from_stem
+from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import StemStatus
 from renderer.plan import parse_plan
 from tests.mixes.factories import make_stem, make_vault

@@ -1,0 +1,91 @@
+"""A client's soundtrack request, checked: the rules that cross fields (the API and the web
+form check types and ranges first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from portal.core.errors import ApplicationError
+from portal.core.music import parse_key
+
+DEFAULT_LOUDNESS_LUFS = -14.0
+
+
+@dataclass(frozen=True)
+class SoundtrackRequest:
+    duration_s: float
+    mood: str
+    bpm: float | None = None
+    key: str = ""
+    hit_points: tuple[float, ...] = ()
+    intensity: float = 0.5
+    loudness_lufs: float = DEFAULT_LOUDNESS_LUFS
+    format: str = "wav"
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration_s": self.duration_s,
+            "mood": self.mood,
+            "bpm": self.bpm,
+            "key": self.key,
+            "hit_points": list(self.hit_points),
+            "intensity": self.intensity,
+            "loudness_lufs": self.loudness_lufs,
+            "format": self.format,
+            "seed": self.seed,
+        }
+
+
+def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
+    """Check the rules that cross fields (the API and the form check types and ranges first)."""
+    fields: dict[str, list[str]] = {}
+    duration = float(data["duration_s"])
+    if not 5.0 <= duration <= 600.0:
+        fields["duration_s"] = ["Ask for 5 to 600 seconds."]
+    hits = [float(h) for h in (data.get("hit_points") or [])]
+    if any(not 0.0 < h < duration for h in hits):
+        fields["hit_points"] = [
+            f"Every hit point must lie inside the soundtrack (0..{duration:g} s)."
+        ]
+    elif hits != sorted(hits):
+        fields["hit_points"] = ["List the hit points in increasing order."]
+    key = str(data.get("key") or "").strip()
+    if key and parse_key(key) is None:
+        fields["key"] = ['Write a key like "C", "F#m", "Bb major" or "A minor".']
+    bpm = data.get("bpm")
+    if bpm is not None and not 40.0 <= float(bpm) <= 240.0:
+        fields["bpm"] = ["Ask for 40 to 240 bpm."]
+    loudness = float(data.get("loudness_lufs", DEFAULT_LOUDNESS_LUFS))
+    if not -30.0 <= loudness <= -8.0:
+        fields["loudness_lufs"] = ["Ask for -30 to -8 LUFS."]
+    fmt = str(data.get("format") or "wav").lower()
+    if fmt not in ("wav", "flac"):
+        fields["format"] = ['Choose "wav" or "flac".']
+    intensity = float(data.get("intensity", 0.5) if data.get("intensity") is not None else 0.5)
+    if not 0.0 <= intensity <= 1.0:
+        fields["intensity"] = ["Intensity goes from 0 (sparse) to 1 (full)."]
+    seed = int(data.get("seed") or 0)
+    if seed < 0:
+        fields["seed"] = ["The seed is a whole number, 0 or more."]
+    mood = str(data.get("mood") or "").strip().lower()
+    if not mood:
+        fields["mood"] = ["Name a mood, e.g. calm, uplifting, tense."]
+    if fields:
+        first = next(iter(fields.items()))
+        raise ApplicationError(
+            "invalid", f"Invalid input: {first[0]}: {first[1][0]}", fields=fields, status=400
+        )
+    key_obj = parse_key(key)
+    return SoundtrackRequest(
+        duration_s=duration,
+        mood=mood,
+        bpm=float(bpm) if bpm is not None else None,
+        key=key_obj.name if key_obj else "",
+        hit_points=tuple(hits),
+        intensity=intensity,
+        loudness_lufs=loudness,
+        format=fmt,
+        seed=seed,
+    )
