@@ -29,7 +29,7 @@ RATE = 48000
 def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     """Stored uploads go to a per-test place, and the provenance indexes start cold (they are
     process-wide caches; another test's stems must not be matched against)."""
-    from portal.stems.provenance import reset_indexes
+    from portal.stems.fingerprint_indexes import reset_indexes
 
     default = settings.STORAGES["default"]
     if settings.AWS_STORAGE_BUCKET_NAME:

@@ -46,7 +46,7 @@ def _isolated_storage(settings: Any, tmp_path: Path) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _cold_indexes() -> Iterator[None]:
-    from portal.stems.provenance import reset_indexes
+    from portal.stems.fingerprint_indexes import reset_indexes
 
     reset_indexes()
     yield

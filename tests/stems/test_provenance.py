@@ -390,7 +390,7 @@ def test_correcting_the_declared_bpm_rejudges_the_tempo(artist, submit, run_jobs
 def test_a_fingerprint_stored_in_an_older_format_is_recomputed_and_still_matches(
     artist, other_artist, submit, run_jobs
 ):
-    from portal.stems.provenance import reset_indexes
+    from portal.stems.fingerprint_indexes import reset_indexes
 
     original = tone_loop(8.0, seed=41)
     (first,) = submit(other_artist, upload(encode(original)))

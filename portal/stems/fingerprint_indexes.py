@@ -1,0 +1,211 @@
+"""Fingerprint indexes of every stem ever submitted and of everything the platform rendered,
+cached in each process, for the provenance checks' matching.
+
+Matching needs every stem's fingerprint in memory. Rebuilding that from the database on every
+job would cost a full table read per upload, so each process keeps two module-level caches
+(`_STEMS` for every stem ever fingerprinted, `_RENDERS` for everything the platform rendered),
+each a FingerprintIndex behind a lock (FingerprintIndex mutates itself on query, so queries
+hold the lock too). They load incrementally:
+
+* A stem's fingerprint is written by its provenance job, long after the row was created, so
+  "pk greater than the last loaded" would miss a stem created earlier but fingerprinted later.
+  The stem cache therefore asks for rows touched since its previous sync (updated_at, minus a
+  slack that covers transactions still open at that moment), lists (pk, pcm hash) only, and
+  fetches fingerprint bytes for the keys it does not hold yet. RenderedAudio rows are written
+  once with their fingerprint, so that cache reads rows created since its previous sync (minus
+  the same slack: ids are not allocated in commit order).
+* The index is a cache and the database is the truth: each key carries the row's pk *and* a
+  content hash prefix, every match is re-checked against the database before it counts, and a
+  key whose row is gone (a rolled-back transaction, a reused pk) is dropped from the index.
+* Status is applied at query time, not by removing postings: near-duplicates count against
+  every stem ever submitted (any status), containment only against the vault (approved), so a
+  withdrawn or taken-down stem leaves containment the moment its status changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from portal.stems.models import RenderedAudio, Stem
+from renderer.audio import load_audio
+from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, fingerprint
+
+logger = logging.getLogger(__name__)
+
+SYNC_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class _CachedIndex:
+    name: str
+    index: FingerprintIndex = field(default_factory=FingerprintIndex)
+    synced_at: datetime | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.index = FingerprintIndex()
+            self.synced_at = None
+
+
+_STEMS = _CachedIndex("stems")
+_RENDERS = _CachedIndex("renders")
+
+
+def reset_indexes() -> None:
+    """Forget the cached indexes (tests; a process that wants a cold start)."""
+    _STEMS.reset()
+    _RENDERS.reset()
+
+
+def stem_key(pk: int, pcm_sha256: str) -> str:
+    return f"stem:{pk}:{pcm_sha256[:16]}"
+
+
+def render_key(pk: int, key: str) -> str:
+    return f"render:{pk}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def _parse_pk(key: str) -> int:
+    return int(key.split(":", 2)[1])
+
+
+def _sync_stems() -> None:
+    cache = _STEMS
+    started = timezone.now()
+    rows = Stem.objects.filter(fingerprint__isnull=False)
+    if cache.synced_at is not None:
+        rows = rows.filter(updated_at__gte=cache.synced_at - SYNC_SLACK)
+    missing = {
+        pk: stem_key(pk, pcm)
+        for pk, pcm in rows.values_list("pk", "pcm_sha256").iterator()
+        if stem_key(pk, pcm) not in cache.index
+    }
+    ids = list(missing)
+    for start in range(0, len(ids), 500):
+        batch = Stem.objects.filter(pk__in=ids[start : start + 500]).values_list(
+            "pk", "pcm_sha256", "fingerprint"
+        )
+        for pk, pcm, data in batch:
+            if data is not None and stem_key(pk, pcm) == missing.get(pk):
+                cache.index.add(missing[pk], _stored_fingerprint(data, Stem, pk))
+    cache.synced_at = started
+
+
+def _stored_fingerprint(data: Any, model: Any, pk: int) -> Fingerprint:
+    """A stored fingerprint; one in an older format is recomputed from its audio and saved.
+
+    The fingerprint format is versioned (renderer.fingerprint refuses other versions), so a
+    vault fingerprinted by an older engine upgrades itself lazily, row by row.
+    """
+    try:
+        return Fingerprint.from_bytes(bytes(data))
+    except ValueError:
+        audio_name = _audio_name_for(model, pk)
+        with default_storage.open(audio_name, "rb") as handle:
+            audio = load_audio(handle.read())
+        fresh = fingerprint(audio.samples, audio.sample_rate)
+        model.objects.filter(pk=pk).update(fingerprint=fresh.to_bytes())
+        logger.info("recomputed an old-format fingerprint for %s %s", model.__name__, pk)
+        return fresh
+
+
+def _audio_name_for(model: Any, pk: int) -> str:
+    if model is Stem:
+        return str(Stem.objects.get(pk=pk).audio.name)
+    # Rendered audio is keyed "mix:<uuid>"; its file is the mix's.
+    from portal.mixes.models import Mix
+
+    key = RenderedAudio.objects.get(pk=pk).key
+    return str(Mix.objects.get(pk=key.split(":", 1)[1]).audio.name)
+
+
+def _sync_renders() -> None:
+    cache = _RENDERS
+    started = timezone.now()
+    rows = RenderedAudio.objects.all()
+    if cache.synced_at is not None:
+        rows = rows.filter(created_at__gte=cache.synced_at - SYNC_SLACK)
+    known = [
+        (pk, key)
+        for pk, key in rows.values_list("pk", "key").iterator()
+        if render_key(pk, key) not in cache.index
+    ]
+    ids = [pk for pk, _ in known]
+    for start in range(0, len(ids), 500):
+        for pk, key, data in RenderedAudio.objects.filter(
+            pk__in=ids[start : start + 500]
+        ).values_list("pk", "key", "fingerprint"):
+            cache.index.add(render_key(pk, key), _stored_fingerprint(data, RenderedAudio, pk))
+    cache.synced_at = started
+
+
+def _verified_stems(matches: list[Match]) -> list[tuple[Match, Stem]]:
+    """Matches whose stem still exists with the same audio; stale keys leave the index."""
+    by_pk = {_parse_pk(m.key): m for m in matches}
+    stems = {s.pk: s for s in Stem.objects.filter(pk__in=list(by_pk)).select_related("artist")}
+    result = []
+    for pk, match in by_pk.items():
+        stem = stems.get(pk)
+        if stem is None or stem_key(pk, stem.pcm_sha256) != match.key:
+            with _STEMS.lock:
+                if match.key in _STEMS.index:
+                    _STEMS.index.remove(match.key)
+            continue
+        result.append((match, stem))
+    result.sort(key=lambda pair: -pair[0].score)
+    return result
+
+
+def stem_matches(fp: Fingerprint, *, contained: bool, limit: int = 20) -> list[tuple[Match, Stem]]:
+    with _STEMS.lock:
+        _sync_stems()
+        matches = (
+            _STEMS.index.find_contained(fp, limit=limit)
+            if contained
+            else _STEMS.index.query(fp, limit=limit)
+        )
+    return _verified_stems(matches)
+
+
+def render_matches(fp: Fingerprint, *, limit: int = 5) -> list[tuple[Match, RenderedAudio]]:
+    with _RENDERS.lock:
+        _sync_renders()
+        # An excerpt of a render is a query match; a render hidden under other sounds is a
+        # containment match. Both are the platform's own output.
+        found = {m.key: m for m in _RENDERS.index.find_contained(fp, limit=limit)}
+        for m in _RENDERS.index.query(fp, limit=limit):
+            if m.key not in found or m.score > found[m.key].score:
+                found[m.key] = m
+    rows = {r.pk: r for r in RenderedAudio.objects.filter(pk__in=[_parse_pk(k) for k in found])}
+    result = []
+    for key, match in found.items():
+        row = rows.get(_parse_pk(key))
+        if row is None or render_key(row.pk, row.key) != key:
+            with _RENDERS.lock:
+                if key in _RENDERS.index:
+                    _RENDERS.index.remove(key)
+            continue
+        result.append((match, row))
+    result.sort(key=lambda pair: -pair[0].score)
+    return result
+
+
+def indexed_stems() -> int:
+    """How many stems the stem index holds (the checks report what they compared against)."""
+    with _STEMS.lock:
+        return len(_STEMS.index)
+
+
+def indexed_renders() -> int:
+    """How many renders the self-output index holds."""
+    with _RENDERS.lock:
+        return len(_RENDERS.index)
