@@ -266,22 +266,29 @@ def load_stems(
 ) -> dict[str, Samples]:
     """Prepared samples of every stem the plan's layers use, each decoded at most once, on up
     to `workers` threads (default `default_workers()`)."""
-    loader = load or load_stem_file
     used = {layer.stem for section in plan.sections for layer in section.layers}
     prepared: dict[str, Samples] = {}
-    missing: list[tuple[StemRef, tuple[Any, ...], Audio | bytes]] = []
+    missing: list[tuple[StemRef, tuple[Any, ...], Audio | bytes | None]] = []
     for ref in plan.stems:
         if ref.id not in used:
             continue
         key = _cache_key(ref, plan)
         samples = cache.get(key) if cache is not None else None
-        if samples is None:
-            missing.append((ref, key, loader(ref)))  # fetched here, in the caller's thread
-        else:
+        if samples is not None:
             prepared[ref.id] = samples
+        elif load is None:
+            missing.append((ref, key, None))  # a plain file: read on the pool, beside decoding
+        else:
+            # A caller's loader runs here, in the caller's thread (the portal's queries the
+            # database, whose connections belong to the thread that opened them).
+            missing.append((ref, key, load(ref)))
 
-    def decode_and_prepare(item: tuple[StemRef, tuple[Any, ...], Audio | bytes]) -> Samples:
+    def decode_and_prepare(
+        item: tuple[StemRef, tuple[Any, ...], Audio | bytes | None],
+    ) -> Samples:
         ref, _, fetched = item
+        if fetched is None:
+            fetched = load_stem_file(ref)
         return prepare_stem(_decode(ref, fetched), ref, plan)
 
     threads = min(len(missing), workers or default_workers())
