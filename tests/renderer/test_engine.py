@@ -5,6 +5,7 @@ import math
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from renderer.engine import (
 )
 from renderer.limiter import limit
 from renderer.loudness import integrated_loudness, true_peak_dbtp
-from renderer.plan import RenderPlan, StemRef, parse_plan
+from renderer.plan import PlanError, RenderPlan, StemRef, parse_plan
 from tests.conftest import need
 
 SR = 48000
@@ -700,3 +701,31 @@ def test_the_fade_pieces_of_a_layer_carry_the_same_gains_as_its_whole_envelope()
                 cached += not env.flags.writeable  # a slice of a shared fade curve
     np.testing.assert_array_equal(pieces, whole)
     assert cached >= 2  # the fade in and the fade out came from the shared curves
+
+
+def test_a_callers_loader_runs_in_the_callers_thread_and_plain_files_decode_alike(
+    stem_dir: Path,
+) -> None:
+    plan = song_plan(stem_dir)
+    threads: list[int] = []
+
+    def loader(ref: Any) -> bytes:
+        threads.append(threading.get_ident())
+        return engine.load_stem_file(ref)
+
+    from_loader = engine.load_stems(plan, loader, workers=3)
+    from_files = engine.load_stems(plan, workers=3)  # read on the decoding pool
+    assert threads == [threading.get_ident()] * 3
+    assert from_loader.keys() == from_files.keys()
+    for stem_id, samples in from_files.items():
+        np.testing.assert_array_equal(samples, from_loader[stem_id])
+
+
+def test_a_missing_stem_file_names_the_stem_and_the_path(stem_dir: Path, tmp_path: Path) -> None:
+    stems = [
+        {"id": "kick", "path": str(stem_dir / "kick.wav")},
+        {"id": "bass", "path": str(tmp_path / "gone.flac"), "bpm": 116},
+        {"id": "pad", "path": str(stem_dir / "pad.flac")},
+    ]
+    with pytest.raises(PlanError, match=r"stem 'bass': cannot read .*gone\.flac"):
+        engine.load_stems(song_plan(stem_dir, stems=stems), workers=2)
