@@ -171,10 +171,10 @@ def _chain(
         batch, groups, _GROUP + 1, 4
     )
     starts = _chain(zero_start[:, :, _GROUP], start, sample_rate, level + 1)
-    states = np.empty((batch, groups * _GROUP + 1, 4))
-    inner = states[:, :-1].reshape(batch, groups, _GROUP, 4)
-    np.matmul(starts[:, :groups], powers[:, : 4 * _GROUP], out=inner.reshape(batch, groups, -1))
+    inner = (starts[:, :groups] @ powers[:, : 4 * _GROUP]).reshape(batch, groups, _GROUP, 4)
     inner += zero_start[:, :, :_GROUP]
+    states = np.empty((batch, groups * _GROUP + 1, 4))
+    states[:, :-1] = inner.reshape(batch, groups * _GROUP, 4)
     states[:, -1] = starts[:, groups]
     return states[:, : steps + 1]
 

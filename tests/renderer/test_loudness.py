@@ -107,6 +107,24 @@ def test_block_k_weighting_equals_the_biquads_run_sample_by_sample(rate, channel
     assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))
 
 
+def test_one_pass_over_many_groups_of_groups_equals_chunk_by_chunk_filtering():
+    # More than _GROUP**2 blocks: the block states are solved three levels deep in one call;
+    # chunks of a few hundred blocks each pass their end state on (one level).
+    rate = 48000
+    blocks = loudness._GROUP**2 * 2 + 5
+    frames = blocks * loudness._BLOCK - 19
+    x = (0.4 * np.random.default_rng(11).standard_normal((frames, 2))).astype(np.float32)
+    whole = loudness.k_weight(x, rate)
+    step = loudness._BLOCK * 300
+    state = np.zeros((2, 4))
+    pieces = []
+    for start in range(0, frames, step):
+        filtered, state = loudness._k_filter(x[start : start + step], rate, state)
+        pieces.append(filtered)
+    chunked = np.concatenate(pieces)
+    assert np.max(np.abs(whole - chunked)) <= 1e-10 * np.max(np.abs(chunked))
+
+
 @pytest.mark.parametrize("rate", [44100, 48000])
 def test_segment_energies_carry_the_filter_state_across_chunks(rate, monkeypatch):
     rng = np.random.default_rng(rate)
