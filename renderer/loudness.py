@@ -5,15 +5,16 @@ and works at any sample rate from 44.1 to 192 kHz.
 
 Why block filtering: the K-weighting pre-filter is a cascade of two IIR biquads, and without
 scipy a recursive filter run sample by sample in Python costs seconds per minute of audio. The
-cascade is linear, so over a block of 64 samples its output is one matrix product of the block's
-input plus one of the filter's 4-number state at the block's start, and the state at the block's
-end is another such pair (`_block_matrices`, found by running the cascade once on unit inputs).
-All blocks' outputs are then a few BLAS products; only the 4-number states chain from block to
-block, and those are propagated 64 blocks at a time (`_k_filter`). The result is the exact IIR
-output in float64, at about 40% of the time the overlap-save FFT convolution with the truncated
-impulse response took. That response still sets how far back a re-measurement starts: the slowest
-pole pair (the 38 Hz high-pass, Q 0.5) has a time constant of ~4 ms, and 80 ms after an input the
-response is below 3e-10 of its peak at 44.1-192 kHz.
+cascade is linear, so over a block of 48 samples its output is one matrix product of the block's
+input and the filter's 4-number state at the block's start (`_block_matrices`, found by running
+the cascade once on unit inputs), and the state at the block's end is another such product. The
+states chain from block to block as a linear recurrence, solved without a Python loop over blocks
+by products with Toeplitz matrices of the step matrix's powers (`_chain`); every block's output is
+then one BLAS product. The result is the exact IIR output in float64 (an earlier version
+convolved with the truncated impulse response by overlap-save FFT). That response still sets how
+far back a re-measurement starts: the slowest pole pair (the 38 Hz high-pass, Q 0.5) has a time
+constant of ~4 ms, and 80 ms after an input the response is below 3e-10 of its peak at 44.1-192
+kHz.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def k_weighting_biquads(sample_rate: int) -> tuple[Biquad, Biquad]:
     return shelf, highpass
 
 
-_BLOCK = 64  # samples per block: the output within a block is one 64 x 64 matrix product
+_BLOCK = 48  # samples per block: the output within a block is one 52 x 48 matrix product
 _GROUP = 64  # steps of the state recurrence solved by one matrix product (see `_chain`)
 _CHUNK_FRAMES = 1 << 16  # frames per pass: its ~1 MB of block rows stay in a core's cache
 
