@@ -25,6 +25,7 @@ from portal.audit.selectors import audit_entries_for
 from portal.core.api import Pagination
 from portal.review import selectors, services
 from portal.review.models import DecisionKind, ReasonTemplate, ReviewClaim
+from portal.review.notifications import notifications_mark_read
 from portal.review.serializers import (
     ArtistDecisionSerializer,
     CheckSerializer,
@@ -351,9 +352,7 @@ class NotificationReadApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        marked = services.notifications_mark_read(
-            user=request.user, ids=data.validated_data.get("ids")
-        )
+        marked = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
         unread = selectors.unread_count(user=request.user)
         return Response(self.OutputSerializer({"marked": marked, "unread": unread}).data)
 

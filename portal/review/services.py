@@ -13,11 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from portal.audit.services import audit_record
@@ -25,12 +22,12 @@ from portal.core.errors import ApplicationError, Conflict, NotFound, PermissionD
 from portal.review.models import (
     Decision,
     DecisionKind,
-    Notification,
     NotificationKind,
     ReasonTemplate,
     ReviewClaim,
     Takedown,
 )
+from portal.review.notifications import notify
 from portal.stems.models import Credit, Stem, StemStatus, Verdict
 from portal.stems.services.lifecycle import stem_transition, stem_update_metadata
 
@@ -306,7 +303,7 @@ def stem_decide(
             "justification": row.justification,
         },
     )
-    _notify(
+    notify(
         user=locked.artist,
         stem=locked,
         kind=DECISION_NOTICE[DecisionKind(decision)],
@@ -405,7 +402,7 @@ def stem_takedown(*, stem: Stem, staff: Any, reason: str) -> Takedown:
         before=before,
         after={**_stem_state(locked), "reason": takedown.reason, "takedown_id": takedown.pk},
     )
-    _notify(
+    notify(
         user=locked.artist,
         stem=locked,
         kind=NotificationKind.TAKEN_DOWN,
@@ -414,49 +411,3 @@ def stem_takedown(*, stem: Stem, staff: Any, reason: str) -> Takedown:
         context={"takedown": takedown},
     )
     return takedown
-
-
-# --- Notifications -------------------------------------------------------------------------------
-def _notify(
-    *,
-    user: Any,
-    stem: Stem,
-    kind: str,
-    text: str,
-    email_template: str,
-    context: dict[str, Any],
-) -> Notification:
-    notice = Notification(user=user, stem=stem, kind=kind, text=text)
-    notice.full_clean()
-    notice.save()
-    if user.email:
-        full = {
-            **context,
-            "stem": stem,
-            "user": user,
-            "site_url": settings.SITE_URL,
-            "notifications_url": settings.SITE_URL + reverse("review:notifications"),
-            "changes_url": settings.SITE_URL + reverse("review:stem-changes", args=[stem.pk]),
-        }
-        subject = " ".join(
-            render_to_string(f"review/email/{email_template}_subject.txt", full).split()
-        )
-        body = render_to_string(f"review/email/{email_template}.txt", full)
-        # After commit: a rolled-back decision must never have emailed anyone.
-        transaction.on_commit(lambda: _send(subject, body, user.email))
-    return notice
-
-
-def _send(subject: str, body: str, to: str) -> None:
-    try:
-        send_mail(subject, body, None, [to])
-    except Exception:  # the decision stands; the in-app notice still tells the artist
-        logger.exception("could not email a review notice to %s", to)
-
-
-def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
-    """Mark the user's unread notices read (all of them, or only `ids`); returns how many."""
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
-    if ids is not None:
-        unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())

@@ -27,6 +27,7 @@ from portal.review.forms import (
     TakedownForm,
     VaultFilterForm,
 )
+from portal.review.notifications import notifications_mark_read
 from portal.review.spectrogram import spectrogram_png
 from portal.stems.models import Stem, StemStatus
 from portal.stems.selectors import waveform_svg_path
@@ -259,9 +260,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         request, "review/notifications.html", {**_base(request), "notifications": notices}
     )
     # Shown = read; the page was rendered with the unread ones highlighted first.
-    services.notifications_mark_read(
-        user=request.user, ids=[n.pk for n in notices if not n.read_at]
-    )
+    notifications_mark_read(user=request.user, ids=[n.pk for n in notices if not n.read_at])
     return response
 
 
