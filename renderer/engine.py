@@ -418,13 +418,16 @@ def _fade_curve(frames: int, shape: str, rising: bool) -> Float64Array:
     """The gain of every frame of a fade in (rising) or out, read-only: computed once and shared
     by every layer, repeat and render with the same fade (a 2 s equal-power fade is 96,000
     sines, which cost more than mixing the frames they scale)."""
-    t = (np.arange(frames, dtype=np.float64) + 0.5) / frames
-    if shape == "equal_power":
-        curve = np.sin(0.5 * np.pi * t) if rising else np.cos(0.5 * np.pi * t)
-    else:
-        curve = t if rising else 1.0 - t
+    curve = _fade_gain((np.arange(frames, dtype=np.float64) + 0.5) / frames, shape, rising)
     curve.setflags(write=False)
     return curve
+
+
+def _fade_gain(t: Float64Array, shape: str, rising: bool) -> Float64Array:
+    """A fade's gain at positions t (0..1 through the fade): equal-power (sine/cosine) or linear."""
+    if shape == "equal_power":
+        return np.sin(0.5 * np.pi * t) if rising else np.cos(0.5 * np.pi * t)
+    return t if rising else 1.0 - t
 
 
 def _envelope(p: Placement, a: int, b: int) -> Float64Array | None:
@@ -446,10 +449,10 @@ def _envelope(p: Placement, a: int, b: int) -> Float64Array | None:
     env = np.ones(b - a, dtype=np.float64)
     if touches_in:
         t = np.clip((frames - p.start_frame + 0.5) / p.fade_in_frames, 0.0, 1.0)
-        env *= np.sin(0.5 * np.pi * t) if p.fade_in_shape == "equal_power" else t
+        env *= _fade_gain(t, p.fade_in_shape, True)
     if touches_out:
         t = np.clip((frames - p.fade_out_start + 0.5) / p.fade_out_frames, 0.0, 1.0)
-        env *= np.cos(0.5 * np.pi * t) if p.fade_out_shape == "equal_power" else 1.0 - t
+        env *= _fade_gain(t, p.fade_out_shape, False)
     return env
 
 
