@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_dramatiq",
     "portal.core",
     "portal.accounts",
+    "portal.clients",
     "portal.jobs",
     "portal.audit",
     "portal.stems",
@@ -231,6 +232,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Stemvault <noreply@stemvault
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: it claims app credentials (sva_...) and leaves personal tokens to the next.
+        "portal.clients.authentication.AppCredentialAuthentication",
         "portal.accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -137,6 +137,72 @@ def api_for() -> Callable[..., Any]:
     return make
 
 
+class Clock:
+    """Django's clock under the test's control: `set(moment)`, `advance(delta)`.
+
+    Patches django.utils.timezone.now, which every service and auto_now field reads, so "a
+    play reported 40 days late" or "a retry 25 hours later" is tested as it would happen."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, start: Any) -> None:
+        from django.utils import timezone
+
+        self.now = start
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def set(self, moment: Any) -> None:
+        self.now = moment
+
+    def advance(self, delta: Any) -> Any:
+        self.now = self.now + delta
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from django.utils import timezone
+
+    return Clock(monkeypatch, timezone.now())
+
+
+def make_client_app(owner: Any, name: str = "Test game", *, approve: bool = True) -> Any:
+    """A client app of `owner`, approved by a staff account unless approve=False."""
+    from portal.accounts.models import Role, User
+    from portal.clients.services import app_decide, app_register
+
+    app = app_register(owner=owner, name=name)
+    if approve:
+        staff = User.objects.filter(role=Role.STAFF).first() or make_user("app-staff", "staff")
+        app = app_decide(app_id=app.pk, actor=staff, status="approved")
+    return app
+
+
+@pytest.fixture
+def developer(db: None) -> Any:
+    """The owner of a client app (a game studio), credited on no stem."""
+    return make_user("dana", "artist")
+
+
+@pytest.fixture
+def client_app(developer: Any) -> Any:
+    return make_client_app(developer)
+
+
+@pytest.fixture
+def app_api() -> Callable[..., Any]:
+    """An API client authenticated with a fresh credential of the given (approved) app."""
+    from rest_framework.test import APIClient
+
+    from portal.clients.services import credential_issue
+
+    def make(app: Any) -> APIClient:
+        api = APIClient()
+        issued = credential_issue(app_id=app.pk, actor=app.owner, name="test")
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plain}")
+        return api
+
+    return make
+
+
 # --- Background jobs -----------------------------------------------------------------------------
 def run_queued_jobs(max_rounds: int = 20) -> int:
     """Run every runnable queued job in this thread, as a worker would. Returns how many ran."""

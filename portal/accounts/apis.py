@@ -11,7 +11,7 @@ from portal.accounts.models import TokenScope
 
 
 class MeApi(APIView):
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
 
     class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         class Meta:

@@ -10,7 +10,10 @@ from portal.accounts.services import token_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <token>`; the token is looked up by its hash."""
+    """`Authorization: Bearer <token>` with a person's API token, looked up by its hash.
+
+    Client apps' credentials use the same header; portal.clients' authentication runs first
+    and claims those (they start with its own prefix), so none reaches this class."""
 
     keyword = "Bearer"
 

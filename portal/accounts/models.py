@@ -43,8 +43,9 @@ class ArtistProfile(models.Model):
 
 
 class TokenScope(models.TextChoices):
+    # There was a "player" scope: any account could mint one and report plays with it. Plays
+    # now come only from approved client apps (portal.clients); migration 0002 revoked those.
     FULL = "full", "Full access as this account"
-    PLAYER = "player", "Player: report plays and request soundtracks"
 
 
 class ApiToken(models.Model):

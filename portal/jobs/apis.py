@@ -22,7 +22,7 @@ class JobOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class JobDetailApi(APIView):
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
 
     @extend_schema(responses=JobOutputSerializer, summary="A background job's status and progress")
     def get(self, request: Request, job_id: int) -> Response:

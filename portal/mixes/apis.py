@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.clients.selectors import request_app
 from portal.core.api import Pagination
 from portal.core.errors import Conflict
 from portal.mixes import services
@@ -63,8 +64,9 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
 
 
 class SoundtrackListApi(APIView):
-    # Player apps (games, editors) hold player-scoped tokens; requesting soundtracks is theirs.
-    allowed_token_scopes = ("player",)
+    # Client apps (games, editors) request soundtracks with their credentials; only plays of
+    # the soundtracks an app requested itself can earn (see royalties.services.plays_ingest).
+    allowed_token_scopes = ("app",)
 
     class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         class Meta:
@@ -104,7 +106,9 @@ class SoundtrackListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
-        page = paginator.paginate_queryset(soundtracks_for_user(user=request.user), request)
+        page = paginator.paginate_queryset(
+            soundtracks_for_user(user=request.user, app=request_app(request)), request
+        )
         data = SoundtrackOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
@@ -120,7 +124,9 @@ class SoundtrackListApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        mix = services.soundtrack_request(user=request.user, data=dict(data.validated_data))
+        mix = services.soundtrack_request(
+            user=request.user, data=dict(data.validated_data), app=request_app(request)
+        )
         body = {"id": mix.pk, "status": mix.status, "progress": 0, "job_id": mix.job_id}
         headers = {"Location": reverse("api:mixes-soundtrack-detail", args=[mix.pk])}
         return Response(
@@ -129,14 +135,16 @@ class SoundtrackListApi(APIView):
 
 
 class SoundtrackDetailApi(APIView):
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
 
     @extend_schema(
         responses=SoundtrackOutputSerializer,
         summary="A soundtrack's status and progress; when done, its audio URL and manifest",
     )
     def get(self, request: Request, mix_id: str) -> Response:
-        mix = mix_get_for_user(mix_id=mix_id, user=request.user, kind=RenderKind.SOUNDTRACK)
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
         return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
 
 
@@ -181,7 +189,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class MixAudioApi(APIView):
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
 
     @extend_schema(
         responses={
@@ -193,7 +201,7 @@ class MixAudioApi(APIView):
         summary="Download a rendered mix: the file carries its signed manifest",
     )
     def get(self, request: Request, mix_id: str) -> StreamingHttpResponse:
-        mix = mix_get_for_user(mix_id=mix_id, user=request.user)
+        mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
         _require_done(mix)
         size = default_storage.size(mix.audio.name)
         # Browsers' <audio> seeks with Range requests; everything else gets the whole file.
@@ -217,14 +225,14 @@ class MixAudioApi(APIView):
 
 
 class MixManifestApi(APIView):
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
 
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
         summary="A rendered mix's signed provenance manifest",
     )
     def get(self, request: Request, mix_id: str) -> Response:
-        mix = mix_get_for_user(mix_id=mix_id, user=request.user)
+        mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
         _require_done(mix)
         return Response(mix.manifest)
 

@@ -30,6 +30,14 @@ class Mix(models.Model):
         on_delete=models.SET_NULL,
         related_name="mixes",
     )
+    # The client app whose credential requested it: only that app's plays of it can earn.
+    client_app = models.ForeignKey(
+        "clients.ClientApp",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="mixes",
+    )
     preview_of = models.ForeignKey(
         "stems.Stem", null=True, blank=True, on_delete=models.PROTECT, related_name="previews"
     )

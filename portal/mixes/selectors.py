@@ -32,9 +32,12 @@ def mix_visible_to(mix: Mix, user: Any) -> bool:
     return stem is not None and stem.artist_id == user.pk
 
 
-def mix_get_for_user(*, mix_id: uuid.UUID | str, user: Any, kind: str | None = None) -> Mix:
+def mix_get_for_user(
+    *, mix_id: uuid.UUID | str, user: Any, kind: str | None = None, app: Any = None
+) -> Mix:
     """The mix if this user may see it; NotFound otherwise, so ids of others' renders do not
-    leak through a different answer."""
+    leak through a different answer. A client app (`app`, when its credential made the
+    request) sees only the mixes it requested itself, not everything its owner may see."""
     queryset = Mix.objects.select_related("job", "preview_of", "requested_by")
     if kind is not None:
         queryset = queryset.filter(kind=kind)
@@ -42,13 +45,17 @@ def mix_get_for_user(*, mix_id: uuid.UUID | str, user: Any, kind: str | None = N
         mix = queryset.filter(pk=mix_id).first()
     except (ValueError, TypeError):
         mix = None
+    if app is not None and (mix is None or mix.client_app_id != app.pk):
+        mix = None
     if mix is None or not mix_visible_to(mix, user):
         raise NotFound("mix_not_found", "No such mix among the ones you may see.")
     return mix
 
 
-def soundtracks_for_user(*, user: Any) -> QuerySet[Mix]:
-    return Mix.objects.filter(kind=RenderKind.SOUNDTRACK, requested_by=user).select_related("job")
+def soundtracks_for_user(*, user: Any, app: Any = None) -> QuerySet[Mix]:
+    """A person's soundtracks; through a client app's credential, that app's only."""
+    mixes = Mix.objects.filter(kind=RenderKind.SOUNDTRACK).select_related("job")
+    return mixes.filter(client_app=app) if app is not None else mixes.filter(requested_by=user)
 
 
 def previews_of_stem(*, stem: Stem) -> QuerySet[Mix]:

@@ -87,8 +87,9 @@ def _enqueue_render(*, mix: Mix, owner: Any) -> None:
 
 
 @transaction.atomic
-def soundtrack_request(*, user: Any, data: dict[str, Any]) -> Mix:
-    """Plan a soundtrack from the vault and queue its render.
+def soundtrack_request(*, user: Any, data: dict[str, Any], app: Any = None) -> Mix:
+    """Plan a soundtrack from the vault and queue its render. `app` is the client app whose
+    credential asked for it (None from the web page): only that app's plays of it earn.
 
     Raises ApplicationError("invalid") for a request that breaks a rule and
     ApplicationError("no_compatible_stems", status 422) when the vault cannot satisfy it.
@@ -98,6 +99,7 @@ def soundtrack_request(*, user: Any, data: dict[str, Any]) -> Mix:
     mix = Mix(
         kind=RenderKind.SOUNDTRACK,
         requested_by=user,
+        client_app=app,
         request=request.to_dict(),
         plan=plan,
         plan_sha256=_plan_sha256(plan),
@@ -110,7 +112,12 @@ def soundtrack_request(*, user: Any, data: dict[str, Any]) -> Mix:
         actor=user,
         action="mix.requested",
         subject=f"mix:{mix.pk}",
-        after={"kind": mix.kind, "request": mix.request, "plan_sha256": mix.plan_sha256},
+        after={
+            "kind": mix.kind,
+            "request": mix.request,
+            "plan_sha256": mix.plan_sha256,
+            "client_app": app.pk if app is not None else None,
+        },
     )
     return mix
 

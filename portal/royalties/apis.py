@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from portal.accounts.models import TokenScope
+from portal.clients.selectors import request_app
 from portal.core.errors import ApplicationError
 from portal.royalties import selectors, services
 
@@ -39,17 +39,16 @@ class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class CanReportPlays(BasePermission):
-    """Players report plays with a player-scoped token; staff may too (e.g. to replay a log)."""
+    """Only an approved client app's credential reports plays: plays are money, and a person's
+    own token (an artist's, say) could otherwise invent listening of their own stems."""
 
-    message = "Report plays with a player-scoped token."
+    message = (
+        "Plays are reported with a client app's credential (register an app under Apps; "
+        "staff approve it), not with a personal token."
+    )
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        scope = getattr(getattr(request, "auth", None), "scope", None)
-        if scope == TokenScope.PLAYER:
-            return True
-        return bool(
-            request.user and request.user.is_authenticated and request.user.is_platform_staff
-        )
+        return request_app(request) is not None
 
 
 class PlayIngestThrottle(UserRateThrottle):
@@ -58,13 +57,17 @@ class PlayIngestThrottle(UserRateThrottle):
 
     scope = "plays"
 
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        app = request_app(request)  # per app, whichever of its credentials it uses
+        return self.cache_format % {"scope": self.scope, "ident": f"app-{app.pk}"} if app else None
+
     def get_rate(self) -> str:
         return str(getattr(settings, "ROYALTIES_PLAYS_THROTTLE_RATE", "200/s"))
 
 
 class PlayIngestApi(APIView):
     permission_classes = [IsAuthenticated, CanReportPlays]
-    allowed_token_scopes = ("player",)
+    allowed_token_scopes = ("app",)
     throttle_classes = [PlayIngestThrottle]
 
     class EventSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -102,7 +105,9 @@ class PlayIngestApi(APIView):
             "Each event: event_id (uuid), mix_id, listener_id, started_at, ms_played, client?. "
             "Rejection codes: invalid_event, invalid_event_id, unknown_mix, invalid_listener_id, "
             "invalid_started_at, started_at_in_future, invalid_ms_played, negative_ms_played, "
-            "longer_than_mix, invalid_client."
+            "longer_than_mix, invalid_client, preview_mix (previews made for review never "
+            "earn), not_this_apps_mix (only mixes this app requested), before_mix_existed, "
+            "too_late (older than the late window, ROYALTIES_LATE_WINDOW_DAYS)."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -116,7 +121,9 @@ class PlayIngestApi(APIView):
                 'Send {"events": [...]} with 1 to 500 events.',
                 fields={"events": ["Required: a non-empty list."]},
             )
-        result = services.plays_ingest(events=events, reporter=request.user)  # type: ignore[arg-type]
+        app = request_app(request)
+        assert app is not None  # CanReportPlays
+        result = services.plays_ingest(events=events, app=app)
         return Response(
             {
                 "accepted": result.accepted,

@@ -51,6 +51,17 @@ def mix_duration_ms(duration_ms: int | None, duration_s: float | None) -> int | 
     return None
 
 
+def manifest_credited_artists(manifest: Any) -> frozenset[int]:
+    """The artists credited on any stem of a signed manifest (for the self-play rule)."""
+    artists: set[int] = set()
+    for stem in (manifest or {}).get("stems") or []:
+        for credit in stem.get("credits") or []:
+            artist = credit.get("artist_id")
+            if isinstance(artist, int) and not isinstance(artist, bool):
+                artists.add(artist)
+    return frozenset(artists)
+
+
 def compile_mix(mix: Mix) -> CompiledMix:
     duration = mix_duration_ms(mix.duration_ms, mix.duration_s) or 0
     try:

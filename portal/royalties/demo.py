@@ -12,6 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from portal.accounts.models import Role, User
+from portal.clients.demo import demo_app
 from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix, RenderStatus
 from portal.royalties.computation import compile_mix
@@ -44,9 +45,16 @@ def seed(*, out: Any) -> None:
     if Period.objects.filter(month=month).exists():
         out.write(f"royalties: {month} is already closed")
         return
+    app = demo_app()
+    if app is None or not app.is_approved:
+        out.write("royalties: the demo client app is missing, so no plays or period to seed")
+        return
+    # Plays can earn only on the soundtracks the reporting app requested itself.
     mixes = [
         m
-        for m in Mix.objects.filter(status=RenderStatus.DONE).order_by("created_at", "pk")
+        for m in Mix.objects.filter(status=RenderStatus.DONE, client_app=app).order_by(
+            "created_at", "pk"
+        )
         if (m.duration_ms or 0) > 0 and _usable(m)
     ]
     if not mixes:
@@ -93,10 +101,16 @@ def seed(*, out: Any) -> None:
     staff = User.objects.filter(role=Role.STAFF).order_by("pk").first()
     accepted = 0
     for begin in range(0, len(events), MAX_EVENTS_PER_REQUEST):
-        result = plays_ingest(events=events[begin : begin + MAX_EVENTS_PER_REQUEST], reporter=staff)
+        result = plays_ingest(events=events[begin : begin + MAX_EVENTS_PER_REQUEST], app=app)
         accepted += result.accepted
+    # The demo's month ended days ago at most: its late window is still open, so the demo
+    # closes it the way staff would, forcing it with a reason that goes into the audit log.
     period = period_close(
-        month=month, pool_minor=DEMO_POOL_MINOR, currency=DEMO_CURRENCY, actor=staff
+        month=month,
+        pool_minor=DEMO_POOL_MINOR,
+        currency=DEMO_CURRENCY,
+        actor=staff,
+        force_reason="Demo seed: the demo month closes at once so `make run` shows statements.",
     )
     out.write(
         f"royalties: {accepted} demo plays over {len(mixes)} mixes; {month} closed with "

@@ -17,6 +17,8 @@ class PlayReason(models.TextChoices):
     COUNTED = "", "Counted"
     TOO_SHORT = "too_short", "Shorter than 30 s (or the whole mix)"
     OVER_DAILY_LIMIT = "over_daily_limit", "Over the daily limit for this listener and mix"
+    SELF_PLAY = "self_play", "Played through an app owned by an artist credited in the mix"
+    HELD = "held", "Held by a listening rule (see held_by)"
 
 
 class Play(models.Model):
@@ -30,7 +32,18 @@ class Play(models.Model):
     mix = models.ForeignKey(
         "mixes.Mix", on_delete=models.PROTECT, related_name="plays", db_index=False
     )
-    listener_id = models.CharField(max_length=128, help_text="Pseudonymous, from the player")
+    # The client app that reported it. Listener ids are the app's own: (app, listener_id) is
+    # one listener, so two apps' "user-1" are two people. Null only for plays stored before
+    # client apps existed (reported with personal player tokens).
+    app = models.ForeignKey(
+        "clients.ClientApp",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    listener_id = models.CharField(max_length=128, help_text="Pseudonymous, from the app")
     started_at = models.DateTimeField()
     ms_played = models.PositiveIntegerField()
     client = models.CharField(max_length=64, blank=True)
@@ -41,6 +54,10 @@ class Play(models.Model):
     # services.period_close) and then recorded here too.
     qualifies = models.BooleanField()
     reason = models.CharField(max_length=20, choices=PlayReason.choices, blank=True)
+    # The listening rule that held it (see royalties/rules.py), set when the period closes;
+    # empty for plays no rule held. A held play is kept, never counted unless staff release it.
+    # A database default: ingestion inserts plays with raw SQL that does not name this column.
+    held_by = models.CharField(max_length=32, blank=True, db_default="")
     # Who reported it (the player token's account), for tracing; informational, so no database
     # constraint or index to pay for on every insert.
     reporter = models.ForeignKey(
@@ -57,7 +74,7 @@ class Play(models.Model):
         indexes = [
             models.Index(fields=["accounting_period", "mix"], name="royalties_play_period_mix"),
             models.Index(
-                fields=["listener_id", "mix", "started_at"], name="royalties_play_listener"
+                fields=["app", "listener_id", "started_at"], name="royalties_play_listener"
             ),
         ]
         constraints = [
@@ -77,6 +94,8 @@ class Period(models.Model):
     plays_counted = models.PositiveIntegerField(default=0)
     plays_too_short = models.PositiveIntegerField(default=0)
     plays_over_limit = models.PositiveIntegerField(default=0)
+    plays_held = models.PositiveIntegerField(default=0)
+    plays_self = models.PositiveIntegerField(default=0)
     # Exact integers (stem-ns x basis points) can pass 64 bits: kept as decimal text.
     total_weight = models.CharField(max_length=60, default="0")
     closed_by = models.ForeignKey(
@@ -92,6 +111,19 @@ class Period(models.Model):
 
     def __str__(self) -> str:
         return self.month
+
+
+class PlayRelease(models.Model):
+    """Staff's decision that a held play is genuine listening after all. Append-only; read by
+    the period close and by verify_period as an input, like the plays themselves."""
+
+    play = models.OneToOneField(Play, on_delete=models.PROTECT, related_name="release")
+    rule = models.CharField(max_length=32, help_text="The rule that held it when released")
+    reason = models.TextField()
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(auto_now_add=True)
 
 
 class AllocationLine(models.Model):

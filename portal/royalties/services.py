@@ -15,11 +15,16 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.services import audit_record
-from portal.core.errors import ApplicationError, Conflict
-from portal.mixes.models import Mix, RenderStatus
+from portal.clients.models import ClientApp
+from portal.core.errors import ApplicationError, Conflict, PermissionDenied
+from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.royalties import ledger
 from portal.royalties.allocation import QUALIFYING_MS, NothingToAllocate
-from portal.royalties.computation import mix_duration_ms, period_compute
+from portal.royalties.computation import (
+    manifest_credited_artists,
+    mix_duration_ms,
+    period_compute,
+)
 from portal.royalties.models import (
     AllocationDetail,
     AllocationLine,
@@ -27,7 +32,13 @@ from portal.royalties.models import (
     Play,
     PlayReason,
 )
-from portal.royalties.periods import first_open_month, month_bounds, month_of, parse_month
+from portal.royalties.periods import (
+    first_open_month,
+    month_bounds,
+    month_of,
+    next_month,
+    parse_month,
+)
 from portal.stems.models import Stem
 
 MAX_EVENTS_PER_REQUEST = 500
@@ -40,6 +51,15 @@ _WEIGHT_PER_MS = 1_000_000 * 10_000  # stem-ns x bps in one millisecond of liste
 def clock_skew() -> timedelta:
     """ROYALTIES_CLOCK_SKEW_S (default 120): how far in the future a started_at may be."""
     return timedelta(seconds=int(getattr(settings, "ROYALTIES_CLOCK_SKEW_S", 120)))
+
+
+def late_window() -> timedelta:
+    """ROYALTIES_LATE_WINDOW_DAYS (default 35): how old a play may be when it is reported.
+
+    Older plays are refused (a batch "found" a month later is how invented plays get
+    backdated), and a month is closed only once its late window has passed, so every play
+    that may still arrive for it has."""
+    return timedelta(days=int(getattr(settings, "ROYALTIES_LATE_WINDOW_DAYS", 35)))
 
 
 # --- ingestion ---------------------------------------------------------------------------------
@@ -77,7 +97,7 @@ def _uuid(value: Any, code: str, what: str) -> str:
     return value.lower()
 
 
-def _parse_event(event: Any, now: datetime, skew: timedelta) -> tuple[Any, ...]:
+def _parse_event(event: Any, now: datetime, skew: timedelta, oldest: datetime) -> tuple[Any, ...]:
     """(event_id, mix_id, listener_id, started_at, ms_played, client), or _Reject."""
     if not isinstance(event, dict):
         raise _Reject("invalid_event", "An event is a JSON object.")
@@ -97,6 +117,12 @@ def _parse_event(event: Any, now: datetime, skew: timedelta) -> tuple[Any, ...]:
         raise _Reject("invalid_started_at", "started_at needs a UTC offset, e.g. ...T12:00:00Z.")
     if started > now + skew:
         raise _Reject("started_at_in_future", "started_at is in the future.")
+    if started < oldest:
+        raise _Reject(
+            "too_late",
+            f"started_at is more than {(now - oldest).days} days ago: plays are reported "
+            "within the late window (ROYALTIES_LATE_WINDOW_DAYS) or not at all.",
+        )
     ms = event.get("ms_played")
     if isinstance(ms, bool) or not isinstance(ms, int):
         raise _Reject("invalid_ms_played", "ms_played is a whole number of milliseconds.")
@@ -130,6 +156,7 @@ _INSERT_COLUMNS = (
     "qualifies",
     "reason",
     "reporter",
+    "app",
     "received_at",
 )
 
@@ -139,7 +166,7 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
     returned ids are exactly the rows this call inserted (PostgreSQL, and SQLite >= 3.35).
 
     Rows are (event_id, mix_id, listener_id, started_at, ms_played, client, accounting_period,
-    qualifies, reason, reporter_id, received_at).
+    qualifies, reason, reporter_id, app_id, received_at).
     """
     if not rows:
         return set()
@@ -152,9 +179,9 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
         # The batch travels as one JSON parameter that PostgreSQL expands with
         # json_to_recordset: neither the driver nor the server parses a 500-row VALUES list
         # with 5,500 placeholders (measured: that parsing cost more than the insert itself).
-        # reporter and received_at are the same for the whole batch.
+        # reporter, app and received_at are the same for the whole batch.
         sql = (
-            f"INSERT INTO {table} ({columns}) SELECT e, m, l, s, ms, c, p, q, r, %s, %s FROM "
+            f"INSERT INTO {table} ({columns}) SELECT e, m, l, s, ms, c, p, q, r, %s, %s, %s FROM "
             "json_to_recordset(%s::json) AS t(e uuid, m uuid, l varchar, s timestamptz, "
             "ms integer, c varchar, p varchar, q boolean, r varchar)" + returning + "::text"
             # As text: PostgreSQL prints a uuid in the same canonical lowercase form as the
@@ -176,7 +203,7 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
                 for row in rows
             ]
         )
-        params: list[Any] = [rows[0][9], rows[0][10], batch]
+        params: list[Any] = [rows[0][9], rows[0][10], rows[0][11], batch]
     else:
         placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
         sql = (
@@ -198,13 +225,40 @@ def _insert_ignoring_duplicates(rows: list[tuple[Any, ...]]) -> set[str]:
     return {str(uuid.UUID(value)) for (value,) in found}
 
 
-@transaction.atomic
-def plays_ingest(*, events: list[Any], reporter: User | None) -> IngestResult:
-    """Validate each event on its own and store the valid ones once each.
+@dataclass(frozen=True)
+class _MixFacts:
+    duration_ms: int
+    kind: str
+    client_app_id: int | None
+    created_at: datetime
+    credited: frozenset[int]  # artists credited on its stems, as its signed manifest says
 
-    A valid event whose event_id is already stored, or repeated earlier in the batch, is a
-    duplicate: not stored again, not an error. A play qualifies at 30 s or the whole mix; the
-    daily limit per listener, mix and UTC day is applied when the period closes.
+
+def _mix_facts(mix_ids: set[str]) -> dict[str, _MixFacts]:
+    facts: dict[str, _MixFacts] = {}
+    rows = Mix.objects.filter(pk__in=mix_ids, status=RenderStatus.DONE).values_list(
+        "pk", "duration_ms", "duration_s", "kind", "client_app_id", "created_at", "manifest"
+    )
+    for pk, duration_ms, duration_s, kind, app_id, created_at, manifest in rows:
+        duration = mix_duration_ms(duration_ms, duration_s)
+        if duration is None:
+            continue
+        facts[str(pk)] = _MixFacts(
+            duration, kind, app_id, created_at, manifest_credited_artists(manifest)
+        )
+    return facts
+
+
+@transaction.atomic
+def plays_ingest(*, events: list[Any], app: ClientApp) -> IngestResult:
+    """Validate each event on its own and store the valid ones once each, as plays of `app`.
+
+    What can earn is decided here, for each event: only a finished mix that this app requested
+    (never a preview made for review), played after the mix existed and reported within the
+    late window. A play through an app whose owner is credited in the mix is stored but never
+    counts (self_play). A valid event whose event_id is already stored, or repeated earlier in
+    the batch, is a duplicate: not stored again, not an error. A play qualifies at 30 s or the
+    whole mix; the daily limit and the listening rules are applied when the period closes.
     """
     if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_REQUEST:
         raise ApplicationError(
@@ -212,49 +266,40 @@ def plays_ingest(*, events: list[Any], reporter: User | None) -> IngestResult:
         )
     now = timezone.now()
     skew = clock_skew()
+    oldest = now - late_window()
     result = IngestResult()
     parsed: list[tuple[int, tuple[Any, ...]]] = []
     for index, event in enumerate(events):
         try:
-            parsed.append((index, _parse_event(event, now, skew)))
+            parsed.append((index, _parse_event(event, now, skew, oldest)))
         except _Reject as exc:
             raw = event.get("event_id") if isinstance(event, dict) else None
             result.rejected.append(
                 Rejection(index, raw if isinstance(raw, str) else None, exc.code, exc.message)
             )
-    mix_ids = {p[1][1] for p in parsed}
-    durations = {
-        str(pk): mix_duration_ms(ms, s)
-        for pk, ms, s in Mix.objects.filter(pk__in=mix_ids, status=RenderStatus.DONE).values_list(
-            "pk", "duration_ms", "duration_s"
-        )
-    }
+    facts = _mix_facts({p[1][1] for p in parsed})
     _lock_plays("ROW EXCLUSIVE")
     closed = frozenset(Period.objects.values_list("month", flat=True))
     rows: list[tuple[Any, ...]] = []
     seen: set[str] = set()
+    self_play = app.owner_id
     for index, (event_id, mix_id, listener, started, ms, client) in parsed:
-        duration = durations.get(mix_id)
-        if duration is None:
-            result.rejected.append(
-                Rejection(index, event_id, "unknown_mix", f"No finished mix {mix_id}.")
-            )
+        mix = facts.get(mix_id)
+        problem = _cannot_earn(mix, mix_id, app, started, ms, skew)
+        if problem is not None:
+            result.rejected.append(Rejection(index, event_id, *problem))
             continue
-        if ms > duration:
-            result.rejected.append(
-                Rejection(
-                    index,
-                    event_id,
-                    "longer_than_mix",
-                    f"ms_played {ms} is longer than the mix ({duration} ms).",
-                )
-            )
-            continue
+        assert mix is not None
         if event_id in seen:
             result.duplicates += 1
             continue
         seen.add(event_id)
-        counts = ms >= min(duration, QUALIFYING_MS)
+        reason: str
+        if self_play in mix.credited:
+            counts, reason = False, PlayReason.SELF_PLAY
+        else:
+            counts = ms >= min(mix.duration_ms, QUALIFYING_MS)
+            reason = "" if counts else PlayReason.TOO_SHORT
         rows.append(
             (
                 event_id,
@@ -265,8 +310,9 @@ def plays_ingest(*, events: list[Any], reporter: User | None) -> IngestResult:
                 client,
                 first_open_month(month_of(started), closed),
                 counts,
-                "" if counts else PlayReason.TOO_SHORT,
-                reporter.pk if reporter is not None else None,
+                reason,
+                None,
+                app.pk,
                 now,
             )
         )
@@ -277,16 +323,62 @@ def plays_ingest(*, events: list[Any], reporter: User | None) -> IngestResult:
     return result
 
 
+def _cannot_earn(
+    mix: _MixFacts | None,
+    mix_id: str,
+    app: ClientApp,
+    started: datetime,
+    ms: int,
+    skew: timedelta,
+) -> tuple[str, str] | None:
+    """(code, message) when this play of this mix can never earn anything; None when it can."""
+    if mix is None:
+        return "unknown_mix", f"No finished mix {mix_id}."
+    if mix.kind == RenderKind.PREVIEW:
+        return (
+            "preview_mix",
+            f"Mix {mix_id} is a preview made for review; previews never earn.",
+        )
+    if mix.client_app_id != app.pk:
+        # The same answer whether the mix is another app's or nobody's: ids do not leak.
+        return (
+            "not_this_apps_mix",
+            f"Mix {mix_id} was not requested by this app; an app reports plays of its own "
+            "soundtracks only.",
+        )
+    if started < mix.created_at - skew:
+        return (
+            "before_mix_existed",
+            f"started_at is before mix {mix_id} was requested ({mix.created_at.isoformat()}).",
+        )
+    if ms > mix.duration_ms:
+        return (
+            "longer_than_mix",
+            f"ms_played {ms} is longer than the mix ({mix.duration_ms} ms).",
+        )
+    return None
+
+
 # --- period close -------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def period_close(*, month: str, pool_minor: int, currency: str, actor: User | None) -> Period:
+def period_close(
+    *,
+    month: str,
+    pool_minor: int,
+    currency: str,
+    actor: User | None,
+    force_reason: str = "",
+) -> Period:
     """Close a UTC month: allocate `pool_minor` to the artists in proportion to attributed
     listening and post it to the ledger (platform -> pool -> each artist's payable).
 
     Refused for a month that has not ended, a month already closed (also by the unique
-    constraint, should two closes race), and a positive pool with nothing to allocate it to.
+    constraint, should two closes race), a month after one that is still open (periods close
+    in order), and a positive pool with nothing to allocate it to. Until the month's late
+    window has passed (plays may still be reported for it) it closes only when staff force it
+    with a reason, which is audited.
     """
     parse_month(month)
     currency = (currency or "").lower()
@@ -297,11 +389,29 @@ def period_close(*, month: str, pool_minor: int, currency: str, actor: User | No
             "invalid_pool", "The pool is a whole, non-negative number of minor units."
         )
     _, end = month_bounds(month)
-    if timezone.now() < end:
+    now = timezone.now()
+    if now < end:
         raise ApplicationError("period_not_over", f"{month} has not ended yet (UTC).")
     if Period.objects.filter(month=month).exists():
         raise Conflict("period_closed", f"{month} is already closed; a period closes once.")
+    force_reason = (force_reason or "").strip()
+    late_until = end + late_window()
+    if now < late_until:
+        if not force_reason:
+            raise ApplicationError(
+                "late_window_open",
+                f"Plays of {month} may still be reported until {late_until:%Y-%m-%d %H:%M} UTC "
+                "(the late window); close it after that, or force it now with a reason.",
+            )
+        if actor is not None and not actor.is_platform_staff:
+            raise PermissionDenied("staff_only", "Only staff may force a close early.")
     _lock_plays("SHARE ROW EXCLUSIVE")
+    earlier = earliest_open_month_before(month)
+    if earlier is not None:
+        raise Conflict(
+            "earlier_period_open",
+            f"{earlier} is still open: periods close in order, so close {earlier} first.",
+        )
     try:
         computed = period_compute(month=month, pool_minor=pool_minor)
     except NothingToAllocate as exc:
@@ -369,9 +479,34 @@ def period_close(*, month: str, pool_minor: int, currency: str, actor: User | No
             "plays_counted": allocation.plays,
             "plays_over_limit": len(computed.over_limit_ids),
             "artists": len(allocation.artist_amounts),
+            "forced_before_late_window": bool(force_reason) and now < late_until,
         },
+        note=force_reason,
     )
     return period
+
+
+def earliest_open_month_before(month: str) -> str | None:
+    """The earliest month before `month` that has plays accounted to it and is not closed, or
+    that lies between two closed months: either would close out of order."""
+    closed = set(Period.objects.values_list("month", flat=True))
+    first_played = (
+        Play.objects.filter(accounting_period__lt=month)
+        .exclude(accounting_period__in=closed)
+        .order_by("accounting_period")
+        .values_list("accounting_period", flat=True)
+        .first()
+    )
+    first_closed = min(closed) if closed else None
+    starts = [m for m in (first_played, first_closed) if m is not None and m < month]
+    if not starts:
+        return None
+    candidate = min(starts)
+    while candidate < month:
+        if candidate not in closed:
+            return candidate
+        candidate = next_month(candidate)
+    return None
 
 
 def funding_reference(month: str) -> str:

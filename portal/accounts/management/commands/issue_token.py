@@ -14,11 +14,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="cli")
-        parser.add_argument("--scope", default=TokenScope.FULL, choices=TokenScope.values)
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"No user named {options['username']!r}.")
-        issued = token_issue(user=user, name=options["name"], scope=options["scope"])
+        issued = token_issue(user=user, name=options["name"], scope=TokenScope.FULL)
         self.stdout.write(issued.plain)

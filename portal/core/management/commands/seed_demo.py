@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 # module that does not exist yet is skipped, so the demo grows as the domains land.
 SEEDERS = [
     "portal.accounts.demo",
+    "portal.clients.demo",
     "portal.stems.demo",
     "portal.review.demo",
     "portal.mixes.demo",

@@ -16,6 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("month", help="YYYY-MM")
         parser.add_argument("--pool-minor", type=int, required=True, help="e.g. 50000 = 500.00")
         parser.add_argument("--currency", default="usd")
+        parser.add_argument(
+            "--force-reason",
+            default="",
+            help="Close before the month's late window has passed; the reason is audited.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -24,6 +29,7 @@ class Command(BaseCommand):
                 pool_minor=options["pool_minor"],
                 currency=options["currency"],
                 actor=None,
+                force_reason=options["force_reason"],
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

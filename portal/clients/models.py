@@ -1,0 +1,85 @@
+"""Client apps: the games, shops and video tools that request soundtracks and report plays.
+
+Plays earn money, so only credentials of a staff-approved app can report them. A person's own
+API token never can: an artist could otherwise invent listening of their own stems.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AppStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    SUSPENDED = "suspended", "Suspended"
+    REJECTED = "rejected", "Rejected"
+
+
+class ClientApp(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="client_apps"
+    )
+    name = models.CharField(max_length=80)
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True, help_text="What the app is and who listens")
+    status = models.CharField(max_length=16, choices=AppStatus.choices, default=AppStatus.PENDING)
+    status_reason = models.TextField(blank=True, help_text="Why staff suspended or rejected it")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="client_app_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == AppStatus.APPROVED
+
+
+class AppCredential(models.Model):
+    """A bearer credential of an app. Only its SHA-256 is stored, as for personal tokens.
+
+    Authentication joins the app and accepts the credential only while the app is approved, so
+    suspending an app stops every one of its credentials at the next request.
+    """
+
+    SCOPE = "app"  # what FullScopeOnly and the views' allowed_token_scopes compare against
+
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="credentials")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.app.name}: {self.name} ({self.prefix}…)"
+
+    @property
+    def scope(self) -> str:
+        return self.SCOPE
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,33 @@
+"""Reads for client apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, QuerySet, Value, When
+
+from portal.accounts.models import User
+from portal.clients.models import AppCredential, AppStatus, ClientApp
+
+
+def apps_of(*, owner: User) -> QuerySet[ClientApp]:
+    return ClientApp.objects.filter(owner=owner).prefetch_related("credentials")
+
+
+def apps_for_staff(*, status: str | None = None) -> QuerySet[ClientApp]:
+    """Every app, the ones waiting for a decision first (they are what staff act on)."""
+    apps = ClientApp.objects.select_related("owner", "reviewed_by")
+    if status:
+        apps = apps.filter(status=status)
+    waiting = Case(When(status=AppStatus.PENDING, then=Value(0)), default=Value(1))
+    return apps.order_by(waiting, "-created_at")
+
+
+def request_app(request: Any) -> ClientApp | None:
+    """The approved client app whose credential authenticated this API request, if any."""
+    credential = getattr(request, "auth", None)
+    return credential.app if isinstance(credential, AppCredential) else None
+
+
+def pending_count() -> int:
+    return ClientApp.objects.filter(status=AppStatus.PENDING).count()
