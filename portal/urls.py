@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("tokens/<int:token_id>/", account_apis.TokenRevokeApi.as_view(), name="token_revoke"),
     path("jobs/<int:job_id>/", job_apis.JobDetailApi.as_view(), name="job_detail"),
     # Each domain owns its routes: portal/<domain>/api_urls.py.
+    path("", include("portal.clients.api_urls")),
     path("", include("portal.stems.api_urls")),
     path("", include("portal.review.api_urls")),
     path("", include("portal.mixes.api_urls")),
@@ -24,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", include("portal.core.urls")),
     path("", include("portal.accounts.urls")),
+    path("", include("portal.clients.urls")),
     path("", include("portal.stems.urls")),
     path("", include("portal.review.urls")),
     path("", include("portal.mixes.urls")),

@@ -1,0 +1,106 @@
+"""Pages: my client apps and their credentials; staff's list of apps with their decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.clients import selectors, services
+from portal.clients.forms import AppDecisionForm, AppRegisterForm, CredentialForm
+from portal.core.errors import ApplicationError
+
+
+@login_required
+def app_list(request: HttpRequest) -> HttpResponse:
+    form = AppRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = services.app_register(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{app.name} is registered; staff will review it.")
+            return redirect("clients:list")
+    return render(
+        request,
+        "clients/app_list.html",
+        {
+            "apps": selectors.apps_of(owner=request.user),  # type: ignore[arg-type]
+            "form": form,
+            "credential_form": CredentialForm(),
+            # Shown once, on the page after it was issued; only its hash is kept.
+            "new_credential": request.session.pop("new_credential", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def credential_create(request: HttpRequest, app_id: int) -> HttpResponse:
+    form = CredentialForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the credential a name (up to 80 characters).")
+        return redirect("clients:list")
+    try:
+        issued = services.credential_issue(
+            app_id=app_id,
+            actor=request.user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        request.session["new_credential"] = issued.plain
+    return redirect("clients:list")
+
+
+@login_required
+@require_POST
+def credential_revoke(request: HttpRequest, app_id: int, credential_id: int) -> HttpResponse:
+    try:
+        credential = services.credential_revoke(credential_id=credential_id, actor=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Credential “{credential.name}” revoked.")
+    return redirect("clients:list")
+
+
+def _staff(request: HttpRequest) -> Any:
+    user: Any = request.user
+    if not user.is_platform_staff:
+        raise PermissionDenied("Only staff decide on client apps.")
+    return user
+
+
+@login_required
+def staff_apps(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    return render(
+        request,
+        "clients/staff_apps.html",
+        {"apps": selectors.apps_for_staff(), "decision_form": AppDecisionForm()},
+    )
+
+
+@login_required
+@require_POST
+def staff_decide(request: HttpRequest, app_id: int) -> HttpResponse:
+    staff = _staff(request)
+    form = AppDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve, reject or suspend.")
+        return redirect("clients:staff")
+    try:
+        app = services.app_decide(app_id=app_id, actor=staff, **form.cleaned_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{app.name}: {app.get_status_display().lower()}.")
+    return redirect("clients:staff")
