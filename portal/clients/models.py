@@ -83,3 +83,20 @@ class AppCredential(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RefusedPlays(models.Model):
+    """Events of one ingestion batch that an app reported and the portal refused, by code.
+
+    Append-only, and written only for batches with refusals: honest apps' batches write
+    nothing here, and concurrent batches of one app never wait on a shared counter row. Staff
+    read these to see who is trying what (backdated batches, previews, other apps' mixes).
+    """
+
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="refusals")
+    received_at = models.DateTimeField()
+    counts = models.JSONField(help_text='{"code": number of events refused with it}')
+    total = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["app", "received_at"], name="clients_refusals_app")]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, QuerySet, Value, When
 
 from portal.accounts.models import User
-from portal.clients.models import AppCredential, AppStatus, ClientApp
+from portal.clients.models import AppCredential, AppStatus, ClientApp, RefusedPlays
 
 
 def apps_of(*, owner: User) -> QuerySet[ClientApp]:
@@ -31,3 +32,15 @@ def request_app(request: Any) -> ClientApp | None:
 
 def pending_count() -> int:
     return ClientApp.objects.filter(status=AppStatus.PENDING).count()
+
+
+def refusals_by_app(*, since: datetime) -> dict[int, dict[str, int]]:
+    """Per app id, the events refused at ingestion since `since`, by rejection code."""
+    totals: dict[int, dict[str, int]] = {}
+    for app_id, counts in RefusedPlays.objects.filter(received_at__gte=since).values_list(
+        "app_id", "counts"
+    ):
+        mine = totals.setdefault(app_id, {})
+        for code, count in counts.items():
+            mine[code] = mine.get(code, 0) + int(count)
+    return {app_id: dict(sorted(c.items())) for app_id, c in totals.items()}

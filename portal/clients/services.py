@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.accounts.services import hash_token
 from portal.audit.services import audit_record
-from portal.clients.models import AppCredential, AppStatus, ClientApp
+from portal.clients.models import AppCredential, AppStatus, ClientApp, RefusedPlays
 from portal.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 CREDENTIAL_PREFIX = "sva_"  # tells an app credential from a personal token ("sv_") at a glance
@@ -167,3 +168,13 @@ def credential_authenticate(plain: str) -> AppCredential | None:
         if credential.last_used_at is None or (now - credential.last_used_at).total_seconds() > 60:
             AppCredential.objects.filter(pk=credential.pk).update(last_used_at=now)
     return credential
+
+
+def refused_plays_record(*, app: ClientApp, codes: list[str], received_at: datetime) -> None:
+    """Note a batch's refused events, by code, for staff (nothing for a batch without any)."""
+    if not codes:
+        return
+    counts: dict[str, int] = {}
+    for code in codes:
+        counts[code] = counts.get(code, 0) + 1
+    RefusedPlays.objects.create(app=app, received_at=received_at, counts=counts, total=len(codes))

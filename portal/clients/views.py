@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -9,11 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.clients import selectors, services
 from portal.clients.forms import AppDecisionForm, AppRegisterForm, CredentialForm
 from portal.core.errors import ApplicationError
+
+REFUSALS_SHOWN_DAYS = 30
 
 
 @login_required
@@ -82,10 +86,15 @@ def _staff(request: HttpRequest) -> Any:
 @login_required
 def staff_apps(request: HttpRequest) -> HttpResponse:
     _staff(request)
+    since = timezone.now() - timedelta(days=REFUSALS_SHOWN_DAYS)
+    refusals = selectors.refusals_by_app(since=since)
+    apps = list(selectors.apps_for_staff())
+    for app in apps:
+        app.refused_counts = refusals.get(app.pk, {})  # type: ignore[attr-defined]
     return render(
         request,
         "clients/staff_apps.html",
-        {"apps": selectors.apps_for_staff(), "decision_form": AppDecisionForm()},
+        {"apps": apps, "decision_form": AppDecisionForm(), "refusals_days": REFUSALS_SHOWN_DAYS},
     )
 
 

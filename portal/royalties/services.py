@@ -16,6 +16,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.services import audit_record
 from portal.clients.models import ClientApp
+from portal.clients.services import refused_plays_record
 from portal.core.errors import ApplicationError, Conflict, PermissionDenied
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.royalties import ledger
@@ -320,6 +321,7 @@ def plays_ingest(*, events: list[Any], app: ClientApp) -> IngestResult:
     result.accepted = len(inserted)
     result.duplicates += len(rows) - len(inserted)
     result.rejected.sort(key=lambda r: r.index)
+    refused_plays_record(app=app, codes=[r.code for r in result.rejected], received_at=now)
     return result
 
 

@@ -221,3 +221,20 @@ def test_the_cli_registers_approves_and_prints_a_working_credential(
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
     assert api.get("/api/v1/soundtracks/").status_code == 200
+
+
+def test_staff_see_which_plays_each_app_had_refused_and_why(
+    client_app: Any, app_api: Any, app_mix: Mix, staff: Any, client_for: Any, artist: Any
+) -> None:
+    from django.utils import timezone
+
+    preview = even_mix([make_stem(artist)], 60)
+    Mix.objects.filter(pk=preview.pk).update(kind="preview", client_app=client_app)
+    month_ago = (timezone.now() - timedelta(days=40)).isoformat()
+    events = [play(preview) for _ in range(3)] + [play(app_mix, started_at=month_ago)] * 1
+    events.append(play(app_mix))
+    result = app_api(client_app).post("/api/v1/plays/", {"events": events}, format="json").json()
+    assert result["accepted"] == 1
+    page = client_for(staff).get("/staff/apps/").content.decode()
+    assert 'data-code="preview_mix">preview_mix: 3<' in page
+    assert 'data-code="too_late">too_late: 1<' in page
