@@ -4,16 +4,12 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.accounts import apis as account_apis
 from portal.core import views as core_views
-from portal.jobs import apis as job_apis
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("me/", account_apis.MeApi.as_view(), name="me"),
-    path("tokens/", account_apis.TokenListApi.as_view(), name="tokens"),
-    path("tokens/<int:token_id>/", account_apis.TokenRevokeApi.as_view(), name="token_revoke"),
-    path("jobs/<int:job_id>/", job_apis.JobDetailApi.as_view(), name="job_detail"),
     # Each domain owns its routes: portal/<domain>/api_urls.py.
+    path("", include("portal.accounts.api_urls")),
+    path("", include("portal.jobs.api_urls")),
     path("", include("portal.clients.api_urls")),
     path("", include("portal.stems.api_urls")),
     path("", include("portal.review.api_urls")),
