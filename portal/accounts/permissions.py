@@ -25,9 +25,10 @@ IsStaff = _role_permission(Role.STAFF)
 
 
 class FullScopeOnly(BasePermission):
-    """A player-scoped token may only report plays and request soundtracks."""
+    """A client app's credential (scope "app") reaches only the endpoints made for apps:
+    soundtracks, plays, jobs. Everything else needs the account's own full-scope token."""
 
-    message = "This token has the player scope; it cannot use this endpoint."
+    message = "A client app's credential cannot use this endpoint; use a personal token."
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = getattr(request, "auth", None)
