@@ -136,7 +136,7 @@ class ReviewStemApi(APIView):
 
         @extend_schema_field(OpenApiTypes.OBJECT)
         def get_receipt(self, stem: Stem) -> dict[str, Any] | None:
-            return selectors.stem_receipt(stem)
+            return selectors.stem_receipt(stem, viewer=self.context["request"].user)
 
         @extend_schema_field(DecisionSerializer(many=True))
         def get_decisions(self, stem: Stem) -> Any:
@@ -156,7 +156,8 @@ class ReviewStemApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="Everything a curator needs to decide")
     def get(self, request: Request, stem_id: int) -> Response:
-        return Response(self.OutputSerializer(_stem(stem_id)).data)
+        stem = _stem(stem_id)
+        return Response(self.OutputSerializer(stem, context={"request": request}).data)
 
 
 class ReviewDecisionApi(APIView):

@@ -139,7 +139,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "credits": list(stem.credits.all()),
         "license": license_,
         "attestations": stem.submission.attestations,
-        "receipt": selectors.stem_receipt(stem),
+        "receipt": selectors.stem_receipt(stem, viewer=request.user),
         "decisions": list(selectors.decisions_for_stem(stem=stem)),
         "history": selectors.artist_history(stem),
         "form": DecisionForm(),

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from portal.accounts.permissions import IsArtist
 from portal.core.api import Pagination
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, NotFound
 from portal.stems import details, selectors
 from portal.stems.downloads import audio_response
 from portal.stems.models import Stem
@@ -234,11 +234,14 @@ class StemReceiptApi(APIView):
     )
     def get(self, request: Request, stem_id: int) -> HttpResponse:
         stem = selectors.stem_get_for_user(stem_id=stem_id, user=request.user)
-        return receipt_response(stem)
+        return receipt_response(stem, viewer=request.user)
 
 
-def receipt_response(stem: Stem) -> HttpResponse:
-    response = JsonResponse(stem.receipt.body, json_dumps_params={"indent": 2})
+def receipt_response(stem: Stem, *, viewer: Any) -> HttpResponse:
+    body = selectors.receipt_shown(stem=stem, viewer=viewer)
+    if body is None:
+        raise NotFound("no_receipt", "This stem has no contribution receipt.")
+    response = JsonResponse(body, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="stemvault-receipt-{stem.pk}.json"'
     return response
 

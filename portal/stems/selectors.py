@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
 from portal.core.errors import NotFound
@@ -38,6 +39,24 @@ def stem_get_for_user(*, stem_id: int, user: Any) -> Stem:
     if stem.artist_id != user.pk and not can_view_any_stem(user):
         raise NotFound("stem_not_found", "No such stem among yours.")
     return stem
+
+
+def receipt_shown(*, stem: Stem, viewer: Any) -> dict[str, Any] | None:
+    """The stem's contribution receipt as `viewer` may read it.
+
+    The IP address the contribution came from is the artist's own, and staff's for abuse
+    handling (one person behind several accounts, a flood of uploads from one place); curators
+    judge the sound and the attestations, and never read it. Everyone else reads the receipt
+    without that field (the stored receipt keeps it)."""
+    try:
+        body = stem.receipt.body
+    except ObjectDoesNotExist:
+        return None
+    if not isinstance(body, dict):
+        body = {"receipt": body}
+    if stem.artist_id == getattr(viewer, "pk", None) or getattr(viewer, "is_platform_staff", False):
+        return body
+    return {key: value for key, value in body.items() if key != "ip_address"}
 
 
 def license_list() -> QuerySet[LicenseTemplate]:

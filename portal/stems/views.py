@@ -225,4 +225,7 @@ def stem_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @login_required
 def stem_receipt(request: HttpRequest, pk: int) -> HttpResponse:
-    return receipt_response(_stem_or_404(request, pk))
+    try:
+        return receipt_response(_stem_or_404(request, pk), viewer=request.user)
+    except NotFound:
+        raise Http404("This stem has no contribution receipt.") from None
