@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from portal.accounts.models import Role
 from portal.accounts.permissions import FullScopeOnly, IsArtist, IsCurator, IsStaff
-from portal.audit.selectors import audit_entries_for
+from portal.audit.selectors import audit_entries_for, audit_entries_shown
 from portal.core.api import Pagination
 from portal.review import selectors, services
 from portal.review.models import DecisionKind, ReasonTemplate, ReviewClaim
@@ -136,7 +136,7 @@ class ReviewStemApi(APIView):
 
         @extend_schema_field(OpenApiTypes.OBJECT)
         def get_receipt(self, stem: Stem) -> dict[str, Any] | None:
-            return selectors.stem_receipt(stem)
+            return selectors.stem_receipt(stem, viewer=self.context["request"].user)
 
         @extend_schema_field(DecisionSerializer(many=True))
         def get_decisions(self, stem: Stem) -> Any:
@@ -156,7 +156,8 @@ class ReviewStemApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="Everything a curator needs to decide")
     def get(self, request: Request, stem_id: int) -> Response:
-        return Response(self.OutputSerializer(_stem(stem_id)).data)
+        stem = _stem(stem_id)
+        return Response(self.OutputSerializer(stem, context={"request": request}).data)
 
 
 class ReviewDecisionApi(APIView):
@@ -311,7 +312,8 @@ class AuditListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("subject", str), OpenApiParameter("action", str)],
         responses=OutputSerializer(many=True),
-        summary="The audit log: staff see all of it, an artist the entries about their stems",
+        summary="The audit log: staff see all of it, an artist the entries about their stems "
+        "(without curators' internal fields)",
     )
     def get(self, request: Request) -> Response:
         entries = audit_entries_for(user=request.user)
@@ -319,7 +321,10 @@ class AuditListApi(APIView):
             entries = entries.filter(subject=subject)
         if action := request.query_params.get("action", "").strip():
             entries = entries.filter(action__startswith=action)
-        return _paginated(request, self, entries, self.OutputSerializer)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        shown = audit_entries_shown(page or [], viewer=request.user)
+        return paginator.get_paginated_response(self.OutputSerializer(shown, many=True).data)
 
 
 # --- Notices -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils import timezone
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.review.models import Decision, Notification, ReasonTemplate, ReviewClaim
 from portal.stems.models import Credit, ProvenanceCheck, Stem, StemStatus, Verdict
+from portal.stems.selectors import receipt_shown
 
 # The fingerprint index keys stems "stem:<id>:<pcm hash prefix>" and renders "mix:<uuid>".
 _STEM_KEY = re.compile(r"^stem:(\d+)(?::[0-9a-fA-F]+)?$")
@@ -228,12 +229,9 @@ def provenance_report(stem: Stem) -> list[CheckView]:
     return report
 
 
-def stem_receipt(stem: Stem) -> dict[str, Any] | None:
-    try:
-        body = stem.receipt.body
-    except ObjectDoesNotExist:
-        return None
-    return body if isinstance(body, dict) else {"receipt": body}
+def stem_receipt(stem: Stem, *, viewer: Any) -> dict[str, Any] | None:
+    """The receipt as the stems domain shows it to `viewer` (curators never read the IP)."""
+    return receipt_shown(stem=stem, viewer=viewer)
 
 
 def analysis_rows(stem: Stem) -> list[tuple[str, Any]]:

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.models import Role
-from portal.audit.selectors import audit_entries_for
+from portal.audit.selectors import audit_entries_for, audit_entries_shown
 from portal.core.errors import ApplicationError
 from portal.review import selectors, services
 from portal.review.forms import (
@@ -139,7 +139,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "credits": list(stem.credits.all()),
         "license": license_,
         "attestations": stem.submission.attestations,
-        "receipt": selectors.stem_receipt(stem),
+        "receipt": selectors.stem_receipt(stem, viewer=request.user),
         "decisions": list(selectors.decisions_for_stem(stem=stem)),
         "history": selectors.artist_history(stem),
         "form": DecisionForm(),
@@ -220,11 +220,13 @@ def stem_changes(request: HttpRequest, stem_id: int) -> HttpResponse:
 @roles_required(Role.ARTIST, Role.STAFF)
 def history(request: HttpRequest) -> HttpResponse:
     decisions = selectors.decisions_for(user=request.user)[:200]
-    entries = audit_entries_for(user=request.user)
+    page = _page(request, audit_entries_for(user=request.user))
+    # An artist reads their stems' history without the curators' internal fields.
+    page.object_list = audit_entries_shown(page.object_list, viewer=request.user)
     return render(
         request,
         "review/history.html",
-        {**_base(request), "decisions": decisions, "page": _page(request, entries)},
+        {**_base(request), "decisions": decisions, "page": page},
     )
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
+from portal.core.csv_export import csv_response
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
 from portal.royalties import selectors, services
 from portal.royalties.forms import ClosePeriodForm
@@ -102,13 +102,11 @@ def statement(request: HttpRequest, month: str) -> HttpResponse:
 def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
     artist = _subject(request)
     data = selectors.statement_for(month=month, artist=artist)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="stemvault-statement-{month}-{artist.pk}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(
-        [
+    # Stem titles and artist names are the artists' own text: csv_response neutralises cells
+    # a spreadsheet would evaluate.
+    return csv_response(
+        filename=f"stemvault-statement-{month}-{artist.pk}.csv",
+        header=[
             "period",
             "artist_id",
             "artist",
@@ -118,10 +116,8 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
             "attributed_seconds",
             "amount_minor",
             "currency",
-        ]
-    )
-    for line in data.lines:
-        writer.writerow(
+        ],
+        rows=(
             [
                 data.period,
                 data.artist_id,
@@ -133,8 +129,9 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
                 line.amount_minor,
                 data.currency,
             ]
-        )
-    return response
+            for line in data.lines
+        ),
+    )
 
 
 @login_required

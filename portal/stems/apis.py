@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse, HttpResponseBase, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from portal.accounts.permissions import IsArtist
 from portal.core.api import Pagination
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, NotFound
 from portal.stems import details, selectors
 from portal.stems.downloads import audio_response
 from portal.stems.models import Stem
@@ -208,13 +208,19 @@ class StemDetailApi(APIView):
         artist = serializers.CharField(source="artist.username")
         license_version = serializers.IntegerField(source="submission.license.version")
         analysis = serializers.JSONField()
-        checks = CheckSerializer(many=True, source="checks.all")
+        checks = serializers.SerializerMethodField()
         credits = CreditSerializer(many=True, source="credits.all")
+
+        @extend_schema_field(CheckSerializer(many=True))
+        def get_checks(self, stem: Stem) -> Any:
+            # The artist reads evidence without other artists' stems that are not in the vault.
+            shown = selectors.checks_shown(stem=stem, viewer=self.context["request"].user)
+            return CheckSerializer(shown, many=True).data
 
     @extend_schema(responses=OutputSerializer, summary="A stem: analysis, checks, job progress")
     def get(self, request: Request, stem_id: int) -> Response:
         stem = selectors.stem_get_for_user(stem_id=stem_id, user=request.user)
-        return Response(self.OutputSerializer(stem).data)
+        return Response(self.OutputSerializer(stem, context={"request": request}).data)
 
 
 class StemWithdrawApi(APIView):
@@ -234,11 +240,14 @@ class StemReceiptApi(APIView):
     )
     def get(self, request: Request, stem_id: int) -> HttpResponse:
         stem = selectors.stem_get_for_user(stem_id=stem_id, user=request.user)
-        return receipt_response(stem)
+        return receipt_response(stem, viewer=request.user)
 
 
-def receipt_response(stem: Stem) -> HttpResponse:
-    response = JsonResponse(stem.receipt.body, json_dumps_params={"indent": 2})
+def receipt_response(stem: Stem, *, viewer: Any) -> HttpResponse:
+    body = selectors.receipt_shown(stem=stem, viewer=viewer)
+    if body is None:
+        raise NotFound("no_receipt", "This stem has no contribution receipt.")
+    response = JsonResponse(body, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="stemvault-receipt-{stem.pk}.json"'
     return response
 

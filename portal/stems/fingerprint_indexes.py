@@ -176,6 +176,22 @@ def stem_matches(fp: Fingerprint, *, contained: bool, limit: int = 20) -> list[t
     return _verified_stems(matches)
 
 
+def stem_matches_among(
+    fp: Fingerprint, stems: list[tuple[Stem, Fingerprint]]
+) -> list[tuple[Match, Stem]]:
+    """Near-duplicate matches of `fp` among stems whose fingerprints the index does not hold
+    yet (one being judged right now, in a transaction not committed yet), best first."""
+    if not stems:
+        return []
+    index = FingerprintIndex()
+    by_key = {}
+    for stem, stem_fp in stems:
+        key = stem_key(stem.pk, stem.pcm_sha256)
+        index.add(key, stem_fp)
+        by_key[key] = stem
+    return [(m, by_key[m.key]) for m in index.query(fp, limit=len(stems))]
+
+
 def render_matches(fp: Fingerprint, *, limit: int = 5) -> list[tuple[Match, RenderedAudio]]:
     with _RENDERS.lock:
         _sync_renders()

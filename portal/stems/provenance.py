@@ -6,6 +6,17 @@ self_output, metadata and quality. Any fail rejects the stem with the reason sho
 artist; otherwise it goes to curators (in_review) marked flag or pass.
 
 Matching runs against the fingerprint indexes of `portal/stems/fingerprint_indexes.py`.
+
+Of two copies of one sound, the one submitted first is the original, whichever job finishes
+first: a stem is only ever judged a copy of stems submitted before it (an exact copy is refused
+at submission by the unique PCM hash). A stem's checks that run before an earlier submission's
+were judged without it, so when the earlier one's checks find it, its near-duplicate check is
+judged again (`_rejudge_later_copy`). Judging takes one lock for everyone, so two jobs running
+at once cannot each miss the other.
+
+Summaries and rejection reasons are shown to the uploader as they are stored, so they never
+name another artist's stem; the evidence names it, and `stems.selectors.checks_shown` withholds
+that from the uploader unless the stem is in the vault.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 
 from portal.audit.services import audit_record
 from portal.stems.evidence import GENERATORS, explained_share, read_tags
@@ -27,6 +38,7 @@ from portal.stems.fingerprint_indexes import (
     indexed_stems,
     render_matches,
     stem_matches,
+    stem_matches_among,
 )
 from portal.stems.models import (
     CheckName,
@@ -50,6 +62,8 @@ NEAR_DUPLICATE_EXPLAINED = 0.8
 # starts with a 5 s vault stem contains it rather than duplicating it.
 NEAR_DUPLICATE_OVERLAP = 0.5
 QUALITY_PROBLEMS_FLAGGED = {"clipping", "lossy_cutoff", "tempo_mismatch", "dc_offset"}
+# pg_advisory_xact_lock's key for judging uploads against each other (any constant will do).
+JUDGING_LOCK = 0x5356_4A44  # "SVJD"
 
 Array = npt.NDArray[np.float32]
 
@@ -90,6 +104,11 @@ def check_exact_duplicate(stem: Stem) -> CheckResult:
     )
 
 
+def submitted_before(first: Stem, second: Stem) -> bool:
+    """Submission order; the id orders the files of one submission, sent at the same moment."""
+    return (first.created_at, first.pk) < (second.created_at, second.pk)
+
+
 def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
     return {
         "stem_id": other.pk,
@@ -104,9 +123,29 @@ def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
     }
 
 
-def check_near_duplicate(stem: Stem, audio: Audio, fp: Fingerprint) -> tuple[CheckResult, set[int]]:
-    """Returns the result and the ids of stems judged the same sound (containment skips them)."""
-    candidates = [(m, s) for m, s in stem_matches(fp, contained=False) if s.pk != stem.pk]
+@dataclass
+class NearDuplicates:
+    result: CheckResult
+    same_sound: set[int]  # ids of the stems judged the same sound (containment skips them)
+    later: list[Stem]  # stems submitted after this one that matched it: theirs to answer for
+
+
+def check_near_duplicate(
+    stem: Stem,
+    audio: Audio,
+    fp: Fingerprint,
+    *,
+    also: list[tuple[Stem, Fingerprint]] | None = None,
+) -> NearDuplicates:
+    """Judge the stem against every stem submitted before it; `also` adds stems whose
+    fingerprint is not in the index yet (the earlier stem being judged right now)."""
+    found = [(m, s) for m, s in stem_matches(fp, contained=False) if s.pk != stem.pk]
+    seen = {s.pk for _, s in found}
+    found += [(m, s) for m, s in stem_matches_among(fp, also or []) if s.pk not in seen]
+    found = [(m, s) for m, s in found if s.pk != stem.pk]
+    # A stem submitted later cannot be what this one copies, however the jobs were ordered.
+    later = [s for _, s in found if submitted_before(stem, s)]
+    candidates = [(m, s) for m, s in found if not submitted_before(stem, s)]
     duplicates: list[dict[str, Any]] = []
     worst = Verdict.PASS
     for match, other in candidates:
@@ -143,8 +182,10 @@ def check_near_duplicate(stem: Stem, audio: Audio, fp: Fingerprint) -> tuple[Che
     ids = {d["stem_id"] for d in duplicates}
     if worst == Verdict.FAIL:
         first = next(d for d in duplicates if not d["same_artist"])
+        # The artist reads this (and the rejection reason made of it): another artist's stem
+        # stays unnamed here; curators find it in the evidence.
         summary = (
-            f"It is a copy of stem #{first['stem_id']}, submitted by another artist "
+            "It matches a stem already submitted to the vault by another artist "
             f"(the same sound, possibly re-encoded, resampled, trimmed or with noise added; "
             f"match score {first['score']:.2f})."
         )
@@ -156,14 +197,18 @@ def check_near_duplicate(stem: Stem, audio: Audio, fp: Fingerprint) -> tuple[Che
         )
     else:
         summary = f"No near-copy of it among the {compared} fingerprinted stems."
-    return CheckResult(CheckName.NEAR_DUPLICATE, worst, summary, evidence), ids
+    result = CheckResult(CheckName.NEAR_DUPLICATE, worst, summary, evidence)
+    return NearDuplicates(result, ids, later)
 
 
 def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResult:
     found = [
         (m, s)
         for m, s in stem_matches(fp, contained=True)
-        if s.pk != stem.pk and s.pk not in skip and s.status == StemStatus.APPROVED
+        if s.pk != stem.pk
+        and s.pk not in skip
+        and s.status == StemStatus.APPROVED
+        and submitted_before(s, stem)
     ]
     if not found:
         return CheckResult(
@@ -304,6 +349,83 @@ def _record(stem: Stem, result: CheckResult) -> None:
 # --- The job's body ------------------------------------------------------------------------------
 
 
+def _judge_one_at_a_time() -> None:
+    """Take the judging lock until the transaction ends.
+
+    Two copies checked at the same moment would each look before the other's fingerprint was
+    stored, and neither would be flagged. Matching and storing the result therefore run under
+    one lock: whoever comes second sees the first's fingerprint. On PostgreSQL that is an
+    advisory lock released at commit or rollback; on SQLite the transaction itself holds the
+    database's write lock from BEGIN (transaction_mode IMMEDIATE, see settings).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [JUDGING_LOCK])
+
+
+def _overall(verdicts: set[str]) -> str:
+    """A stem's verdict: its worst check's."""
+    for worst in (Verdict.FAIL, Verdict.FLAG):
+        if worst in verdicts:
+            return worst
+    return Verdict.PASS
+
+
+def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint) -> None:
+    """`later` was submitted after `original` but judged before it, without it. Judge its
+    near-duplicate check again with `original` (whose fingerprint is not stored yet) to compare
+    with, and act on a new verdict: a stem still before curators is rejected for a copy of
+    another artist's sound, or flagged for a near copy of the artist's own; a stem already past
+    review keeps its status, and the audit entry tells staff."""
+    from portal.stems.services.lifecycle import stem_transition
+
+    rows = Stem.objects.select_for_update(of=("self",)).select_related("artist")
+    locked = rows.get(pk=later.pk)
+    if locked.fingerprint is None:
+        return
+    try:
+        _, audio = _load_stem_audio(locked)
+    except Exception:  # its file is gone: nothing to compare, its own result stands
+        logger.warning("re-judging stem %s: could not load its audio", locked.pk)
+        return
+    try:
+        fp = Fingerprint.from_bytes(bytes(locked.fingerprint))
+    except ValueError:  # an older format: the fingerprint of the audio just loaded
+        fp = fingerprint(audio.samples, audio.sample_rate)
+    near = check_near_duplicate(locked, audio, fp, also=[(original, original_fp)]).result
+    if near.verdict == Verdict.PASS:
+        return  # `original` is a layer of it at most, not its source: its result stands
+    _record(locked, near)
+    verdict = _overall(set(locked.checks.values_list("verdict", flat=True)))
+    before = {"status": locked.status, "provenance_verdict": locked.provenance_verdict}
+    Stem.objects.filter(pk=locked.pk).update(provenance_verdict=verdict)
+    if near.verdict == Verdict.FAIL and locked.status in (
+        StemStatus.IN_REVIEW,
+        StemStatus.CHANGES_REQUESTED,
+    ):
+        locked = stem_transition(
+            stem=locked,
+            to=StemStatus.REJECTED,
+            actor=None,
+            reason=near.summary,
+            note="An earlier submission's checks found it.",
+        )
+    audit_record(
+        actor=None,
+        action="stem.provenance_rejudged",
+        subject=f"stem:{locked.pk}",
+        stem=locked,
+        before=before,
+        after={
+            "status": locked.status,
+            "provenance_verdict": verdict,
+            "checks": {CheckName.NEAR_DUPLICATE: near.verdict},
+        },
+        # The summary never names another artist's stem; staff find it in the evidence.
+        note=near.summary,
+    )
+
+
 def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str, Any]:
     """Analyse, fingerprint and judge one stem. Idempotent: a stem that already left processing
     is skipped; a re-run after a crash recomputes and overwrites each check in place."""
@@ -322,24 +444,27 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
     progress(45)
     fp = fingerprint(audio.samples, audio.sample_rate)
     progress(60)
-    results = [check_exact_duplicate(stem)]
-    near, duplicate_ids = check_near_duplicate(stem, audio, fp)
-    results.append(near)
-    progress(70)
-    results.append(check_containment(stem, fp, duplicate_ids))
-    progress(80)
-    results.append(check_self_output(fp))
-    progress(88)
-    results.append(check_metadata(raw))
-    results.append(check_quality(analysis))
-    progress(95)
-    fails = [r for r in results if r.verdict == Verdict.FAIL]
-    flags = [r for r in results if r.verdict == Verdict.FLAG]
-    verdict = Verdict.FAIL if fails else Verdict.FLAG if flags else Verdict.PASS
+    # These depend on the upload and the platform's renders only, not on other uploads.
+    own = [check_self_output(fp), check_metadata(raw), check_quality(analysis)]
+    progress(75)
     with transaction.atomic():
-        locked = Stem.objects.select_for_update().get(pk=stem.pk)
+        _judge_one_at_a_time()
+        rows = Stem.objects.select_for_update(of=("self",)).select_related("artist")
+        locked = rows.get(pk=stem.pk)
         if locked.status != StemStatus.PROCESSING:  # withdrawn while we worked
             return {"skipped": locked.status}
+        near = check_near_duplicate(locked, audio, fp)
+        results = [
+            check_exact_duplicate(locked),
+            near.result,
+            check_containment(locked, fp, near.same_sound),
+            *own,
+        ]
+        # Before this stem's fingerprint is stored: the index must never hold uncommitted rows.
+        for later in near.later:
+            _rejudge_later_copy(later, original=locked, original_fp=fp)
+        fails = [r for r in results if r.verdict == Verdict.FAIL]
+        verdict = _overall({r.verdict for r in results})
         locked.analysis = analysis
         locked.fingerprint = fp.to_bytes()
         locked.provenance_verdict = verdict
@@ -372,6 +497,7 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
         )
         if locked.status == StemStatus.IN_REVIEW:
             announce_review(locked)
+    progress(95)
     return {
         "status": locked.status,
         "verdict": verdict,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
 
 from portal.core.errors import NotFound
-from portal.stems.models import LicenseTemplate, Stem
+from portal.stems.models import CheckName, LicenseTemplate, ProvenanceCheck, Stem, StemStatus
 
 
 def can_view_any_stem(user: Any) -> bool:
@@ -38,6 +39,98 @@ def stem_get_for_user(*, stem_id: int, user: Any) -> Stem:
     if stem.artist_id != user.pk and not can_view_any_stem(user):
         raise NotFound("stem_not_found", "No such stem among yours.")
     return stem
+
+
+def receipt_shown(*, stem: Stem, viewer: Any) -> dict[str, Any] | None:
+    """The stem's contribution receipt as `viewer` may read it.
+
+    The IP address the contribution came from is the artist's own, and staff's for abuse
+    handling (one person behind several accounts, a flood of uploads from one place); curators
+    judge the sound and the attestations, and never read it. Everyone else reads the receipt
+    without that field (the stored receipt keeps it)."""
+    try:
+        body = stem.receipt.body
+    except ObjectDoesNotExist:
+        return None
+    if not isinstance(body, dict):
+        body = {"receipt": body}
+    if stem.artist_id == getattr(viewer, "pk", None) or getattr(viewer, "is_platform_staff", False):
+        return body
+    return {key: value for key, value in body.items() if key != "ip_address"}
+
+
+# What stands for another artist's stem that is not in the vault, in evidence an artist reads.
+UNNAMED_STEM = "a stem already submitted to the vault"
+# What a match says about the upload (how well and where it matched), not whose stem it is.
+_MATCH_FIELDS_SHOWN = {
+    "score",
+    "matched_hashes",
+    "upload_offset_s",
+    "coverage",
+    "explained_share",
+    "overlap_share",
+    "same_artist",
+}
+
+
+def _stem_ids(value: Any) -> set[int]:
+    if isinstance(value, dict):
+        found = {value["stem_id"]} if isinstance(value.get("stem_id"), int) else set()
+        for key, child in value.items():
+            if key == "matched_stem_ids" and isinstance(child, list):
+                found |= {i for i in child if isinstance(i, int)}
+            else:
+                found |= _stem_ids(child)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_stem_ids(child) for child in value))
+    return set()
+
+
+def _withhold(value: Any, named: set[int]) -> Any:
+    if isinstance(value, dict):
+        stem_id = value.get("stem_id")
+        if isinstance(stem_id, int) and stem_id not in named:
+            return {
+                "stem": UNNAMED_STEM,
+                **{k: v for k, v in value.items() if k in _MATCH_FIELDS_SHOWN},
+            }
+        return {
+            key: (
+                [i if i in named else UNNAMED_STEM for i in child]
+                if key == "matched_stem_ids" and isinstance(child, list)
+                else _withhold(child, named)
+            )
+            for key, child in value.items()
+        }
+    if isinstance(value, list):
+        return [_withhold(child, named) for child in value]
+    return value
+
+
+def checks_shown(*, stem: Stem, viewer: Any) -> list[ProvenanceCheck]:
+    """The stem's provenance checks in CheckName order, their evidence as `viewer` may read it.
+
+    Curators and staff read the evidence whole. The artist reads it without the title, id or
+    artist of another artist's stem that is not in the vault (in review, rejected, withdrawn):
+    such a match reads as UNNAMED_STEM, with how well and where it matched the upload. A stem
+    of their own, or one in the vault (public), stays named. Judged at reading time, so a stem
+    named once is unnamed again when it leaves the vault. The checks returned are for display:
+    their evidence is replaced in memory and they are never saved.
+    """
+    order = list(CheckName.values)
+    checks = sorted(stem.checks.all(), key=lambda c: order.index(c.check_name))
+    if can_view_any_stem(viewer):
+        return checks
+    ids = set().union(*(_stem_ids(check.evidence) for check in checks))
+    named = set(
+        Stem.objects.filter(pk__in=ids)
+        .filter(Q(artist_id=getattr(viewer, "pk", None)) | Q(status=StemStatus.APPROVED))
+        .values_list("pk", flat=True)
+    )
+    for check in checks:
+        check.evidence = _withhold(check.evidence, named)
+    return checks
 
 
 def license_list() -> QuerySet[LicenseTemplate]:

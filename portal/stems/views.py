@@ -19,7 +19,7 @@ from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
 from portal.stems.forms import ContributeForm
-from portal.stems.models import CheckName, Stem, StemStatus
+from portal.stems.models import Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
 from portal.stems.services import lifecycle, submission
 
@@ -124,8 +124,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stem = _stem_or_404(request, pk)
     is_owner = stem.artist_id == request.user.pk
     analysis = stem.analysis or {}
-    order = list(CheckName.values)
-    checks = sorted(stem.checks.all(), key=lambda c: order.index(c.check_name))
+    checks = selectors.checks_shown(stem=stem, viewer=request.user)
     job = stem.provenance_job
     return render(
         request,
@@ -225,4 +224,7 @@ def stem_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @login_required
 def stem_receipt(request: HttpRequest, pk: int) -> HttpResponse:
-    return receipt_response(_stem_or_404(request, pk))
+    try:
+        return receipt_response(_stem_or_404(request, pk), viewer=request.user)
+    except NotFound:
+        raise Http404("This stem has no contribution receipt.") from None

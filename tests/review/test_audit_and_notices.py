@@ -103,3 +103,64 @@ def test_an_artist_reads_decisions_on_their_stems_without_the_internal_justifica
     assert decision["note"] == "Clipping at the downbeat."
     assert decision["reason_title"] == "Quality below the vault's bar"
     assert "justification" not in decision
+
+
+INTERNAL = "Internal only: the hi-hat is a cleared sample, checked against the contract"
+
+
+@pytest.fixture
+def approved_flagged(artist, curator, make_stem, django_capture_on_commit_callbacks):
+    from portal.stems.models import Verdict
+
+    stem = make_stem(artist, title="Flagged groove", verdict=Verdict.FLAG)
+    review_claim(stem=stem, curator=curator)
+    with django_capture_on_commit_callbacks(execute=True):
+        stem_decide(
+            stem=stem,
+            curator=curator,
+            decision="approve",
+            note="Lovely swing.",
+            justification=INTERNAL,
+        )
+    return stem
+
+
+def test_the_internal_justification_reaches_no_page_api_notice_or_email_of_the_artist(
+    approved_flagged, artist, client_for, api_for, mailoutbox
+):
+    stem = approved_flagged
+    browser, api = client_for(artist), api_for(artist)
+    responses = {
+        "history page": browser.get("/review/history/"),
+        "stem page": browser.get(f"/stems/{stem.pk}/"),
+        "changes page": browser.get(f"/stems/{stem.pk}/changes/"),
+        "audit api": api.get("/api/v1/audit/"),
+        "audit api for the stem": api.get(f"/api/v1/audit/?subject=stem:{stem.pk}"),
+        "decisions api": api.get(f"/api/v1/review/decisions/?stem={stem.pk}"),
+        "stem api": api.get(f"/api/v1/stems/{stem.pk}/"),
+        "notifications api": api.get("/api/v1/notifications/"),
+        "notifications page": browser.get("/notifications/"),
+    }
+    for where, response in responses.items():
+        assert response.status_code == 200, where
+        body = response.content.decode()
+        assert INTERNAL not in body, where
+        assert "justification" not in body, where
+    # What the artist is meant to read still arrives.
+    assert "Lovely swing." in responses["history page"].content.decode()
+    assert "review.approved" in responses["audit api"].content.decode()
+    [email] = mailoutbox
+    assert "approved" in email.body and INTERNAL not in email.body + email.subject
+
+
+def test_curators_and_staff_still_read_the_internal_justification(
+    approved_flagged, curator, staff, client_for, api_for
+):
+    stem = approved_flagged
+    assert INTERNAL in client_for(curator).get(f"/review/stems/{stem.pk}/").content.decode()
+    [decision] = api_for(curator).get(f"/api/v1/review/stems/{stem.pk}/").json()["decisions"]
+    assert decision["justification"] == INTERNAL
+    entries = api_for(staff).get(f"/api/v1/audit/?subject=stem:{stem.pk}").json()["results"]
+    approved = next(e for e in entries if e["action"] == "review.approved")
+    assert approved["after"]["justification"] == INTERNAL
+    assert INTERNAL in client_for(staff).get("/review/history/").content.decode()

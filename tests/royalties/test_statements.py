@@ -196,3 +196,31 @@ def test_staff_land_on_the_periods_page(client_for: Any, staff: Any) -> None:
     response = client_for(staff).get("/royalties/")
     assert response.status_code == 302
     assert response["Location"] == "/royalties/periods/"
+
+
+def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
+    client_for: Any, artist: Any
+) -> None:
+    from portal.accounts.models import ArtistProfile
+
+    ArtistProfile.objects.update_or_create(user=artist, defaults={"display_name": "-2+3"})
+    link = make_stem(artist, title='=HYPERLINK("http://evil","x")')
+    total = make_stem(artist, title="@SUM(1)")
+    mix = make_mix([link, total], [{link: 0.5, total: 0.5}] * 40)
+    events = [
+        event(mix, started_at=DAY + timedelta(minutes=i), ms_played=40_000, listener=f"l{i}")
+        for i in range(3)
+    ]
+    assert plays_ingest(events=events, reporter=None).accepted == 3
+    period_close(month="2024-03", pool_minor=999, currency="usd", actor=None)
+    response = client_for(artist).get("/royalties/statements/2024-03.csv")
+    text = response.content.decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["stem"] for r in rows} == {'\'=HYPERLINK("http://evil","x")', "'@SUM(1)"}
+    assert {r["artist"] for r in rows} == {"'-2+3"}
+    # The title's own quotes are doubled inside a quoted field, so the cell cannot break out.
+    assert '"\'=HYPERLINK(""http://evil"",""x"")"' in text
+    # Amounts stay numbers that add up.
+    assert sum(int(r["amount_minor"]) for r in rows) == ledger.balance(
+        ledger.ARTIST_PAYABLE, artist, currency="usd"
+    )
