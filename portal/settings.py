@@ -219,6 +219,14 @@ ROYALTIES_PLAYS_THROTTLE_RATE = env_str("ROYALTIES_PLAYS_THROTTLE_RATE", "200/s"
 PAYOUT_THRESHOLD_MINOR = env_int("PAYOUT_THRESHOLD_MINOR", 1000)
 PAYOUT_CONCURRENCY = env_int("PAYOUT_CONCURRENCY", 4)
 STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 20)
+# Hours after which a Stripe write is retried only after looking Stripe up first: Stripe forgets
+# idempotency keys once they are 24 hours old, so this must stay under 24 (0: always look up).
+PAYOUTS_IDEMPOTENCY_SAFE_HOURS = env_int("PAYOUTS_IDEMPOTENCY_SAFE_HOURS", 20)
+if not 0 <= PAYOUTS_IDEMPOTENCY_SAFE_HOURS <= 23:
+    raise RuntimeError(
+        "PAYOUTS_IDEMPOTENCY_SAFE_HOURS must be 0 to 23: Stripe forgets idempotency keys once "
+        f"they are 24 hours old (got {PAYOUTS_IDEMPOTENCY_SAFE_HOURS})."
+    )
 
 # --- Stripe -----------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

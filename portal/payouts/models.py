@@ -139,6 +139,11 @@ class Payout(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Further Stripe transfers that carry this payout's metadata besides the one that paid it:
+    # the artist was paid more than once. Set when we first see one (webhook or reconcile),
+    # for a person to undo on Stripe; the ledger never counts them.
+    duplicate_transfer_ids = models.JSONField(default=list, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,3 +170,7 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.idempotency_key} {self.status}"
+
+    @property
+    def is_flagged(self) -> bool:
+        return self.flagged_at is not None

@@ -1,4 +1,5 @@
-"""Compare our payouts and ledger with Stripe's list of transfers. Read-only."""
+"""Compare our payouts and ledger with Stripe's list of transfers. Read-only (the command
+flags the payouts that a `duplicate_transfer` difference names)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ class Difference:
     kind: str
     subject: str
     detail: str
+    # For a duplicate_transfer: the payout paid twice and the second transfer.
+    payout_id: int | None = None
+    transfer: TransferInfo | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}: {self.detail}"
@@ -27,11 +31,11 @@ def payouts_reconcile(*, period: str | None = None) -> list[Difference]:
     per payout); without one, also the ledger's paid and in-flight totals per currency.
     """
     transfers = {t.id: t for t in stripe_gateway.transfer_list(transfer_group=period)}
-    by_key: dict[str, TransferInfo] = {
-        t.metadata["idempotency_key"]: t
-        for t in transfers.values()
-        if t.metadata.get("idempotency_key")
-    }
+    # Every transfer carrying a payout's key, oldest first: more than one is a double payment.
+    by_key: dict[str, list[TransferInfo]] = defaultdict(list)
+    for t in sorted(reversed(transfers.values()), key=lambda t: t.created):
+        if t.metadata.get("idempotency_key"):
+            by_key[t.metadata["idempotency_key"]].append(t)
     payouts = Payout.objects.order_by("pk")
     if period:
         payouts = payouts.filter(period=period)
@@ -39,9 +43,17 @@ def payouts_reconcile(*, period: str | None = None) -> list[Difference]:
     matched: set[str] = set()
     for payout in payouts.iterator():
         subject = f"payout {payout.pk} ({payout.idempotency_key})"
-        by_its_key = by_key.get(payout.idempotency_key)
+        with_its_key = by_key.get(payout.idempotency_key, [])
+        on_stripe = ", ".join(t.id for t in with_its_key)
         if payout.status in (PayoutStatus.PAID, PayoutStatus.REVERSED):
             transfer = transfers.get(payout.stripe_transfer_id or "")
+            if transfer is not None:
+                # Beside the listed transfer that paid it (without that one, the recorded id
+                # is what is wrong: missing_on_stripe and missing_locally below say so).
+                for other in with_its_key:
+                    if other.id != transfer.id:
+                        matched.add(other.id)
+                        out.extend(_duplicate(payout, other, subject))
             if transfer is None:
                 out.append(
                     Difference(
@@ -60,13 +72,13 @@ def payouts_reconcile(*, period: str | None = None) -> list[Difference]:
                     )
                 )
         elif payout.status in OPEN_STATUSES:
-            if by_its_key is not None:
-                matched.add(by_its_key.id)
+            if with_its_key:
+                matched.update(t.id for t in with_its_key)
                 out.append(
                     Difference(
                         "unsettled_but_on_stripe",
                         subject,
-                        f"{payout.status} locally but Stripe has transfer {by_its_key.id}; "
+                        f"{payout.status} locally but Stripe has transfer {on_stripe}; "
                         "run run_payouts again to settle it",
                     )
                 )
@@ -79,13 +91,13 @@ def payouts_reconcile(*, period: str | None = None) -> list[Difference]:
                         f"{payout.error or 'none'}); run run_payouts again to retry it",
                     )
                 )
-        elif payout.status == PayoutStatus.FAILED and by_its_key is not None:
-            matched.add(by_its_key.id)
+        elif payout.status == PayoutStatus.FAILED and with_its_key:
+            matched.update(t.id for t in with_its_key)
             out.append(
                 Difference(
                     "failed_but_on_stripe",
                     subject,
-                    f"failed locally but Stripe has transfer {by_its_key.id}",
+                    f"failed locally but Stripe has transfer {on_stripe}",
                 )
             )
     for transfer in transfers.values():
@@ -101,6 +113,25 @@ def payouts_reconcile(*, period: str | None = None) -> list[Difference]:
     if not period:
         out.extend(_ledger_totals())
     return out
+
+
+def _duplicate(payout: Payout, transfer: TransferInfo, subject: str) -> list[Difference]:
+    """A second transfer carrying a paid payout's key. Once Stripe reversed it in full the
+    money is back and there is nothing left to do."""
+    if transfer.amount_reversed >= transfer.amount:
+        return []
+    return [
+        Difference(
+            "duplicate_transfer",
+            subject,
+            f"paid by {payout.stripe_transfer_id}, but Stripe also has transfer {transfer.id} "
+            f"({transfer.amount} {transfer.currency} to {transfer.destination}, "
+            f"{transfer.amount_reversed} reversed) carrying this payout's metadata: the artist "
+            "was paid twice; reverse it on Stripe",
+            payout_id=payout.pk,
+            transfer=transfer,
+        )
+    ]
 
 
 def _compare(payout: Payout, transfer: TransferInfo, subject: str) -> list[Difference]:

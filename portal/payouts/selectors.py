@@ -83,6 +83,15 @@ def payouts_visible_to(*, user: Any) -> QuerySet[Payout]:
     raise PermissionDenied("forbidden", "Payouts are visible to their artist and to staff only.")
 
 
+def flagged_payouts() -> QuerySet[Payout]:
+    """Payouts that Stripe paid more than once (newest flag first), for staff to undo."""
+    return (
+        Payout.objects.filter(flagged_at__isnull=False)
+        .select_related("artist")
+        .order_by("-flagged_at", "-pk")
+    )
+
+
 def payout_runs() -> QuerySet[PayoutRun]:
     return PayoutRun.objects.select_related("started_by").order_by("-created_at", "-pk")
 

@@ -15,6 +15,11 @@ Errors are folded into two domain outcomes the callers act on:
 
 stripe-python's own retries are off (max_network_retries=0): our callers retry with their
 stored keys, at a time of their choosing, and record every attempt.
+
+A stored key protects a retry for a day only: Stripe prunes keys once they are at least 24 hours
+old, after which the same request executes again. A caller about to retry a write first sent
+longer ago than PAYOUTS_IDEMPOTENCY_SAFE_HOURS (`idempotency_key_may_have_expired`) looks the
+object up instead (`transfers_naming`, `accounts_with_metadata`) and settles from what is there.
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
 from django.conf import settings
+from django.utils import timezone
 from stripe.params import (
     AccountCreateParams,
     AccountLinkCreateParams,
+    AccountListParams,
     TransferCreateParams,
     TransferListParams,
     TransferReversalCreateParams,
@@ -176,6 +184,20 @@ def is_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
 
+# Stripe prunes idempotency keys once they are at least 24 hours old
+# (https://docs.stripe.com/api/idempotent_requests); a retry sent later may execute again.
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+
+
+def idempotency_key_may_have_expired(first_used_at: datetime) -> bool:
+    """True once a key first sent at `first_used_at` is older than the safe margin
+    (PAYOUTS_IDEMPOTENCY_SAFE_HOURS, under 24): a retry must not rely on it any more. The
+    margin covers clock skew between us and Stripe and a retry that is itself slow."""
+    hours = int(getattr(settings, "PAYOUTS_IDEMPOTENCY_SAFE_HOURS", 20))
+    margin = min(timedelta(hours=hours), IDEMPOTENCY_KEY_LIFETIME)
+    return timezone.now() - first_used_at >= margin
+
+
 # --------------------------------------------------------------------------- plain results
 @dataclass(frozen=True)
 class AccountState:
@@ -186,6 +208,7 @@ class AccountState:
     requirements_due: list[str]
     disabled_reason: str
     metadata: dict[str, str] = field(default_factory=dict)
+    created: int = 0  # Unix seconds, Stripe's clock
 
 
 @dataclass(frozen=True)
@@ -235,6 +258,7 @@ def account_state(obj: Mapping[str, Any]) -> AccountState:
         requirements_due=due,
         disabled_reason=str(_get(requirements, "disabled_reason", "")),
         metadata={str(k): str(v) for k, v in dict(_get(obj, "metadata", {})).items()},
+        created=int(_get(obj, "created", 0)),
     )
 
 
@@ -315,6 +339,22 @@ def account_retrieve(account_id: str) -> AccountState:
     return account_state(account)
 
 
+def accounts_with_metadata(*, metadata: Mapping[str, str], created_gte: int) -> list[AccountState]:
+    """Connected accounts created at or after `created_gte` (Unix seconds) whose metadata holds
+    every item of `metadata`, oldest first. Stripe has no account search by metadata, so this
+    lists the accounts created since then (the `created` filter keeps that short)."""
+    params: AccountListParams = {"limit": 100, "created": {"gte": created_gte}}
+    with _translated():
+        page = client().v1.accounts.list(params=params)
+        found = [
+            state
+            for state in (account_state(item) for item in page.auto_paging_iter())
+            if all(state.metadata.get(k) == v for k, v in metadata.items())
+        ]
+    # Lists come newest first; reversed, a stable sort keeps same-second objects oldest first.
+    return sorted(reversed(found), key=lambda state: state.created)
+
+
 def transfer_create(
     *,
     amount_minor: int,
@@ -344,16 +384,33 @@ def transfer_retrieve(transfer_id: str) -> TransferInfo:
     return transfer_info(transfer)
 
 
-def transfer_list(*, transfer_group: str | None = None) -> Iterator[TransferInfo]:
+def transfer_list(
+    *, transfer_group: str | None = None, destination: str | None = None
+) -> Iterator[TransferInfo]:
     """Every transfer (newest first), following Stripe's pagination."""
     params: TransferListParams = {"limit": 100}
     if transfer_group:
         params["transfer_group"] = transfer_group
+    if destination:
+        params["destination"] = destination
     with _translated():
         page = client().v1.transfers.list(params=params)
         # Later pages are fetched lazily, inside this block, so their errors translate too.
         for item in page.auto_paging_iter():
             yield transfer_info(item)
+
+
+def transfers_naming(
+    *, transfer_group: str, destination: str, metadata: Mapping[str, str]
+) -> list[TransferInfo]:
+    """The transfers in `transfer_group` to `destination` whose metadata holds every item of
+    `metadata`, oldest first: what Stripe already has for one of our writes."""
+    found = [
+        transfer
+        for transfer in transfer_list(transfer_group=transfer_group, destination=destination)
+        if all(transfer.metadata.get(k) == v for k, v in metadata.items())
+    ]
+    return sorted(reversed(found), key=lambda transfer: transfer.created)
 
 
 def transfer_reversals(transfer: TransferInfo) -> list[ReversalInfo]:
@@ -391,8 +448,26 @@ def balance_retrieve(currency: str) -> int:
 _verify_header: Callable[[str, str, str], bool] = stripe.WebhookSignature.verify_header
 
 
+# Stripe's tolerance between an event's signing time (`t=`) and now, in seconds; stripe-python
+# uses the same default.
+WEBHOOK_TOLERANCE_S: int = stripe.Webhook.DEFAULT_TOLERANCE
+
+
 class WebhookInvalid(Exception):
-    pass
+    code = "invalid_signature"
+
+
+class WebhookOutsideTolerance(WebhookInvalid):
+    """Correctly signed, but signed too long ago (a replay) or in the future."""
+
+    code = "timestamp_outside_tolerance"
+
+
+def _signed_at(signature: str) -> int:
+    # Exactly the `t` stripe-python verified the signature over (its first `t=` item, parsed
+    # its way): reading another one, say a padded " t=" before it, would let a replay through.
+    items = [item.split("=", 2) for item in signature.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:
@@ -402,6 +477,10 @@ def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:
     connected accounts (account.updated) through a Connect endpoint with its own secret, and a
     secret being rolled is valid alongside its successor. Refuses everything when no secret is
     configured: an unverifiable event is indistinguishable from a forged one.
+
+    A valid signature whose timestamp is more than WEBHOOK_TOLERANCE_S away from our clock, in
+    either direction, is refused too: Stripe signs each delivery attempt afresh, so an old `t`
+    means someone is replaying a captured delivery. (stripe-python only refuses old ones.)
     """
     secrets = [item.strip() for item in settings.STRIPE_WEBHOOK_SECRET.split(",") if item.strip()]
     if not secrets:
@@ -421,6 +500,15 @@ def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:
             last_error = exc
     else:
         raise WebhookInvalid(f"Invalid signature: {last_error}")
+    signed_at = _signed_at(signature)  # parsed by the verification above, so well formed
+    drift = int(timezone.now().timestamp()) - signed_at
+    if abs(drift) > WEBHOOK_TOLERANCE_S:
+        raise WebhookOutsideTolerance(
+            f"The Stripe-Signature timestamp t={signed_at} is {abs(drift)} s "
+            f"{'old' if drift > 0 else 'in the future'}; events are accepted only within "
+            f"{WEBHOOK_TOLERANCE_S} s of now. Stripe signs every delivery afresh, so this is a "
+            "replayed delivery or this server's clock is wrong."
+        )
     try:
         event = json.loads(text)
     except ValueError as exc:

@@ -129,6 +129,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "payouts/runs.html",
         {
             "runs": selectors.payout_runs()[:50],
+            "flagged": selectors.flagged_payouts()[:50],
             "periods": selectors.closed_periods(),
             "stripe_mode": _stripe_mode(),
             "platform_balance": selectors.platform_balance(),

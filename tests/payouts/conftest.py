@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -40,6 +41,32 @@ class Clock:
 @pytest.fixture
 def stripe_clock() -> Clock:
     return Clock()
+
+
+class Clocks:
+    """Our clock (django.utils.timezone.now, what the portal reads) and the Stripe test
+    server's, moved forward together: a day passing for both sides of the wire."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, stripe_clock: Clock) -> None:
+        from django.utils import timezone
+
+        self._monkeypatch = monkeypatch
+        self._stripe_clock = stripe_clock
+        self._real_now = timezone.now
+        self._offset = timedelta(0)
+
+    def advance(self, seconds: float) -> None:
+        from django.utils import timezone
+
+        self._stripe_clock.advance(seconds)
+        self._offset += timedelta(seconds=seconds)
+        offset, real_now = self._offset, self._real_now
+        self._monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+
+
+@pytest.fixture
+def clocks(monkeypatch: pytest.MonkeyPatch, stripe_clock: Clock) -> Clocks:
+    return Clocks(monkeypatch, stripe_clock)
 
 
 @pytest.fixture

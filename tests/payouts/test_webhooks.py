@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -205,4 +206,70 @@ def test_events_signed_with_any_configured_secret_are_accepted(
 
     assert deliver(event).status_code == 200
     assert deliver(event, secret="whsec_unknown").status_code == 400
+    assert StripeEvent.objects.filter(event_id=event["id"]).exists()
+
+
+@pytest.mark.parametrize("age_s", [301, 3600, -301])
+def test_a_correctly_signed_event_outside_the_five_minute_tolerance_is_refused(
+    stripe_server: Any, artist: Any, client: Any, age_s: int
+) -> None:
+    # The attacker replays a genuine delivery captured earlier (or one stamped in the future):
+    # the signature is valid, only its timestamp gives it away.
+    account, event = onboarding_event(stripe_server, artist)
+    payload = event_payload(event)
+    signature = sign_payload(payload, WEBHOOK_SECRET, timestamp=int(time.time()) - age_s)
+
+    response = client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "timestamp_outside_tolerance"
+    assert "300" in error["message"]
+    assert StripeEvent.objects.count() == 0
+    assert not Job.objects.filter(kind="payouts.stripe_event").exists()
+    account.refresh_from_db()
+    assert account.payouts_enabled is False
+
+
+def test_a_replay_cannot_pass_a_fresh_timestamp_beside_the_signed_one(
+    stripe_server: Any, artist: Any, client: Any
+) -> None:
+    _, event = onboarding_event(stripe_server, artist)
+    payload = event_payload(event)
+    captured = sign_payload(payload, WEBHOOK_SECRET, timestamp=int(time.time()) - 3600)
+
+    # Stripe's parser ignores the padded " t=" item and checks the signature over the old one.
+    response = client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f" t={int(time.time())},{captured}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "timestamp_outside_tolerance"
+    assert StripeEvent.objects.count() == 0
+
+
+def test_an_event_signed_within_the_tolerance_is_accepted(
+    stripe_server: Any, artist: Any, client: Any
+) -> None:
+    _, event = onboarding_event(stripe_server, artist)
+    payload = event_payload(event)
+
+    response = client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign_payload(
+            payload, WEBHOOK_SECRET, timestamp=int(time.time()) - 240
+        ),
+    )
+
+    assert response.status_code == 200
     assert StripeEvent.objects.filter(event_id=event["id"]).exists()

@@ -40,6 +40,9 @@ JSON = dict[str, Any]
 FaultKind = Literal["error", "drop", "delay"]
 T = TypeVar("T")
 
+# Stripe: "keys are eligible to be removed from the system automatically after they're at least
+# 24 hours old". This server forgets a key once it is 24 hours old by its own clock (the worst
+# case a client must survive), so a retry after that executes again.
 IDEMPOTENCY_TTL = 24 * 3600
 
 _DEFAULT_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -199,6 +202,9 @@ class StripeTestServer:
     ``webhook_mode``: ``"sync"`` delivers each event before the API response that caused it is
     sent; ``"background"`` delivers in order on a worker thread (see :meth:`wait_for_webhooks`).
     ``balance``: initial available platform balance per currency (default ``{"usd": 0}``).
+    ``clock``: the server's time source (Unix seconds) for ``created`` timestamps, webhook
+    signatures and idempotency key expiry; :meth:`advance_clock` (or ``POST /_test/clock``)
+    moves it forward. Both are test controls: Stripe's clock is nobody's to move.
     """
 
     def __init__(
@@ -220,13 +226,15 @@ class StripeTestServer:
         self.host = host
         self._requested_port = port
         self.fixtures = Fixtures.load(fixtures_path)
+        self._base_clock = clock
+        self._clock_offset = 0.0
         self.webhooks = WebhookDispatcher(
-            webhook_url, webhook_secret, mode=webhook_mode, timeout=webhook_timeout
+            webhook_url, webhook_secret, mode=webhook_mode, timeout=webhook_timeout, clock=self.now
         )
         self.state = StripeState(
             self.fixtures,
             initial_balance=balance,
-            clock=clock,
+            clock=self.now,
             webhook_endpoints=self.webhooks.endpoint_count,
             api_version=api_version,
         )
@@ -293,6 +301,20 @@ class StripeTestServer:
             self._faults.clear()
             self._log.clear()
             self._idempotency.clear()
+
+    # ------------------------------------------------------------------ clock
+    def now(self) -> float:
+        """This server's time, Unix seconds (the clock it was given, plus any advance)."""
+        return self._base_clock() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Test control: move this server's clock forward by ``seconds``; returns the new time.
+        Idempotency keys older than 24 hours by this clock are forgotten, as on Stripe."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._clock_offset += seconds
+        return self.now()
 
     # ---------------------------------------------------------- state access
     def set_balance(self, currency: str, amount: int) -> None:
@@ -737,7 +759,7 @@ class StripeTestServer:
                             method,
                             path,
                             fingerprint,
-                            time.time(),
+                            self.now(),
                             fault.status,
                             payload,
                             request_id,
@@ -749,11 +771,12 @@ class StripeTestServer:
         entry: _IdempotencyEntry | None = None
         if idem_key:
             with self._lock:
+                now = self.now()
                 existing = self._idempotency.get(scope)
-                if existing is not None and time.time() - existing.created > IDEMPOTENCY_TTL:
-                    existing = None
+                if existing is not None and now - existing.created >= IDEMPOTENCY_TTL:
+                    existing = None  # pruned: this request runs as if the key were new
                 if existing is None:
-                    entry = _IdempotencyEntry(method, path, fingerprint, time.time())
+                    entry = _IdempotencyEntry(method, path, fingerprint, now)
                     self._idempotency[scope] = entry
             if existing is not None:
                 conflict = self._idempotency_conflict(existing, method, path, fingerprint, idem_key)
@@ -954,6 +977,10 @@ class StripeTestServer:
                 "reversals": self.reversals(),
                 "events": self.events(),
             }
+        if route == ("GET", "clock"):
+            return 200, {"now": self.now()}
+        if route == ("POST", "clock"):
+            return 200, {"now": self.advance_clock(float(data["advance"]))}
         if route == ("GET", "balance"):
             return 200, self.state.balance_object(data.get("account"))
         if route == ("POST", "balance"):

@@ -352,6 +352,48 @@ def test_transfer_idempotent_replay_and_mismatch(
     assert len(events) == 1 and events[0]["request"]["idempotency_key"] == "pay-42"
 
 
+def test_an_idempotency_key_is_forgotten_once_it_is_24_hours_old_by_the_servers_clock(
+    server: StripeTestServer, client: stripe.StripeClient
+) -> None:
+    server.set_balance("usd", 100_000)
+    account = onboarded(client, server)
+    params = transfer_params(account.id, 500, transfer_group="2024-01")
+    first = client.v1.transfers.create(params=params, options={"idempotency_key": "pay-1"})
+
+    server.advance_clock(24 * 3600 - 1)
+    replay = client.v1.transfers.create(params=params, options={"idempotency_key": "pay-1"})
+    assert replay.id == first.id and len(server.transfers()) == 1
+
+    server.advance_clock(1)  # 24 hours: pruned, as Stripe may do from then on
+    again = client.v1.transfers.create(params=params, options={"idempotency_key": "pay-1"})
+    assert again.id != first.id
+    assert again.last_response is not None
+    assert "Idempotent-Replayed" not in again.last_response.headers
+    assert [t["id"] for t in server.transfers()] == [first.id, again.id]
+    assert again.created - first.created == 24 * 3600
+    assert server.balance("usd") == 100_000 - 1_000
+
+
+def test_the_clock_control_moves_created_times_and_webhook_signatures(
+    server: StripeTestServer, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    base = server.base_url
+    before = requests.get(f"{base}/_test/clock", timeout=5).json()["now"]
+    moved = requests.post(f"{base}/_test/clock", json={"advance": 3600}, timeout=5).json()["now"]
+    assert moved - before >= 3600
+    refused = requests.post(f"{base}/_test/clock", json={"advance": -1}, timeout=5)
+    assert refused.status_code == 400
+
+    account = create_account(client)
+
+    assert account.created >= int(before) + 3600
+    server.complete_onboarding(account.id)
+    headers, body = receiver.calls[-1]
+    signed_at = int(headers["Stripe-Signature"].split(",")[0].removeprefix("t="))
+    assert signed_at == int(server.now()) and signed_at - time.time() >= 3599
+    assert verify_header(body, headers["Stripe-Signature"], SECRET)  # signed over that `t`
+
+
 def test_idempotency_keys_are_scoped_per_api_key() -> None:
     with StripeTestServer(balance={"usd": 10_000}) as srv:
         one = stripe.StripeClient(

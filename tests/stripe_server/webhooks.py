@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,8 +56,10 @@ class WebhookDispatcher:
         *,
         mode: WebhookMode = "sync",
         timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
+        self._clock = clock  # Stripe signs with its own time: the server's clock
         self.secret = secret
         self.mode: WebhookMode = mode
         self.timeout = timeout
@@ -147,7 +150,7 @@ class WebhookDispatcher:
             method="POST",
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                "Stripe-Signature": sign_payload(payload, secret),
+                "Stripe-Signature": sign_payload(payload, secret, int(self._clock())),
                 "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
                 "Cache-Control": "no-cache",
                 "Accept": "*/*; q=0.5, application/xml",

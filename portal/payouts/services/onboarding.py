@@ -3,6 +3,7 @@ with Stripe (on return from onboarding and from account.updated events)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -46,27 +47,28 @@ def _account_row(*, artist: Any) -> ConnectedAccount:
     return account
 
 
-def connected_account_ensure(*, artist: Any) -> ConnectedAccount:
-    """The artist's connected account, created on Stripe if it is not there yet.
+# Stripe's clock and ours may differ a little; an account created by our first attempt is
+# looked for from this long before our row was saved.
+_CLOCK_SKEW = timedelta(hours=1)
 
-    The row and its idempotency key commit first; a retry after a timeout gets the same Stripe
-    account back (Stripe keeps keys for 24 hours).
-    """
-    account = _account_row(artist=artist)
-    if account.stripe_account_id:
-        return account
-    profile = getattr(artist, "artist_profile", None)
-    email = (profile.contact_email if profile else "") or artist.email or ""
-    country = profile.country if profile else ""
-    try:
-        state = stripe_gateway.account_create(
-            artist_id=artist.pk,
-            email=email,
-            country=country,
-            idempotency_key=account.create_idempotency_key,
-        )
-    except StripeFailure as exc:
-        raise _failure(exc) from exc
+
+def _account_already_made(account: ConnectedAccount) -> AccountState | None:
+    """The account Stripe already has for this artist from an earlier attempt whose reply was
+    lost: created since our row, with the artist's id in its metadata (what we send), and not
+    recorded for anyone else. The oldest, if an earlier retry made a second one."""
+    found = stripe_gateway.accounts_with_metadata(
+        metadata={"artist_id": str(account.artist_id)},
+        created_gte=int((account.created_at - _CLOCK_SKEW).timestamp()),
+    )
+    taken = set(
+        ConnectedAccount.objects.filter(stripe_account_id__in=[state.id for state in found])
+        .exclude(pk=account.pk)
+        .values_list("stripe_account_id", flat=True)
+    )
+    return next((state for state in found if state.id not in taken), None)
+
+
+def _record_created(*, account: ConnectedAccount, artist: Any, state: AccountState) -> None:
     with transaction.atomic():
         account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
         if not account.stripe_account_id:
@@ -80,7 +82,42 @@ def connected_account_ensure(*, artist: Any) -> ConnectedAccount:
                 subject=f"user:{artist.pk}",
                 after={"stripe_account_id": state.id},
             )
-    return account
+
+
+def connected_account_ensure(*, artist: Any) -> ConnectedAccount:
+    """The artist's connected account, created on Stripe if it is not there yet.
+
+    The row and its idempotency key commit first; a retry after a timeout gets the same Stripe
+    account back. Stripe keeps keys for 24 hours only, so a retry more than
+    PAYOUTS_IDEMPOTENCY_SAFE_HOURS after the row was made lists Stripe's accounts first and
+    records the one an earlier attempt created, instead of creating a second.
+    """
+    account = _account_row(artist=artist)
+    if account.stripe_account_id:
+        return account
+    # The row is saved just before the first attempt, so its age is the key's age (or more).
+    if stripe_gateway.idempotency_key_may_have_expired(account.created_at):
+        try:
+            found = _account_already_made(account)
+        except StripeFailure as exc:
+            raise _failure(exc) from exc
+        if found is not None:
+            _record_created(account=account, artist=artist, state=found)
+            return ConnectedAccount.objects.get(pk=account.pk)
+    profile = getattr(artist, "artist_profile", None)
+    email = (profile.contact_email if profile else "") or artist.email or ""
+    country = profile.country if profile else ""
+    try:
+        state = stripe_gateway.account_create(
+            artist_id=artist.pk,
+            email=email,
+            country=country,
+            idempotency_key=account.create_idempotency_key,
+        )
+    except StripeFailure as exc:
+        raise _failure(exc) from exc
+    _record_created(account=account, artist=artist, state=state)
+    return ConnectedAccount.objects.get(pk=account.pk)
 
 
 def connected_account_onboarding_link(*, artist: Any) -> str:

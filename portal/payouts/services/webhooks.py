@@ -20,7 +20,9 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
     try:
         data = stripe_gateway.webhook_event(payload, signature)
     except stripe_gateway.WebhookInvalid as exc:
-        raise ApplicationError("invalid_signature", str(exc), status=400) from exc
+        # Nothing is stored: an event that fails verification (a forgery or a replay) is not
+        # one of Stripe's events to keep.
+        raise ApplicationError(exc.code, str(exc), status=400) from exc
     event_id = str(data["id"])
     with transaction.atomic():
         existing = StripeEvent.objects.select_for_update().filter(event_id=event_id).first()
