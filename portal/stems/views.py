@@ -127,6 +127,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = list(CheckName.values)
     checks = sorted(stem.checks.all(), key=lambda c: order.index(c.check_name))
     job = stem.provenance_job
+    credits = list(stem.credits.select_related("artist").order_by("-split_bps", "pk"))
     return render(
         request,
         "stems/stem_detail.html",
@@ -138,7 +139,8 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "waveform": selectors.waveform_svg_path(analysis.get("waveform_peaks") or []),
             "waveform_points": len(analysis.get("waveform_peaks") or []),
             "checks": checks,
-            "credits": stem.credits.select_related("artist"),
+            "credits": credits,
+            "consent": selectors.consent_summary(credits),
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
