@@ -55,6 +55,16 @@ class CreditGivenSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return split_percent(credit.split_bps)
 
 
+class CreditPageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "CreditPage"
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CreditGivenSerializer(many=True)
+
+
 class CreditListApi(APIView):
     permission_classes = CREDITED
 
@@ -67,7 +77,7 @@ class CreditListApi(APIView):
                 description="pending (default) or declined: still open to answer; accepted; all",
             )
         ],
-        responses={200: CreditGivenSerializer(many=True), 400: ERROR, 403: ERROR},
+        responses={200: CreditPageSerializer, 400: ERROR, 403: ERROR},
         summary="Credits other artists gave me (default: those waiting for my answer)",
         operation_id="credits_list",
     )
