@@ -16,9 +16,12 @@ def dashboard_for(*, user: Any) -> dict[str, Any]:
     if user.is_artist:
         from portal.payouts.selectors import onboarding_status, payouts_visible_to
         from portal.royalties.selectors import earnings_overview
-        from portal.stems.selectors import stem_list_for_artist
+        from portal.stems.selectors import credits_given_to, stem_list_for_artist
 
         stems = stem_list_for_artist(user=user)
+        to_confirm = credits_given_to(user=user, consent="pending")
+        context["credits_to_confirm"] = list(to_confirm[:5])
+        context["credits_to_confirm_total"] = to_confirm.count()
         context["stem_counts"] = sorted(Counter(stems.values_list("status", flat=True)).items())
         context["recent_stems"] = list(stems[:6])
         context["earnings"] = earnings_overview(artist=user, months=6, stems=6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.review import apis
+from portal.review import apis, credit_apis
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/queue/", apis.ReviewQueueApi.as_view(), name="review-queue"),
@@ -25,6 +25,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("audit/", apis.AuditListApi.as_view(), name="audit-list"),
     path("notifications/", apis.NotificationListApi.as_view(), name="notifications-list"),
     path("notifications/read/", apis.NotificationReadApi.as_view(), name="notifications-read"),
+    path("credits/", credit_apis.CreditListApi.as_view(), name="credits-list"),
+    path(
+        "credits/<int:credit_id>/accept/",
+        credit_apis.CreditAcceptApi.as_view(),
+        name="credits-accept",
+    ),
+    path(
+        "credits/<int:credit_id>/decline/",
+        credit_apis.CreditDeclineApi.as_view(),
+        name="credits-decline",
+    ),
     path("vault/", apis.VaultListApi.as_view(), name="vault-list"),
     path("vault/<int:stem_id>/takedown/", apis.VaultTakedownApi.as_view(), name="vault-takedown"),
 ]

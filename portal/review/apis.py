@@ -237,6 +237,14 @@ class ReviewResubmitApi(APIView):
             child=serializers.CharField(max_length=40), required=False, max_length=20
         )
         description = serializers.CharField(required=False, allow_blank=True)
+        credits = serializers.ListField(
+            child=serializers.DictField(),
+            required=False,
+            max_length=50,
+            help_text='The corrected credits: [{"artist": username, "split_percent": "60.00"}] '
+            "summing to exactly 100 (omitted: unchanged). A changed or new share asks its artist "
+            "again.",
+        )
 
     class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         class Meta:
@@ -252,7 +260,8 @@ class ReviewResubmitApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={200: OutputSerializer, 409: CONFLICT},
-        summary="Correct my stem's metadata and send it back to review (changes requested only)",
+        summary="Correct my stem's metadata or credits and send it back to review (changes "
+        "requested only)",
     )
     def post(self, request: Request, stem_id: int) -> Response:
         data = self.InputSerializer(data=request.data)

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from portal.review.models import DecisionKind, ReasonTemplate
+from portal.stems.forms import credit_lines, parse_credit_lines
 from portal.stems.models import StemKind, StemRole, Verdict
 
 ANY = [("", "Any")]
@@ -82,6 +83,13 @@ class ResubmitForm(forms.Form):
         max_length=300, required=False, help_text="Comma-separated, e.g. ambient, techno"
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    credits = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One artist per line: username and royalty share in percent, e.g. “ada 60” and "
+        "“ben 40”, adding up to exactly 100 (empty: you, 100%). Each artist whose share you "
+        "change or add is asked again to accept it.",
+    )
 
     @classmethod
     def for_stem(cls, stem: Any, data: Any = None) -> ResubmitForm:
@@ -94,8 +102,15 @@ class ResubmitForm(forms.Form):
             "moods": ", ".join(stem.moods or []),
             "genres": ", ".join(stem.genres or []),
             "description": stem.description,
+            "credits": credit_lines(stem.credits.select_related("artist").order_by("-split_bps")),
         }
         return cls(data, initial=initial)
+
+    def clean_credits(self) -> list[dict[str, Any]] | None:
+        # A post without the field (an older page, a script) leaves the credits as they are.
+        if "credits" not in self.data:
+            return None
+        return parse_credit_lines(self.cleaned_data.get("credits") or "")
 
     def clean_moods(self) -> list[str]:
         return _tags(self.cleaned_data.get("moods", ""))
@@ -105,3 +120,15 @@ class ResubmitForm(forms.Form):
 
     def clean_musical_key(self) -> str:
         return str(self.cleaned_data.get("musical_key", "")).strip()
+
+
+class CreditAnswerForm(forms.Form):
+    """Accept or decline one's credit; the share shown is sent back so a changed one is caught."""
+
+    split_bps = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=10000)
+    message = forms.CharField(
+        label="Message to the uploader (optional)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

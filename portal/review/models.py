@@ -96,6 +96,8 @@ class NotificationKind(models.TextChoices):
     REJECTED = "rejected", "Stem rejected"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     TAKEN_DOWN = "taken_down", "Stem taken down"
+    CREDIT_REQUESTED = "credit_requested", "Credit to confirm"
+    CREDIT_DECLINED = "credit_declined", "Credit declined"
 
 
 class Notification(models.Model):

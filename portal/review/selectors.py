@@ -52,6 +52,8 @@ def review_queue(
     stems = (
         Stem.objects.filter(status=StemStatus.IN_REVIEW)
         .select_related("artist__artist_profile", "review_claim__curator")
+        # With the credits, so the queue shows whose consent the stem still waits for.
+        .prefetch_related(_credits_prefetch())
         .annotate(
             flag_rank=Case(
                 When(provenance_verdict=Verdict.FLAG, then=Value(0)),

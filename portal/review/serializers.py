@@ -13,6 +13,7 @@ from portal.review.models import Decision
 from portal.stems.apis import CheckSerializer as StemCheckSerializer
 from portal.stems.apis import StemDetailsSerializer
 from portal.stems.models import Stem
+from portal.stems.selectors import consent_summary
 
 
 class ClaimSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -29,7 +30,11 @@ class CreditSerializer(serializers.Serializer):  # type: ignore[type-arg]
         ref_name = "ReviewCredit"
 
     artist = serializers.CharField(source="artist.display_name")
+    username = serializers.CharField(source="artist.username")
     split_bps = serializers.IntegerField()
+    consent = serializers.CharField(help_text="pending, accepted or declined")
+    consent_decided_at = serializers.DateTimeField(allow_null=True)
+    consent_message = serializers.CharField()
 
 
 class DecisionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -76,11 +81,23 @@ class QueueItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     artist = serializers.CharField(source="artist.display_name")
     created_at = serializers.DateTimeField()
     claim = serializers.SerializerMethodField()
+    credits_pending = serializers.SerializerMethodField(
+        help_text="Usernames of the credited artists who have not answered yet"
+    )
+    credits_declined = serializers.SerializerMethodField(
+        help_text="Usernames of the credited artists who declined their share"
+    )
 
     @extend_schema_field(ClaimSerializer(allow_null=True))
     def get_claim(self, stem: Stem) -> dict[str, Any] | None:
         held = selectors.active_claim(stem)
         return ClaimSerializer(held).data if held else None
+
+    def get_credits_pending(self, stem: Stem) -> list[str]:
+        return [c.artist.username for c in consent_summary(stem.credits.all()).pending]
+
+    def get_credits_declined(self, stem: Stem) -> list[str]:
+        return [c.artist.username for c in consent_summary(stem.credits.all()).declined]
 
 
 class CheckSerializer(StemCheckSerializer):

@@ -29,6 +29,7 @@ from portal.review.models import (
 )
 from portal.review.notifications import notify
 from portal.stems.models import Credit, Stem, StemStatus, Verdict
+from portal.stems.selectors import consent_summary
 from portal.stems.services.lifecycle import stem_transition, stem_update_metadata
 
 logger = logging.getLogger(__name__)
@@ -192,6 +193,19 @@ def _check_decision_rules(
                 "This stem is flagged: write why you approve it anyway.",
                 fields={"justification": ["Required to approve a flagged stem."]},
             )
+        # Royalties follow the credits, so every credited artist must have accepted their share.
+        # Read under the stem's lock: credit answers and edits lock the stem first too.
+        consent = consent_summary(Credit.objects.filter(stem=stem).select_related("artist"))
+        if not consent.complete:
+            raise ApplicationError(
+                "credits_pending",
+                "Every credited artist must accept their share before the stem can be approved: "
+                f"{consent.sentence()}.",
+                extra={
+                    "pending": [c.artist.username for c in consent.pending],
+                    "declined": [c.artist.username for c in consent.declined],
+                },
+            )
     elif decision == DecisionKind.REJECT:
         if reason_template is None:
             raise ApplicationError(
@@ -329,12 +343,16 @@ def _decision_text(stem: Stem, decision: Decision) -> str:
 
 # --- Resubmission ------------------------------------------------------------------------------
 @transaction.atomic
-def stem_resubmit(*, stem: Stem, artist: Any, **metadata: Any) -> Stem:
-    """The artist's corrected metadata, sent back to review in a new round.
+def stem_resubmit(
+    *, stem: Stem, artist: Any, credits: list[dict[str, Any]] | None = None, **metadata: Any
+) -> Stem:
+    """The artist's corrected metadata (and credits, when given), sent back to review in a new
+    round.
 
-    Only metadata changes here; new audio is a new submission (and new provenance checks).
-    The edit and the move back to in_review are the stems domain's services, so the metadata
-    rules and the `stem_entered_review` signal are the same as for any stem.
+    Only metadata and credits change here; new audio is a new submission (and new provenance
+    checks). The edit and the move back to in_review are the stems domain's services, so the
+    metadata and credit rules and the `stem_entered_review` signal are the same as for any stem;
+    a changed share asks its artist again.
     """
     locked = _locked_stem(stem.pk)
     if locked.artist_id != artist.pk:
@@ -350,6 +368,8 @@ def stem_resubmit(*, stem: Stem, artist: Any, **metadata: Any) -> Stem:
         raise ApplicationError("invalid", f"Cannot edit {', '.join(sorted(unknown))} here.")
     before = {field: getattr(locked, field) for field in METADATA_FIELDS}
     before["status"] = locked.status
+    if credits is not None:
+        metadata["credits"] = credits
     locked = stem_update_metadata(stem=locked, actor=artist, **metadata)
     locked = stem_transition(stem=locked, to=StemStatus.IN_REVIEW, actor=artist)
     after = {field: getattr(locked, field) for field in METADATA_FIELDS}

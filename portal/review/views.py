@@ -19,8 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.accounts.models import Role
 from portal.audit.selectors import audit_entries_for, audit_entries_shown
 from portal.core.errors import ApplicationError
+from portal.review import credits as credit_services
 from portal.review import selectors, services
 from portal.review.forms import (
+    CreditAnswerForm,
     DecisionForm,
     QueueFilterForm,
     ResubmitForm,
@@ -29,8 +31,8 @@ from portal.review.forms import (
 )
 from portal.review.notifications import notifications_mark_read
 from portal.review.spectrogram import spectrogram_png
-from portal.stems.models import Stem, StemStatus
-from portal.stems.selectors import waveform_svg_path
+from portal.stems.models import CreditConsent, Stem, StemStatus
+from portal.stems.selectors import consent_summary, credits_given_to, waveform_svg_path
 from renderer.audio import load_audio
 
 View = Callable[..., HttpResponse]
@@ -76,7 +78,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     stems = selectors.review_queue(**filters)
     page = _page(request, stems)
-    rows = [(stem, selectors.active_claim(stem)) for stem in page]
+    rows = [
+        (stem, selectors.active_claim(stem), consent_summary(stem.credits.all())) for stem in page
+    ]
     return render(
         request,
         "review/queue.html",
@@ -137,6 +141,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "problems": (stem.analysis or {}).get("problems") or [],
         "report": selectors.provenance_report(stem),
         "credits": list(stem.credits.all()),
+        "consent": consent_summary(stem.credits.all()),
         "license": license_,
         "attestations": stem.submission.attestations,
         "receipt": selectors.stem_receipt(stem, viewer=request.user),
@@ -212,6 +217,7 @@ def stem_changes(request: HttpRequest, stem_id: int) -> HttpResponse:
             "form": form,
             "editable": editable,
             "decisions": list(selectors.decisions_for_stem(stem=stem)),
+            "consent": consent_summary(stem.credits.select_related("artist")),
         },
     )
 
@@ -300,3 +306,63 @@ def takedown(request: HttpRequest, stem_id: int) -> HttpResponse:
     else:
         messages.success(request, f"“{stem.title}” was taken down; the artist was notified.")
     return redirect("review:vault")
+
+
+# --- Artists: credits to confirm ----------------------------------------------------------------
+@require_GET
+@roles_required(Role.ARTIST)
+def credits(request: HttpRequest) -> HttpResponse:
+    """The credits other artists gave me: answer the pending ones, reconsider declined ones."""
+    return render(
+        request,
+        "review/credits.html",
+        {
+            **_base(request),
+            "pending": list(credits_given_to(user=request.user, consent=CreditConsent.PENDING)),
+            "declined": list(credits_given_to(user=request.user, consent=CreditConsent.DECLINED)),
+            "accepted": list(
+                credits_given_to(user=request.user, consent=CreditConsent.ACCEPTED)[:20]
+            ),
+            "form": CreditAnswerForm(),
+        },
+    )
+
+
+def _answer(request: HttpRequest, credit_id: int, *, accept: bool) -> HttpResponse:
+    form = CreditAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The answer could not be read; reload the page and try again.")
+        return redirect("review:credits")
+    answer = credit_services.credit_accept if accept else credit_services.credit_decline
+    try:
+        credit = answer(
+            credit_id=credit_id,
+            artist=request.user,
+            message=form.cleaned_data["message"],
+            split_bps=form.cleaned_data["split_bps"],
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from None
+        if exc.status == 403:
+            raise DjangoPermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return redirect("review:credits")
+    title = credit.stem.title
+    if accept:
+        messages.success(request, f"You accepted your share of “{title}”.")
+    else:
+        messages.success(request, f"You declined your share of “{title}”; the uploader is told.")
+    return redirect("review:credits")
+
+
+@require_POST
+@roles_required(Role.ARTIST)
+def credit_accept(request: HttpRequest, credit_id: int) -> HttpResponse:
+    return _answer(request, credit_id, accept=True)
+
+
+@require_POST
+@roles_required(Role.ARTIST)
+def credit_decline(request: HttpRequest, credit_id: int) -> HttpResponse:
+    return _answer(request, credit_id, accept=False)

@@ -93,6 +93,9 @@ class CreditSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
     artist = serializers.CharField(source="artist.username")
     split_bps = serializers.IntegerField()
+    consent = serializers.CharField(help_text="pending, accepted or declined by that artist")
+    consent_decided_at = serializers.DateTimeField(allow_null=True)
+    consent_message = serializers.CharField()
 
 
 class StemCreateApi(APIView):

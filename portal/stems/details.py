@@ -31,6 +31,11 @@ ATTESTATIONS: dict[str, str] = {
 BOOLEAN_ATTESTATIONS = ("made_it_and_holds_rights", "no_uncleared_samples", "not_ai_generated")
 
 
+def split_percent(bps: int) -> str:
+    """A share in basis points as people write it: 4000 -> "40%", 3333 -> "33.33%"."""
+    return f"{Decimal(bps) / 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
 def field_error(field: str, message: str, code: str = "invalid") -> ApplicationError:
     return ApplicationError(code, message, fields={field: [message]})
 

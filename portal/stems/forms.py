@@ -7,7 +7,12 @@ from typing import Any
 from django import forms
 
 from portal.core.errors import ApplicationError
-from portal.stems.details import ATTESTATIONS, MAX_FILES_PER_SUBMISSION, metadata_per_file
+from portal.stems.details import (
+    ATTESTATIONS,
+    MAX_FILES_PER_SUBMISSION,
+    metadata_per_file,
+    split_percent,
+)
 from portal.stems.models import StemKind, StemRole
 from portal.stems.selectors import license_list
 
@@ -41,6 +46,35 @@ class MultipleFileField(forms.FileField):
 
 
 _CREDIT_LINE = re.compile(r"^@?(?P<name>[\w.@+-]+)[\s,:=]+(?P<pct>[0-9]+(?:[.,][0-9]+)?)\s*%?$")
+
+
+def parse_credit_lines(text: str) -> list[dict[str, Any]]:
+    """The credits textarea ("ada 60" per line) as the services' credit dicts; the services
+    judge the names and the splits."""
+    credits = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _CREDIT_LINE.match(line.strip())
+        if match is None:
+            raise forms.ValidationError(
+                f"Line {number} (“{line.strip()}”) should be a username and a percentage, "
+                "like “ada 60”."
+            )
+        try:
+            percent = Decimal(match["pct"].replace(",", "."))
+        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+            raise forms.ValidationError(f"Line {number}: the share is not a number.") from None
+        credits.append({"artist": match["name"], "split_percent": percent})
+    return credits
+
+
+def credit_lines(credits: Any) -> str:
+    """Credit rows written back as the textarea's lines, for a form's initial value."""
+    return "\n".join(
+        f"{credit.artist.username} {split_percent(credit.split_bps).rstrip('%')}"
+        for credit in credits
+    )
 
 
 class ContributeForm(forms.Form):
@@ -116,23 +150,7 @@ class ContributeForm(forms.Form):
         )
 
     def clean_credits(self) -> list[dict[str, Any]]:
-        text = self.cleaned_data.get("credits") or ""
-        credits = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            match = _CREDIT_LINE.match(line.strip())
-            if match is None:
-                raise forms.ValidationError(
-                    f"Line {number} (“{line.strip()}”) should be a username and a percentage, "
-                    "like “ada 60”."
-                )
-            try:
-                percent = Decimal(match["pct"].replace(",", "."))
-            except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-                raise forms.ValidationError(f"Line {number}: the share is not a number.") from None
-            credits.append({"artist": match["name"], "split_percent": percent})
-        return credits
+        return parse_credit_lines(self.cleaned_data.get("credits") or "")
 
     def common_metadata(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -126,14 +126,31 @@ class Stem(models.Model):
         return self.status == StemStatus.APPROVED
 
 
+class CreditConsent(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
 class Credit(models.Model):
-    """Who made a stem and their share of its royalties, in basis points (10000 = 100%)."""
+    """Who made a stem and their share of its royalties, in basis points (10000 = 100%).
+
+    Royalties follow these rows, so each credited artist must accept their share before the stem
+    can be approved: `consent` is the current answer of `artist` (the uploader's own credit is
+    accepted as they write it); the audit log keeps every answer given."""
 
     stem = models.ForeignKey(Stem, on_delete=models.CASCADE, related_name="credits")
     artist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credits"
     )
     split_bps = models.PositiveIntegerField()
+    # Fail closed: a row written without a word about consent waits for the credited artist.
+    consent = models.CharField(
+        max_length=10, choices=CreditConsent.choices, default=CreditConsent.PENDING
+    )
+    consent_requested_at = models.DateTimeField(null=True, blank=True)
+    consent_decided_at = models.DateTimeField(null=True, blank=True)
+    consent_message = models.TextField(blank=True, help_text="What the artist said with it")
 
     class Meta:
         constraints = [

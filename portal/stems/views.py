@@ -126,6 +126,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     analysis = stem.analysis or {}
     checks = selectors.checks_shown(stem=stem, viewer=request.user)
     job = stem.provenance_job
+    credits = list(stem.credits.select_related("artist").order_by("-split_bps", "pk"))
     return render(
         request,
         "stems/stem_detail.html",
@@ -137,7 +138,8 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "waveform": selectors.waveform_svg_path(analysis.get("waveform_peaks") or []),
             "waveform_points": len(analysis.get("waveform_peaks") or []),
             "checks": checks,
-            "credits": stem.credits.select_related("artist"),
+            "credits": credits,
+            "consent": selectors.consent_summary(credits),
             "job": job,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),

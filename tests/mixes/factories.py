@@ -131,7 +131,7 @@ def make_stem(
         duration_s=samples.shape[0] / SAMPLE_RATE,
     )
     for credited, split_bps in credits or [(artist, 10000)]:
-        Credit.objects.create(stem=stem, artist=credited, split_bps=split_bps)
+        Credit.objects.create(stem=stem, artist=credited, split_bps=split_bps, consent="accepted")
     return stem
 
 

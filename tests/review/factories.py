@@ -21,6 +21,7 @@ from portal.review.models import ReasonTemplate
 from portal.stems.models import (
     ContributionReceipt,
     Credit,
+    CreditConsent,
     LicenseTemplate,
     ProvenanceCheck,
     Stem,
@@ -75,6 +76,7 @@ def make_stem(
     credits: list[tuple[Any, int]] | None = None,
     checks: list[tuple[str, str, str, dict[str, Any]]] | None = None,
     frequency: float | None = None,
+    consent: str = CreditConsent.ACCEPTED,
 ) -> Stem:
     number = next(_counter)
     samples = tone(frequency or 200.0 + 37.0 * number)
@@ -116,8 +118,15 @@ def make_stem(
         },
         provenance_verdict=verdict,
     )
+    # Everyone credited has accepted their share unless the test says otherwise (`consent`); the
+    # uploader's own share is always accepted, as stem_submit records it.
     for credited, split_bps in credits or [(artist, 10000)]:
-        Credit.objects.create(stem=stem, artist=credited, split_bps=split_bps)
+        Credit.objects.create(
+            stem=stem,
+            artist=credited,
+            split_bps=split_bps,
+            consent=CreditConsent.ACCEPTED if credited.pk == artist.pk else consent,
+        )
     for check_name, check_verdict, summary, evidence in checks or [
         ("exact_duplicate", verdict, "No other stem has the same sound.", {})
     ]:

@@ -32,3 +32,21 @@ def test_cora_approves_the_demo_stems_in_review_once(artist, make_stem):
     demo.seed(out=out)
     assert Decision.objects.count() == 2
     assert out.getvalue().endswith("cora approved 0 stem(s)")
+
+
+def test_the_demo_curator_approves_only_stems_whose_credits_are_all_accepted(
+    artist, other_artist, make_stem
+):
+    user_create(username="cora", role="curator", password="stemvault-demo")
+    duo = [(artist, 5000), (other_artist, 5000)]
+    waiting = make_stem(artist, title="Waiting duo", credits=duo, consent="pending")
+    settled = make_stem(artist, title="Settled duo", credits=duo)
+    out = io.StringIO()
+
+    demo.seed(out=out)
+    waiting.refresh_from_db()
+    settled.refresh_from_db()
+    assert settled.status == StemStatus.APPROVED
+    assert waiting.status == StemStatus.IN_REVIEW
+    assert "left “Waiting duo” in review" in out.getvalue() and "@bob" in out.getvalue()
+    assert set(settled.credits.values_list("consent", flat=True)) == {"accepted"}

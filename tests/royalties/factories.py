@@ -47,7 +47,7 @@ def make_stem(
         duration_s=4.0,
     )
     for user, bps in credits or [(artist, 10000)]:
-        Credit.objects.create(stem=stem, artist=user, split_bps=bps)
+        Credit.objects.create(stem=stem, artist=user, split_bps=bps, consent="accepted")
     return stem
 
 

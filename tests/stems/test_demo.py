@@ -38,6 +38,9 @@ def test_seeding_contributes_a_varied_demo_vault_in_review_and_is_idempotent(db)
         and len({s.musical_key for s in stems if s.musical_key}) >= 3
     )
     assert {s.artist.username for s in stems} == {"ada", "ben"}
+    # Each demo stem credits its own artist, so nothing waits for a credited artist's yes and
+    # the review seeder can approve them all.
+    assert {c.consent for s in stems for c in s.credits.all()} == {"accepted"}
     assert all(s.sample_rate == 48000 and s.channels == 2 for s in stems)
     demo.seed(out=io.StringIO())
     assert Stem.objects.count() == len(stems)

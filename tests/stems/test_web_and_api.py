@@ -263,7 +263,9 @@ def test_the_api_lists_my_stems_paginated_and_shows_detail(artist, submit, api_f
     assert detail["analysis"]["sample_rate"] == 48000
     assert {c["check_name"] for c in detail["checks"]} >= {"near_duplicate", "self_output"}
     assert detail["job"]["status"] == "done" and detail["job"]["progress"] == 100
-    assert detail["credits"] == [{"artist": artist.username, "split_bps": 10000}]
+    assert [(c["artist"], c["split_bps"], c["consent"]) for c in detail["credits"]] == [
+        (artist.username, 10000, "accepted")
+    ]
 
 
 def test_withdrawing_through_the_api(artist, submit, api_for, run_jobs):

@@ -43,6 +43,7 @@ from portal.stems.models import (
     Submission,
 )
 from portal.stems.provenance_jobs import PROVENANCE_JOB_KIND
+from portal.stems.services.lifecycle import announce_credits, credit_consent_fields
 from renderer.audio import Audio, pcm_sha256
 from renderer.validate import AudioRejected, validate_filename, validate_upload
 
@@ -273,10 +274,19 @@ def _create_rows(
         # Uniqueness is the database's job here: the constraint, not a racy pre-query.
         stem.full_clean(validate_unique=False, validate_constraints=False)
         stem.save()
+        asked: list[int] = []
         for user, bps in item.credits:
-            credit = Credit(stem=stem, artist=user, split_bps=bps)
+            consent = credit_consent_fields(
+                artist_id=user.pk, uploader_id=artist.pk, now=submission.created_at
+            )
+            credit = Credit(stem=stem, artist=user, split_bps=bps, **consent)
             credit.full_clean(validate_unique=False, validate_constraints=False)
             credit.save()
+            if user.pk != artist.pk:
+                asked.append(credit.pk)
+        # Everyone else credited is asked to accept their share (a notice, after commit); the
+        # stem cannot be approved before they all have.
+        announce_credits(stem, asked)
         ContributionReceipt.objects.create(
             stem=stem,
             body=_receipt_body(
