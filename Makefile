@@ -12,14 +12,23 @@ export PORT
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.lock
+# Two hash-locked sets: `make run` installs only what the portal runs (requirements.lock); the
+# targets that test, lint, type-check or benchmark add the development tools on top
+# (requirements-dev.lock, the same versions plus the `dev` extra). Each set has its own stamp,
+# so `make run` after `make test` installs nothing and `make test` after `make run` adds only
+# the development tools.
+$(BIN)/.installed-runtime: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Stemvault needs Python 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-run: $(BIN)/.installed ## Migrate, seed the demo, serve on 127.0.0.1:$PORT with a worker
+$(BIN)/.installed-dev: requirements-dev.lock $(BIN)/.installed-runtime
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@touch $@
+
+run: $(BIN)/.installed-runtime ## Migrate, seed the demo, serve on 127.0.0.1:$PORT with a worker
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
 	@echo ""
@@ -28,25 +37,28 @@ run: $(BIN)/.installed ## Migrate, seed the demo, serve on 127.0.0.1:$PORT with 
 	@echo ""
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runportal --port $(PORT)
 
-test: $(BIN)/.installed ## Run the test suite (SQLite, embedded worker, local storage unless configured)
+test: $(BIN)/.installed-dev ## Run the test suite (SQLite, embedded worker, local storage unless configured)
 	$(BIN)/python -m pytest
 
-lint: $(BIN)/.installed ## ruff lint and format check
+lint: $(BIN)/.installed-dev ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(BIN)/.installed ## Apply ruff's formatting and fixes
+format: $(BIN)/.installed-dev ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(BIN)/.installed ## mypy with django-stubs
+typecheck: $(BIN)/.installed-dev ## mypy with django-stubs
 	$(BIN)/mypy portal renderer bench
 
-bench: $(BIN)/.installed ## Run the benchmarks (python -m bench)
+bench: $(BIN)/.installed-dev ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
 
-lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv)
-	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+# The dev set is resolved first (keeping the versions already locked); the runtime set is then
+# resolved under it as a constraint, so both files pin the same version of every shared package.
+lock: ## Re-resolve requirements-dev.lock and requirements.lock from pyproject.toml (needs uv)
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --constraint requirements-dev.lock -o requirements.lock
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -18,16 +20,51 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+# A value these helpers cannot read stops the start with a message naming the variable: a typo
+# such as DEBUG=Ture must not quietly become the default (for DEBUG, production mode).
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+    value = env_str(name)
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes/no value: use 1, true, yes or on for yes, "
+        f"0, false, no or off for no (any case), or leave {name} unset for the default"
+    )
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    value = env_str(name)
+    if value == "":
+        return default
+    if not _INT.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number: write digits only, such as {default}, "
+            f"or leave {name} unset for the default"
+        )
+    return int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    if value == "":
+        return default
+    # The pattern refuses nan, inf and 1_000 too, which float() would take.
+    if not _FLOAT.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a number: write it like {default} or 0.5, "
+            f"or leave {name} unset for the default"
+        )
+    return float(value)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -163,10 +200,10 @@ DRAMATIQ_BROKER = {
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
-JOB_HEARTBEAT_S = float(env_str("JOB_HEARTBEAT_S", "2"))
-JOB_STALE_AFTER_S = float(env_str("JOB_STALE_AFTER_S", "20"))
-JOB_REDELIVER_AFTER_S = float(env_str("JOB_REDELIVER_AFTER_S", "15"))
-JOB_SWEEP_INTERVAL_S = float(env_str("JOB_SWEEP_INTERVAL_S", "2"))
+JOB_HEARTBEAT_S = env_float("JOB_HEARTBEAT_S", 2.0)
+JOB_STALE_AFTER_S = env_float("JOB_STALE_AFTER_S", 20.0)
+JOB_REDELIVER_AFTER_S = env_float("JOB_REDELIVER_AFTER_S", 15.0)
+JOB_SWEEP_INTERVAL_S = env_float("JOB_SWEEP_INTERVAL_S", 2.0)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2)
 
 # --- Storage ----------------------------------------------------------------------------------
