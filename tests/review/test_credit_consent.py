@@ -408,7 +408,7 @@ def test_the_openapi_schema_documents_the_credit_endpoints(client):
 
 # --- 4. Adversaries -------------------------------------------------------------------------------
 def test_only_the_credited_artist_can_answer_their_credit(
-    duet, artist, other_artist, outsider, curator, staff, api_for
+    duet, artist, other_artist, outsider, curator, staff, api_for, app_api
 ):
     credit = _credit(duet, other_artist)
     for verb in ("accept", "decline"):
@@ -422,8 +422,11 @@ def test_only_the_credited_artist_can_answer_their_credit(
         assert api_for(None).post(f"/api/v1/credits/{credit.pk}/{verb}/").status_code in (401, 403)
     missing = api_for(outsider).post("/api/v1/credits/999999/accept/")
     assert missing.status_code == 404 and _error(missing)["code"] == "credit_not_found"
-    player = api_for(other_artist, scope="player")
-    assert player.post(f"/api/v1/credits/{credit.pk}/accept/").status_code == 403
+    from tests.conftest import make_client_app
+
+    # The credited artist's own client app cannot answer for them either.
+    app_credential = app_api(make_client_app(other_artist, "Bob's app"))
+    assert app_credential.post(f"/api/v1/credits/{credit.pk}/accept/").status_code == 403
     assert Credit.objects.get(pk=credit.pk).consent == PENDING
     assert not AuditEntry.objects.filter(action__startswith="credit.").exists()
 
