@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from portal.jobs.models import Job
-from portal.jobs.registry import JobFailed, Progress, job_kind
+from portal.jobs.registry import RENDER_QUEUE, JobFailed, Progress, job_kind
 from portal.mixes import services
 from portal.stems.signals import stem_entered_review
 
@@ -27,6 +27,7 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
     max_attempts=3,
     time_limit_s=services.RENDER_TIME_LIMIT_S,
     on_give_up=on_render_given_up,
+    queue=RENDER_QUEUE,
 )
 def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;

@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from portal.audit.services import audit_record
+from portal.jobs.services import job_claim_assert
 from portal.stems.evidence import GENERATORS, explained_share, read_tags
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
@@ -337,6 +338,9 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
     flags = [r for r in results if r.verdict == Verdict.FLAG]
     verdict = Verdict.FAIL if fails else Verdict.FLAG if flags else Verdict.PASS
     with transaction.atomic():
+        # A worker whose job the sweeper gave to another records no verdict (it locks the job
+        # row until this commits; a no-op outside a job).
+        job_claim_assert()
         locked = Stem.objects.select_for_update().get(pk=stem.pk)
         if locked.status != StemStatus.PROCESSING:  # withdrawn while we worked
             return {"skipped": locked.status}
