@@ -196,6 +196,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "portal.jobs.middleware.SweeperMiddleware",
+        "portal.jobs.middleware.RenderPoolMiddleware",
         "portal.jobs.middleware.KeepFreedMemoryMiddleware",
     ],
 }
@@ -205,6 +206,9 @@ JOB_STALE_AFTER_S = env_float("JOB_STALE_AFTER_S", 20.0)
 JOB_REDELIVER_AFTER_S = env_float("JOB_REDELIVER_AFTER_S", 15.0)
 JOB_SWEEP_INTERVAL_S = env_float("JOB_SWEEP_INTERVAL_S", 2.0)
 EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2)
+# Worker threads of the "renders" queue in every worker process, beside the threads of the
+# other queues (EMBEDDED_WORKER_THREADS, or `rundramatiq --threads`): see RenderPoolMiddleware.
+WORKER_RENDER_THREADS = env_int("WORKER_RENDER_THREADS", 1)
 
 # --- Storage ----------------------------------------------------------------------------------
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
@@ -248,6 +252,12 @@ REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 30)
 STEMVAULT_SIGNING_KEY = env_str("STEMVAULT_SIGNING_KEY")  # PEM path; unset = var/keys/
 MIXES_RENDER_TIME_LIMIT_S = env_int("MIXES_RENDER_TIME_LIMIT_S", 300)
 MIXES_STEM_CACHE_BYTES = env_int("MIXES_STEM_CACHE_BYTES", 512 * 1024**2)
+# Render quotas (see mixes.quotas): soundtracks queued or rendering at once, and requested
+# seconds per UTC day, for a person's own requests and for each client app's.
+MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = env_int("MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT", 3)
+MIXES_MAX_CONCURRENT_RENDERS_PER_APP = env_int("MIXES_MAX_CONCURRENT_RENDERS_PER_APP", 10)
+MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = env_int("MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT", 3600)
+MIXES_RENDER_SECONDS_PER_DAY_PER_APP = env_int("MIXES_RENDER_SECONDS_PER_DAY_PER_APP", 36000)
 ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY = env_int(
     "ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY", 20
 )

@@ -39,7 +39,12 @@ def _flatten(detail: Any) -> Any:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error, whatever raised it, answers `{"error": {"code", "message", "fields"?}}`."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        headers = {}
+        if "retry_after_s" in exc.extra:  # a quota that frees at a known time (RFC 9110 10.2.3)
+            headers["Retry-After"] = str(int(exc.extra["retry_after_s"]))
+        return Response(
+            error_body(exc.code, exc.message, exc.fields), status=exc.status, headers=headers
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -1,5 +1,5 @@
-"""Dramatiq middleware for every worker process: the job sweeper, and the allocator settings
-render jobs want."""
+"""Dramatiq middleware for every worker process: the job sweeper, the render queue's own
+worker threads, and the allocator settings render jobs want."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import threading
 from typing import Any
 
+import dramatiq
+from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ class Sweeper:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)  # let a pass in progress finish its writes
 
     def _run(self) -> None:
         from django.db import close_old_connections
@@ -45,18 +49,72 @@ class Sweeper:
 
 
 class SweeperMiddleware(Middleware):
+    """One sweeper per process, however many workers (pools) it runs: it starts with the first
+    and stops with the last."""
+
     def __init__(self) -> None:
         self.sweeper: Sweeper | None = None
+        self.workers: set[int] = set()
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         from django.conf import settings
 
-        self.sweeper = Sweeper(settings.JOB_SWEEP_INTERVAL_S)
-        self.sweeper.start()
+        self.workers.add(id(worker))
+        if self.sweeper is None:
+            self.sweeper = Sweeper(settings.JOB_SWEEP_INTERVAL_S)
+            self.sweeper.start()
 
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
-        if self.sweeper:
+        self.workers.discard(id(worker))
+        if self.sweeper is not None and not self.workers:
             self.sweeper.stop()
+            self.sweeper = None
+
+
+class RenderPoolMiddleware(Middleware):
+    """Give renders their own worker threads in every worker process that serves all queues.
+
+    One dramatiq Worker feeds every queue into one pool of threads: a flood of renders (minutes
+    each) would then hold every thread while provenance checks, webhooks and payouts wait. So a
+    worker about to consume every queue (`rundramatiq`, `runworker`, the embedded worker of
+    `make run`) is narrowed to the other queues, and a second Worker with its own
+    WORKER_RENDER_THREADS threads consumes the render queue beside it, in the same process.
+    A worker started for chosen queues (`rundramatiq --queues renders`) is left as it is.
+    """
+
+    def __init__(self) -> None:
+        self.narrowed: set[int] = set()  # id() of the workers this middleware narrowed
+        self.pools: dict[int, dramatiq.Worker] = {}  # id(narrowed worker) -> its render pool
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        from portal.jobs.registry import DEFAULT_QUEUE, RENDER_QUEUE
+
+        if worker.consumer_whitelist:
+            return  # the operator (or this middleware, for a render pool) chose its queues
+        declared = {q_name(queue) for queue in broker.get_declared_queues()}
+        # Never empty: an empty whitelist would mean "every queue" again.
+        worker.consumer_whitelist = (declared | {DEFAULT_QUEUE}) - {RENDER_QUEUE}
+        self.narrowed.add(id(worker))
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        from django.conf import settings
+
+        from portal.jobs.registry import RENDER_QUEUE
+
+        if id(worker) not in self.narrowed or id(worker) in self.pools:
+            return
+        pool = dramatiq.Worker(
+            broker, queues={RENDER_QUEUE}, worker_threads=settings.WORKER_RENDER_THREADS
+        )
+        self.pools[id(worker)] = pool
+        pool.start()
+        logger.info("render queue: %s worker thread(s) of its own", settings.WORKER_RENDER_THREADS)
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        self.narrowed.discard(id(worker))
+        pool = self.pools.pop(id(worker), None)
+        if pool is not None:
+            pool.stop()
 
 
 class KeepFreedMemoryMiddleware(Middleware):

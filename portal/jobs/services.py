@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from dramatiq.middleware import TimeLimitExceeded
+from dramatiq.middleware.threading import raise_thread_exception
 
 from portal.jobs.models import Job, JobStatus, WorkerBeat
-from portal.jobs.registry import JobFailed, get_kind
+from portal.jobs.registry import (
+    DEFAULT_QUEUE,
+    ClaimLost,
+    JobFailed,
+    JobKind,
+    find_kind,
+    get_kind,
+    kinds_on_other_queues,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def _ring(job_id: int, delay_ms: int = 0) -> None:
+def _ring(job_id: int, kind: str, delay_ms: int = 0) -> None:
+    """Send the doorbell for a job on its kind's queue, with its kind's time limit."""
     # Imported late: the actor module needs the configured broker.
-    from portal.jobs.tasks import run_job
+    from portal.jobs.tasks import ACTORS
 
+    job_kind = find_kind(kind)  # an unknown kind rings on the default queue, to be failed there
+    actor = ACTORS[job_kind.queue if job_kind else DEFAULT_QUEUE]
+    options: dict[str, Any] = {}
+    if job_kind is not None:
+        # dramatiq's TimeLimit reads the message's time_limit before the actor's.
+        options["time_limit"] = int(job_kind.time_limit_s * 1000)
     try:
-        run_job.send_with_options(args=(job_id,), delay=delay_ms or None)
+        actor.send_with_options(args=(job_id,), delay=delay_ms or None, **options)
     except Exception:  # the broker is down: the row stays queued and the sweeper rings later
         logger.warning("could not ring the broker for job %s; the sweeper will retry", job_id)
 
@@ -62,15 +83,23 @@ def job_enqueue(
             )
     except IntegrityError:
         return Job.objects.get(dedupe_key=dedupe_key)
-    transaction.on_commit(lambda: _ring(job.pk))
+    transaction.on_commit(lambda: _ring(job.pk, kind))
     return job
 
 
-def job_claim(*, job_id: int) -> tuple[Job, str] | None:
-    """Move a queued job to running, atomically. None if someone else has it or it is finished."""
+def job_claim(*, job_id: int, queue: str | None = None) -> tuple[Job, str] | None:
+    """Move a queued job to running, atomically. None if someone else has it or it is finished.
+
+    With `queue`, only a job of a kind on that queue is claimed: a doorbell that reached the
+    wrong queue (rung before a kind moved queues) never lets a render take a thread that
+    provenance checks and webhooks count on; the job's own doorbell, or the sweeper's, follows.
+    """
     token = uuid.uuid4().hex
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, run_after__lte=now).update(
+    candidates = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, run_after__lte=now)
+    if queue is not None:
+        candidates = candidates.exclude(kind__in=kinds_on_other_queues(queue))
+    claimed = candidates.update(
         status=JobStatus.RUNNING,
         attempts=F("attempts") + 1,
         claim_token=token,
@@ -134,13 +163,14 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(300, 2 ** max(0, attempts - 1)))
 
 
-def job_retry_or_fail(*, job: Job, token: str, message: str) -> None:
+def job_retry_or_fail(*, job: Job, token: str, message: str, code: str = "retrying") -> None:
     if job.attempts >= job.max_attempts:
         if job_fail(
             job_id=job.pk,
             token=token,
             code="gave_up",
-            message=f"Failed after {job.attempts} attempts: {message}",
+            message=f"Failed after {job.attempts} attempt{'s' if job.attempts != 1 else ''}: "
+            f"{message}",
         ):
             _gave_up(job.pk)
         return
@@ -149,39 +179,162 @@ def job_retry_or_fail(*, job: Job, token: str, message: str) -> None:
     updated = Job.objects.filter(pk=job.pk, claim_token=token, status=JobStatus.RUNNING).update(
         status=JobStatus.QUEUED,
         error=message,
-        error_code="retrying",
+        error_code=code,
         run_after=now + timedelta(seconds=delay),
         enqueued_at=now,
     )
     if updated:
-        _ring(job.pk, delay_ms=int(delay * 1000))
+        _ring(job.pk, job.kind, delay_ms=int(delay * 1000))
 
 
-def job_execute(job_id: int) -> None:
-    """Run one job if it can be claimed. Safe to call any number of times for the same id."""
-    claim = job_claim(job_id=job_id)
+# The claim of the job this thread is running, for job_claim_assert (set around the handler).
+_current_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar(
+    "current_job_run", default=None
+)
+
+
+class _Run:
+    """One worker's run of one claimed job: its heartbeat, its progress reports, its time
+    limit, and what it does when its claim is lost."""
+
+    def __init__(self, job: Job, token: str, kind: JobKind) -> None:
+        self.job = job
+        self.token = token
+        self.kind = kind
+        self.deadline = time.monotonic() + kind.time_limit_s
+        self.lost = threading.Event()
+        self.stop = threading.Event()
+        self.last_progress = -1
+        self.thread_id = threading.get_ident()
+        # Held while deciding to interrupt the job's thread and while leaving the handler, so
+        # the interruption can only land in this job's handler, never in the thread's next job.
+        self.abort_lock = threading.Lock()
+        self.in_handler = False
+        self.beater = threading.Thread(
+            target=self._beat, name=f"job-{job.pk}-heartbeat", daemon=True
+        )
+
+    def _beat(self) -> None:
+        try:
+            while not self.stop.wait(settings.JOB_HEARTBEAT_S):
+                try:
+                    if job_heartbeat(job_id=self.job.pk, token=self.token):
+                        continue
+                    if self.stop.is_set():
+                        return  # the job finished meanwhile: its own write said so
+                    if self._taken_back():
+                        self._abort()
+                        return
+                except Exception:  # a database hiccup: try again at the next beat
+                    if self.stop.is_set():
+                        return
+                    logger.warning("heartbeat of job %s failed; retrying", self.job.pk)
+        finally:
+            connection.close()
+
+    def _taken_back(self) -> bool:
+        """The row says so: requeued, finished, or claimed again under another token. (A row
+        this thread cannot see, as in a test whose transaction never commits, proves nothing;
+        the handler's own check before it commits still decides.)"""
+        return (
+            Job.objects.filter(pk=self.job.pk)
+            .exclude(claim_token=self.token, status=JobStatus.RUNNING)
+            .exists()
+        )
+
+    def _abort(self) -> None:
+        """The sweeper gave the job away: stop the handler, wherever it is. Handlers that report
+        progress stop at their next report; the others are interrupted, as dramatiq's TimeLimit
+        interrupts them (an exception raised in their thread at its next bytecode)."""
+        self.lost.set()
+        with self.abort_lock:
+            if self.in_handler and not self.stop.is_set():
+                logger.warning("job %s: claim lost to the sweeper; stopping", self.job.pk)
+                raise_thread_exception(self.thread_id, ClaimLost)  # type: ignore[no-untyped-call]
+
+    def progress(self, value: int) -> None:
+        """The handler's progress callback: also where a lost claim or a time limit stops a
+        handler that cooperates (the same outcome as dramatiq's interruption, sooner and at a
+        point the handler chose)."""
+        if self.lost.is_set():
+            raise ClaimLost(f"job {self.job.pk}: the claim was lost")
+        if time.monotonic() > self.deadline:
+            raise TimeLimitExceeded()
+        value = max(0, min(99, int(value)))
+        if value != self.last_progress:
+            self.last_progress = value
+            if not job_heartbeat(job_id=self.job.pk, token=self.token, progress=value):
+                self.lost.set()
+                raise ClaimLost(f"job {self.job.pk}: the claim was lost")
+
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        marker = _current_run.set(self)
+        self.in_handler = True
+        try:
+            yield
+        finally:
+            with self.abort_lock:
+                self.in_handler = False
+            _current_run.reset(marker)
+
+
+def job_claim_assert() -> None:
+    """Raise ClaimLost unless this thread's job is still claimed by it; a no-op outside a job.
+
+    A handler calls it just before committing its results (the render's file and mix row, a
+    stem's verdicts): inside a transaction it also locks the job row, so the sweeper cannot
+    take the job back between this check and the commit. A worker presumed dead that comes
+    back therefore writes nothing over the work of the one that replaced it.
+    """
+    run = _current_run.get()
+    if run is None:
+        return
+    held = Job.objects.filter(pk=run.job.pk, claim_token=run.token, status=JobStatus.RUNNING)
+    if connection.in_atomic_block:
+        held = held.select_for_update()
+    if run.lost.is_set() or not list(held.values_list("pk", flat=True)):
+        run.lost.set()
+        raise ClaimLost(f"job {run.job.pk}: the claim was lost; its results are not recorded")
+
+
+def job_execute(job_id: int, *, queue: str | None = None) -> None:
+    """Run one job if it can be claimed. Safe to call any number of times for the same id.
+
+    The kind's time limit is enforced twice: dramatiq's TimeLimit interrupts the worker thread
+    (the limit travels with the message, see _ring), and a handler that reports progress is
+    stopped at its next report after the deadline (this also holds where no dramatiq worker
+    runs the job). Either way the row records "time limit of N s exceeded" and the job is
+    retried with backoff, then given up after max_attempts, as any unexpected error is.
+    """
+    claim = job_claim(job_id=job_id, queue=queue)
     if claim is None:
         return
     job, token = claim
-    stop = threading.Event()
-    last_progress = {"value": -1}
-
-    def beat() -> None:
-        while not stop.wait(settings.JOB_HEARTBEAT_S):
-            if not job_heartbeat(job_id=job.pk, token=token):
-                return
-
-    def progress(value: int) -> None:
-        value = max(0, min(99, int(value)))
-        if value != last_progress["value"]:
-            last_progress["value"] = value
-            job_heartbeat(job_id=job.pk, token=token, progress=value)
-
-    beater = threading.Thread(target=beat, name=f"job-{job.pk}-heartbeat", daemon=True)
-    beater.start()
     try:
         kind = get_kind(job.kind)
-        result = kind.handler(job_id=job.pk, progress=progress, **job.args)
+    except JobFailed as exc:
+        job_fail(job_id=job.pk, token=token, code=exc.code, message=exc.message)
+        return
+    run = _Run(job, token, kind)
+    run.beater.start()
+    try:
+        with run.handling():
+            result = kind.handler(job_id=job.pk, progress=run.progress, **job.args)
+    except ClaimLost:
+        # Another worker has the job now: every write of ours would be refused (the token), and
+        # the handler stopped before recording its results (job_claim_assert).
+        logger.warning("job %s (%s): claim lost, results discarded", job.pk, job.kind)
+    except TimeLimitExceeded:
+        # A BaseException: `except Exception` below would let it escape and leave the row
+        # running until the sweeper noticed, with no word of why.
+        logger.warning("job %s (%s) hit its time limit", job.pk, job.kind)
+        job_retry_or_fail(
+            job=job,
+            token=token,
+            code="time_limit",
+            message=f"time limit of {kind.time_limit_s:g} s exceeded",
+        )
     except JobFailed as exc:
         job_fail(job_id=job.pk, token=token, code=exc.code, message=exc.message)
     except Exception as exc:
@@ -191,7 +344,7 @@ def job_execute(job_id: int) -> None:
     else:
         job_succeed(job_id=job.pk, token=token, result=result)
     finally:
-        stop.set()
+        run.stop.set()
 
 
 def worker_identity() -> str:
@@ -217,7 +370,7 @@ def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
             create_defaults={"beat_at": now, "started_at": now, "broker": settings.BROKER_KIND},
         )
     for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale).only(
-        "pk", "attempts", "max_attempts", "claim_token"
+        "pk", "kind", "attempts", "max_attempts", "claim_token"
     ):
         if job.attempts >= job.max_attempts:
             if Job.objects.filter(
@@ -235,12 +388,12 @@ def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
             pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING
         ).update(status=JobStatus.QUEUED, claim_token="", run_after=now, enqueued_at=now):
             counts["requeued"] += 1
-            _ring(job.pk)
+            _ring(job.pk, job.kind)
     lost = Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=now).filter(
         Q(enqueued_at__lt=redeliver) | Q(enqueued_at__isnull=True)
     )
-    for job_id in list(lost.values_list("pk", flat=True)[:500]):
+    for job_id, kind in list(lost.values_list("pk", "kind")[:500]):
         if Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(enqueued_at=now):
             counts["rerung"] += 1
-            _ring(job_id)
+            _ring(job_id, kind)
     return counts

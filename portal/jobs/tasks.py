@@ -1,4 +1,4 @@
-"""The one Dramatiq actor: it takes a job id and runs whatever the row says."""
+"""The Dramatiq actors, one per queue: each takes a job id and runs whatever the row says."""
 
 from __future__ import annotations
 
@@ -6,15 +6,27 @@ import time
 
 import dramatiq
 
-from portal.jobs.registry import Progress, job_kind
+from portal.jobs.registry import DEFAULT_QUEUE, RENDER_QUEUE, Progress, job_kind
 from portal.jobs.services import job_execute
+
+# The ceiling for a message that carries no time limit of its own (one rung before kinds had
+# limits). Every ring sends its kind's time limit with the message, and dramatiq's TimeLimit
+# middleware reads the message's option first: that is what enforces each kind's limit.
+CEILING_MS = 60 * 60 * 1000
 
 
 # max_retries=0: retries and backoff live on the job row, where they survive a broker restart.
-# The time limit is the ceiling for any kind; kinds enforce tighter limits themselves.
-@dramatiq.actor(queue_name="default", max_retries=0, time_limit=30 * 60 * 1000)
+@dramatiq.actor(queue_name=DEFAULT_QUEUE, max_retries=0, time_limit=CEILING_MS)
 def run_job(job_id: int) -> None:
-    job_execute(job_id)
+    job_execute(job_id, queue=DEFAULT_QUEUE)
+
+
+@dramatiq.actor(queue_name=RENDER_QUEUE, max_retries=0, time_limit=CEILING_MS)
+def run_render_job(job_id: int) -> None:
+    job_execute(job_id, queue=RENDER_QUEUE)
+
+
+ACTORS = {DEFAULT_QUEUE: run_job, RENDER_QUEUE: run_render_job}
 
 
 @job_kind("jobs.demo", max_attempts=5, time_limit_s=120)

@@ -118,6 +118,10 @@ class SoundtrackListApi(APIView):
             202: CreatedSerializer,
             400: OpenApiResponse(description="Invalid request"),
             422: OpenApiResponse(description="no_compatible_stems: the vault cannot satisfy it"),
+            429: OpenApiResponse(
+                description="render_quota: too many renders queued or running at once, or "
+                "the day's render seconds used up (Retry-After says when they reset)"
+            ),
         },
         summary="Request a soundtrack; poll its URL until the status is done",
     )

@@ -1,10 +1,11 @@
 """Writes for mixes: request a soundtrack or a preview, render it, record the outcome.
 
 A render is planned when it is requested (so an impossible request fails at once, with advice)
-and rendered by the "mixes.render" job. The job is idempotent: the output's storage name is
-fixed by the mix id, it is written under a temporary name and moved into place while the mix
-row is locked, and a mix that is already done is left alone, so a retried or duplicated job
-never leaves two outputs or a partial file.
+and rendered by the "mixes.render" job, on the render queue. The job is idempotent: the
+output's storage name is fixed by the mix id, it is written under a temporary name and moved
+into place while the mix row is locked, and a mix that is already done is left alone, so a
+retried or duplicated job never leaves two outputs or a partial file. A worker whose claim on
+the job was lost (the sweeper gave it to another) records nothing (job_claim_assert).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import logging
 import math
 import os
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError
-from portal.jobs.services import job_enqueue
+from portal.jobs.services import job_claim_assert, job_enqueue
 from portal.mixes.keys import signing_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.mixes.planner import plan_preview, plan_soundtrack
+from portal.mixes.quotas import render_quota_check
 from portal.mixes.selection import candidate_from_stem
 from portal.mixes.selectors import previews_of_stem
 from portal.mixes.soundtrack_request import soundtrack_request_from
@@ -91,10 +92,15 @@ def soundtrack_request(*, user: Any, data: dict[str, Any], app: Any = None) -> M
     """Plan a soundtrack from the vault and queue its render. `app` is the client app whose
     credential asked for it (None from the web page): only that app's plays of it earn.
 
-    Raises ApplicationError("invalid") for a request that breaks a rule and
-    ApplicationError("no_compatible_stems", status 422) when the vault cannot satisfy it.
+    Raises ApplicationError("invalid") for a request that breaks a rule,
+    ApplicationError("render_quota", status 429) over the account's or app's render quota (see
+    mixes.quotas), and ApplicationError("no_compatible_stems", status 422) when the vault
+    cannot satisfy it.
     """
     request = soundtrack_request_from(data)
+    # Before planning, and under the lock it takes on the account or app row until this
+    # transaction ends: two requests at the last free slot cannot both get it.
+    render_quota_check(user=user, app=app, duration_s=request.duration_s)
     plan = plan_soundtrack(request)
     mix = Mix(
         kind=RenderKind.SOUNDTRACK,
@@ -127,8 +133,13 @@ def mix_preview_request(*, stem: Stem) -> Mix:
     """Queue a 30 s preview of `stem` in context with approved vault stems.
 
     Idempotent: while a preview with the same plan is queued, rendering or done, that one is
-    returned; a stem whose metadata changed (a new plan) gets a new preview.
+    returned; a stem whose metadata changed (a new plan) gets a new preview. Previews are the
+    platform's, for its curators: no artist's render quota applies, and only stems entering
+    review (a curator-gated move after the first) queue them.
     """
+    # The stem's row lock makes the look-up and the insert below one step: two announcements
+    # of the same stem at once still queue a single preview.
+    Stem.objects.select_for_update().filter(pk=stem.pk).first()
     plan = plan_preview(candidate_from_stem(stem))
     digest = _plan_sha256(plan)
     existing = (
@@ -330,6 +341,9 @@ def _register_fingerprint(mix: Mix, result: RenderResult) -> None:
 
 def mix_fail(*, mix_id: uuid.UUID | str, code: str, message: str) -> None:
     with transaction.atomic():
+        # From a render job: only while it holds its claim (a stale worker must not fail the
+        # mix another worker is rendering). From the sweeper's give-up hook: a no-op.
+        job_claim_assert()
         mix = Mix.objects.select_for_update().filter(pk=mix_id).first()
         if mix is None or mix.status == RenderStatus.DONE:
             return
@@ -346,7 +360,9 @@ def mix_fail(*, mix_id: uuid.UUID | str, code: str, message: str) -> None:
         )
 
 
+@transaction.atomic
 def mix_retry_later(*, mix_id: uuid.UUID | str, message: str) -> None:
+    job_claim_assert()
     Mix.objects.filter(pk=mix_id, status=RenderStatus.RENDERING).update(
         status=RenderStatus.QUEUED, error=f"Retrying after an error: {message}"
     )
@@ -364,11 +380,9 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         # Done or failed already: a duplicated or late job changes nothing.
         return {"mix_id": str(mix.pk), "status": mix.status, "skipped": True}
 
-    deadline = time.monotonic() + RENDER_TIME_LIMIT_S
-
     def engine_progress(percent: int) -> None:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the render took longer than {RENDER_TIME_LIMIT_S} s")
+        # The job's progress callback also stops the render at RENDER_TIME_LIMIT_S (the kind's
+        # time limit) or when this worker's claim was lost.
         progress(5 + int(percent * 0.8))
 
     plan = _current_plan(mix)
@@ -388,6 +402,7 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
     manifest = signed_manifest_for(plan, result, render_id=str(mix.pk))
     data = embed_manifest(result.audio, result.format, manifest)
     progress(88)
+    job_claim_assert()  # cheap, before the fingerprint; the commit below checks under lock
     _register_fingerprint(mix, result)
     progress(92)
 
@@ -397,6 +412,8 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
     )
     try:
         with transaction.atomic():
+            # Locks the job row: the sweeper cannot give the job away before this commits.
+            job_claim_assert()
             locked = Mix.objects.select_for_update().get(pk=mix.pk)
             if locked.status != RenderStatus.RENDERING:
                 return {"mix_id": str(mix.pk), "status": locked.status, "skipped": True}

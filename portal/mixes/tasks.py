@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from dramatiq.middleware import TimeLimitExceeded
 
 from portal.jobs.models import Job
-from portal.jobs.registry import JobFailed, Progress, job_kind
+from portal.jobs.registry import RENDER_QUEUE, JobFailed, Progress, get_kind, job_kind
 from portal.mixes import services
 from portal.stems.signals import stem_entered_review
 
@@ -27,6 +28,7 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
     max_attempts=3,
     time_limit_s=services.RENDER_TIME_LIMIT_S,
     on_give_up=on_render_given_up,
+    queue=RENDER_QUEUE,
 )
 def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;
@@ -36,9 +38,17 @@ def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any
     except services.RenderFailed as exc:
         services.mix_fail(mix_id=mix_id, code=exc.code, message=exc.message)
         raise JobFailed(exc.code, exc.message) from exc
-    except Exception as exc:
+    except (Exception, TimeLimitExceeded) as exc:
+        # TimeLimitExceeded is a BaseException (dramatiq's interruption, or the job's progress
+        # callback past the deadline): named here so the mix says so too; job_execute records
+        # it on the job and retries.
         job = Job.objects.filter(pk=job_id).only("attempts", "max_attempts").first()
-        message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeLimitExceeded):
+            message = (
+                f"time limit of {get_kind(services.RENDER_JOB_KIND).time_limit_s:g} s exceeded"
+            )
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         if job is None or job.attempts >= job.max_attempts:
             services.mix_fail(
                 mix_id=mix_id, code="render_error", message=f"The render failed: {message}"

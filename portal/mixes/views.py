@@ -13,6 +13,7 @@ from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_f
 @login_required
 def soundtrack_list(request: HttpRequest) -> HttpResponse:
     form = SoundtrackForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             mix = services.soundtrack_request(user=request.user, data=form.request_data())
@@ -22,10 +23,17 @@ def soundtrack_list(request: HttpRequest) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, error)
             if not exc.fields:
                 form.add_error(None, exc.message)
+            if exc.status == 429:  # over the render quota: the page says so, as the API does
+                status = 429
         else:
             return redirect("mixes:soundtrack_detail", mix_id=mix.pk)
     soundtracks = soundtracks_for_user(user=request.user)[:50]
-    return render(request, "mixes/soundtrack_list.html", {"form": form, "soundtracks": soundtracks})
+    return render(
+        request,
+        "mixes/soundtrack_list.html",
+        {"form": form, "soundtracks": soundtracks},
+        status=status,
+    )
 
 
 @login_required

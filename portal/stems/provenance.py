@@ -32,6 +32,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from portal.audit.services import audit_record
+from portal.jobs.services import job_claim_assert
 from portal.stems.evidence import GENERATORS, explained_share, read_tags
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
@@ -448,6 +449,9 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
     own = [check_self_output(fp), check_metadata(raw), check_quality(analysis)]
     progress(75)
     with transaction.atomic():
+        # A worker whose job the sweeper gave to another records no verdict (it locks the job
+        # row until this commits; a no-op outside a job).
+        job_claim_assert()
         _judge_one_at_a_time()
         rows = Stem.objects.select_for_update(of=("self",)).select_related("artist")
         locked = rows.get(pk=stem.pk)

@@ -43,7 +43,7 @@ def test_enqueue_rings_the_broker_only_after_commit(
 ):
     rung: list[int] = []
     monkeypatch.setattr(
-        "portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id)
+        "portal.jobs.services._ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
     )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = job_enqueue(kind="tests.count", args={"name": "a"})
@@ -143,7 +143,7 @@ def test_the_sweeper_requeues_a_job_whose_worker_died():
 def test_the_sweeper_rings_again_for_a_job_whose_message_was_lost(monkeypatch):
     rung: list[int] = []
     monkeypatch.setattr(
-        "portal.jobs.services._ring", lambda job_id, delay_ms=0: rung.append(job_id)
+        "portal.jobs.services._ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
     )
     job = job_enqueue(kind="tests.count", args={"name": "lost"})
     assert jobs_sweep()["rerung"] == 0  # rung just now: give the broker time
