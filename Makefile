@@ -40,7 +40,7 @@ format: $(BIN)/.installed ## Apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
 
 typecheck: $(BIN)/.installed ## mypy with django-stubs
-	$(BIN)/mypy portal renderer bench
+	$(BIN)/mypy portal renderer bench stripe_server
 
 bench: $(BIN)/.installed ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
