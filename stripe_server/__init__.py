@@ -12,9 +12,11 @@ Usage::
 
 from __future__ import annotations
 
+from .faults import Fault, fault_error_body
 from .fixtures import Fixtures, default_fixtures_path
+from .handler import RequestRecord
 from .params import StripeError
-from .server import Fault, RequestRecord, StripeTestServer, fault_error_body
+from .server import StripeTestServer
 from .webhooks import WebhookDelivery, event_payload, sign_payload
 
 __all__ = [
