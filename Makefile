@@ -49,7 +49,7 @@ format: $(BIN)/.installed-dev ## Apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
 
 typecheck: $(BIN)/.installed-dev ## mypy with django-stubs
-	$(BIN)/mypy portal renderer bench
+	$(BIN)/mypy portal renderer bench stripe_server
 
 bench: $(BIN)/.installed-dev ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench

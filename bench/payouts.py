@@ -2,9 +2,9 @@
 
 Set up, not timed: a fresh database (PostgreSQL when one is reachable, else SQLite in a
 temporary directory), 10,000 artists with connected accounts created and onboarded on the local
-Stripe-compatible server (tests.stripe_server, in its own process on 127.0.0.1, as Stripe would
-be), one closed period, and each artist's payable balance posted in bulk (one balanced ledger
-transaction). Timed: `runs.payout_run(period=...)` - creating 10,000 payouts with their
+Stripe-compatible server (`python -m stripe_server`, in its own process on 127.0.0.1, as
+Stripe would be), one closed period, and each artist's payable balance posted in bulk (one
+balanced ledger transaction). Timed: `runs.payout_run(period=...)` - creating 10,000 payouts with their
 ledger reservations, 10,000 transfers over HTTP with idempotency keys, settling each in the
 ledger. The peer text gives transfers/s, the database and the number of parallel Stripe calls.
 
@@ -97,22 +97,12 @@ def run(selected: list[str] | None) -> Iterable[Figure]:
 
 
 # ------------------------------------------------------------------------------ the probe
-# The test server's handler leaves Nagle's algorithm on, so each response (headers, then body
-# in a second write) waits out the client's delayed ACK: ~45 ms a request, which would measure
-# the kernel, not the run. TCP_NODELAY here, as any production HTTP server sets it.
-_SERVER = (
-    "import sys; from tests.stripe_server import server; "
-    "server._Handler.disable_nagle_algorithm = True; "
-    "from tests.stripe_server.__main__ import main; sys.exit(main(sys.argv[1:]))"
-)
-
-
 def _start_server(balance: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-c",
-            _SERVER,
+            "-m",
+            "stripe_server",
             "--port",
             "0",
             "--api-key",

@@ -1,9 +1,10 @@
 """Demo payouts: ada and ben onboarded and paid for the demo's closed period.
 
 Without Stripe keys (the usual demo) the payouts are made against the local Stripe-compatible
-test server (tests.stripe_server), started in this process on 127.0.0.1 just for the seeding,
-with a throwaway key. The run and the accounts are flagged, and every page that shows them says
-so. With STRIPE_SECRET_KEY set, nothing is sent to Stripe from the seeder: use run_payouts.
+test server (the stdlib-only `stripe_server` package at the repository root), started in this
+process on 127.0.0.1 just for the seeding, with a throwaway key. The run and the accounts are
+flagged, and every page that shows them says so. With STRIPE_SECRET_KEY set, nothing is sent to
+Stripe from the seeder: use run_payouts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from portal.accounts.models import User
 from portal.payouts import ledger_bridge
 from portal.payouts.models import PayoutRun
 from portal.payouts.services import onboarding, runs
+from stripe_server import StripeTestServer
 
 DEMO_ARTISTS = ("ada", "ben")
 DEMO_PLATFORM_BALANCE = 10_000_000  # minor units on the throwaway test server
@@ -44,11 +46,6 @@ def seed(*, out: Any) -> None:
             f"payouts: Stripe keys are set; pay {period} with `manage.py run_payouts {period}` "
             "(the seeder never calls Stripe itself)"
         )
-        return
-    try:
-        from tests.stripe_server import StripeTestServer
-    except ImportError:
-        out.write("payouts: skipped, the local Stripe test server (tests/stripe_server) is absent")
         return
 
     artists = list(User.objects.filter(username__in=DEMO_ARTISTS).order_by("username"))

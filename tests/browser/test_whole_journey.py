@@ -78,8 +78,8 @@ def _contribute(page: Any, shot: Any, *, title: str, audio: bytes, role: str, na
 
 
 def test_from_sign_up_to_payout(page, shot, live_server, worker_process, settings, monkeypatch):
+    from stripe_server import StripeTestServer
     from tests.mixes.factories import make_vault
-    from tests.stripe_server import StripeTestServer
 
     webhook_secret = "whsec_browser_journey"
     stripe = StripeTestServer(

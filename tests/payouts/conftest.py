@@ -1,4 +1,4 @@
-"""Payout tests talk to the local Stripe-compatible server over HTTP (tests.stripe_server).
+"""Payout tests talk to the local Stripe-compatible server over HTTP (stripe_server).
 
 The product code is unchanged: only settings point it at the server (STRIPE_API_BASE).
 """
@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.stripe_server import StripeTestServer
-from tests.stripe_server.webhooks import event_payload, sign_payload
+from stripe_server import StripeTestServer, event_payload, sign_payload
 
 API_KEY = "sk_test_payouts_suite"
 WEBHOOK_SECRET = "whsec_payouts_suite"

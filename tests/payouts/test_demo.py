@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import io
+import sys
 from typing import Any
 
 import pytest
@@ -42,6 +44,27 @@ def test_the_demo_pays_ada_and_ben_on_the_local_test_server_once(
 
     demo.seed(out=out)
     assert PayoutRun.objects.count() == 1 and Payout.objects.count() == 2
+
+
+def test_the_demo_pays_with_the_test_suite_not_importable(
+    settings: Any, closed_period: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make run installs the runtime dependencies only, and tests/ is not part of the product.
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_API_BASE = ""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    fund(make_user("ada", "artist"), 2_000)
+    for name in [m for m in sys.modules if m == "tests" or m.startswith("tests.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # any import of tests.* now fails
+    monkeypatch.delitem(sys.modules, "portal.payouts.demo")
+    out = io.StringIO()
+
+    importlib.import_module("portal.payouts.demo").seed(out=out)
+
+    assert f"payouts: {closed_period} paid on the local Stripe test server: 1 paid" in (
+        out.getvalue()
+    )
+    assert Payout.objects.get().status == PayoutStatus.PAID
 
 
 def test_the_demo_does_not_call_stripe_when_real_keys_are_set(

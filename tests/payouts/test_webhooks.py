@@ -12,8 +12,8 @@ from portal.audit.models import AuditEntry
 from portal.jobs.models import Job
 from portal.payouts.models import ConnectedAccount, StripeEvent, StripeEventStatus
 from portal.payouts.services import onboarding
+from stripe_server import event_payload, sign_payload
 from tests.payouts.conftest import WEBHOOK_SECRET
-from tests.stripe_server.webhooks import event_payload, sign_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ import pytest
 import requests
 import stripe
 
-from . import fixtures as fixtures_module
-from .fixtures import FALLBACK, Fixtures, default_fixtures_path
-from .params import parse_pairs
-from .server import StripeTestServer
+from stripe_server import StripeTestServer
+from stripe_server import fixtures as fixtures_module
+from stripe_server.fixtures import FALLBACK, Fixtures, default_fixtures_path
+from stripe_server.params import parse_pairs
 
 API_KEY = "sk_test_123"
 SECRET = "whsec_test_secret"
@@ -720,7 +720,7 @@ def test_unknown_route_is_stripe_404(server: StripeTestServer) -> None:
 
 def test_standalone_entry_point() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.stripe_server", "--port", "0", "--balance", "usd=4200"],
+        [sys.executable, "-m", "stripe_server", "--port", "0", "--balance", "usd=4200"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

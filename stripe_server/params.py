@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -62,6 +63,11 @@ def error_body(
         err["request_log_url"] = request_log_url
     err["type"] = type
     return {"error": err}
+
+
+def encode(payload: Any) -> bytes:
+    """A JSON response body, pretty-printed as Stripe sends them."""
+    return (json.dumps(payload, indent=2) + "\n").encode("utf-8")
 
 
 def invalid(message: str, param: str | None = None, code: str | None = None) -> StripeError:

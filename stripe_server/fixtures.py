@@ -156,7 +156,7 @@ def default_fixtures_path() -> Path:
     env = os.environ.get("STRIPE_FIXTURES_PATH")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[1]
     return repo.parent / "shared" / "stripe" / "fixtures3.json"
 
 

@@ -1,4 +1,4 @@
-"""Run the Stripe test server standalone: ``python -m tests.stripe_server --port 12111``."""
+"""Run the Stripe test server standalone: ``python -m stripe_server --port 12111``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _balance(value: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.stripe_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stripe_server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
     parser.add_argument(
