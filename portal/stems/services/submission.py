@@ -83,10 +83,10 @@ def _read_upload(upload: Any, filename: str, limit: int) -> bytes:
     # for its whole size up front (read(n) allocates n bytes, then shrinks), so ask for the
     # upload's own size, not the limit: 200 MB per small file is what twenty files would cost.
     expected = min(size, limit) if isinstance(size, int) and size >= 0 else limit
-    raw = upload.read(expected + 1)
-    raw = raw if isinstance(raw, bytes) else bytes(raw)
+    first = upload.read(expected + 1)
+    raw: bytes = first if isinstance(first, bytes) else bytes(first)
     if expected < len(raw) <= limit:  # longer than its size said: read on, up to the limit
-        raw += upload.read(limit + 1 - len(raw))
+        raw += bytes(upload.read(limit + 1 - len(raw)))
     return raw
 
 
