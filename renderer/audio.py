@@ -66,7 +66,7 @@ class StreamHeader:
         return self.declared_frames / self.sample_rate
 
 
-class DecodeBudgetExceeded(Exception):
+class DecodeBudgetExceeded(ValueError):
     """The stream holds more frames than the caller allowed; decoding stopped at `limit` + 1.
 
     `declared` is True when the limit was the header's own length (the header lied), False when
@@ -170,10 +170,17 @@ class AudioStream:
                 base = start + _FLAC_TOTAL_AT
                 masked = {base: head[_FLAC_TOTAL_AT] & 0xF0, **{base + i: 0 for i in range(1, 5)}}
                 target = _MaskedReader(self._file, masked)  # type: ignore[assignment]
-            self._sound = _SequentialSoundFile(target)
+            if not is_flac and isinstance(source, str | Path):
+                self._close_file()  # libsndfile reads a path itself, without Python callbacks
+                self._owned = False
+                self._sound = _SequentialSoundFile(str(source))
+            else:
+                self._sound = _SequentialSoundFile(target)
             if not is_flac:
-                # WAV and AIFF lengths come from chunk sizes libsndfile clamps to the file.
-                declared = int(self._sound.frames)
+                # WAV and AIFF lengths come from chunk sizes libsndfile clamps to the file;
+                # a format that does not know its length says SF_COUNT_MAX.
+                frames = int(self._sound.frames)
+                declared = frames if frames < _UNBOUNDED else None
             self.header = StreamHeader(
                 format=str(self._sound.format),
                 subtype=str(self._sound.subtype),

@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from renderer.audio import (
+    BLOCK_FRAMES,
     Audio,
     AudioStream,
     DecodeBudgetExceeded,
@@ -369,8 +370,14 @@ def _check_header(header: StreamHeader, container: str, kind: str) -> None:
         raise AudioRejected("empty", "The file contains no audio frames.")
     _check_format(header.sample_rate, header.channels)
     declared = header.declared_s
-    if declared is not None and declared > DURATION_LIMITS[kind][1]:
+    low, high = DURATION_LIMITS[kind]
+    if declared is not None and declared > high:
         raise _too_long(kind, f"declares {_span(declared)}")
+    if declared is not None and declared < low:
+        raise AudioRejected(
+            "duration",
+            f"A {kind} must last {low:g} to {high:g} seconds; this one declares {declared:.2f} s.",
+        )
 
 
 def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUpload:
@@ -379,8 +386,9 @@ def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUp
     peak = 0.0
     non_finite = 0
     try:
+        scratch = np.empty((BLOCK_FRAMES, header.channels), dtype=np.float32)
         for block in stream.blocks(max_frames=max_frames(kind, header.sample_rate)):
-            magnitude = np.abs(block)
+            magnitude = np.abs(block, out=scratch[: len(block)])
             block_peak = float(magnitude.max())
             if not math.isfinite(block_peak):  # max() passes a NaN or an inf through
                 finite = np.isfinite(block)

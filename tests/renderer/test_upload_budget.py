@@ -154,3 +154,18 @@ def test_the_pcm_hash_block_by_block_is_the_whole_file_float64_formula():
     digest = hashlib.sha256(f"{RATE}:2:".encode())
     digest.update(quantised.astype("<i4").tobytes())
     assert pcm_sha256(Audio(samples, RATE)) == digest.hexdigest()
+
+
+def test_the_jobs_decode_takes_a_flac_of_unknown_length_whole_and_refuses_a_liar():
+    from renderer.validate import load_upload
+
+    original = _flac(3.0)
+    expected, _ = sf.read(io.BytesIO(original), dtype="float32", always_2d=True)
+    audio = load_upload(flac_declaring(original, 0), kind="stem")
+    assert audio.sample_rate == RATE and np.array_equal(audio.samples, expected)
+    with pytest.raises(AudioRejected) as liar:
+        load_upload(flac_declaring(original, RATE), kind="stem")  # says 1 s, holds 3 s
+    assert liar.value.code == "header_mismatch"
+    with pytest.raises(AudioRejected) as bomb:
+        load_upload(flac_declaring(original, FOUR_H_TEN_MIN), kind="stem")
+    assert bomb.value.code == "duration" and "declares 4 h 10 min" in bomb.value.message
