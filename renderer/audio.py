@@ -11,7 +11,7 @@ import hashlib
 import io
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -94,12 +94,18 @@ class _SequentialSoundFile(sf.SoundFile):  # type: ignore[misc]
 
 
 class _MaskedReader(io.RawIOBase):
-    """A seekable read-only view of a binary stream with a few bytes replaced."""
+    """A seekable read-only view of a binary stream with a few bytes replaced.
+
+    libsndfile reads through it in ~8 KB calls, so a read past the replaced bytes is one call
+    into the inner stream and nothing else."""
 
     def __init__(self, inner: BinaryIO, replace: dict[int, int]) -> None:
         super().__init__()
         self._inner = inner
         self._replace = replace
+        self._replace_end = max(replace) + 1
+        self._position = inner.tell()
+        self._readinto: Callable[[Any], int | None] = getattr(inner, "readinto", self._copy_into)
 
     def readable(self) -> bool:
         return True
@@ -108,20 +114,27 @@ class _MaskedReader(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._inner.seek(offset, whence)
+        self._position = self._inner.seek(offset, whence)
+        return self._position
 
     def tell(self) -> int:
-        return self._inner.tell()
+        return self._position
 
-    def readinto(self, buffer: Any) -> int:
-        start = self._inner.tell()
+    def _copy_into(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         data = self._inner.read(len(view))
-        count = len(data)
-        view[:count] = data
-        for offset, value in self._replace.items():
-            if start <= offset < start + count:
-                view[offset - start] = value
+        view[: len(data)] = data
+        return len(data)
+
+    def readinto(self, buffer: Any) -> int:
+        start = self._position
+        count = int(self._readinto(buffer) or 0)
+        self._position = start + count
+        if start < self._replace_end:
+            view = memoryview(buffer).cast("B")
+            for offset, value in self._replace.items():
+                if start <= offset < start + count:
+                    view[offset - start] = value
         return count
 
 
