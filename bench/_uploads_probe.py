@@ -1,9 +1,11 @@
 """Handles one upload in a process of its own and reports its memory (see bench/uploads.py).
 
-`python -m bench._uploads_probe FILE KIND` prints one JSON object: the process's resident set
-before the upload (after a warm-up upload has loaded every library and code path), its peak
-while the submission's path handles FILE (read, validate, decode, hash: `_prepare_file`, what
-`stem_submit` runs per file), the wall time, and the outcome (accepted, or the refusal's code).
+`python -m bench._uploads_probe FILE KIND [--cold]` prints one JSON object: the process's
+resident set before the upload (after a warm-up upload has loaded every library and code path;
+with --cold, after imports only), its peak while the submission's path handles FILE (read,
+validate, decode, hash: `_prepare_file`, what `stem_submit` runs per file), how much of what
+stayed resident is file-backed (library code faulted in) rather than heap, the wall time, and
+the outcome (accepted, or the refusal's code).
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ def _warm_up(prepare: Any, meta: dict[str, Any]) -> None:
         prepare(SimpleUploadedFile(f"warm.{fmt.lower()}", buffer.getvalue()), dict(meta))
 
 
-def main(path: str, kind: str) -> None:
+def main(path: str, kind: str, cold: bool) -> None:
     import django
+    import numpy  # noqa: F401 - loaded before the baseline in both modes
+    import soundfile  # noqa: F401
 
     django.setup()
     from django.core.files import File
@@ -64,10 +68,12 @@ def main(path: str, kind: str) -> None:
     def prepare(upload: Any, metadata: dict[str, Any]) -> Any:
         return _prepare_file(upload, metadata, label="")
 
-    _warm_up(prepare, {"kind": "stem", "title": "warm"})
+    if not cold:
+        _warm_up(prepare, {"kind": "stem", "title": "warm"})
     gc.collect()
     reset = _reset_peak()
     baseline_kb = _status_kb("VmRSS") if reset else _status_kb("VmHWM")
+    anon_kb, file_kb = _status_kb("RssAnon"), _status_kb("RssFile")
     outcome = "accepted"
     with open(path, "rb") as handle:
         # What Django hands the service for a large upload: a file on disk with a size.
@@ -84,6 +90,8 @@ def main(path: str, kind: str) -> None:
             {
                 "baseline_kb": baseline_kb,
                 "peak_kb": peak_kb,
+                "kept_anon_kb": _status_kb("RssAnon") - anon_kb,
+                "kept_file_kb": _status_kb("RssFile") - file_kb,
                 "bytes": os.path.getsize(path),
                 "seconds": seconds,
                 "outcome": outcome,
@@ -94,4 +102,4 @@ def main(path: str, kind: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], cold="--cold" in sys.argv[3:])
