@@ -21,6 +21,7 @@ MODULES = [
     "bench.render",
     "bench.royalties",
     "bench.payouts",
+    "bench.uploads",
 ]
 
 

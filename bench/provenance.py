@@ -1,6 +1,8 @@
 """Provenance of one 60 s stem: the work the provenance job does, minus the database.
 
-Measured per run, on one core: validate and decode the upload (FLAC, 48 kHz stereo, 24-bit),
+Measured per run, on one core: decode the upload (FLAC, 48 kHz stereo, 24-bit) within its
+kind's limits as the job does (renderer.validate.load_upload; submission's own streamed check
+runs in the web process, before the job),
 analyse it (PCM hash, loudness, peaks, cutoff, tempo, waveform), fingerprint it, query the
 stem index (near duplicates and containment, a few hundred stems) and the rendered-mix index
 (self-output), and read its tags. The physical floor, measured in the same run, is decoding the
@@ -22,7 +24,7 @@ from bench import Figure, cpu_seconds, one_cpu
 from portal.stems.evidence import read_tags
 from renderer.analysis import analyze
 from renderer.fingerprint import FingerprintIndex, fingerprint
-from renderer.validate import validate_upload
+from renderer.validate import load_upload
 
 FIGURES: tuple[str, ...] = ("provenance_s_60s_stem",)
 RATE = 48000
@@ -63,7 +65,7 @@ def _indexes() -> tuple[FingerprintIndex, FingerprintIndex]:
 
 
 def _provenance(data: bytes, stems: FingerprintIndex, renders: FingerprintIndex) -> int:
-    audio = validate_upload(data, filename="stem.flac", kind="stem", max_bytes=200 * 1024 * 1024)
+    audio = load_upload(data, kind="stem")
     analysis = analyze(audio, kind="loop", declared_bpm=120.0)
     fp = fingerprint(audio.samples, audio.sample_rate)
     found = stems.query(fp, limit=20) + stems.find_contained(fp, limit=20)

@@ -3,6 +3,12 @@
 The container is identified from the bytes (magic numbers, chunk headers and what libsndfile
 makes of them), never from the filename. Chunk sizes are checked against the real byte length
 ourselves, because libsndfile quietly decodes whatever is there when a header over-promises.
+
+No upload is believed with memory. The header's length, channels, rate and codec are judged
+against the kind's limits before a sample is decoded (a 400 KB FLAC may declare hours), and the
+decode itself runs block by block under a budget of the declared length and the kind's limit, so
+a file that holds more than it says is stopped one block past the budget. Validation keeps only
+running figures (frames, peak, non-finite count, the PCM hash), never the decoded samples.
 """
 
 from __future__ import annotations
@@ -10,12 +16,22 @@ from __future__ import annotations
 import io
 import math
 import struct
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
-from renderer.audio import Audio, load_audio
+from renderer.audio import (
+    BLOCK_FRAMES,
+    Audio,
+    AudioStream,
+    DecodeBudgetExceeded,
+    PcmHasher,
+    StreamHeader,
+    frame_budget,
+    read_all,
+)
 
 DURATION_LIMITS: dict[str, tuple[float, float]] = {
     "one-shot": (0.05, 10.0),
@@ -212,22 +228,16 @@ def _check_aiff(raw: bytes) -> None:
         )
 
 
-def _flac_total_frames(raw: bytes) -> int | None:
-    # STREAMINFO is always the first metadata block: 4-byte header, then 34 bytes whose bits
-    # 108-143 (from the block start) hold the 36-bit total sample count (0 = unknown).
-    if len(raw) < 4 + 4 + 34 or raw[4] & 0x7F != 0:
-        return None
-    info = raw[8 : 8 + 34]
-    total = ((info[13] & 0x0F) << 32) | struct.unpack_from(">I", info, 14)[0]
-    return total or None
-
-
 def _reject_lossy(kind: str) -> AudioRejected:
     return AudioRejected("lossy_format", f"This is {kind}. " + _LOSSY_HINT)
 
 
-def validate_upload(data: bytes | BinaryIO, *, filename: str, kind: str, max_bytes: int) -> Audio:
-    """Decode an upload if the vault can take it; otherwise raise AudioRejected(code, message).
+def validate_upload(
+    data: bytes | BinaryIO, *, filename: str, kind: str, max_bytes: int
+) -> CheckedUpload:
+    """Check an upload, decoding it block by block; raise AudioRejected(code, message) unless
+    the vault can take it. The decoded samples are not kept: the result holds what the header
+    said and what the decode measured (frames, PCM hash).
 
     Codes: bad_filename, unknown_kind, too_large, empty, not_audio, lossy_format,
     unsupported_container, truncated, header_mismatch, non_finite, sample_rate,
@@ -271,65 +281,190 @@ def validate_upload(data: bytes | BinaryIO, *, filename: str, kind: str, max_byt
     elif container == "AIFF":
         _check_aiff(raw)
     try:
-        audio = load_audio(raw)
+        with AudioStream(raw) as stream:
+            _check_header(stream.header, container, kind)
+            upload = _decode_checked(stream, container, kind)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioRejected(
             "not_audio",
             f"The {container} file could not be decoded ({error}); export it again.",
         ) from None
-    if audio.subtype not in _LOSSLESS_SUBTYPES:
+    _check_signal(upload, kind)
+    return upload
+
+
+def load_upload(data: bytes | BinaryIO, *, kind: str) -> Audio:
+    """Decode an upload the vault holds (for analysis) within the limits validate_upload
+    enforced: its header is judged again before a sample is decoded, and it may never decode to
+    more than it declares or its kind allows. Raises AudioRejected like validate_upload."""
+    if kind not in DURATION_LIMITS:
+        raise AudioRejected("unknown_kind", f"Unknown kind {kind!r}.")
+    container = "audio"
+    try:
+        with AudioStream(data) as stream:
+            container = stream.header.format
+            _check_header(stream.header, container, kind)
+            return read_all(stream, max_frames=max_frames(kind, stream.header.sample_rate))
+    except DecodeBudgetExceeded as exceeded:
+        raise _overrun_error(exceeded, container, kind) from None
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioRejected("not_audio", f"The file could not be decoded ({error}).") from None
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check: its header and what its one decode measured."""
+
+    format: str
+    subtype: str
+    sample_rate: int
+    channels: int
+    frames: int
+    pcm_sha256: str
+    peak: float
+    non_finite: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def max_frames(kind: str, sample_rate: int) -> int:
+    """The decoding budget of an upload of `kind`: the most frames its kind allows."""
+    return frame_budget(DURATION_LIMITS[kind][1], sample_rate)
+
+
+def _span(seconds: float) -> str:
+    """12.00 s, 2 min, 4 h 10 min, 2 min 0.40 s: what a person reads at a glance."""
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    hours, rest = divmod(seconds, 3600.0)
+    minutes, secs = divmod(rest, 60.0)
+    parts = [f"{int(hours)} h"] if hours else []
+    if minutes:
+        parts.append(f"{int(minutes)} min")
+    if abs(secs - round(secs)) >= 0.005:
+        parts.append(f"{secs:.2f} s")
+    elif round(secs):
+        parts.append(f"{round(secs)} s")
+    return " ".join(parts)
+
+
+def _too_long(kind: str, says: str) -> AudioRejected:
+    low, high = DURATION_LIMITS[kind]
+    return AudioRejected(
+        "duration",
+        f"The file {says} of audio; a {kind} may be at most {_span(high)} "
+        f"(a {kind} must last {low:g} to {high:g} seconds). Trim it, or choose the kind it is.",
+    )
+
+
+def _check_header(header: StreamHeader, container: str, kind: str) -> None:
+    """Everything the header can tell, judged before a sample is decoded."""
+    if header.subtype not in _LOSSLESS_SUBTYPES:
         raise AudioRejected(
             "lossy_format",
-            f"The {container} file uses the {audio.subtype} codec. " + _LOSSY_HINT,
+            f"The {container} file uses the {header.subtype} codec. " + _LOSSY_HINT,
         )
-    if container == "FLAC":
-        promised = _flac_total_frames(raw)
-        if promised is not None and audio.frames < promised:
-            raise AudioRejected(
-                "truncated",
-                f"The FLAC header promises {promised} frames but only {audio.frames} decode; "
-                "the file was cut short. Upload the complete file.",
-            )
-    _check_signal(audio, kind)
-    return audio
-
-
-def _check_signal(audio: Audio, kind: str) -> None:
-    if audio.frames == 0:
+    if header.declared_frames == 0:
         raise AudioRejected("empty", "The file contains no audio frames.")
-    if audio.sample_rate < MIN_SAMPLE_RATE or audio.sample_rate > MAX_SAMPLE_RATE:
+    _check_format(header.sample_rate, header.channels)
+    declared = header.declared_s
+    low, high = DURATION_LIMITS[kind]
+    if declared is not None and declared > high:
+        raise _too_long(kind, f"declares {_span(declared)}")
+    if declared is not None and declared < low:
+        raise AudioRejected(
+            "duration",
+            f"A {kind} must last {low:g} to {high:g} seconds; this one declares {declared:.2f} s.",
+        )
+
+
+def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUpload:
+    header = stream.header
+    hasher = PcmHasher(header.sample_rate, header.channels)
+    peak = 0.0
+    non_finite = 0
+    try:
+        scratch = np.empty((BLOCK_FRAMES, header.channels), dtype=np.float32)
+        for block in stream.blocks(max_frames=max_frames(kind, header.sample_rate)):
+            magnitude = np.abs(block, out=scratch[: len(block)])
+            block_peak = float(magnitude.max())
+            if not math.isfinite(block_peak):  # max() passes a NaN or an inf through
+                finite = np.isfinite(block)
+                non_finite += int(block.size - np.count_nonzero(finite))
+                block_peak = float(magnitude[finite].max()) if finite.any() else 0.0
+            peak = max(peak, block_peak)
+            hasher.update(block)
+    except DecodeBudgetExceeded as exceeded:
+        raise _overrun_error(exceeded, container, kind) from None
+    promised = header.declared_frames
+    if container == "FLAC" and promised is not None and stream.decoded < promised:
+        raise AudioRejected(
+            "truncated",
+            f"The FLAC header promises {promised} frames but only {stream.decoded} decode; "
+            "the file was cut short. Upload the complete file.",
+        )
+    return CheckedUpload(
+        format=header.format,
+        subtype=header.subtype,
+        sample_rate=header.sample_rate,
+        channels=header.channels,
+        frames=stream.decoded,
+        pcm_sha256=hasher.hexdigest(),
+        peak=peak,
+        non_finite=non_finite,
+    )
+
+
+def _check_format(sample_rate: int, channels: int) -> None:
+    if sample_rate < MIN_SAMPLE_RATE or sample_rate > MAX_SAMPLE_RATE:
         raise AudioRejected(
             "sample_rate",
-            f"The sample rate is {audio.sample_rate} Hz; the vault takes 44.1 to 192 kHz. "
+            f"The sample rate is {sample_rate} Hz; the vault takes 44.1 to 192 kHz. "
             "Export at the rate you recorded at (44.1, 48, 88.2, 96, 176.4 or 192 kHz).",
         )
-    if audio.channels > MAX_CHANNELS:
+    if channels > MAX_CHANNELS:
         raise AudioRejected(
             "too_many_channels",
-            f"The file has {audio.channels} channels; send mono or stereo "
+            f"The file has {channels} channels; send mono or stereo "
             "(split multichannel recordings into separate stems).",
         )
-    if not bool(np.isfinite(audio.samples).all()):
-        bad = int(np.count_nonzero(~np.isfinite(audio.samples)))
+
+
+def _check_signal(upload: CheckedUpload, kind: str) -> None:
+    if upload.frames == 0:
+        raise AudioRejected("empty", "The file contains no audio frames.")
+    if upload.non_finite:
         raise AudioRejected(
             "non_finite",
-            f"{bad} samples are NaN or infinite (a broken float export); export it again, "
-            "ideally as 24-bit PCM.",
+            f"{upload.non_finite} samples are NaN or infinite (a broken float export); export "
+            "it again, ideally as 24-bit PCM.",
         )
     low, high = DURATION_LIMITS[kind]
-    duration = audio.duration_s
+    duration = upload.duration_s
     if duration < low or duration > high:
         raise AudioRejected(
             "duration",
             f"A {kind} must last {low:g} to {high:g} seconds; this one lasts {duration:.2f} s.",
         )
-    peak = float(np.max(np.abs(audio.samples)))
-    if peak == 0.0:
+    if upload.peak == 0.0:
         raise AudioRejected("silent", "The file is digital silence (every sample is zero).")
-    peak_db = 20.0 * math.log10(peak)
+    peak_db = 20.0 * math.log10(upload.peak)
     if peak_db < SILENCE_PEAK_DBFS:
         raise AudioRejected(
             "silent",
             f"The loudest sample is {peak_db:.1f} dBFS, below the {SILENCE_PEAK_DBFS:.0f} dBFS "
             "floor; this is effectively silence. Check the export level.",
         )
+
+
+def _overrun_error(exceeded: DecodeBudgetExceeded, container: str, kind: str) -> AudioRejected:
+    """The decode passed its budget: the header's own length, or the kind's limit."""
+    if exceeded.declared:
+        return AudioRejected(
+            "header_mismatch",
+            f"The {container} header declares {exceeded.limit} frames but the file holds more "
+            "audio than that; the header was damaged or edited. Export the file again.",
+        )
+    return _too_long(kind, f"decodes to more than {_span(DURATION_LIMITS[kind][1])}")

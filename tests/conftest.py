@@ -43,6 +43,17 @@ def pytest_configure(config: pytest.Config) -> None:
     }
 
 
+def flac_declaring(flac: bytes, frames: int) -> bytes:
+    """The FLAC with its STREAMINFO total sample count set to `frames` (0 = unknown): a header
+    that says anything, over audio that is what it is. RFC 9639 section 8.2: STREAMINFO is the
+    first metadata block; its 36-bit total is the low nibble of byte 21 and bytes 22-25."""
+    assert flac[:4] == b"fLaC" and flac[4] & 0x7F == 0
+    patched = bytearray(flac)
+    patched[21] = (patched[21] & 0xF0) | ((frames >> 32) & 0x0F)
+    patched[22:26] = (frames & 0xFFFFFFFF).to_bytes(4, "big")
+    return bytes(patched)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     # Throttle counters and claims live in the cache; one test's must not leak into the next.

@@ -49,8 +49,9 @@ from portal.stems.models import (
     Verdict,
 )
 from renderer.analysis import analyze, tempo_matches
-from renderer.audio import Audio, load_audio
+from renderer.audio import Audio
 from renderer.fingerprint import Fingerprint, Match, fingerprint
+from renderer.validate import load_upload
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,12 @@ class CheckResult:
 
 
 def _load_stem_audio(stem: Stem) -> tuple[bytes, Audio]:
+    """The stored file and its decoded audio. The file is still the artist's upload: it is
+    decoded within its kind's limits (renderer.validate.load_upload), so a file that differs
+    from what submission checked raises AudioRejected instead of exhausting the worker."""
     with default_storage.open(stem.audio.name, "rb") as handle:
         raw = handle.read()
-    return raw, load_audio(raw)
+    return raw, load_upload(raw, kind=stem.kind)
 
 
 def check_exact_duplicate(stem: Stem) -> CheckResult:

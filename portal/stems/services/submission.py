@@ -3,7 +3,11 @@
 `stem_submit` validates everything before it stores a byte, stores the audio under a generated
 private name, and writes every row in one transaction; if anything fails after a file was
 stored, the stored files are deleted before the error propagates. Bad input therefore leaves no
-row and no file behind."""
+row and no file behind.
+
+Files are judged one at a time, and what is kept of each is its measurements (format, length,
+hashes), never its bytes or decoded samples: a request with twenty files holds one file's bytes
+and one decoding block at a time, whatever their headers claim."""
 
 from __future__ import annotations
 
@@ -44,8 +48,7 @@ from portal.stems.models import (
 )
 from portal.stems.provenance_jobs import PROVENANCE_JOB_KIND
 from portal.stems.services.lifecycle import announce_credits, credit_consent_fields
-from renderer.audio import Audio, pcm_sha256
-from renderer.validate import AudioRejected, validate_filename, validate_upload
+from renderer.validate import AudioRejected, CheckedUpload, validate_filename, validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +63,9 @@ def max_upload_bytes() -> int:
 class _Prepared:
     upload: Any
     filename: str
-    raw: bytes
-    audio: Audio
+    size_bytes: int
+    audio: CheckedUpload
     file_sha256: str
-    pcm_sha256: str
     metadata: dict[str, Any]
     credits: list[tuple[User, int]]
 
@@ -78,9 +80,15 @@ def _read_upload(upload: Any, filename: str, limit: int) -> bytes:
         )
     if hasattr(upload, "seek"):
         upload.seek(0)
-    # One byte past the limit tells "too large" apart from "exactly at the limit".
-    raw = upload.read(limit + 1)
-    return raw if isinstance(raw, bytes) else bytes(raw)
+    # One byte past the limit tells "too large" apart from "exactly at the limit". A read asks
+    # for its whole size up front (read(n) allocates n bytes, then shrinks), so ask for the
+    # upload's own size, not the limit: 200 MB per small file is what twenty files would cost.
+    expected = min(size, limit) if isinstance(size, int) and size >= 0 else limit
+    first = upload.read(expected + 1)
+    raw: bytes = first if isinstance(first, bytes) else bytes(first)
+    if expected < len(raw) <= limit:  # longer than its size said: read on, up to the limit
+        raw += bytes(upload.read(limit + 1 - len(raw)))
+    return raw
 
 
 def _prepare_file(upload: Any, metadata: dict[str, Any], *, label: str) -> _Prepared:
@@ -101,10 +109,9 @@ def _prepare_file(upload: Any, metadata: dict[str, Any], *, label: str) -> _Prep
     return _Prepared(
         upload=upload,
         filename=filename,
-        raw=raw,
+        size_bytes=len(raw),
         audio=audio,
         file_sha256=hashlib.sha256(raw).hexdigest(),
-        pcm_sha256=pcm_sha256(audio),
         metadata=metadata,
         credits=[],
     )
@@ -196,7 +203,7 @@ def stem_submit(
         item = _prepare_file(upload, clean, label=label)
         item.credits = clean_credits(stem_credits, artist=artist)  # type: ignore[arg-type]
         prepared.append(item)
-    hashes = [item.pcm_sha256 for item in prepared]
+    hashes = [item.audio.pcm_sha256 for item in prepared]
     if len(set(hashes)) != len(hashes):
         raise field_error("files", "Two of the files hold the same audio; send each sound once.")
     existing = _existing_duplicate(hashes)
@@ -207,9 +214,11 @@ def stem_submit(
     try:
         for item in prepared:
             # Streamed from the upload (a temporary file for large ones), not the client's name.
-            source = item.upload if hasattr(item.upload, "chunks") else ContentFile(item.raw)
-            if hasattr(source, "seek"):
-                source.seek(0)
+            if hasattr(item.upload, "seek"):
+                item.upload.seek(0)
+            source = (
+                item.upload if hasattr(item.upload, "chunks") else ContentFile(item.upload.read())
+            )
             stored.append(default_storage.save(_storage_name(item), source))
         with transaction.atomic():
             stems = _create_rows(
@@ -262,9 +271,9 @@ def _create_rows(
             status=StemStatus.PROCESSING,
             audio=name,
             original_filename=item.filename[:255],
-            size_bytes=len(item.raw),
+            size_bytes=item.size_bytes,
             file_sha256=item.file_sha256,
-            pcm_sha256=item.pcm_sha256,
+            pcm_sha256=audio.pcm_sha256,
             audio_format=audio.format,
             sample_rate=audio.sample_rate,
             channels=audio.channels,
