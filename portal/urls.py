@@ -37,3 +37,4 @@ urlpatterns = [
 ]
 
 handler404 = "portal.core.views.not_found"
+handler500 = "portal.core.views.server_error"
