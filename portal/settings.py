@@ -34,12 +34,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+# Where a generated key is kept when SECRET_KEY is unset; the deploy check reads it too.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
 def _secret_key() -> str:
     # A stable per-checkout key beats a hard-coded one: sessions survive restarts of `make run`
     # and no key is ever committed. Production sets SECRET_KEY explicitly.
     if key := env_str("SECRET_KEY"):
         return key
-    path = VAR_DIR / "secret_key"
+    path = SECRET_KEY_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(64))
         path.chmod(0o600)
