@@ -131,8 +131,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttling, claims) ---------------------------------------------------------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache (throttling, sign-in limits, claims) -------------------------------------------------
+# Shared by every process, or each would count throttles and sign-in attempts on its own: Redis
+# when CACHE_URL names one or the broker is Redis (its keys are prefixed, see portal/core/cache),
+# else a database table that migrate creates (portal/core/migrations).
+CACHE_URL = env_str("CACHE_URL") or (
+    env_str("BROKER_URL") if urlparse(env_str("BROKER_URL")).scheme in {"redis", "rediss"} else ""
+)
+if not CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "stemvault_cache",
+            "KEY_PREFIX": "stemvault",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+elif urlparse(CACHE_URL).scheme in {"redis", "rediss"}:
+    CACHES = {
+        "default": {
+            "BACKEND": "portal.core.cache.PrefixedRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "stemvault",
+            # A Redis that stops answering fails a request in seconds rather than hanging it.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
+    }
+else:
+    raise RuntimeError(f"CACHE_URL must start with redis:// or rediss://, not {CACHE_URL!r}")
 
 # --- Background jobs --------------------------------------------------------------------------
 # The broker is only a doorbell: every job is a row in the database, and the sweeper rings
