@@ -236,6 +236,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 STEM_MAX_UPLOAD_BYTES = env_int("STEM_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
 # --- Domain knobs (each domain reads its own with a default; the environment may override) ---
+# Sign-in and password-reset attempts allowed per account and per client address, per window.
+ACCOUNTS_LOGIN_ATTEMPTS_PER_ACCOUNT = env_int("ACCOUNTS_LOGIN_ATTEMPTS_PER_ACCOUNT", 5)
+ACCOUNTS_LOGIN_ATTEMPTS_PER_ADDRESS = env_int("ACCOUNTS_LOGIN_ATTEMPTS_PER_ADDRESS", 20)
+ACCOUNTS_PASSWORD_RESETS_PER_ACCOUNT = env_int("ACCOUNTS_PASSWORD_RESETS_PER_ACCOUNT", 3)
+ACCOUNTS_PASSWORD_RESETS_PER_ADDRESS = env_int("ACCOUNTS_PASSWORD_RESETS_PER_ADDRESS", 10)
+ACCOUNTS_ATTEMPT_WINDOW_MINUTES = env_int("ACCOUNTS_ATTEMPT_WINDOW_MINUTES", 15)
+# Reverse proxies of ours in front of the web process that append the client to
+# X-Forwarded-For; 0 = use REMOTE_ADDR and ignore that header (anyone can write it).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 30)
 STEMVAULT_SIGNING_KEY = env_str("STEMVAULT_SIGNING_KEY")  # PEM path; unset = var/keys/
 MIXES_RENDER_TIME_LIMIT_S = env_int("MIXES_RENDER_TIME_LIMIT_S", 300)
@@ -278,6 +287,9 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "60/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
     },
+    # The throttles' client address follows TRUSTED_PROXIES too: DRF's default (None) would
+    # believe any X-Forwarded-For a client sends, one fresh allowance per invented address.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "portal.core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -49,6 +49,19 @@ def test_throttling_answers_429_in_the_error_shape(artist, api_for, monkeypatch)
     assert responses[3].json()["error"]["code"] == "throttled"
 
 
+def test_an_invented_x_forwarded_for_does_not_escape_the_anonymous_throttle(client, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(
+        AnonRateThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "2/min"}
+    )
+    statuses = [
+        client.get("/api/v1/mixes/public-key/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_the_openapi_schema_validates_without_warnings(client):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
     response = client.get("/api/schema/")
