@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stems/<int:stem_id>/changes/", views.stem_changes, name="stem-changes"),
     path("audit/", views.audit, name="audit"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("vault/", views.vault, name="vault"),
     path("vault/<int:stem_id>/takedown/", views.takedown, name="takedown"),
 ]
