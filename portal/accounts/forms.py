@@ -47,7 +47,7 @@ class LoginForm(AttemptLimitedLogin, AuthenticationForm):
 
 
 class AdminLoginForm(AttemptLimitedLogin, AdminAuthenticationForm):
-    """The admin's own sign-in page, limited the same way (or it would be the way around)."""
+    """The admin's own sign-in page, limited the same way (or it would be a way around them)."""
 
 
 class LimitedPasswordResetForm(PasswordResetForm):
