@@ -71,12 +71,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+# Where a generated key is kept when SECRET_KEY is unset; the deploy check reads it too.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
 def _secret_key() -> str:
     # A stable per-checkout key beats a hard-coded one: sessions survive restarts of `make run`
     # and no key is ever committed. Production sets SECRET_KEY explicitly.
     if key := env_str("SECRET_KEY"):
         return key
-    path = VAR_DIR / "secret_key"
+    path = SECRET_KEY_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(64))
         path.chmod(0o600)
@@ -116,6 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,8 +170,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttling, claims) ---------------------------------------------------------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache (throttling, sign-in limits, claims) -------------------------------------------------
+# Shared by every process, or each would count throttles and sign-in attempts on its own: Redis
+# when CACHE_URL names one or the broker is Redis (its keys are prefixed, see portal/core/cache),
+# else a database table that migrate creates (portal/core/migrations).
+CACHE_URL = env_str("CACHE_URL") or (
+    env_str("BROKER_URL") if urlparse(env_str("BROKER_URL")).scheme in {"redis", "rediss"} else ""
+)
+if not CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "stemvault_cache",
+            "KEY_PREFIX": "stemvault",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+elif urlparse(CACHE_URL).scheme in {"redis", "rediss"}:
+    CACHES = {
+        "default": {
+            "BACKEND": "portal.core.cache.PrefixedRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "stemvault",
+            # A Redis that stops answering fails a request in seconds rather than hanging it.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
+    }
+else:
+    raise RuntimeError(f"CACHE_URL must start with redis:// or rediss://, not {CACHE_URL!r}")
 
 # --- Background jobs --------------------------------------------------------------------------
 # The broker is only a doorbell: every job is a row in the database, and the sweeper rings
@@ -235,6 +266,19 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
     }
+# Where the browser fetches stored audio from besides this site (signed S3 URLs): the
+# Content-Security-Policy's media-src (portal/core/csp.py).
+CSP_MEDIA_ORIGINS: list[str] = []
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = urlparse(env_str("AWS_S3_ENDPOINT_URL"))
+    if _endpoint.netloc:
+        # Path-style (bucket in the path) or virtual-hosted (bucket as a subdomain).
+        CSP_MEDIA_ORIGINS = [
+            f"{_endpoint.scheme}://{_endpoint.netloc}",
+            f"{_endpoint.scheme}://*.{_endpoint.netloc}",
+        ]
+    else:
+        CSP_MEDIA_ORIGINS = ["https://*.amazonaws.com"]
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -248,6 +292,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 STEM_MAX_UPLOAD_BYTES = env_int("STEM_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
 # --- Domain knobs (each domain reads its own with a default; the environment may override) ---
+# Sign-in and password-reset attempts allowed per account and per client address, per window.
+ACCOUNTS_LOGIN_ATTEMPTS_PER_ACCOUNT = env_int("ACCOUNTS_LOGIN_ATTEMPTS_PER_ACCOUNT", 5)
+ACCOUNTS_LOGIN_ATTEMPTS_PER_ADDRESS = env_int("ACCOUNTS_LOGIN_ATTEMPTS_PER_ADDRESS", 20)
+ACCOUNTS_PASSWORD_RESETS_PER_ACCOUNT = env_int("ACCOUNTS_PASSWORD_RESETS_PER_ACCOUNT", 3)
+ACCOUNTS_PASSWORD_RESETS_PER_ADDRESS = env_int("ACCOUNTS_PASSWORD_RESETS_PER_ADDRESS", 10)
+ACCOUNTS_ATTEMPT_WINDOW_MINUTES = env_int("ACCOUNTS_ATTEMPT_WINDOW_MINUTES", 15)
+# Reverse proxies of ours in front of the web process that append the client to
+# X-Forwarded-For; 0 = use REMOTE_ADDR and ignore that header (anyone can write it).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 30)
 STEMVAULT_SIGNING_KEY = env_str("STEMVAULT_SIGNING_KEY")  # PEM path; unset = var/keys/
 MIXES_RENDER_TIME_LIMIT_S = env_int("MIXES_RENDER_TIME_LIMIT_S", 300)
@@ -306,6 +359,9 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "60/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
     },
+    # The throttles' client address follows TRUSTED_PROXIES too: DRF's default (None) would
+    # believe any X-Forwarded-For a client sends, one fresh allowance per invented address.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "portal.core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -55,11 +55,22 @@ def flac_declaring(flac: bytes, frames: int) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    # Throttle counters and claims live in the cache; one test's must not leak into the next.
-    from django.core.cache import cache
+def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Throttle counters, sign-in attempts and claims live in the cache; one test's must not leak
+    # into the next. The cache is Redis or a database table: a test that may use the database
+    # gets its test database set up first and the table emptied; one that may not cannot reach
+    # a database cache at all, so only a Redis one is cleared for it.
+    from django.core.cache import caches
+    from django.core.cache.backends.db import BaseDatabaseCache
 
-    cache.clear()
+    uses_db = (
+        request.node.get_closest_marker("django_db") is not None
+        or "_django_db_helper" in request.fixturenames
+    )
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")
+    if uses_db or not isinstance(caches["default"], BaseDatabaseCache):
+        caches["default"].clear()
     yield
 
 

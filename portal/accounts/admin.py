@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from portal.accounts.forms import AdminLoginForm
 from portal.accounts.models import ApiToken, ArtistProfile, User
+
+# The admin's sign-in page takes passwords too: it gets the same attempt limits.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

@@ -1,16 +1,59 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from portal.accounts import services
-from portal.accounts.forms import ProfileForm, SignupForm, TokenForm
+from portal.accounts.forms import (
+    TOO_MANY,
+    LimitedPasswordResetForm,
+    LoginForm,
+    ProfileForm,
+    SignupForm,
+    TokenForm,
+)
 from portal.accounts.models import Role
 from portal.core.errors import ApplicationError
+
+
+def _refused(form: Any, response: HttpResponse) -> HttpResponse:
+    """The page again with the form's message; 429 with Retry-After when a limit refused it."""
+    if form.has_error(NON_FIELD_ERRORS, TOO_MANY):
+        response.status_code = 429
+        if form.retry_after_s:
+            response["Retry-After"] = str(form.retry_after_s)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    form_class = LoginForm
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return _refused(form, super().form_invalid(form))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+    form_class = LimitedPasswordResetForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return _refused(form, super().form_invalid(form))
 
 
 def signup(request: HttpRequest) -> HttpResponse:

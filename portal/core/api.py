@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.log import log_response
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from portal.core.errors import ApplicationError
 
@@ -55,7 +58,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         if isinstance(fields, list):
@@ -68,6 +71,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = error_body(str(code), str(detail))
     return response
+
+
+SERVER_ERROR_MESSAGE = "Something went wrong on our side; it has been logged. Try again later."
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An unhandled exception: the documented error shape instead of Django's HTML page.
+
+    Logged exactly as Django logs an uncaught exception (the `django.request` logger, with the
+    traceback, and the `got_request_exception` signal that error reporters listen to), so that
+    answering JSON hides nothing from whoever reads the logs."""
+    set_rollback()
+    response = Response(
+        error_body("server_error", SERVER_ERROR_MESSAGE),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+    request = getattr(context.get("request"), "_request", None)
+    signals.got_request_exception.send(sender=None, request=request)
+    log_response(
+        "%s: %s",
+        "Internal Server Error",
+        getattr(request, "path", ""),
+        response=response,
+        request=request,
+        exception=exc,
+    )
+    return response
+
+
+def server_error_json(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
 
 
 def json_error(request: Any, code: str, message: str, status_code: int) -> JsonResponse:

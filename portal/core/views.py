@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from portal.core.health import health_report
@@ -34,3 +35,13 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
         return not_found_json(request, exception)
     return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Errors raised outside an API view (a middleware, a non-DRF view under /api/) still answer
+    # the API's error shape there; the traceback was logged by Django before this runs.
+    if request.path.startswith("/api/"):
+        from portal.core.api import server_error_json
+
+        return server_error_json(request)
+    return defaults.server_error(request)

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.api import error_body
 from portal.core.errors import ApplicationError
@@ -86,16 +86,40 @@ def onboarding_start(request: HttpRequest) -> HttpResponse:
     return _to_onboarding(request)
 
 
+def _continue_page(request: HttpRequest, *, heading: str, text: str, button: str) -> HttpResponse:
+    # Stripe sends the artist back with a GET, which must change nothing: the page posts itself
+    # (static/js/autosubmit.js) and the POST does the work.
+    return render(
+        request,
+        "payouts/onboarding_continue.html",
+        {"heading": heading, "text": text, "button": button},
+    )
+
+
 @_role("is_artist")
-@require_GET
+@require_http_methods(["GET", "POST"])
 def onboarding_refresh(request: HttpRequest) -> HttpResponse:
     # Stripe sends the artist here when a link expired or was already used: make a new one.
+    if request.method == "GET":
+        return _continue_page(
+            request,
+            heading="Continue with Stripe",
+            text="That Stripe link has expired; we are making you a new one.",
+            button="Continue with Stripe",
+        )
     return _to_onboarding(request)
 
 
 @_role("is_artist")
-@require_GET
+@require_http_methods(["GET", "POST"])
 def onboarding_return(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _continue_page(
+            request,
+            heading="Back from Stripe",
+            text="We are checking your Stripe account.",
+            button="Check my Stripe account",
+        )
     # Returning does not mean finishing: read the state from Stripe rather than assume it.
     try:
         onboarding.connected_account_sync(artist=request.user)

@@ -350,7 +350,8 @@ class NotificationReadApi(APIView):
             ref_name = "NotificationRead"
 
         ids = serializers.ListField(
-            child=serializers.IntegerField(),
+            # Bounded like the ids themselves: an out-of-range id is bad input, not a crash.
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
             required=False,
             help_text="Only these notices (default: all unread)",
         )

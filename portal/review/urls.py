@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stems/<int:stem_id>/changes/", views.stem_changes, name="stem-changes"),
     path("audit/", views.audit, name="audit"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("credits/", views.credits, name="credits"),
     path("credits/<int:credit_id>/accept/", views.credit_accept, name="credit-accept"),
     path("credits/<int:credit_id>/decline/", views.credit_decline, name="credit-decline"),

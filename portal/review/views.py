@@ -263,13 +263,33 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
+    # Reading changes nothing (a GET may come from a prefetcher or a link preview); the page
+    # marks the notices it shows read with a POST of their ids (static/js/autosubmit.js sends
+    # it in the background at once, or the button does).
     notices = list(selectors.notifications_for(user=request.user)[:100])
-    response = render(
-        request, "review/notifications.html", {**_base(request), "notifications": notices}
+    return render(
+        request,
+        "review/notifications.html",
+        {
+            **_base(request),
+            "notifications": notices,
+            "unread_ids": [n.pk for n in notices if not n.read_at],
+        },
     )
-    # Shown = read; the page was rendered with the unread ones highlighted first.
-    notifications_mark_read(user=request.user, ids=[n.pk for n in notices if not n.read_at])
-    return response
+
+
+@require_POST
+@login_required
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    # Only the notices that page showed: one that arrived since stays unread.
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    ids = [value for value in ids if value < 2**63]
+    marked = notifications_mark_read(user=request.user, ids=ids)
+    if request.headers.get("x-requested-with") == "fetch":
+        return HttpResponse(status=204)
+    if marked:
+        messages.success(request, f"{marked} notice{'s' if marked != 1 else ''} marked read.")
+    return redirect("review:notifications")
 
 
 # --- The vault -----------------------------------------------------------------------------------

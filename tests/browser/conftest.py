@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import ROOT, need
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+_EXPECTED_HTTP_ERROR = re.compile(
+    r"Failed to load resource: the server responded with a status of 4\d\d"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -62,6 +65,17 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Console errors too: that is where Chromium reports what the Content-Security-Policy
+    # refused ("Refused to execute inline script ..."). An HTTP error status a test provokes on
+    # purpose (a refused upload answers 400) is logged there as well, and is not a fault.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}")
+            if message.type == "error" and not _EXPECTED_HTTP_ERROR.match(message.text)
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -49,6 +49,19 @@ def test_throttling_answers_429_in_the_error_shape(artist, api_for, monkeypatch)
     assert responses[3].json()["error"]["code"] == "throttled"
 
 
+def test_an_invented_x_forwarded_for_does_not_escape_the_anonymous_throttle(client, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(
+        AnonRateThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "2/min"}
+    )
+    statuses = [
+        client.get("/api/v1/mixes/public-key/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_the_openapi_schema_validates_without_warnings(client):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
     response = client.get("/api/schema/")
@@ -60,7 +73,7 @@ def test_the_api_docs_page_is_served(client):
     assert client.get("/api/docs/").status_code == 200
 
 
-def test_production_settings_pass_the_deploy_check():
+def test_production_settings_pass_the_deploy_check(tmp_path):
     # A fresh process: the test session itself relaxes the HTTPS redirect for its client.
     env = {
         key: value
@@ -68,6 +81,9 @@ def test_production_settings_pass_the_deploy_check():
         if key not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env["SECRET_KEY"] = "x" * 30 + "production-only-random-enough-key-for-the-check"
+    # With a broker (workers elsewhere) the machines must share the manifest signing key too.
+    env["BROKER_URL"] = env.get("BROKER_URL") or "redis://127.0.0.1:6379/0"
+    env["STEMVAULT_SIGNING_KEY"] = str(tmp_path / "signing.pem")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -87,7 +87,11 @@ def test_the_setup_button_sends_the_artist_to_stripe_and_the_return_view_reads_t
     # The artist completes Stripe's hosted form, which redirects back to our return view.
     done = requests.get(link + "&complete=1", allow_redirects=False, timeout=5)
     assert done.headers["Location"] == "http://portal.test/payouts/onboarding/return/"
-    back = browser.get("/payouts/onboarding/return/", follow=True)
+    # Landing on the return page (a GET) changes nothing; the page posts itself to check.
+    landing = browser.get("/payouts/onboarding/return/")
+    assert landing.status_code == 200 and "data-auto-submit" in landing.content.decode()
+    assert ConnectedAccount.objects.get(artist=artist).payouts_enabled is False
+    back = browser.post("/payouts/onboarding/return/", follow=True)
 
     assert ConnectedAccount.objects.get(artist=artist).payouts_enabled is True
     text = back.content.decode()
@@ -102,13 +106,36 @@ def test_the_refresh_view_makes_a_new_link_for_an_expired_one(
     browser = client_for(artist)
     first = browser.post("/payouts/onboarding/start/")["Location"]
 
-    second = browser.get("/payouts/onboarding/refresh/")["Location"]
+    landing = browser.get("/payouts/onboarding/refresh/")
+    assert (
+        landing.status_code == 200 and len(stripe_server.requests("POST", "/v1/account_links")) == 1
+    )
+    second = browser.post("/payouts/onboarding/refresh/")["Location"]
 
     assert second.startswith(f"{stripe_server.base_url}/connect/onboarding/")
     token = parse_qs(urlsplit(second).query)["link"]
     assert token != parse_qs(urlsplit(first).query)["link"]
     assert len(stripe_server.requests("POST", "/v1/account_links")) == 2
     assert len(stripe_server.accounts()) == 1
+
+
+def test_landing_back_from_stripe_with_a_get_changes_nothing(
+    stripe_server: Any, artist: Any, client_for: Any
+) -> None:
+    browser = client_for(artist)
+    browser.post("/payouts/onboarding/start/")
+    account = ConnectedAccount.objects.get(artist=artist)
+    stripe_server.complete_onboarding(account.stripe_account_id)
+    calls = len(stripe_server.requests())
+    before = ConnectedAccount.objects.values().get(pk=account.pk)
+
+    for url in ("/payouts/onboarding/return/", "/payouts/onboarding/refresh/"):
+        page = browser.get(url)
+        assert page.status_code == 200
+        assert 'method="post"' in page.content.decode()
+
+    assert len(stripe_server.requests()) == calls  # not even a read from Stripe
+    assert ConnectedAccount.objects.values().get(pk=account.pk) == before
 
 
 def test_a_stripe_outage_during_setup_shows_a_message_not_an_error_page(

@@ -34,8 +34,10 @@ def test_payout_pages_by_role(paid_run: PayoutRun, any_role: Any, client_for: An
         "runs": browser.get("/payouts/runs/"),
         "run": browser.get(f"/payouts/runs/{paid_run.pk}/"),
         "start": browser.post("/payouts/onboarding/start/"),
-        "refresh": browser.get("/payouts/onboarding/refresh/"),
-        "return": browser.get("/payouts/onboarding/return/"),
+        "refresh": browser.post("/payouts/onboarding/refresh/"),
+        "return": browser.post("/payouts/onboarding/return/"),
+        "refresh_page": browser.get("/payouts/onboarding/refresh/"),
+        "return_page": browser.get("/payouts/onboarding/return/"),
         "run_post": browser.post("/payouts/runs/", {"period": PERIOD}),
     }
     codes = {name: response.status_code for name, response in pages.items()}
@@ -48,11 +50,13 @@ def test_payout_pages_by_role(paid_run: PayoutRun, any_role: Any, client_for: An
         assert pages["home"]["Location"] == "/payouts/runs/"
         assert codes["runs"] == codes["run"] == 200
         assert codes["start"] == codes["refresh"] == codes["return"] == 403
+        assert codes["refresh_page"] == codes["return_page"] == 403
         assert codes["run_post"] == 302
     else:
         assert codes["home"] == 200
         assert codes["runs"] == codes["run"] == codes["run_post"] == 403
         assert codes["start"] == codes["refresh"] == 302  # off to Stripe
+        assert codes["refresh_page"] == codes["return_page"] == 200  # they post themselves
         text = pages["home"].content.decode()
         own = Payout.objects.filter(artist=user)
         others = Payout.objects.exclude(artist=user)

@@ -80,10 +80,40 @@ def test_notices_are_listed_then_marked_read(decided, artist, other_artist, clie
     page = browser.get("/notifications/").content.decode()
     assert "Clipping at the downbeat." in page and "New" in page
     assert "Bob" not in page
+    # Viewing changes nothing; the page's form (sent by its script at once) marks them read.
+    assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 1
+    [notice] = Notification.objects.filter(user=artist)
+    assert f'name="ids" value="{notice.pk}"' in page and "data-auto-submit" in page
+    response = browser.post(
+        "/notifications/read/", {"ids": [notice.pk]}, HTTP_X_REQUESTED_WITH="fetch"
+    )
+    assert response.status_code == 204
     assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 0
     assert 'aria-label="1 unread"' not in browser.get("/notifications/").content.decode()
     # Someone else's notice is untouched.
     assert Notification.objects.filter(user=other_artist, read_at__isnull=True).count() == 1
+
+
+def test_viewing_the_notices_page_marks_nothing_read(decided, artist, client_for):
+    browser = client_for(artist)
+    for _ in range(2):
+        assert browser.get("/notifications/").status_code == 200
+    assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 1
+    assert browser.get("/notifications/read/").status_code == 405
+
+
+def test_marking_read_takes_only_the_notices_the_page_showed(
+    decided, artist, other_artist, client_for
+):
+    browser = client_for(artist)
+    [shown] = Notification.objects.filter(user=artist)
+    newer = Notification.objects.create(user=artist, kind=shown.kind, text="Arrived since.")
+    theirs = Notification.objects.get(user=other_artist)
+    response = browser.post("/notifications/read/", {"ids": [shown.pk, theirs.pk, "x", "9" * 30]})
+    assert response.status_code == 302 and response["Location"] == "/notifications/"
+    shown.refresh_from_db(), newer.refresh_from_db(), theirs.refresh_from_db()
+    assert shown.read_at is not None
+    assert newer.read_at is None and theirs.read_at is None
 
 
 def test_the_notifications_api_lists_and_marks_read(decided, other_artist, api_for):

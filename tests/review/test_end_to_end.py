@@ -155,6 +155,9 @@ def test_an_artist_submits_a_curator_decides_and_the_artist_sees_why(
     notices = studio.get("/notifications/").content.decode()
     assert "The low end rumbles under everything." in notices
     assert "“Morning pluck” was approved" in notices
+    studio.post(
+        "/notifications/read/", {"ids": list(artist.notifications.values_list("pk", flat=True))}
+    )
     assert Notification.objects.filter(user=artist, read_at__isnull=True).count() == 0
     subjects = sorted(message.subject for message in mail.outbox)
     assert subjects == ["“Evening pluck” was not accepted", "“Morning pluck” is in the vault"]
