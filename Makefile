@@ -33,7 +33,7 @@ run: $(BIN)/.installed-runtime ## Migrate, seed the demo, serve on 127.0.0.1:$PO
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Stemvault is starting at http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins (password: stemvault-demo): ada, ben (artists), cora (curator), sam (staff)"
+	@echo "  Demo logins (password: stemvault-demo): ada, ben (artists), gus (client app developer), cora (curator), sam (staff)"
 	@echo ""
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runportal --port $(PORT)
 

@@ -22,7 +22,8 @@ DEMO_PASSWORD = "stemvault-demo"
 def _tour() -> dict[str | None, list[str]]:
     """The pages to open, per demo login, with the demo's own objects in the detail pages."""
     stem = Stem.objects.filter(artist__username="ada").order_by("pk").first()
-    mix = Mix.objects.filter(requested_by__username="ada", status=RenderStatus.DONE).first()
+    # The demo's soundtracks are its client app's, requested by the app's developer gus.
+    mix = Mix.objects.filter(requested_by__username="gus", status=RenderStatus.DONE).first()
     period = Period.objects.order_by("-month").first()
     run = PayoutRun.objects.order_by("-pk").first()
     assert stem and mix and period and run, "the demo seeds a stem, a mix, a period and a run"
@@ -34,13 +35,13 @@ def _tour() -> dict[str | None, list[str]]:
             "/stems/",
             f"/stems/{stem.pk}/",
             "/soundtracks/",
-            f"/soundtracks/{mix.pk}/",
             "/royalties/",
             f"/royalties/statements/{period.month}/",
             "/payouts/",
             "/account/",
             "/notifications/",
         ],
+        "gus": ["/apps/", "/soundtracks/", f"/soundtracks/{mix.pk}/"],
         "cora": ["/dashboard/", "/review/", f"/review/stems/{stem.pk}/", "/vault/"],
         "sam": [
             "/dashboard/",
@@ -48,6 +49,7 @@ def _tour() -> dict[str | None, list[str]]:
             "/payouts/runs/",
             f"/payouts/runs/{run.pk}/",
             "/audit/",
+            "/staff/apps/",
             "/api/docs/",
         ],
     }
