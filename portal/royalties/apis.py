@@ -36,6 +36,19 @@ class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     attributed_seconds = serializers.CharField(help_text="Decimal seconds, truncated to ms")
     amount_minor = serializers.IntegerField()
     amount = serializers.CharField()
+    held = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Held plays of mixes with this stem, per listening rule",
+    )
+
+
+class HeldCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "HeldCount"
+
+    rule = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    plays = serializers.IntegerField()
 
 
 class CanReportPlays(BasePermission):
@@ -151,6 +164,13 @@ class StatementApi(APIView):
         amount_minor = serializers.IntegerField()
         amount = serializers.CharField()
         lines = StatementLineSerializer(many=True)
+        held_plays = serializers.IntegerField(
+            help_text="Plays of mixes with your stems that a listening rule held (each once)"
+        )
+        held = HeldCountSerializer(many=True, help_text="Those held plays, per rule")
+        held_only = StatementLineSerializer(
+            many=True, help_text="Your stems that earned nothing but had held plays"
+        )
 
     @extend_schema(
         parameters=[

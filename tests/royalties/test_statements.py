@@ -12,6 +12,8 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine
 from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
+from tests.conftest import make_client_app
+from tests.royalties.conftest import MARCH_WINDOW_PASSED
 from tests.royalties.factories import event, make_mix, make_stem
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +22,12 @@ URL = "/api/v1/royalties/statements/"
 
 
 @pytest.fixture
-def closed(artist: Any, other_artist: Any) -> dict[str, Any]:
+def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> dict[str, Any]:
     kick = make_stem(artist, title="Kick")
     pad = make_stem(artist, title="Pad")
     keys = make_stem(other_artist, title="Keys")
-    first = make_mix([kick, keys], [{kick: 0.7, keys: 0.3}] * 40)
-    second = make_mix([pad, keys], [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20)
+    first = make_mix([kick, keys], [{kick: 0.7, keys: 0.3}] * 40, app=client_app)
+    second = make_mix([pad, keys], [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20, app=client_app)
     events = [
         event(
             first,
@@ -39,7 +41,8 @@ def closed(artist: Any, other_artist: Any) -> dict[str, Any]:
         event(second, started_at=DAY + timedelta(hours=i), ms_played=40_000) for i in range(7)
     ]
     events += [event(second, started_at=DAY, ms_played=5_000)]  # too short
-    assert plays_ingest(events=events, reporter=None).accepted == 38
+    assert plays_ingest(events=events, app=client_app).accepted == 38
+    clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=10_007, currency="usd", actor=None)
     return {"month": "2024-03", "kick": kick, "pad": pad, "keys": keys, "first": first}
 
@@ -105,10 +108,13 @@ def test_a_month_not_closed_has_no_statement(
     assert response.json()["error"]["code"] == "period_not_closed"
 
 
-def test_a_player_token_cannot_read_statements(
-    api_for: Any, artist: Any, closed: dict[str, Any]
+def test_an_app_credential_cannot_read_its_owners_statement(
+    app_api: Any, artist: Any, closed: dict[str, Any]
 ) -> None:
-    assert api_for(artist, scope="player").get(URL, {"period": "2024-03"}).status_code == 403
+    # An app acts as its owner only where apps may act (soundtracks, plays): a leaked app
+    # credential must not read the owner's earnings.
+    own_app = make_client_app(artist, "Alice's player")
+    assert app_api(own_app).get(URL, {"period": "2024-03"}).status_code == 403
 
 
 def test_the_csv_lines_sum_to_each_artists_allocation(
