@@ -202,3 +202,53 @@ def test_staff_land_on_the_periods_page(client_for: Any, staff: Any) -> None:
     response = client_for(staff).get("/royalties/")
     assert response.status_code == 302
     assert response["Location"] == "/royalties/periods/"
+
+
+def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
+    api_for: Any, client_for: Any, artist: Any, other_artist: Any, clock: Any
+) -> None:
+    from tests.conftest import make_client_app, make_user
+    from tests.royalties.factories import ingest
+
+    app = make_client_app(make_user("studio", "artist"), "Beat game")
+    alices = make_stem(artist, title="Alice loop")
+    bobs = make_stem(other_artist, title="Bob loop")
+    shared = make_mix([alices, bobs], [{alices: 0.5, bobs: 0.5}] * 120, app=app)
+    bob_only = make_mix([bobs], [{bobs: 1.0}] * 120, app=app)
+    people = [
+        event(shared, started_at=DAY + timedelta(hours=i), ms_played=90_000, listener=f"p{i}")
+        for i in range(5)
+    ]
+    bot = [
+        event(
+            shared,
+            started_at=DAY + timedelta(seconds=40 * i),
+            ms_played=30_200,
+            listener="loop-bot-77",
+        )
+        for i in range(12)
+    ]
+    bobs_bot = [
+        event(bob_only, started_at=DAY + timedelta(seconds=40 * i), ms_played=30_200, listener="b")
+        for i in range(11)
+    ]
+    ingest(app, people + bot + bobs_bot)
+    clock.set(MARCH_WINDOW_PASSED)
+    period_close(month="2024-03", pool_minor=1000, currency="usd", actor=None)
+
+    body = api_for(artist).get(URL, {"period": "2024-03"}).json()
+    assert body["held_plays"] == 12  # not bob's 11 on a mix without alice's stems
+    assert {h["rule"]: h["plays"] for h in body["held"]}["threshold_hugging"] == 12
+    assert body["lines"][0]["held"]["threshold_hugging"] == 12
+    page = client_for(artist).get("/royalties/statements/2024-03/").content.decode()
+    assert "Held plays" in page and "Stopping just after 30 seconds</a>: 12" in page
+    assert "/how-plays-count/" in page
+    csv_text = client_for(artist).get("/royalties/statements/2024-03.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["stem"], r["held_threshold_hugging"], r["held_overlap"]) for r in rows] == [
+        ("Alice loop", "12", "0")
+    ]
+    for shown in (page, csv_text, str(body)):
+        assert "loop-bot-77" not in shown and "Bob loop" not in shown
+    bob = api_for(other_artist).get(URL, {"period": "2024-03"}).json()
+    assert bob["held_plays"] == 23
