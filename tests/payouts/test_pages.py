@@ -83,8 +83,13 @@ def test_payouts_api_by_role(paid_run: PayoutRun, any_role: Any, api_for: Any) -
     assert all(item["against_test_server"] is True for item in results)
 
 
-def test_a_player_token_cannot_list_payouts(paid_run: PayoutRun, artist: Any, api_for: Any) -> None:
-    assert api_for(artist, scope="player").get("/api/v1/payouts/").status_code == 403
+def test_an_app_credential_cannot_list_its_owners_payouts(
+    paid_run: PayoutRun, artist: Any, app_api: Any
+) -> None:
+    from tests.conftest import make_client_app
+
+    own_app = make_client_app(artist, "Alice's player")
+    assert app_api(own_app).get("/api/v1/payouts/").status_code == 403
 
 
 def test_the_staff_button_runs_payouts_in_a_job(

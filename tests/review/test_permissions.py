@@ -149,8 +149,10 @@ def test_every_endpoint_answers_each_role_as_the_table_says(any_role, artist, st
     assert wrong == [], f"as {role}"
 
 
-def test_a_player_scoped_token_cannot_use_review_endpoints(curator, api_for):
-    response = api_for(curator, scope="player").get("/api/v1/review/queue/")
+def test_an_app_credential_of_a_curator_cannot_use_review_endpoints(curator, app_api):
+    from tests.conftest import make_client_app
+
+    response = app_api(make_client_app(curator, "Curator's player")).get("/api/v1/review/queue/")
     assert response.status_code == 403
 
 

@@ -423,8 +423,11 @@ def test_api_contribute_and_list_by_role(any_role, api_for, license_v1, alices_s
     assert created.status_code == (201 if is_artist else 403)
 
 
-def test_a_player_token_cannot_use_the_stems_api(artist, api_for, alices_stem):
-    assert api_for(artist, scope="player").get("/api/v1/stems/").status_code == 403
+def test_an_app_credential_cannot_use_its_owners_stems_api(artist, app_api, alices_stem):
+    from tests.conftest import make_client_app
+
+    own_app = make_client_app(artist, "Alice's player")
+    assert app_api(own_app).get("/api/v1/stems/").status_code == 403
 
 
 @pytest.mark.parametrize(
