@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.royalties.factories import even_mix, make_stem
+from tests.royalties.factories import MIX_CREATED, even_mix, make_stem
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def stem(artist: Any) -> Any:
 @pytest.fixture
 def mix(stem: Any, client_app: Any) -> Any:
     """A 60 s mix of one stem credited wholly to `artist`, requested by `client_app`."""
-    return even_mix([stem], 60, app=client_app)
+    return even_mix([stem], 60, app=client_app, created_at=MIX_CREATED)
 
 
 @pytest.fixture

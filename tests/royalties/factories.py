@@ -90,8 +90,8 @@ def manifest_for(
     }
 
 
-# Factory mixes were requested long before the plays the tests report: a play dated before
-# its mix existed is refused (before_mix_existed).
+# When the tests' March 2024 mixes were requested: before the plays they report (a play dated
+# before its mix existed is refused, before_mix_existed).
 MIX_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -103,9 +103,10 @@ def make_mix(
     credits: Mapping[Stem, Sequence[tuple[Any, int]]] | None = None,
     status: str = RenderStatus.DONE,
     app: Any = None,
-    created_at: datetime = MIX_CREATED,
+    created_at: datetime | None = None,
 ) -> Mix:
-    """A mix; `app` is the client app that requested it (only its plays of it can earn)."""
+    """A mix; `app` is the client app that requested it (only its plays of it can earn), at
+    `created_at` (default: now, by the clock)."""
     duration = len(seconds) * 1000 if duration_ms is None else duration_ms
     mix = Mix.objects.create(
         kind=RenderKind.SOUNDTRACK,
@@ -115,8 +116,9 @@ def make_mix(
         manifest=manifest_for(stems, seconds, credits),
         client_app=app,
     )
-    Mix.objects.filter(pk=mix.pk).update(created_at=created_at)  # auto_now_add on create
-    mix.created_at = created_at
+    if created_at is not None:
+        Mix.objects.filter(pk=mix.pk).update(created_at=created_at)  # auto_now_add on create
+        mix.created_at = created_at
     return mix
 
 

@@ -14,7 +14,7 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine, Period, Play, PlayReason
 from portal.royalties.services import period_close
 from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import event, make_mix, make_stem
+from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 from tests.royalties.factories import ingest as report
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def two_artist_mix(artist: Any, other_artist: Any, client_app: Any) -> tuple[Any
     """60 s: alice's drums at 75 % of every second, bob's bass at 25 %; requested by the app."""
     drums = make_stem(artist, title="Drums")
     bass = make_stem(other_artist, title="Bass")
-    mix = make_mix([drums, bass], [{drums: 0.75, bass: 0.25}] * 60, app=client_app)
+    mix = make_mix(
+        [drums, bass], [{drums: 0.75, bass: 0.25}] * 60, app=client_app, created_at=MIX_CREATED
+    )
     return mix, drums, bass
 
 
@@ -78,7 +80,7 @@ def test_a_stems_share_is_split_among_its_credited_artists(
     artist: Any, other_artist: Any, client_app: Any, ingest: Any, clock: Any
 ) -> None:
     duet = make_stem(artist, credits=[(artist, 7000), (other_artist, 3000)])
-    mix = make_mix([duet], [{duet: 1.0}] * 40, app=client_app)
+    mix = make_mix([duet], [{duet: 1.0}] * 40, app=client_app, created_at=MIX_CREATED)
     ingest([event(mix, started_at=DAY, ms_played=40_000)])
     clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=999, currency="usd", actor=None)

@@ -14,7 +14,7 @@ from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
 from tests.conftest import make_client_app
 from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import event, make_mix, make_stem
+from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -26,8 +26,15 @@ def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> dict[
     kick = make_stem(artist, title="Kick")
     pad = make_stem(artist, title="Pad")
     keys = make_stem(other_artist, title="Keys")
-    first = make_mix([kick, keys], [{kick: 0.7, keys: 0.3}] * 40, app=client_app)
-    second = make_mix([pad, keys], [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20, app=client_app)
+    first = make_mix(
+        [kick, keys], [{kick: 0.7, keys: 0.3}] * 40, app=client_app, created_at=MIX_CREATED
+    )
+    second = make_mix(
+        [pad, keys],
+        [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20,
+        app=client_app,
+        created_at=MIX_CREATED,
+    )
     events = [
         event(
             first,
@@ -213,8 +220,10 @@ def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
     app = make_client_app(make_user("studio", "artist"), "Beat game")
     alices = make_stem(artist, title="Alice loop")
     bobs = make_stem(other_artist, title="Bob loop")
-    shared = make_mix([alices, bobs], [{alices: 0.5, bobs: 0.5}] * 120, app=app)
-    bob_only = make_mix([bobs], [{bobs: 1.0}] * 120, app=app)
+    shared = make_mix(
+        [alices, bobs], [{alices: 0.5, bobs: 0.5}] * 120, app=app, created_at=MIX_CREATED
+    )
+    bob_only = make_mix([bobs], [{bobs: 1.0}] * 120, app=app, created_at=MIX_CREATED)
     people = [
         event(shared, started_at=DAY + timedelta(hours=i), ms_played=90_000, listener=f"p{i}")
         for i in range(5)

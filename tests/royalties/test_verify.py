@@ -13,7 +13,7 @@ from portal.royalties.models import AllocationLine, LedgerEntry, LedgerTransacti
 from portal.royalties.services import period_close, plays_ingest
 from portal.royalties.verification import period_verify
 from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import event, make_mix, make_stem
+from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -24,12 +24,15 @@ def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> str:
     a = make_stem(artist, title="Kick")
     b = make_stem(other_artist, title="Keys")
     shared = make_stem(artist, credits=[(artist, 5000), (other_artist, 5000)])
-    first = make_mix([a, b], [{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30, app=client_app)
+    first = make_mix(
+        [a, b], [{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30, app=client_app, created_at=MIX_CREATED
+    )
     second = make_mix(
         [a, shared],
         [{a: 0.333333, shared: 0.666667}] * 45,
         duration_ms=44_500,
         app=client_app,
+        created_at=MIX_CREATED,
     )
     events = [
         event(
