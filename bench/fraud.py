@@ -127,7 +127,7 @@ def run(selected: list[str] | None) -> Iterable[Figure]:
             f"{by_attack}; refused at ingestion {attack['refused']}; held by rule "
             f"{attack['by_rule']}. Money: attackers would take {attack['pool_share_no_rules']:.1%} "
             f"of the pool with no checks; the attacking artists got {attack['pool_share_real']:.2%} in "
-            "the real close, all of it from people's plays of mallory's real contributions"
+            "the real close, counting people's plays of mallory's real contributions"
         ),
     )
     mimic = data["mimic"]
