@@ -129,12 +129,14 @@ def test_the_api_accepts_session_authentication(artist, client_for):
     assert response.status_code == 200 and response.json()["role"] == "artist"
 
 
-def test_a_player_token_cannot_manage_tokens(artist, api_for):
-    api = api_for(artist, scope="player")
+def test_an_app_credential_cannot_manage_its_owners_tokens(artist, app_api):
+    from tests.conftest import make_client_app
+
+    api = app_api(make_client_app(artist, "Alice's player"))
     assert api.get("/api/v1/me/").status_code == 200
     response = api.post("/api/v1/tokens/", {"name": "x"})
     assert response.status_code == 403
-    assert "player scope" in response.json()["error"]["message"]
+    assert "cannot use this endpoint" in response.json()["error"]["message"]
 
 
 def test_tokens_can_be_created_and_revoked_through_the_api(artist, api_for):
