@@ -20,6 +20,7 @@ MODULES = [
     "bench.fingerprint",
     "bench.render",
     "bench.royalties",
+    "bench.fraud",
     "bench.payouts",
     "bench.uploads",
 ]

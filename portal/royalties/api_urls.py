@@ -9,4 +9,6 @@ from portal.royalties import apis
 urlpatterns: list[URLPattern | URLResolver] = [
     path("plays/", apis.PlayIngestApi.as_view(), name="royalties-plays"),
     path("royalties/statements/", apis.StatementApi.as_view(), name="royalties-statement"),
+    path("royalties/held/", apis.HeldPlaysApi.as_view(), name="royalties-held"),
+    path("royalties/held/release/", apis.HeldReleaseApi.as_view(), name="royalties-held-release"),
 ]

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -12,8 +14,8 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from portal.clients.selectors import request_app
-from portal.core.errors import ApplicationError
-from portal.royalties import selectors, services
+from portal.core.errors import ApplicationError, PermissionDenied
+from portal.royalties import held, releases, selectors, services
 
 
 class PlayRejectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -36,6 +38,19 @@ class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     attributed_seconds = serializers.CharField(help_text="Decimal seconds, truncated to ms")
     amount_minor = serializers.IntegerField()
     amount = serializers.CharField()
+    held = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Held plays of mixes with this stem, per listening rule",
+    )
+
+
+class HeldCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "HeldCount"
+
+    rule = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    plays = serializers.IntegerField()
 
 
 class CanReportPlays(BasePermission):
@@ -151,6 +166,13 @@ class StatementApi(APIView):
         amount_minor = serializers.IntegerField()
         amount = serializers.CharField()
         lines = StatementLineSerializer(many=True)
+        held_plays = serializers.IntegerField(
+            help_text="Plays of mixes with your stems that a listening rule held (each once)"
+        )
+        held = HeldCountSerializer(many=True, help_text="Those held plays, per rule")
+        held_only = StatementLineSerializer(
+            many=True, help_text="Your stems that earned nothing but had held plays"
+        )
 
     @extend_schema(
         parameters=[
@@ -168,3 +190,93 @@ class StatementApi(APIView):
             month=request.query_params.get("period", ""), artist=artist
         )
         return Response(self.OutputSerializer(statement).data)
+
+
+def _staff_only(request: Request) -> Any:
+    user = request.user
+    if not getattr(user, "is_platform_staff", False):
+        raise PermissionDenied("forbidden", "Only staff see and release held plays.")
+    return user
+
+
+class HeldPlaysApi(APIView):
+    class GroupSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "HeldGroup"
+
+        rule = serializers.CharField()
+        label = serializers.CharField()  # type: ignore[assignment]
+        app_id = serializers.IntegerField(help_text="0: plays from before client apps")
+        app_name = serializers.CharField()
+        plays = serializers.IntegerField()
+        listeners = serializers.IntegerField()
+        seconds = serializers.CharField(help_text="Attributed listening if released")
+        amount = serializers.CharField(help_text="Closed months: what it would have drawn")
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "HeldPlays"
+
+        month = serializers.CharField()
+        closed = serializers.BooleanField(
+            help_text="Closed: what the close held. Open: what the rules would hold now."
+        )
+        total = serializers.IntegerField()
+        released = serializers.IntegerField(help_text="Plays of the month released by staff")
+        groups = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, required=True, description="YYYY-MM")],
+        responses=OutputSerializer,
+        summary="Staff: plays the listening rules hold in a month, by rule and app",
+    )
+    def get(self, request: Request) -> Response:
+        _staff_only(request)
+        overview = held.held_overview(
+            month=request.query_params.get("month", ""), now=timezone.now()
+        )
+        return Response(
+            {
+                "month": overview.month,
+                "closed": overview.closed,
+                "total": overview.total,
+                "released": overview.released,
+                "groups": self.GroupSerializer(overview.groups, many=True).data,
+            }
+        )
+
+
+class HeldReleaseApi(APIView):
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "HeldRelease"
+
+        month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+        reason = serializers.CharField(max_length=releases.MAX_REASON)
+        play_ids = serializers.ListField(
+            child=serializers.UUIDField(), required=False, max_length=10_000
+        )
+        rule = serializers.CharField(required=False, max_length=32)
+        app_id = serializers.IntegerField(required=False, min_value=0)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Staff: release held plays of an open month (listed plays, or a rule and app)",
+    )
+    def post(self, request: Request) -> Response:
+        actor = _staff_only(request)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = releases.play_release(
+            month=values["month"],
+            actor=actor,
+            reason=values["reason"],
+            play_ids=values.get("play_ids"),
+            rule=values.get("rule", ""),
+            app_id=values.get("app_id"),
+        )
+        return Response(
+            {"released": result.released, "already": result.already, "by_rule": result.by_rule}
+        )

@@ -26,6 +26,33 @@ class ClosePeriodForm(forms.Form):
         error_messages={"invalid": "Three letters, e.g. usd."},
     )
 
+    force_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason to close before the late window (only then)",
+        help_text=(
+            "Plays of a month may be reported for a while after it ends (the late window). "
+            "Closing before that window has passed needs a reason, which goes into the audit "
+            "log; plays of the month that arrive after the close count in the next open month."
+        ),
+    )
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["month"].initial = previous_month(month_of(timezone.now()))
+
+
+class ReleaseForm(forms.Form):
+    """Staff release held plays of an open month: one play, or a (rule, app) group."""
+
+    month = forms.RegexField(regex=r"^\d{4}-(0[1-9]|1[0-2])$")
+    rule = forms.CharField(required=False, max_length=32)
+    app = forms.IntegerField(required=False, min_value=0)
+    play = forms.UUIDField(required=False)
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why these plays are genuine listening",
+        error_messages={"required": "Say why: a release is audited."},
+    )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
@@ -17,8 +17,11 @@ from portal.mixes.models import Mix
 from portal.royalties import ledger
 from portal.royalties.allocation import BPS, PPM, play_stem_ns, seconds_text
 from portal.royalties.computation import compile_mix
+from portal.royalties.explain import label as rule_label
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
 from portal.royalties.periods import parse_month
+from portal.royalties.rules import RULES
+from portal.stems.models import Stem
 
 
 def money(amount_minor: int, currency: str) -> str:
@@ -73,6 +76,19 @@ class StatementLine:
     weight: int
     amount_minor: int
     amount: str
+    # Held plays of mixes with this stem, per listening rule (every rule, zeros included).
+    held: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def held_plays(self) -> int:
+        return sum(self.held.values())
+
+
+@dataclass(frozen=True)
+class HeldCount:
+    rule: str
+    label: str
+    plays: int
 
 
 @dataclass(frozen=True)
@@ -88,10 +104,52 @@ class Statement:
     amount_minor: int
     amount: str
     lines: list[StatementLine]
+    # Plays of mixes with the artist's stems that a listening rule held, per rule (each play
+    # once), and the artist's stems that earned nothing but had held plays.
+    held: list[HeldCount] = field(default_factory=list)
+    held_only: list[StatementLine] = field(default_factory=list)
+
+    @property
+    def held_plays(self) -> int:
+        return sum(h.plays for h in self.held)
+
+
+def _held_of_artist(month: str, artist: User) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
+    """Held plays of the month's mixes crediting `artist` (as their signed manifests say):
+    per rule, each play once, and per stem of theirs. Counts only: whose other stems are in
+    those mixes, and who listened, is not the artist's to see."""
+    per_mix: dict[Any, dict[str, int]] = defaultdict(dict)
+    for mix_id, rule, plays in (
+        Play.objects.filter(accounting_period=month)
+        .exclude(held_by="")
+        .values_list("mix_id", "held_by")
+        .annotate(plays=Count("pk"))
+        .order_by()
+    ):
+        per_mix[mix_id][rule] = plays
+    totals = {rule: 0 for rule in RULES}
+    per_stem: dict[int, dict[str, int]] = {}
+    for mix_id, manifest in Mix.objects.filter(pk__in=list(per_mix)).values_list("pk", "manifest"):
+        stems = {
+            int(stem["id"])
+            for stem in (manifest or {}).get("stems") or []
+            if str(stem.get("id", "")).isdigit()
+            and any(c.get("artist_id") == artist.pk for c in stem.get("credits") or [])
+        }
+        if not stems:
+            continue
+        for rule, plays in per_mix[mix_id].items():
+            totals[rule] = totals.get(rule, 0) + plays
+            for stem_id in stems:
+                counts = per_stem.setdefault(stem_id, {r: 0 for r in RULES})
+                counts[rule] = counts.get(rule, 0) + plays
+    return totals, per_stem
 
 
 def statement_for(*, month: str, artist: User) -> Statement:
     period = closed_period(month)
+    held_totals, held_per_stem = _held_of_artist(month, artist)
+    no_held = {rule: 0 for rule in RULES}
     lines = [
         StatementLine(
             stem_id=line.stem_id,
@@ -101,10 +159,29 @@ def statement_for(*, month: str, artist: User) -> Statement:
             weight=int(line.weight),
             amount_minor=line.amount_minor,
             amount=money(line.amount_minor, period.currency),
+            held=held_per_stem.get(line.stem_id, no_held),
         )
         for line in AllocationLine.objects.filter(period=period, artist=artist)
         .select_related("stem")
         .order_by("-amount_minor", "stem_id")
+    ]
+    earning = {line.stem_id for line in lines}
+    titles = dict(
+        Stem.objects.filter(pk__in=set(held_per_stem) - earning).values_list("pk", "title")
+    )
+    held_only = [
+        StatementLine(
+            stem_id=stem_id,
+            stem_title=titles.get(stem_id, f"Stem {stem_id}"),
+            plays=0,
+            attributed_seconds=seconds_text(0),
+            weight=0,
+            amount_minor=0,
+            amount=money(0, period.currency),
+            held=counts,
+        )
+        for stem_id, counts in sorted(held_per_stem.items())
+        if stem_id not in earning
     ]
     total = sum(line.amount_minor for line in lines)
     return Statement(
@@ -119,6 +196,8 @@ def statement_for(*, month: str, artist: User) -> Statement:
         amount_minor=total,
         amount=money(total, period.currency),
         lines=lines,
+        held=[HeldCount(rule, rule_label(rule), held_totals.get(rule, 0)) for rule in RULES],
+        held_only=held_only,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -22,7 +23,9 @@ from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.royalties import ledger
 from portal.royalties.allocation import QUALIFYING_MS, NothingToAllocate
 from portal.royalties.computation import (
+    PeriodComputation,
     manifest_credited_artists,
+    mark_fields,
     mix_duration_ms,
     period_compute,
 )
@@ -415,7 +418,7 @@ def period_close(
             f"{earlier} is still open: periods close in order, so close {earlier} first.",
         )
     try:
-        computed = period_compute(month=month, pool_minor=pool_minor)
+        computed = period_compute(month=month, pool_minor=pool_minor, as_of=now)
     except NothingToAllocate as exc:
         raise ApplicationError(
             "nothing_to_allocate",
@@ -432,9 +435,13 @@ def period_close(
                 plays_counted=allocation.plays,
                 plays_too_short=computed.plays_too_short,
                 plays_over_limit=len(computed.over_limit_ids),
+                plays_held=computed.plays_held,
+                plays_self=computed.plays_self,
                 total_weight=str(allocation.total_weight),
                 closed_by=actor,
-                closed_at=timezone.now(),
+                # The computation's as_of: verify reads late inputs (other periods' plays,
+                # releases) as they were at this moment.
+                closed_at=now,
             )
             period.full_clean()
             period.save()
@@ -444,10 +451,7 @@ def period_close(
         ) from exc
 
     _store_lines(period, computed)
-    for start in range(0, len(computed.over_limit_ids), 500):
-        Play.objects.filter(pk__in=computed.over_limit_ids[start : start + 500]).update(
-            qualifies=False, reason=PlayReason.OVER_DAILY_LIMIT
-        )
+    _store_marks(computed)
     if pool_minor:
         ledger.ledger_post(
             kind=ledger.KIND_POOL_FUNDING,
@@ -480,6 +484,9 @@ def period_close(
             "currency": currency,
             "plays_counted": allocation.plays,
             "plays_over_limit": len(computed.over_limit_ids),
+            "plays_self": computed.plays_self,
+            "plays_held": {rule: len(ids) for rule, ids in computed.held_ids.items() if ids},
+            "plays_released": len(computed.released_ids),
             "artists": len(allocation.artist_amounts),
             "forced_before_late_window": bool(force_reason) and now < late_until,
         },
@@ -517,6 +524,21 @@ def funding_reference(month: str) -> str:
 
 def allocation_reference(month: str) -> str:
     return f"period:{month}:allocation"
+
+
+def _store_marks(computed: PeriodComputation) -> None:
+    """Write each play's computed mark (qualifies, reason, held_by) where the stored one
+    differs: held plays are kept and say which rule held them; verify compares them all."""
+    differ = np.flatnonzero(computed.play_mark != computed.stored_mark)
+    by_mark: dict[int, list[Any]] = {}
+    for i in differ.tolist():
+        by_mark.setdefault(int(computed.play_mark[i]), []).append(computed.play_ids[i])
+    for mark, ids in sorted(by_mark.items()):
+        qualifies, reason, held_by = mark_fields(mark)
+        for start in range(0, len(ids), 500):
+            Play.objects.filter(pk__in=ids[start : start + 500]).update(
+                qualifies=qualifies, reason=reason, held_by=held_by
+            )
 
 
 def _store_lines(period: Period, computed: Any) -> None:

@@ -11,6 +11,8 @@ MONTH = r"(?P<month>\d{4}-\d{2})"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("royalties/", views.dashboard, name="dashboard"),
     path("royalties/periods/", views.periods, name="periods"),
+    path("royalties/held/", views.held_plays, name="held"),
+    path("how-plays-count/", views.how_plays_count, name="how_plays_count"),
     re_path(rf"^royalties/statements/{MONTH}\.csv$", views.statement_csv, name="statement_csv"),
     re_path(rf"^royalties/statements/{MONTH}/$", views.statement, name="statement"),
     re_path(

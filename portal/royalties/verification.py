@@ -1,8 +1,11 @@
 """verify_period: recompute a closed month from raw events and manifests, compare with storage.
 
-The recomputation reads only plays, mixes (their manifests and durations) and the period's pool;
-it never reads AllocationLine/AllocationDetail or the ledger to compute anything. Then every
-stored figure is compared with it: the period's counts, each play's daily-limit mark, every
+The recomputation reads only plays (and, for the volume history, earlier periods' marks), mixes
+(their manifests and durations), the apps' owners, staff's releases and the period's pool; it
+never reads AllocationLine/AllocationDetail or the ledger to compute anything; late inputs
+(other periods' plays for the volume history, staff releases) are read as they were when the
+period closed. Then every stored figure is compared with it: the period's counts, each play's
+mark (counted, too short, self-play, or the listening rule that held it), every
 statement line and detail, and the ledger (both transactions of the close, any other allocation
 posted for the month, and the balance of every transaction of the month). One cent off anywhere
 is a difference.
@@ -13,10 +16,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from portal.royalties import ledger
+import numpy as np
+
+from portal.royalties import ledger, rules
 from portal.royalties.allocation import NothingToAllocate
-from portal.royalties.computation import PeriodComputation, period_compute
-from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play, PlayReason
+from portal.royalties.computation import (
+    MARK_RULE,
+    PeriodComputation,
+    mark_text,
+    period_compute,
+)
+from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play
 from portal.royalties.selectors import closed_period
 from portal.royalties.services import allocation_reference, funding_reference
 
@@ -44,7 +54,7 @@ def period_verify(*, month: str) -> VerifyReport:
     report = VerifyReport(month=month)
     try:
         computed: PeriodComputation | None = period_compute(
-            month=month, pool_minor=period.pool_minor
+            month=month, pool_minor=period.pool_minor, as_of=period.closed_at
         )
     except NothingToAllocate:
         computed = None
@@ -65,13 +75,10 @@ def period_verify(*, month: str) -> VerifyReport:
     _compare(
         report, "plays over the daily limit", len(computed.over_limit_ids), period.plays_over_limit
     )
+    _compare(report, "plays held by a listening rule", computed.plays_held, period.plays_held)
+    _compare(report, "self-plays", computed.plays_self, period.plays_self)
     _compare(report, "total attributed weight", str(allocation.total_weight), period.total_weight)
-    marked = sorted(
-        Play.objects.filter(
-            accounting_period=month, reason=PlayReason.OVER_DAILY_LIMIT
-        ).values_list("pk", flat=True)
-    )
-    _compare(report, "plays marked over the daily limit", computed.over_limit_ids, marked)
+    _compare_marks(report, computed)
     counted = Play.objects.filter(accounting_period=month, qualifies=True).count()
     _compare(report, "plays marked as qualifying", allocation.plays, counted)
 
@@ -144,6 +151,30 @@ def period_verify(*, month: str) -> VerifyReport:
     unbalanced = ledger.unbalanced_transactions(period=month)
     _compare(report, "ledger: every transaction of the month balances", [], unbalanced)
     return report
+
+
+def _compare_marks(report: VerifyReport, computed: PeriodComputation) -> None:
+    """Every play's stored mark (qualifies, reason, held_by) against the recomputed one: which
+    rule held it, or why it did not count. A few plays are named per kind of difference."""
+    differ = np.flatnonzero(computed.play_mark != computed.stored_mark)
+    marked_over = sorted(
+        computed.play_ids[i]
+        for i in np.flatnonzero(computed.stored_mark == MARK_RULE + rules.code_of("daily_cap"))
+    )
+    _compare(report, "plays marked over the daily limit", computed.over_limit_ids, marked_over)
+    if differ.size == 0:
+        report.checked.append(f"play marks: {len(computed.play_ids)} match")
+        return
+    kinds: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for i in differ.tolist():
+        key = (int(computed.play_mark[i]), int(computed.stored_mark[i]))
+        kinds[key].append(str(computed.play_ids[i]))
+    for (expected, stored), ids in sorted(kinds.items()):
+        shown = ", ".join(sorted(ids)[:5]) + (" ..." if len(ids) > 5 else "")
+        report.differences.append(
+            f"play marks: {len(ids)} plays recomputed as {mark_text(expected)}, stored as "
+            f"{mark_text(stored)}: {shown}"
+        )
 
 
 def _compare_maps(report: VerifyReport, what: str, expected: dict, stored: dict) -> None:  # type: ignore[type-arg]

@@ -9,11 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 
 from portal.core.csv_export import csv_response
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
-from portal.royalties import selectors, services
-from portal.royalties.forms import ClosePeriodForm
+from portal.royalties import explain, held, releases, selectors, services
+from portal.royalties.forms import ClosePeriodForm, ReleaseForm
+from portal.royalties.periods import month_of, previous_month
+from portal.royalties.rules import RULES
 
 
 def _pages_speak_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -66,6 +70,7 @@ def periods(request: HttpRequest) -> HttpResponse:
                 pool_minor=data["pool_minor"],
                 currency=data["currency"].lower(),
                 actor=user,
+                force_reason=data["force_reason"],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -79,7 +84,91 @@ def periods(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "royalties/periods.html",
-        {"form": form, "periods": selectors.periods_overview()},
+        {
+            "form": form,
+            "periods": selectors.periods_overview(),
+            "open_months": held.open_months(now=timezone.now(), late_window=services.late_window()),
+            "late_window_days": services.late_window().days,
+        },
+    )
+
+
+def _staff(request: HttpRequest) -> Any:
+    user: Any = request.user
+    if not user.is_platform_staff:
+        raise PermissionDenied("forbidden", "Only staff see and release held plays.")
+    return user
+
+
+@login_required
+@_pages_speak_http
+def held_plays(request: HttpRequest) -> HttpResponse:
+    """What the listening rules hold in a month, by rule and app; release per play or group."""
+    user = _staff(request)
+    now = timezone.now()
+    month = request.GET.get("month") or previous_month(month_of(now))
+    if request.method == "POST":
+        form = ReleaseForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(str(e) for field in form.errors.values() for e in field)
+            messages.error(request, f"Nothing released: {errors}")
+        else:
+            data = form.cleaned_data
+            month = data["month"]
+            try:
+                result = releases.play_release(
+                    month=month,
+                    actor=user,
+                    reason=data["reason"],
+                    play_ids=[data["play"]] if data["play"] else None,
+                    rule="" if data["play"] else data["rule"],
+                    app_id=data["app"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Released {result.released} play{'s' if result.released != 1 else ''}"
+                    + (f" ({result.already} already released)" if result.already else "")
+                    + ": they count when the month closes.",
+                )
+        return redirect(f"{reverse('royalties:held')}?month={month}")
+    overview = held.held_overview(month=month, now=now)
+    texts = {text.name: text.text for text in explain.rule_texts()}
+    rule, app = request.GET.get("rule", ""), request.GET.get("app", "")
+    plays = None
+    if rule and app.isdigit():
+        plays = held.held_plays(
+            month=month, rule=rule, app_id=int(app), now=now, page=request.GET.get("page", 1)
+        )
+    return render(
+        request,
+        "royalties/held.html",
+        {
+            "overview": overview,
+            "by_rule": [
+                (rule, label, count, texts[rule]) for rule, label, count in overview.by_rule
+            ],
+            "open_months": held.open_months(now=now, late_window=services.late_window()),
+            "selected_rule": rule,
+            "selected_app": app,
+            "plays": plays,
+        },
+    )
+
+
+def how_plays_count(request: HttpRequest) -> HttpResponse:
+    """Public: which plays earn, and every rule with its current threshold."""
+    return render(
+        request,
+        "royalties/how_plays_count.html",
+        {
+            "rules": explain.rule_texts(),
+            "qualifying": explain.qualifying_text(),
+            "late_window_days": services.late_window().days,
+            "clock_skew_s": int(services.clock_skew().total_seconds()),
+        },
     )
 
 
@@ -116,6 +205,8 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
             "attributed_seconds",
             "amount_minor",
             "currency",
+            # Held plays of mixes with the stem, one column per listening rule.
+            *(f"held_{rule}" for rule in RULES),
         ],
         rows=(
             [
@@ -128,8 +219,9 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
                 line.attributed_seconds,
                 line.amount_minor,
                 data.currency,
+                *(line.held.get(rule, 0) for rule in RULES),
             ]
-            for line in data.lines
+            for line in [*data.lines, *data.held_only]
         ),
     )
 

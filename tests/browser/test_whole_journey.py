@@ -217,31 +217,47 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: An
     assert page.locator("svg.attribution-timeline").count() == 1
     shot(page, "soundtrack-playing-with-attribution")
 
-    # 6. A player app posts plays (last month's), with a player token.
+    # 6. A game (a client app of its developer, approved by staff) requests a soundtrack with
+    # its credential and reports last month's plays of it.
     import requests
 
-    from portal.accounts.services import token_issue
+    from portal.clients.services import app_decide, app_register, credential_issue
 
-    player_token = token_issue(user=lena, name="player", scope="player").plain
+    gus = user_create(username="gus", role="artist", password=PASSWORD, email="gus@example.test")
+    game = app_register(owner=gus, name="Night Bus")
+    app_decide(app_id=game.pk, actor=User.objects.get(username="sam"), status="approved")
+    headers = {
+        "Authorization": f"Bearer {credential_issue(app_id=game.pk, actor=gus, name='game').plain}"
+    }
+    asked = requests.post(
+        f"{live_server.url}/api/v1/soundtracks/",
+        json={"duration_s": 40, "mood": "calm", "seed": 3},
+        headers=headers,
+        timeout=30,
+    )
+    assert asked.status_code == 202, asked.text
+    game_mix = Mix.objects.get(pk=asked.json()["id"])
+    wait_for(lambda: Mix.objects.get(pk=game_mix.pk).status == RenderStatus.DONE, timeout=180)
     last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=3)).replace(hour=12)
+    # The journey has no past to wait through: the game requested it before last month's
+    # plays (a play dated before its mix existed is refused).
+    Mix.objects.filter(pk=game_mix.pk).update(created_at=last_month - timedelta(days=1))
     events = [
         {
             "event_id": str(uuid.uuid4()),
-            "mix_id": str(mix.pk),
+            "mix_id": str(game_mix.pk),
             "listener_id": f"listener-{n % 7}",
             "started_at": (last_month + timedelta(minutes=n)).isoformat(),
-            "ms_played": 35_000,
+            "ms_played": 35_000 + 113 * n,
         }
         for n in range(40)
     ]
     response = requests.post(
-        f"{live_server.url}/api/v1/plays/",
-        json={"events": events},
-        headers={"Authorization": f"Bearer {player_token}"},
-        timeout=30,
+        f"{live_server.url}/api/v1/plays/", json={"events": events}, headers=headers, timeout=30
     )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 40
+    mix = game_mix
 
     # 7. Staff close the month.
     _login(page, "sam", PASSWORD)
@@ -249,6 +265,10 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: An
     page.get_by_label("Month (UTC)").fill(last_month.strftime("%Y-%m"))
     page.get_by_label("Artists' pool, in minor units").fill("250000")
     page.get_by_label("Currency").fill("usd")
+    # Last month's late window is still open: closing now needs a reason, which is audited.
+    page.get_by_label("Reason to close before the late window (only then)").fill(
+        "Journey test: close last month now"
+    )
     page.once("dialog", lambda dialog: dialog.accept())  # "This cannot be undone."
     page.get_by_role("button", name="Close the month").click()
     page.wait_for_load_state()

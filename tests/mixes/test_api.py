@@ -52,11 +52,11 @@ def _verify(path: Path, key: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_player_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
-    artist: Any, api_for: Any, run_jobs: Any, tmp_path: Path
+def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
+    artist: Any, app_api: Any, client_app: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
     make_vault(artist)
-    api = api_for(artist, scope="player")
+    api = app_api(client_app)
     response = api.post(
         LIST_URL,
         {"duration_s": 15, "mood": "calm", "hit_points": [5.0, 10.0], "seed": 11},
@@ -65,6 +65,7 @@ def test_a_player_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "queued" and body["progress"] == 0 and body["job_id"]
+    assert Mix.objects.get(pk=body["id"]).client_app == client_app  # its plays can earn
     polled = api.get(_detail_url(body["id"])).json()
     assert polled["status"] == "queued" and polled["audio_url"] is None
     assert polled["manifest"] is None

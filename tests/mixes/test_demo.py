@@ -4,6 +4,7 @@ import io
 
 import pytest
 
+from portal.clients import demo as clients_demo
 from portal.mixes import demo
 from portal.mixes.models import Mix, RenderStatus
 from tests.conftest import make_user
@@ -17,28 +18,33 @@ SHORT_REQUESTS = [
 ]
 
 
-def test_the_demo_renders_two_soundtracks_for_ada_once(
+def test_the_demo_app_requests_two_soundtracks_once(
     artist: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(demo, "DEMO_REQUESTS", SHORT_REQUESTS)
-    make_user("ada", "artist")
+    make_user("sam", "staff")
+    clients_demo.seed(out=io.StringIO())
+    app = clients_demo.demo_app()
     make_vault(artist, mood="calm")
     make_stem(artist, role="harmony", bpm=120, key="C major", moods=["uplifting"])
     out = io.StringIO()
     demo.seed(out=out)
-    mixes = list(Mix.objects.filter(requested_by__username="ada"))
+    mixes = list(Mix.objects.filter(client_app=app))
     assert len(mixes) == 2
+    # Dated to the start of last month, the month the royalties demo plays them in.
+    assert {m.created_at for m in mixes} == {demo._previous_month_start()}
     assert {m.status for m in mixes} == {RenderStatus.DONE}
     assert sorted(round(m.duration_s or 0) for m in mixes) == [10, 12]
     assert out.getvalue().count("/soundtracks/") == 2
     hashes = {m.pk: m.audio_sha256 for m in mixes}
     demo.seed(out=io.StringIO())
-    again = {m.pk: m.audio_sha256 for m in Mix.objects.filter(requested_by__username="ada")}
+    again = {m.pk: m.audio_sha256 for m in Mix.objects.filter(client_app=app)}
     assert again == hashes
 
 
 def test_the_demo_says_why_when_the_vault_is_empty(db: None) -> None:
-    make_user("ada", "artist")
+    make_user("sam", "staff")
+    clients_demo.seed(out=io.StringIO())
     out = io.StringIO()
     demo.seed(out=out)
     assert "skipped" in out.getvalue()

@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from portal.mixes.models import Mix, RenderKind, RenderStatus
@@ -90,6 +90,11 @@ def manifest_for(
     }
 
 
+# When the tests' March 2024 mixes were requested: before the plays they report (a play dated
+# before its mix existed is refused, before_mix_existed).
+MIX_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
+
+
 def make_mix(
     stems: Sequence[Stem],
     seconds: Sequence[Mapping[Stem, float]],
@@ -97,15 +102,24 @@ def make_mix(
     duration_ms: int | None = None,
     credits: Mapping[Stem, Sequence[tuple[Any, int]]] | None = None,
     status: str = RenderStatus.DONE,
+    app: Any = None,
+    created_at: datetime | None = None,
 ) -> Mix:
+    """A mix; `app` is the client app that requested it (only its plays of it can earn), at
+    `created_at` (default: now, by the clock)."""
     duration = len(seconds) * 1000 if duration_ms is None else duration_ms
-    return Mix.objects.create(
+    mix = Mix.objects.create(
         kind=RenderKind.SOUNDTRACK,
         status=status,
         duration_ms=duration,
         duration_s=duration / 1000,
         manifest=manifest_for(stems, seconds, credits),
+        client_app=app,
     )
+    if created_at is not None:
+        Mix.objects.filter(pk=mix.pk).update(created_at=created_at)  # auto_now_add on create
+        mix.created_at = created_at
+    return mix
 
 
 def even_mix(stems: Sequence[Stem], n_seconds: int, **kwargs: Any) -> Mix:
@@ -132,3 +146,12 @@ def event(
         "ms_played": ms_played,
         **extra,
     }
+
+
+def ingest(app: Any, events: list[dict[str, Any]]) -> Any:
+    """Report plays as `app` does (the real ingestion); every event must be accepted."""
+    from portal.royalties.services import plays_ingest
+
+    result = plays_ingest(events=events, app=app)
+    assert not result.rejected, result.rejected
+    return result

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portal.royalties.models import Play, PlayReason
 from portal.royalties.services import period_close
-from tests.royalties.factories import even_mix, event
+from tests.royalties.factories import MIX_CREATED, even_mix, event
 
 URL = "/api/v1/plays/"
 PAST = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
@@ -20,7 +20,9 @@ def post(api: Any, events: list[Any]) -> Any:
     return api.post(URL, {"events": events}, format="json")
 
 
-def test_a_player_token_stores_valid_events_and_says_how_many(player: Any, mix: Any) -> None:
+def test_an_apps_credential_stores_valid_events_and_says_how_many(
+    player: Any, mix: Any, client_app: Any
+) -> None:
     events = [
         event(mix, started_at=PAST + timedelta(minutes=i), ms_played=45_000) for i in range(3)
     ]
@@ -32,6 +34,7 @@ def test_a_player_token_stores_valid_events_and_says_how_many(player: Any, mix: 
     assert stored.ms_played == 45_000
     assert stored.accounting_period == "2024-03"
     assert stored.qualifies is True
+    assert stored.app == client_app
 
 
 @pytest.mark.parametrize(
@@ -82,8 +85,10 @@ def test_a_future_start_is_rejected_but_clock_skew_of_a_minute_is_not(
     assert [(r["index"], r["code"]) for r in body["rejected"]] == [(1, "started_at_in_future")]
 
 
-def test_a_non_object_event_and_a_mix_not_yet_rendered_are_rejected(player: Any, stem: Any) -> None:
-    queued = even_mix([stem], 60, status="queued")
+def test_a_non_object_event_and_a_mix_not_yet_rendered_are_rejected(
+    player: Any, stem: Any, client_app: Any
+) -> None:
+    queued = even_mix([stem], 60, status="queued", app=client_app, created_at=MIX_CREATED)
     response = post(player, ["hello", event(queued, started_at=PAST, ms_played=40_000)])
     assert [r["code"] for r in response.json()["rejected"]] == ["invalid_event", "unknown_mix"]
 
@@ -107,10 +112,10 @@ def test_a_repeated_event_within_one_batch_is_a_duplicate(player: Any, mix: Any)
 
 
 def test_a_play_qualifies_at_30_seconds_or_the_whole_of_a_shorter_mix(
-    player: Any, stem: Any
+    player: Any, stem: Any, client_app: Any
 ) -> None:
-    long_mix = even_mix([stem], 120)
-    short_mix = even_mix([stem], 20)
+    long_mix = even_mix([stem], 120, app=client_app, created_at=MIX_CREATED)
+    short_mix = even_mix([stem], 20, app=client_app, created_at=MIX_CREATED)
     events = [
         event(long_mix, started_at=PAST, ms_played=29_999),
         event(long_mix, started_at=PAST, ms_played=30_000),
@@ -129,14 +134,16 @@ def test_a_play_qualifies_at_30_seconds_or_the_whole_of_a_shorter_mix(
     ]
 
 
-def test_events_for_a_closed_month_count_in_the_next_open_one(player: Any, mix: Any) -> None:
-    period_close(month="2024-03", pool_minor=0, currency="usd", actor=None)
-    period_close(month="2024-04", pool_minor=0, currency="usd", actor=None)
+def test_events_for_a_closed_month_count_in_the_next_open_one(
+    player: Any, mix: Any, staff: Any
+) -> None:
+    # Only a close forced before the late window leaves March's plays still to arrive.
+    period_close(month="2024-03", pool_minor=0, currency="usd", actor=staff, force_reason="Audit")
     late = event(mix, started_at=PAST, ms_played=40_000)
-    on_time = event(mix, started_at=datetime(2024, 5, 2, tzinfo=UTC), ms_played=40_000)
+    on_time = event(mix, started_at=datetime(2024, 4, 1, tzinfo=UTC), ms_played=40_000)
     assert post(player, [late, on_time]).json()["accepted"] == 2
-    assert Play.objects.get(event_id=late["event_id"]).accounting_period == "2024-05"
-    assert Play.objects.get(event_id=on_time["event_id"]).accounting_period == "2024-05"
+    assert Play.objects.get(event_id=late["event_id"]).accounting_period == "2024-04"
+    assert Play.objects.get(event_id=on_time["event_id"]).accounting_period == "2024-04"
 
 
 def test_a_batch_of_more_than_500_events_is_refused_whole(player: Any, mix: Any) -> None:
@@ -159,10 +166,15 @@ def test_a_full_token_of_an_artist_cannot_report_plays(api_for: Any, artist: Any
     assert Play.objects.count() == 0
 
 
-def test_staff_may_report_plays_with_a_full_token(api_for: Any, staff: Any, mix: Any) -> None:
+def test_not_even_staff_report_plays_with_a_personal_token(
+    api_for: Any, staff: Any, mix: Any
+) -> None:
+    # Replaying a log once went through staff's own token; plays are money, so only an
+    # approved app's credential reports them now, and staff have no way around it.
     response = post(api_for(staff), [event(mix, started_at=PAST, ms_played=40_000)])
-    assert response.status_code == 200
-    assert Play.objects.get().reporter == staff
+    assert response.status_code == 403
+    assert "client app" in response.json()["error"]["message"]
+    assert not Play.objects.exists()
 
 
 def test_anonymous_clients_cannot_report_plays(api_for: Any, mix: Any) -> None:

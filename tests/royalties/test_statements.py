@@ -12,7 +12,9 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine
 from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
-from tests.royalties.factories import event, make_mix, make_stem
+from tests.conftest import make_client_app
+from tests.royalties.conftest import MARCH_WINDOW_PASSED
+from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -20,12 +22,19 @@ URL = "/api/v1/royalties/statements/"
 
 
 @pytest.fixture
-def closed(artist: Any, other_artist: Any) -> dict[str, Any]:
+def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> dict[str, Any]:
     kick = make_stem(artist, title="Kick")
     pad = make_stem(artist, title="Pad")
     keys = make_stem(other_artist, title="Keys")
-    first = make_mix([kick, keys], [{kick: 0.7, keys: 0.3}] * 40)
-    second = make_mix([pad, keys], [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20)
+    first = make_mix(
+        [kick, keys], [{kick: 0.7, keys: 0.3}] * 40, app=client_app, created_at=MIX_CREATED
+    )
+    second = make_mix(
+        [pad, keys],
+        [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20,
+        app=client_app,
+        created_at=MIX_CREATED,
+    )
     events = [
         event(
             first,
@@ -39,7 +48,8 @@ def closed(artist: Any, other_artist: Any) -> dict[str, Any]:
         event(second, started_at=DAY + timedelta(hours=i), ms_played=40_000) for i in range(7)
     ]
     events += [event(second, started_at=DAY, ms_played=5_000)]  # too short
-    assert plays_ingest(events=events, reporter=None).accepted == 38
+    assert plays_ingest(events=events, app=client_app).accepted == 38
+    clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=10_007, currency="usd", actor=None)
     return {"month": "2024-03", "kick": kick, "pad": pad, "keys": keys, "first": first}
 
@@ -105,10 +115,13 @@ def test_a_month_not_closed_has_no_statement(
     assert response.json()["error"]["code"] == "period_not_closed"
 
 
-def test_a_player_token_cannot_read_statements(
-    api_for: Any, artist: Any, closed: dict[str, Any]
+def test_an_app_credential_cannot_read_its_owners_statement(
+    app_api: Any, artist: Any, closed: dict[str, Any]
 ) -> None:
-    assert api_for(artist, scope="player").get(URL, {"period": "2024-03"}).status_code == 403
+    # An app acts as its owner only where apps may act (soundtracks, plays): a leaked app
+    # credential must not read the owner's earnings.
+    own_app = make_client_app(artist, "Alice's player")
+    assert app_api(own_app).get(URL, {"period": "2024-03"}).status_code == 403
 
 
 def test_the_csv_lines_sum_to_each_artists_allocation(
@@ -199,19 +212,22 @@ def test_staff_land_on_the_periods_page(client_for: Any, staff: Any) -> None:
 
 
 def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
-    client_for: Any, artist: Any
+    client_for: Any, artist: Any, client_app: Any, clock: Any
 ) -> None:
     from portal.accounts.models import ArtistProfile
 
     ArtistProfile.objects.update_or_create(user=artist, defaults={"display_name": "-2+3"})
     link = make_stem(artist, title='=HYPERLINK("http://evil","x")')
     total = make_stem(artist, title="@SUM(1)")
-    mix = make_mix([link, total], [{link: 0.5, total: 0.5}] * 40)
+    mix = make_mix(
+        [link, total], [{link: 0.5, total: 0.5}] * 40, app=client_app, created_at=MIX_CREATED
+    )
     events = [
         event(mix, started_at=DAY + timedelta(minutes=i), ms_played=40_000, listener=f"l{i}")
         for i in range(3)
     ]
-    assert plays_ingest(events=events, reporter=None).accepted == 3
+    assert plays_ingest(events=events, app=client_app).accepted == 3
+    clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=999, currency="usd", actor=None)
     response = client_for(artist).get("/royalties/statements/2024-03.csv")
     text = response.content.decode()
@@ -224,3 +240,55 @@ def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
     assert sum(int(r["amount_minor"]) for r in rows) == ledger.balance(
         ledger.ARTIST_PAYABLE, artist, currency="usd"
     )
+
+
+def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
+    api_for: Any, client_for: Any, artist: Any, other_artist: Any, clock: Any
+) -> None:
+    from tests.conftest import make_client_app, make_user
+    from tests.royalties.factories import ingest
+
+    app = make_client_app(make_user("studio", "artist"), "Beat game")
+    alices = make_stem(artist, title="Alice loop")
+    bobs = make_stem(other_artist, title="Bob loop")
+    shared = make_mix(
+        [alices, bobs], [{alices: 0.5, bobs: 0.5}] * 120, app=app, created_at=MIX_CREATED
+    )
+    bob_only = make_mix([bobs], [{bobs: 1.0}] * 120, app=app, created_at=MIX_CREATED)
+    people = [
+        event(shared, started_at=DAY + timedelta(hours=i), ms_played=90_000, listener=f"p{i}")
+        for i in range(5)
+    ]
+    bot = [
+        event(
+            shared,
+            started_at=DAY + timedelta(seconds=40 * i),
+            ms_played=30_200,
+            listener="loop-bot-77",
+        )
+        for i in range(12)
+    ]
+    bobs_bot = [
+        event(bob_only, started_at=DAY + timedelta(seconds=40 * i), ms_played=30_200, listener="b")
+        for i in range(11)
+    ]
+    ingest(app, people + bot + bobs_bot)
+    clock.set(MARCH_WINDOW_PASSED)
+    period_close(month="2024-03", pool_minor=1000, currency="usd", actor=None)
+
+    body = api_for(artist).get(URL, {"period": "2024-03"}).json()
+    assert body["held_plays"] == 12  # not bob's 11 on a mix without alice's stems
+    assert {h["rule"]: h["plays"] for h in body["held"]}["threshold_hugging"] == 12
+    assert body["lines"][0]["held"]["threshold_hugging"] == 12
+    page = client_for(artist).get("/royalties/statements/2024-03/").content.decode()
+    assert "Held plays" in page and "Stopping just after 30 seconds</a>: 12" in page
+    assert "/how-plays-count/" in page
+    csv_text = client_for(artist).get("/royalties/statements/2024-03.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["stem"], r["held_threshold_hugging"], r["held_overlap"]) for r in rows] == [
+        ("Alice loop", "12", "0")
+    ]
+    for shown in (page, csv_text, str(body)):
+        assert "loop-bot-77" not in shown and "Bob loop" not in shown
+    bob = api_for(other_artist).get(URL, {"period": "2024-03"}).json()
+    assert bob["held_plays"] == 23

@@ -12,19 +12,28 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine, LedgerEntry, LedgerTransaction, Play
 from portal.royalties.services import period_close, plays_ingest
 from portal.royalties.verification import period_verify
-from tests.royalties.factories import event, make_mix, make_stem
+from tests.royalties.conftest import MARCH_WINDOW_PASSED
+from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def closed(artist: Any, other_artist: Any) -> str:
+def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> str:
     a = make_stem(artist, title="Kick")
     b = make_stem(other_artist, title="Keys")
     shared = make_stem(artist, credits=[(artist, 5000), (other_artist, 5000)])
-    first = make_mix([a, b], [{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30)
-    second = make_mix([a, shared], [{a: 0.333333, shared: 0.666667}] * 45, duration_ms=44_500)
+    first = make_mix(
+        [a, b], [{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30, app=client_app, created_at=MIX_CREATED
+    )
+    second = make_mix(
+        [a, shared],
+        [{a: 0.333333, shared: 0.666667}] * 45,
+        duration_ms=44_500,
+        app=client_app,
+        created_at=MIX_CREATED,
+    )
     events = [
         event(
             first,
@@ -38,8 +47,9 @@ def closed(artist: Any, other_artist: Any) -> str:
         event(second, started_at=DAY + timedelta(hours=i), ms_played=44_500 - 13 * i)
         for i in range(12)
     ]
-    result = plays_ingest(events=events, reporter=None)
+    result = plays_ingest(events=events, app=client_app)
     assert result.accepted == 37
+    clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=12_345, currency="usd", actor=None)
     return "2024-03"
 

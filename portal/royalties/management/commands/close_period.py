@@ -36,6 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{period.month} closed: {money(period.pool_minor, period.currency)} over "
             f"{period.plays_counted} qualifying plays ({period.plays_too_short} too short, "
-            f"{period.plays_over_limit} over the daily limit), "
+            f"{period.plays_over_limit} over the daily limit, {period.plays_self} self-play, "
+            f"{period.plays_held} held by the listening rules), "
             f"{period.lines.values('artist').distinct().count()} artists."
         )

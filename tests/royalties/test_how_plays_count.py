@@ -1,0 +1,51 @@
+"""The public "How plays count" page: every rule with the threshold the close uses right now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from portal.royalties.computation import RULE_SETTINGS
+from portal.royalties.explain import LABELS
+
+pytestmark = pytest.mark.django_db
+PAGE = "/how-plays-count/"
+
+
+def test_anyone_can_read_which_plays_earn_and_every_rule(client_for: Any) -> None:
+    response = client_for(None).get(PAGE)
+    assert response.status_code == 200
+    text = response.content.decode()
+    for label in LABELS.values():
+        assert label in text
+    for _, setting, default, _ in RULE_SETTINGS:
+        assert f"<code>{setting}</code> = {default}" in text
+    for refusal in (
+        "Previews.",
+        "Other apps",
+        "Late reports.",
+        "Before the mix existed.",
+        "Self-play.",
+    ):
+        assert refusal in text
+    assert "35 days" in text  # the late window
+    assert "up to 250 plays a day" in text  # 5 x the floor of 50, as the rule computes it
+
+
+def test_changing_a_setting_changes_the_page(client_for: Any, settings: Any) -> None:
+    settings.ROYALTIES_SPIKE_FACTOR = 7
+    settings.ROYALTIES_SPIKE_FLOOR = 30
+    settings.ROYALTIES_HUGGING_MARGIN_S = 8
+    settings.ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY = 12
+    settings.ROYALTIES_LATE_WINDOW_DAYS = 40
+    text = client_for(None).get(PAGE).content.decode()
+    assert "more than 7 times its usual" in text
+    assert "up to 210 plays a day" in text
+    assert "between 30 s and 38 s" in text
+    assert "At most 12 plays of one mix" in text
+    assert "40 days" in text and "35 days" not in text
+
+
+def test_every_page_links_to_it(client_for: Any, artist: Any) -> None:
+    assert f'href="{PAGE}"' in client_for(artist).get("/royalties/").content.decode()
