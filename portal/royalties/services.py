@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -240,15 +241,29 @@ class _MixFacts:
 
 def _mix_facts(mix_ids: set[str]) -> dict[str, _MixFacts]:
     facts: dict[str, _MixFacts] = {}
-    rows = Mix.objects.filter(pk__in=mix_ids, status=RenderStatus.DONE).values_list(
-        "pk", "duration_ms", "duration_s", "kind", "client_app_id", "created_at", "manifest"
+    # Only the manifest's stems and their credits travel: its per-second attribution map is
+    # most of its size and is not needed to decide what can earn.
+    rows = (
+        Mix.objects.filter(pk__in=mix_ids, status=RenderStatus.DONE)
+        .annotate(manifest_stems=KeyTransform("stems", "manifest"))
+        .values_list(
+            "pk",
+            "duration_ms",
+            "duration_s",
+            "kind",
+            "client_app_id",
+            "created_at",
+            "manifest_stems",
+        )
     )
-    for pk, duration_ms, duration_s, kind, app_id, created_at, manifest in rows:
+    for pk, duration_ms, duration_s, kind, app_id, created_at, stems in rows:
         duration = mix_duration_ms(duration_ms, duration_s)
         if duration is None:
             continue
+        if isinstance(stems, str):  # backends that hand the JSON back as text
+            stems = json.loads(stems)
         facts[str(pk)] = _MixFacts(
-            duration, kind, app_id, created_at, manifest_credited_artists(manifest)
+            duration, kind, app_id, created_at, manifest_credited_artists({"stems": stems})
         )
     return facts
 
