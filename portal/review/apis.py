@@ -23,7 +23,7 @@ from portal.accounts.models import Role
 from portal.accounts.permissions import FullScopeOnly, IsArtist, IsCurator, IsStaff
 from portal.audit.selectors import audit_entries_for, audit_entries_shown
 from portal.core.api import Pagination
-from portal.review import selectors, services
+from portal.review import selectors
 from portal.review.models import DecisionKind, ReasonTemplate, ReviewClaim
 from portal.review.notifications import notifications_mark_read
 from portal.review.serializers import (
@@ -37,6 +37,10 @@ from portal.review.serializers import (
     QueueItemSerializer,
     VaultStemSerializer,
 )
+from portal.review.services.claims import review_claim, review_release
+from portal.review.services.decisions import review_round, stem_decide
+from portal.review.services.resubmission import stem_resubmit
+from portal.review.services.takedowns import stem_takedown
 from portal.stems.models import Stem, StemKind, StemRole, Verdict
 
 
@@ -100,12 +104,12 @@ class ReviewClaimApi(APIView):
         summary="Claim a stem for review (or renew my claim)",
     )
     def post(self, request: Request, stem_id: int) -> Response:
-        claim: ReviewClaim = services.review_claim(stem=_stem(stem_id), curator=request.user)
+        claim: ReviewClaim = review_claim(stem=_stem(stem_id), curator=request.user)
         return Response(ClaimSerializer(claim).data)
 
     @extend_schema(request=None, responses={204: None}, summary="Release a claim")
     def delete(self, request: Request, stem_id: int) -> Response:
-        services.review_release(stem=_stem(stem_id), user=request.user)
+        review_release(stem=_stem(stem_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,7 +147,7 @@ class ReviewStemApi(APIView):
             return DecisionSerializer(selectors.decisions_for_stem(stem=stem), many=True).data
 
         def get_round(self, stem: Stem) -> int:
-            return services.review_round(stem)
+            return review_round(stem)
 
         def get_audio_url(self, stem: Stem) -> str:
             return selectors.stem_audio_url(stem.pk)
@@ -191,9 +195,7 @@ class ReviewDecisionApi(APIView):
     def post(self, request: Request, stem_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        decision = services.stem_decide(
-            stem=_stem(stem_id), curator=request.user, **data.validated_data
-        )
+        decision = stem_decide(stem=_stem(stem_id), curator=request.user, **data.validated_data)
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
 
@@ -255,7 +257,7 @@ class ReviewResubmitApi(APIView):
         round = serializers.SerializerMethodField()
 
         def get_round(self, stem: Stem) -> int:
-            return services.review_round(stem)
+            return review_round(stem)
 
     @extend_schema(
         request=InputSerializer,
@@ -269,7 +271,7 @@ class ReviewResubmitApi(APIView):
         stem = _stem(stem_id)
         if stem.artist_id != request.user.pk:
             raise Http404  # an artist sees only their own stems
-        stem = services.stem_resubmit(stem=stem, artist=request.user, **data.validated_data)
+        stem = stem_resubmit(stem=stem, artist=request.user, **data.validated_data)
         return Response(self.OutputSerializer(stem).data)
 
 
@@ -426,7 +428,7 @@ class VaultTakedownApi(APIView):
     def post(self, request: Request, stem_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        takedown = services.stem_takedown(
+        takedown = stem_takedown(
             stem=_stem(stem_id), staff=request.user, reason=data.validated_data["reason"]
         )
         return Response(self.OutputSerializer(takedown).data, status=status.HTTP_201_CREATED)
