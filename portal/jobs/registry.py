@@ -22,6 +22,9 @@ Handler = Callable[..., Any]
 DEFAULT_QUEUE = "default"
 RENDER_QUEUE = "renders"
 QUEUES = (DEFAULT_QUEUE, RENDER_QUEUE)
+# The actor that serves each queue (declared in portal.jobs.tasks). Jobs ring it by name through
+# the broker, so the code that enqueues never imports the actors, which import the code they run.
+QUEUE_ACTORS = {DEFAULT_QUEUE: "run_job", RENDER_QUEUE: "run_render_job"}
 
 
 class JobFailed(Exception):

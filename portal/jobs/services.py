@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import dramatiq
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -25,6 +26,7 @@ from dramatiq.middleware.threading import raise_thread_exception
 from portal.jobs.models import Job, JobStatus, WorkerBeat
 from portal.jobs.registry import (
     DEFAULT_QUEUE,
+    QUEUE_ACTORS,
     ClaimLost,
     JobFailed,
     JobKind,
@@ -38,11 +40,10 @@ logger = logging.getLogger(__name__)
 
 def _ring(job_id: int, kind: str, delay_ms: int = 0) -> None:
     """Send the doorbell for a job on its kind's queue, with its kind's time limit."""
-    # Imported late: the actor module needs the configured broker.
-    from portal.jobs.tasks import ACTORS
-
     job_kind = find_kind(kind)  # an unknown kind rings on the default queue, to be failed there
-    actor = ACTORS[job_kind.queue if job_kind else DEFAULT_QUEUE]
+    queue = job_kind.queue if job_kind else DEFAULT_QUEUE
+    # By name, not by import: the actors' module imports this one (see registry.QUEUE_ACTORS).
+    actor = dramatiq.get_broker().get_actor(QUEUE_ACTORS[queue])
     options: dict[str, Any] = {}
     if job_kind is not None:
         # dramatiq's TimeLimit reads the message's time_limit before the actor's.

@@ -6,7 +6,7 @@ import time
 
 import dramatiq
 
-from portal.jobs.registry import DEFAULT_QUEUE, RENDER_QUEUE, Progress, job_kind
+from portal.jobs.registry import DEFAULT_QUEUE, QUEUE_ACTORS, RENDER_QUEUE, Progress, job_kind
 from portal.jobs.services import job_execute
 
 # The ceiling for a message that carries no time limit of its own (one rung before kinds had
@@ -16,17 +16,24 @@ CEILING_MS = 60 * 60 * 1000
 
 
 # max_retries=0: retries and backoff live on the job row, where they survive a broker restart.
-@dramatiq.actor(queue_name=DEFAULT_QUEUE, max_retries=0, time_limit=CEILING_MS)
+@dramatiq.actor(
+    actor_name=QUEUE_ACTORS[DEFAULT_QUEUE],
+    queue_name=DEFAULT_QUEUE,
+    max_retries=0,
+    time_limit=CEILING_MS,
+)
 def run_job(job_id: int) -> None:
     job_execute(job_id, queue=DEFAULT_QUEUE)
 
 
-@dramatiq.actor(queue_name=RENDER_QUEUE, max_retries=0, time_limit=CEILING_MS)
+@dramatiq.actor(
+    actor_name=QUEUE_ACTORS[RENDER_QUEUE],
+    queue_name=RENDER_QUEUE,
+    max_retries=0,
+    time_limit=CEILING_MS,
+)
 def run_render_job(job_id: int) -> None:
     job_execute(job_id, queue=RENDER_QUEUE)
-
-
-ACTORS = {DEFAULT_QUEUE: run_job, RENDER_QUEUE: run_render_job}
 
 
 @job_kind("jobs.demo", max_attempts=5, time_limit_s=120)

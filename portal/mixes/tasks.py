@@ -11,14 +11,14 @@ from dramatiq.middleware import TimeLimitExceeded
 
 from portal.jobs.models import Job
 from portal.jobs.registry import RENDER_QUEUE, JobFailed, Progress, get_kind, job_kind
-from portal.mixes import services
+from portal.mixes import rendering, services
 from portal.stems.signals import stem_entered_review
 
 logger = logging.getLogger(__name__)
 
 
 def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> None:
-    services.mix_fail(
+    rendering.mix_fail(
         mix_id=mix_id, code="render_abandoned", message=f"The render failed: {message}"
     )
 
@@ -26,7 +26,7 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
 @job_kind(
     services.RENDER_JOB_KIND,
     max_attempts=3,
-    time_limit_s=services.RENDER_TIME_LIMIT_S,
+    time_limit_s=rendering.RENDER_TIME_LIMIT_S,
     on_give_up=on_render_given_up,
     queue=RENDER_QUEUE,
 )
@@ -34,9 +34,9 @@ def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;
     anything else is retried with backoff, and recorded on the mix once attempts run out."""
     try:
-        return services.mix_render(mix_id=mix_id, progress=progress)
-    except services.RenderFailed as exc:
-        services.mix_fail(mix_id=mix_id, code=exc.code, message=exc.message)
+        return rendering.mix_render(mix_id=mix_id, progress=progress)
+    except rendering.RenderFailed as exc:
+        rendering.mix_fail(mix_id=mix_id, code=exc.code, message=exc.message)
         raise JobFailed(exc.code, exc.message) from exc
     except (Exception, TimeLimitExceeded) as exc:
         # TimeLimitExceeded is a BaseException (dramatiq's interruption, or the job's progress
@@ -50,11 +50,11 @@ def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any
         else:
             message = f"{type(exc).__name__}: {exc}"
         if job is None or job.attempts >= job.max_attempts:
-            services.mix_fail(
+            rendering.mix_fail(
                 mix_id=mix_id, code="render_error", message=f"The render failed: {message}"
             )
         else:
-            services.mix_retry_later(mix_id=mix_id, message=message)
+            rendering.mix_retry_later(mix_id=mix_id, message=message)
         raise
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.review import apis, credit_apis
+from portal.review import apis, credit_apis, notice_apis, vault_apis
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/queue/", apis.ReviewQueueApi.as_view(), name="review-queue"),
@@ -22,9 +22,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         apis.ReviewResubmitApi.as_view(),
         name="review-resubmit",
     ),
-    path("audit/", apis.AuditListApi.as_view(), name="audit-list"),
-    path("notifications/", apis.NotificationListApi.as_view(), name="notifications-list"),
-    path("notifications/read/", apis.NotificationReadApi.as_view(), name="notifications-read"),
+    path("audit/", notice_apis.AuditListApi.as_view(), name="audit-list"),
+    path("notifications/", notice_apis.NotificationListApi.as_view(), name="notifications-list"),
+    path(
+        "notifications/read/", notice_apis.NotificationReadApi.as_view(), name="notifications-read"
+    ),
     path("credits/", credit_apis.CreditListApi.as_view(), name="credits-list"),
     path(
         "credits/<int:credit_id>/accept/",
@@ -36,6 +38,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         credit_apis.CreditDeclineApi.as_view(),
         name="credits-decline",
     ),
-    path("vault/", apis.VaultListApi.as_view(), name="vault-list"),
-    path("vault/<int:stem_id>/takedown/", apis.VaultTakedownApi.as_view(), name="vault-takedown"),
+    path("vault/", vault_apis.VaultListApi.as_view(), name="vault-list"),
+    path(
+        "vault/<int:stem_id>/takedown/",
+        vault_apis.VaultTakedownApi.as_view(),
+        name="vault-takedown",
+    ),
 ]

@@ -1,4 +1,7 @@
-"""Review API: the queue, claims, dossiers and decisions; resubmission; the vault; audit; notices."""
+"""Review API: the queue, claims, dossiers and decisions; resubmission and decisions for artists.
+
+The vault's API is in vault_apis, notices and the audit log in notice_apis; the permissions and
+helpers below serve all three."""
 
 from __future__ import annotations
 
@@ -20,12 +23,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts.models import Role
-from portal.accounts.permissions import FullScopeOnly, IsArtist, IsCurator, IsStaff
-from portal.audit.selectors import audit_entries_for, audit_entries_shown
+from portal.accounts.permissions import FullScopeOnly, IsArtist, IsCurator
 from portal.core.api import Pagination
-from portal.review import selectors, services
+from portal.review import selectors
 from portal.review.models import DecisionKind, ReasonTemplate, ReviewClaim
-from portal.review.notifications import notifications_mark_read
 from portal.review.serializers import (
     ArtistDecisionSerializer,
     CheckSerializer,
@@ -33,10 +34,11 @@ from portal.review.serializers import (
     CreditSerializer,
     DecisionSerializer,
     LicenseSerializer,
-    NotificationSerializer,
     QueueItemSerializer,
-    VaultStemSerializer,
 )
+from portal.review.services.claims import review_claim, review_release
+from portal.review.services.decisions import review_round, stem_decide
+from portal.review.services.resubmission import stem_resubmit
 from portal.stems.models import Stem, StemKind, StemRole, Verdict
 
 
@@ -52,14 +54,14 @@ REVIEWERS: list[type[BasePermission]] = [IsAuthenticated, FullScopeOnly, IsCurat
 CONFLICT = OpenApiResponse(description="Conflict: claimed by someone else, or already decided")
 
 
-def _stem(stem_id: int) -> Stem:
+def stem_or_404(stem_id: int) -> Stem:
     stem = selectors.stem_for_review(stem_id=stem_id)
     if stem is None:
         raise Http404
     return stem
 
 
-def _paginated(request: Request, view: APIView, items: Any, serializer: Any) -> Response:
+def paginated(request: Request, view: APIView, items: Any, serializer: Any) -> Response:
     paginator = Pagination()
     page = paginator.paginate_queryset(items, request, view=view)
     data = serializer(page, many=True, context={"request": request}).data
@@ -88,7 +90,7 @@ class ReviewQueueApi(APIView):
             mood=params.get("mood", ""),
             flag=params.get("flag", ""),
         )
-        return _paginated(request, self, stems, QueueItemSerializer)
+        return paginated(request, self, stems, QueueItemSerializer)
 
 
 class ReviewClaimApi(APIView):
@@ -100,12 +102,12 @@ class ReviewClaimApi(APIView):
         summary="Claim a stem for review (or renew my claim)",
     )
     def post(self, request: Request, stem_id: int) -> Response:
-        claim: ReviewClaim = services.review_claim(stem=_stem(stem_id), curator=request.user)
+        claim: ReviewClaim = review_claim(stem=stem_or_404(stem_id), curator=request.user)
         return Response(ClaimSerializer(claim).data)
 
     @extend_schema(request=None, responses={204: None}, summary="Release a claim")
     def delete(self, request: Request, stem_id: int) -> Response:
-        services.review_release(stem=_stem(stem_id), user=request.user)
+        review_release(stem=stem_or_404(stem_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,7 +145,7 @@ class ReviewStemApi(APIView):
             return DecisionSerializer(selectors.decisions_for_stem(stem=stem), many=True).data
 
         def get_round(self, stem: Stem) -> int:
-            return services.review_round(stem)
+            return review_round(stem)
 
         def get_audio_url(self, stem: Stem) -> str:
             return selectors.stem_audio_url(stem.pk)
@@ -156,7 +158,7 @@ class ReviewStemApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="Everything a curator needs to decide")
     def get(self, request: Request, stem_id: int) -> Response:
-        stem = _stem(stem_id)
+        stem = stem_or_404(stem_id)
         return Response(self.OutputSerializer(stem, context={"request": request}).data)
 
 
@@ -191,8 +193,8 @@ class ReviewDecisionApi(APIView):
     def post(self, request: Request, stem_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        decision = services.stem_decide(
-            stem=_stem(stem_id), curator=request.user, **data.validated_data
+        decision = stem_decide(
+            stem=stem_or_404(stem_id), curator=request.user, **data.validated_data
         )
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
@@ -255,7 +257,7 @@ class ReviewResubmitApi(APIView):
         round = serializers.SerializerMethodField()
 
         def get_round(self, stem: Stem) -> int:
-            return services.review_round(stem)
+            return review_round(stem)
 
     @extend_schema(
         request=InputSerializer,
@@ -266,10 +268,10 @@ class ReviewResubmitApi(APIView):
     def post(self, request: Request, stem_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        stem = _stem(stem_id)
+        stem = stem_or_404(stem_id)
         if stem.artist_id != request.user.pk:
             raise Http404  # an artist sees only their own stems
-        stem = services.stem_resubmit(stem=stem, artist=request.user, **data.validated_data)
+        stem = stem_resubmit(stem=stem, artist=request.user, **data.validated_data)
         return Response(self.OutputSerializer(stem).data)
 
 
@@ -293,141 +295,4 @@ class DecisionListApi(APIView):
         serializer = (
             DecisionSerializer if request.user.is_platform_staff else ArtistDecisionSerializer  # type: ignore[union-attr]
         )
-        return _paginated(request, self, decisions, serializer)
-
-
-# --- Audit ---------------------------------------------------------------------------------------
-class AuditListApi(APIView):
-    permission_classes: list[type[BasePermission]] = [
-        IsAuthenticated,
-        FullScopeOnly,
-        IsArtistOrStaff,
-    ]
-
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "AuditEntry"
-
-        id = serializers.IntegerField()
-        at = serializers.DateTimeField()
-        actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
-        action = serializers.CharField()
-        subject = serializers.CharField()
-        stem_id = serializers.IntegerField(allow_null=True)
-        before = serializers.JSONField(allow_null=True)
-        after = serializers.JSONField(allow_null=True)
-        note = serializers.CharField()
-
-    @extend_schema(
-        parameters=[OpenApiParameter("subject", str), OpenApiParameter("action", str)],
-        responses=OutputSerializer(many=True),
-        summary="The audit log: staff see all of it, an artist the entries about their stems "
-        "(without curators' internal fields)",
-    )
-    def get(self, request: Request) -> Response:
-        entries = audit_entries_for(user=request.user)
-        if subject := request.query_params.get("subject", "").strip():
-            entries = entries.filter(subject=subject)
-        if action := request.query_params.get("action", "").strip():
-            entries = entries.filter(action__startswith=action)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        shown = audit_entries_shown(page or [], viewer=request.user)
-        return paginator.get_paginated_response(self.OutputSerializer(shown, many=True).data)
-
-
-# --- Notices -------------------------------------------------------------------------------------
-class NotificationListApi(APIView):
-    @extend_schema(responses=NotificationSerializer(many=True), summary="My notices, newest first")
-    def get(self, request: Request) -> Response:
-        notices = selectors.notifications_for(user=request.user)
-        return _paginated(request, self, notices, NotificationSerializer)
-
-
-class NotificationReadApi(APIView):
-    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "NotificationRead"
-
-        ids = serializers.ListField(
-            # Bounded like the ids themselves: an out-of-range id is bad input, not a crash.
-            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-            required=False,
-            help_text="Only these notices (default: all unread)",
-        )
-
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "NotificationReadResult"
-
-        marked = serializers.IntegerField()
-        unread = serializers.IntegerField()
-
-    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Mark notices read")
-    def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        marked = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
-        unread = selectors.unread_count(user=request.user)
-        return Response(self.OutputSerializer({"marked": marked, "unread": unread}).data)
-
-
-# --- The vault -----------------------------------------------------------------------------------
-class VaultListApi(APIView):
-    permission_classes = REVIEWERS
-
-    class FilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "VaultFilter"
-
-        q = serializers.CharField(required=False, allow_blank=True, help_text="Text in the title")
-        role = serializers.ChoiceField(choices=StemRole.choices, required=False)
-        kind = serializers.ChoiceField(choices=StemKind.choices, required=False)
-        bpm_min = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
-        bpm_max = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
-        key = serializers.CharField(required=False, allow_blank=True)
-        mood = serializers.CharField(required=False, allow_blank=True)
-        genre = serializers.CharField(required=False, allow_blank=True)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=VaultStemSerializer(many=True),
-        summary="Approved stems with license and credits, searchable",
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        stems = selectors.vault_stems(**filters.validated_data)
-        return _paginated(request, self, stems, VaultStemSerializer)
-
-
-class VaultTakedownApi(APIView):
-    permission_classes: list[type[BasePermission]] = [IsAuthenticated, FullScopeOnly, IsStaff]
-
-    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "TakedownCreate"
-
-        reason = serializers.CharField(max_length=2000)
-
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "Takedown"
-
-        stem_id = serializers.IntegerField()
-        status = serializers.CharField(source="stem.status")
-        reason = serializers.CharField()
-        created_at = serializers.DateTimeField()
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={201: OutputSerializer, 409: CONFLICT},
-        summary="Take an approved stem down: it leaves every future render",
-    )
-    def post(self, request: Request, stem_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        takedown = services.stem_takedown(
-            stem=_stem(stem_id), staff=request.user, reason=data.validated_data["reason"]
-        )
-        return Response(self.OutputSerializer(takedown).data, status=status.HTTP_201_CREATED)
+        return paginated(request, self, decisions, serializer)

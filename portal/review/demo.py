@@ -11,7 +11,8 @@ from typing import Any
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError
 from portal.review.models import DecisionKind
-from portal.review.services import review_claim, stem_decide
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import stem_decide
 from portal.stems.models import Stem, StemStatus, Verdict
 
 DEMO_CURATOR = "cora"

@@ -20,7 +20,7 @@ from portal.accounts.models import Role
 from portal.audit.selectors import audit_entries_for, audit_entries_shown
 from portal.core.errors import ApplicationError
 from portal.review import credits as credit_services
-from portal.review import selectors, services
+from portal.review import selectors
 from portal.review.forms import (
     CreditAnswerForm,
     DecisionForm,
@@ -30,6 +30,10 @@ from portal.review.forms import (
     VaultFilterForm,
 )
 from portal.review.notifications import notifications_mark_read
+from portal.review.services.claims import claim_minutes, hhmm, review_claim, review_release
+from portal.review.services.decisions import review_round, stem_decide
+from portal.review.services.resubmission import stem_resubmit
+from portal.review.services.takedowns import stem_takedown
 from portal.review.spectrogram import spectrogram_png
 from portal.stems.models import CreditConsent, Stem, StemStatus
 from portal.stems.selectors import consent_summary, credits_given_to, waveform_svg_path
@@ -89,7 +93,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": rows,
-            "claim_minutes": services.claim_minutes(),
+            "claim_minutes": claim_minutes(),
         },
     )
 
@@ -99,11 +103,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def claim(request: HttpRequest, stem_id: int) -> HttpResponse:
     stem = _stem_or_404(stem_id)
     try:
-        held = services.review_claim(stem=stem, curator=request.user)
+        held = review_claim(stem=stem, curator=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("review:queue")
-    messages.success(request, f"You hold “{stem.title}” until {services._hhmm(held.expires_at)}.")
+    messages.success(request, f"You hold “{stem.title}” until {hhmm(held.expires_at)}.")
     return redirect("review:stem", stem_id=stem.pk)
 
 
@@ -112,7 +116,7 @@ def claim(request: HttpRequest, stem_id: int) -> HttpResponse:
 def release(request: HttpRequest, stem_id: int) -> HttpResponse:
     stem = _stem_or_404(stem_id)
     try:
-        services.review_release(stem=stem, user=request.user)
+        review_release(stem=stem, user=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -150,7 +154,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "form": DecisionForm(),
         "reasons": selectors.reason_templates(),
         "in_review": stem.status == StemStatus.IN_REVIEW,
-        "round": services.review_round(stem),
+        "round": review_round(stem),
     }
     return render(request, "review/stem.html", context)
 
@@ -164,7 +168,7 @@ def decide(request: HttpRequest, stem_id: int) -> HttpResponse:
         messages.error(request, "Choose approve, reject or request changes.")
         return redirect("review:stem", stem_id=stem.pk)
     try:
-        decision = services.stem_decide(stem=stem, curator=request.user, **form.cleaned_data)
+        decision = stem_decide(stem=stem, curator=request.user, **form.cleaned_data)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("review:stem", stem_id=stem.pk)
@@ -202,7 +206,7 @@ def stem_changes(request: HttpRequest, stem_id: int) -> HttpResponse:
     form = ResubmitForm.for_stem(stem, request.POST if request.method == "POST" else None)
     if request.method == "POST" and editable and form.is_valid():
         try:
-            services.stem_resubmit(stem=stem, artist=request.user, **form.cleaned_data)
+            stem_resubmit(stem=stem, artist=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -320,7 +324,7 @@ def takedown(request: HttpRequest, stem_id: int) -> HttpResponse:
         messages.error(request, "Give the reason for the takedown.")
         return redirect("review:vault")
     try:
-        services.stem_takedown(stem=stem, staff=request.user, reason=form.cleaned_data["reason"])
+        stem_takedown(stem=stem, staff=request.user, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.audit.models import AuditEntry
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_claim, job_execute, jobs_sweep
-from portal.mixes import services
+from portal.mixes import rendering, services
 from portal.mixes.models import Mix, MixStem, RenderStatus
 from tests.mixes.factories import make_vault
 
@@ -54,8 +54,8 @@ def test_a_render_whose_claim_was_lost_stores_nothing(
     assert mix.job is not None
     job_id = mix.job.pk
 
-    real_manifest = services.signed_manifest_for
-    real_output_name = services.output_name
+    real_manifest = rendering.signed_manifest_for
+    real_output_name = rendering.output_name
     stale_run = {"active": True}
 
     def manifest(plan: Any, result: Any, *, render_id: str) -> dict[str, Any]:
@@ -71,8 +71,8 @@ def test_a_render_whose_claim_was_lost_stores_nothing(
             _sweep_and_claim_again(job_id)
         return real_output_name(mix, fmt)
 
-    monkeypatch.setattr(services, "signed_manifest_for", manifest)
-    monkeypatch.setattr(services, "output_name", output_name)
+    monkeypatch.setattr(rendering, "signed_manifest_for", manifest)
+    monkeypatch.setattr(rendering, "output_name", output_name)
 
     job_execute(job_id)  # the first worker
     stale_run["active"] = False
@@ -114,7 +114,7 @@ def test_a_stale_render_worker_does_not_fail_the_mix_another_is_rendering(
         _sweep_and_claim_again(job_id)
         raise OSError("the disk went away")
 
-    monkeypatch.setattr(services, "_load_stem", broken_storage)
+    monkeypatch.setattr(rendering, "_load_stem", broken_storage)
     job_execute(job_id)
     mix.refresh_from_db()
     assert mix.status == RenderStatus.RENDERING and mix.error == ""

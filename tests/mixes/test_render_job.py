@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_enqueue, job_execute
-from portal.mixes import services
+from portal.mixes import rendering, services
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.mixes.tasks import on_stem_entered_review
@@ -248,7 +248,7 @@ def test_progress_climbs_while_rendering(artist: Any) -> None:
     make_vault(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     seen: list[int] = []
-    services.mix_render(mix_id=mix.pk, progress=seen.append)
+    rendering.mix_render(mix_id=mix.pk, progress=seen.append)
     assert seen == sorted(seen)
     assert seen[0] <= 10 and seen[-1] >= 95 and len(set(seen)) >= 4
 
@@ -259,7 +259,7 @@ def test_the_waveform_shows_each_slices_peak() -> None:
     samples = np.zeros((4000, 2), dtype=np.float32)
     samples[1234, 1] = -0.75  # slice 123 of 400 (10 frames each)
     samples[3999, 0] = 0.5  # the last slice
-    peaks = services.waveform_peaks(samples, points=400)
+    peaks = rendering.waveform_peaks(samples, points=400)
     assert len(peaks) == 400
     assert peaks[123] == 0.75 and peaks[399] == 0.5
     assert sum(peaks) == 1.25

@@ -12,7 +12,7 @@ import pytest
 
 from portal.core.errors import ApplicationError
 from portal.jobs.models import Job
-from portal.mixes import services
+from portal.mixes import rendering, services
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.tasks import on_stem_entered_review
 from portal.stems.models import StemStatus
@@ -78,7 +78,7 @@ def test_a_failed_render_gives_its_seconds_back(artist: Any, settings: Any, run_
     with pytest.raises(ApplicationError) as over:
         services.soundtrack_request(user=artist, data=REQUEST)
     assert over.value.code == "render_quota" and over.value.status == 429
-    services.mix_fail(mix_id=mix.pk, code="stem_missing", message="A stem vanished.")
+    rendering.mix_fail(mix_id=mix.pk, code="stem_missing", message="A stem vanished.")
     assert services.soundtrack_request(user=artist, data={**REQUEST, "duration_s": 20})
 
 
@@ -173,7 +173,7 @@ def test_previews_ignore_the_artists_quota_and_come_once_per_plan(
     previews = Mix.objects.filter(kind=RenderKind.PREVIEW, preview_of=stem)
     assert previews.count() == 1 and previews.get().job is not None
     # A preview is the platform's: it takes nothing from the artist's quota either.
-    services.mix_fail(
+    rendering.mix_fail(
         mix_id=Mix.objects.get(kind=RenderKind.SOUNDTRACK).pk, code="x", message="failed"
     )
     assert services.soundtrack_request(user=artist, data=REQUEST)

@@ -4,7 +4,8 @@ import pytest
 
 from portal.audit.services import audit_record
 from portal.review.models import Notification
-from portal.review.services import review_claim, stem_decide
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import stem_decide
 from tests.review import factories
 
 pytestmark = pytest.mark.django_db

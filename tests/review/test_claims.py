@@ -10,7 +10,7 @@ from portal.audit.models import AuditEntry
 from portal.core.errors import Conflict, PermissionDenied
 from portal.review.models import ReviewClaim
 from portal.review.selectors import active_claim, review_queue
-from portal.review.services import review_claim, review_release
+from portal.review.services.claims import review_claim, review_release
 from portal.stems.models import StemStatus
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from django.test import Client
 from portal.audit.models import AuditEntry
 from portal.core.errors import ApplicationError
 from portal.review.models import Decision, Notification, NotificationKind, ReviewClaim
-from portal.review.services import review_claim, stem_decide
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import stem_decide
 from portal.stems.models import Credit, CreditConsent, LicenseTemplate, StemStatus
 from portal.stems.services.licenses import license_template_publish
 from portal.stems.services.lifecycle import stem_withdraw

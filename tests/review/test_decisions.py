@@ -11,7 +11,8 @@ from portal.accounts.services import user_create
 from portal.audit.models import AuditEntry
 from portal.core.errors import ApplicationError, Conflict, PermissionDenied
 from portal.review.models import Decision, Notification, ReviewClaim
-from portal.review.services import review_claim, stem_decide
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import stem_decide
 from portal.stems.models import Stem, StemStatus, Verdict
 from tests.review import factories
 

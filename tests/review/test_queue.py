@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.review.services import review_claim
+from portal.review.services.claims import review_claim
 from portal.stems.models import Stem, StemStatus, Verdict
 
 pytestmark = pytest.mark.django_db

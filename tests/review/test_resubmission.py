@@ -7,7 +7,9 @@ import pytest
 from portal.audit.models import AuditEntry
 from portal.core.errors import Conflict, NotFound
 from portal.review.models import Decision
-from portal.review.services import review_claim, review_round, stem_decide, stem_resubmit
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import review_round, stem_decide
+from portal.review.services.resubmission import stem_resubmit
 from portal.stems.models import StemStatus
 from portal.stems.signals import stem_entered_review
 

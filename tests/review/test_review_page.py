@@ -10,7 +10,8 @@ from django.core.cache import cache
 
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.review.selectors import evidence_references
-from portal.review.services import review_claim, stem_decide
+from portal.review.services.claims import review_claim
+from portal.review.services.decisions import stem_decide
 from portal.review.spectrogram import png_grayscale, row_frequencies, spectrogram_pixels
 from portal.stems.models import StemStatus, Verdict
 from tests.review.factories import SAMPLE_RATE, tone

@@ -6,7 +6,7 @@ from django.core import mail
 from portal.audit.models import AuditEntry
 from portal.core.errors import ApplicationError, Conflict
 from portal.review.models import Notification, Takedown
-from portal.review.services import stem_takedown
+from portal.review.services.takedowns import stem_takedown
 from portal.stems.models import StemStatus
 
 pytestmark = pytest.mark.django_db
