@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.core import views as core_views
+from portal.site import views as site_views
 
 api_v1: list[URLPattern | URLResolver] = [
     # Each domain owns its routes: portal/<domain>/api_urls.py.
@@ -19,7 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", include("portal.core.urls")),
+    path("", include("portal.site.urls")),
     path("", include("portal.accounts.urls")),
     path("", include("portal.clients.urls")),
     path("", include("portal.stems.urls")),
@@ -27,11 +27,11 @@ urlpatterns = [
     path("", include("portal.mixes.urls")),
     path("", include("portal.royalties.urls")),
     path("", include("portal.payouts.urls")),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", site_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "portal.core.views.not_found"
+handler404 = "portal.site.views.not_found"

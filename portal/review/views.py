@@ -25,12 +25,12 @@ from portal.review.forms import (
     CreditAnswerForm,
     DecisionForm,
     QueueFilterForm,
-    ResubmitForm,
     TakedownForm,
     VaultFilterForm,
 )
 from portal.review.notifications import notifications_mark_read
 from portal.review.spectrogram import spectrogram_png
+from portal.stems.forms import ResubmitForm
 from portal.stems.models import CreditConsent, Stem, StemStatus
 from portal.stems.selectors import consent_summary, credits_given_to, waveform_svg_path
 from renderer.audio import load_audio
