@@ -14,6 +14,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.services import audit_record
 from portal.core.errors import Conflict, PermissionDenied
+from portal.stems.checks import quality_recheck
 from portal.stems.details import clean_credits, clean_metadata
 from portal.stems.models import Credit, CreditConsent, Stem, StemStatus
 from portal.stems.signals import credits_awaiting_consent, stem_entered_review
@@ -213,8 +214,6 @@ def stem_update_metadata(
     locked.save()
     if "bpm" in changes:
         # The declared tempo feeds the quality check; re-judge it from the stored analysis.
-        from portal.stems.provenance import quality_recheck
-
         quality_recheck(stem=locked)
     audit_record(
         actor=actor,
