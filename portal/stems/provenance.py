@@ -48,6 +48,7 @@ from portal.stems.models import (
     StemStatus,
     Verdict,
 )
+from portal.stems.services.lifecycle import stem_transition
 from renderer.analysis import analyze
 from renderer.audio import Audio
 from renderer.fingerprint import Fingerprint, Match, fingerprint
@@ -310,8 +311,6 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
     with, and act on a new verdict: a stem still before curators is rejected for a copy of
     another artist's sound, or flagged for a near copy of the artist's own; a stem already past
     review keeps its status, and the audit entry tells staff."""
-    from portal.stems.services.lifecycle import stem_transition
-
     rows = Stem.objects.select_for_update(of=("self",)).select_related("artist")
     locked = rows.get(pk=later.pk)
     if locked.fingerprint is None:
@@ -362,8 +361,6 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
 def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str, Any]:
     """Analyse, fingerprint and judge one stem. Idempotent: a stem that already left processing
     is skipped; a re-run after a crash recomputes and overwrites each check in place."""
-    from portal.stems.services.lifecycle import announce_review
-
     stem = Stem.objects.filter(pk=stem_id).select_related("artist").first()
     if stem is None:
         return {"skipped": "missing"}
@@ -404,35 +401,31 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
         locked.analysis = analysis
         locked.fingerprint = fp.to_bytes()
         locked.provenance_verdict = verdict
-        locked.status = StemStatus.REJECTED if fails else StemStatus.IN_REVIEW
         locked.rejection_reason = " ".join(r.summary for r in fails)
         locked.save(
             update_fields=[
                 "analysis",
                 "fingerprint",
                 "provenance_verdict",
-                "status",
                 "rejection_reason",
                 "updated_at",
             ]
         )
         for result in results:
             check_record(locked, result)
-        audit_record(
-            actor=None,
-            action=f"stem.{locked.status}",
-            subject=f"stem:{locked.pk}",
+        # The status moves through stem_transition like every other move of a stem (its audit
+        # entry, and the stem_entered_review signal once it is in review).
+        locked = stem_transition(
             stem=locked,
-            before={"status": StemStatus.PROCESSING},
-            after={
-                "status": locked.status,
+            to=StemStatus.REJECTED if fails else StemStatus.IN_REVIEW,
+            actor=None,
+            reason=locked.rejection_reason,
+            note=locked.rejection_reason,
+            details={
                 "provenance_verdict": verdict,
                 "checks": {r.name: r.verdict for r in results},
             },
-            note=locked.rejection_reason,
         )
-        if locked.status == StemStatus.IN_REVIEW:
-            announce_review(locked)
     progress(95)
     return {
         "status": locked.status,

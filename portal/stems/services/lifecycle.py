@@ -97,9 +97,18 @@ def credit_consent_fields(*, artist_id: int, uploader_id: int, now: datetime) ->
 
 
 @transaction.atomic
-def stem_transition(*, stem: Stem, to: str, actor: Any, reason: str = "", note: str = "") -> Stem:
+def stem_transition(
+    *,
+    stem: Stem,
+    to: str,
+    actor: Any,
+    reason: str = "",
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> Stem:
     """Move a stem along its lifecycle (see TRANSITIONS); a move to where it already is is a
-    no-op. Entering in_review sends `stem_entered_review` after commit."""
+    no-op. Entering in_review sends `stem_entered_review` after commit. `details` go into the
+    audit entry's `after` (the provenance job's verdict and checks)."""
     locked = Stem.objects.select_for_update().get(pk=stem.pk)
     if locked.status == to:
         return locked
@@ -125,7 +134,7 @@ def stem_transition(*, stem: Stem, to: str, actor: Any, reason: str = "", note: 
         subject=f"stem:{locked.pk}",
         stem=locked,
         before=before,
-        after={"status": to, **({"reason": reason} if reason else {})},
+        after={"status": to, **({"reason": reason} if reason else {}), **(details or {})},
         note=note,
     )
     if to == StemStatus.IN_REVIEW:
