@@ -34,3 +34,25 @@ def test_an_old_format_render_fingerprint_is_recomputed_from_the_audio_name_on_i
 
     assert [r.pk for _, r in matches] == [row.pk]
     Fingerprint.from_bytes(bytes(RenderedAudio.objects.get(pk=row.pk).fingerprint))  # upgraded
+
+
+def test_the_migration_fills_each_render_row_with_its_mix_file_and_leaves_the_rest(db, artist):
+    import importlib
+
+    from django.apps import apps
+
+    from portal.mixes.models import RenderKind
+    from portal.stems.models import RenderedAudio
+    from tests.mixes.factories import make_done_mix
+
+    migration = importlib.import_module("portal.stems.migrations.0003_rendered_audio_name")
+    mix = make_done_mix(kind=RenderKind.SOUNDTRACK, requested_by=artist)
+    rendered = RenderedAudio.objects.create(key=f"mix:{mix.pk}", fingerprint=b"", duration_s=1.0)
+    orphan = RenderedAudio.objects.create(
+        key="mix:00000000-0000-0000-0000-000000000002", fingerprint=b"", duration_s=1.0
+    )
+
+    migration.fill_from_mixes(apps, None)
+
+    assert RenderedAudio.objects.get(pk=rendered.pk).audio_name == mix.audio.name
+    assert RenderedAudio.objects.get(pk=orphan.pk).audio_name == ""
