@@ -40,9 +40,10 @@ run: $(BIN)/.installed-runtime ## Migrate, seed the demo, serve on 127.0.0.1:$PO
 test: $(BIN)/.installed-dev ## Run the test suite (SQLite, embedded worker, local storage unless configured)
 	$(BIN)/python -m pytest
 
-lint: $(BIN)/.installed-dev ## ruff lint and format check
+lint: $(BIN)/.installed-dev ## ruff lint and format check, and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed-dev ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format .

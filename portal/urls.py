@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.core import views as core_views
+from portal.site import views as site_views
 
 api_v1: list[URLPattern | URLResolver] = [
     # Each domain owns its routes: portal/<domain>/api_urls.py.
@@ -19,7 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", include("portal.core.urls")),
+    path("", include("portal.site.urls")),
     path("", include("portal.accounts.urls")),
     path("", include("portal.clients.urls")),
     path("", include("portal.stems.urls")),
@@ -27,7 +27,7 @@ urlpatterns = [
     path("", include("portal.mixes.urls")),
     path("", include("portal.royalties.urls")),
     path("", include("portal.payouts.urls")),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", site_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline <script> (CSP).
@@ -35,5 +35,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "portal.core.views.not_found"
-handler500 = "portal.core.views.server_error"
+handler404 = "portal.site.views.not_found"
+handler500 = "portal.site.views.server_error"

@@ -58,7 +58,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("core:dashboard")
+        return redirect("site:dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -72,7 +72,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Stemvault. Contribute your first stem when ready.")
-        return redirect("core:dashboard")
+        return redirect("site:dashboard")
     return render(request, "accounts/signup.html", {"form": form})
 
 

@@ -226,7 +226,13 @@ def _register_fingerprint(mix: Mix, result: RenderResult) -> None:
     key = f"mix:{mix.pk}"
     if RenderedAudio.objects.filter(key=key).exists():
         return
-    rendered_audio_register(key=key, samples=result.samples, sample_rate=result.sample_rate)
+    rendered_audio_register(
+        key=key,
+        samples=result.samples,
+        sample_rate=result.sample_rate,
+        # What the self-output index needs to recompute this fingerprint, without reading Mix.
+        audio_name=output_name(mix, result.format),
+    )
 
 
 def mix_fail(*, mix_id: uuid.UUID | str, code: str, message: str) -> None:

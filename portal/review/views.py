@@ -25,7 +25,6 @@ from portal.review.forms import (
     CreditAnswerForm,
     DecisionForm,
     QueueFilterForm,
-    ResubmitForm,
     TakedownForm,
     VaultFilterForm,
 )
@@ -35,6 +34,7 @@ from portal.review.services.decisions import review_round, stem_decide
 from portal.review.services.resubmission import stem_resubmit
 from portal.review.services.takedowns import stem_takedown
 from portal.review.spectrogram import spectrogram_png
+from portal.stems.forms import ResubmitForm
 from portal.stems.models import CreditConsent, Stem, StemStatus
 from portal.stems.selectors import consent_summary, credits_given_to, waveform_svg_path
 from renderer.audio import load_audio

@@ -121,11 +121,12 @@ def _stored_fingerprint(data: Any, model: Any, pk: int) -> Fingerprint:
 def _audio_name_for(model: Any, pk: int) -> str:
     if model is Stem:
         return str(Stem.objects.get(pk=pk).audio.name)
-    # Rendered audio is keyed "mix:<uuid>"; its file is the mix's.
-    from portal.mixes.models import Mix
-
-    key = RenderedAudio.objects.get(pk=pk).key
-    return str(Mix.objects.get(pk=key.split(":", 1)[1]).audio.name)
+    # A render's file name is stored on its row (rendered_audio_register), so stems need not
+    # know which domain rendered it.
+    name = RenderedAudio.objects.get(pk=pk).audio_name
+    if not name:
+        raise ValueError(f"rendered audio {pk} has an old-format fingerprint and no audio_name")
+    return name
 
 
 def _sync_renders() -> None:

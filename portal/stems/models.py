@@ -202,4 +202,7 @@ class RenderedAudio(models.Model):
     key = models.CharField(max_length=64, unique=True, help_text='e.g. "mix:<uuid>"')
     fingerprint = models.BinaryField()
     duration_s = models.FloatField()
+    # Where the rendered file is stored, so that an old-format fingerprint can be recomputed
+    # from its audio without stems reaching up into the domain that rendered it.
+    audio_name = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from django.db import connection, transaction
 
 from portal.audit.services import audit_record
 from portal.jobs.services import job_claim_assert
+from portal.stems.checks import CheckResult, check_quality, check_record
 from portal.stems.evidence import GENERATORS, explained_share, read_tags
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
@@ -43,12 +44,12 @@ from portal.stems.fingerprint_indexes import (
 )
 from portal.stems.models import (
     CheckName,
-    ProvenanceCheck,
     Stem,
     StemStatus,
     Verdict,
 )
-from renderer.analysis import analyze, tempo_matches
+from portal.stems.services.lifecycle import stem_transition
+from renderer.analysis import analyze
 from renderer.audio import Audio
 from renderer.fingerprint import Fingerprint, Match, fingerprint
 from renderer.validate import load_upload
@@ -63,7 +64,7 @@ NEAR_DUPLICATE_EXPLAINED = 0.8
 # ...and the overlap must cover at least this share of the upload: a 60 s upload that merely
 # starts with a 5 s vault stem contains it rather than duplicating it.
 NEAR_DUPLICATE_OVERLAP = 0.5
-QUALITY_PROBLEMS_FLAGGED = {"clipping", "lossy_cutoff", "tempo_mismatch", "dc_offset"}
+
 # pg_advisory_xact_lock's key for judging uploads against each other (any constant will do).
 JUDGING_LOCK = 0x5356_4A44  # "SVJD"
 
@@ -71,14 +72,6 @@ Array = npt.NDArray[np.float32]
 
 
 # --- The checks ---------------------------------------------------------------------------------
-
-
-@dataclass
-class CheckResult:
-    name: str
-    verdict: str
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _load_stem_audio(stem: Stem) -> tuple[bytes, Audio]:
@@ -290,70 +283,6 @@ def check_metadata(raw: bytes) -> CheckResult:
     )
 
 
-def check_quality(analysis: dict[str, Any]) -> CheckResult:
-    problems = [p for p in analysis.get("problems", []) if p["code"] in QUALITY_PROBLEMS_FLAGGED]
-    evidence = {
-        "problems": problems,
-        "clipping_ratio": analysis.get("clipping_ratio"),
-        "cutoff_hz": analysis.get("cutoff_hz"),
-        "bpm_estimate": analysis.get("bpm_estimate"),
-        "declared_bpm": analysis.get("declared_bpm"),
-        "true_peak_dbtp": analysis.get("true_peak_dbtp"),
-        "dc_offset": analysis.get("dc_offset"),
-    }
-    if problems:
-        return CheckResult(
-            CheckName.QUALITY, Verdict.FLAG, " ".join(p["message"] for p in problems), evidence
-        )
-    return CheckResult(
-        CheckName.QUALITY,
-        Verdict.PASS,
-        "No clipping, lossy cutoff or tempo mismatch was measured.",
-        evidence,
-    )
-
-
-def quality_recheck(*, stem: Stem) -> None:
-    """Re-judge the tempo part of the quality check after the declared BPM changed."""
-    analysis = dict(stem.analysis or {})
-    if not analysis:
-        return
-    declared = float(stem.bpm) if stem.bpm is not None else None
-    estimate = analysis.get("bpm_estimate")
-    matches = None if estimate is None or declared is None else tempo_matches(estimate, declared)
-    analysis["declared_bpm"] = declared
-    analysis["bpm_matches_declared"] = matches
-    problems = [p for p in analysis.get("problems", []) if p["code"] != "tempo_mismatch"]
-    if matches is False:
-        problems.append(
-            {
-                "code": "tempo_mismatch",
-                "message": f"The {stem.kind} was declared at {declared:g} BPM but its pulse "
-                f"measures about {estimate:.1f} BPM. Check the declared tempo.",
-            }
-        )
-    analysis["problems"] = problems
-    Stem.objects.filter(pk=stem.pk).update(analysis=analysis)
-    stem.analysis = analysis
-    if ProvenanceCheck.objects.filter(stem=stem, check_name=CheckName.QUALITY).exists():
-        _record(stem, check_quality(analysis))
-
-
-def _record(stem: Stem, result: CheckResult) -> None:
-    ProvenanceCheck.objects.update_or_create(
-        stem=stem,
-        check_name=result.name,
-        defaults={
-            "verdict": result.verdict,
-            "summary": result.summary,
-            "evidence": result.evidence,
-        },
-    )
-
-
-# --- The job's body ------------------------------------------------------------------------------
-
-
 def _judge_one_at_a_time() -> None:
     """Take the judging lock until the transaction ends.
 
@@ -382,8 +311,6 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
     with, and act on a new verdict: a stem still before curators is rejected for a copy of
     another artist's sound, or flagged for a near copy of the artist's own; a stem already past
     review keeps its status, and the audit entry tells staff."""
-    from portal.stems.services.lifecycle import stem_transition
-
     rows = Stem.objects.select_for_update(of=("self",)).select_related("artist")
     locked = rows.get(pk=later.pk)
     if locked.fingerprint is None:
@@ -400,7 +327,7 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
     near = check_near_duplicate(locked, audio, fp, also=[(original, original_fp)]).result
     if near.verdict == Verdict.PASS:
         return  # `original` is a layer of it at most, not its source: its result stands
-    _record(locked, near)
+    check_record(locked, near)
     verdict = _overall(set(locked.checks.values_list("verdict", flat=True)))
     before = {"status": locked.status, "provenance_verdict": locked.provenance_verdict}
     Stem.objects.filter(pk=locked.pk).update(provenance_verdict=verdict)
@@ -434,8 +361,6 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
 def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str, Any]:
     """Analyse, fingerprint and judge one stem. Idempotent: a stem that already left processing
     is skipped; a re-run after a crash recomputes and overwrites each check in place."""
-    from portal.stems.services.lifecycle import announce_review
-
     stem = Stem.objects.filter(pk=stem_id).select_related("artist").first()
     if stem is None:
         return {"skipped": "missing"}
@@ -476,35 +401,31 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
         locked.analysis = analysis
         locked.fingerprint = fp.to_bytes()
         locked.provenance_verdict = verdict
-        locked.status = StemStatus.REJECTED if fails else StemStatus.IN_REVIEW
         locked.rejection_reason = " ".join(r.summary for r in fails)
         locked.save(
             update_fields=[
                 "analysis",
                 "fingerprint",
                 "provenance_verdict",
-                "status",
                 "rejection_reason",
                 "updated_at",
             ]
         )
         for result in results:
-            _record(locked, result)
-        audit_record(
-            actor=None,
-            action=f"stem.{locked.status}",
-            subject=f"stem:{locked.pk}",
+            check_record(locked, result)
+        # The status moves through stem_transition like every other move of a stem (its audit
+        # entry, and the stem_entered_review signal once it is in review).
+        locked = stem_transition(
             stem=locked,
-            before={"status": StemStatus.PROCESSING},
-            after={
-                "status": locked.status,
+            to=StemStatus.REJECTED if fails else StemStatus.IN_REVIEW,
+            actor=None,
+            reason=locked.rejection_reason,
+            note=locked.rejection_reason,
+            details={
                 "provenance_verdict": verdict,
                 "checks": {r.name: r.verdict for r in results},
             },
-            note=locked.rejection_reason,
         )
-        if locked.status == StemStatus.IN_REVIEW:
-            announce_review(locked)
     progress(95)
     return {
         "status": locked.status,

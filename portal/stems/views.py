@@ -11,14 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from portal.core.errors import ApplicationError, NotFound
-from portal.mixes.models import RenderStatus
-from portal.mixes.selectors import previews_of_stem
-from portal.review.forms import ResubmitForm
-from portal.review.selectors import decisions_for_stem
 from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
-from portal.stems.forms import ContributeForm
+from portal.stems.forms import ContributeForm, ResubmitForm
 from portal.stems.models import Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
 from portal.stems.services import lifecycle, submission
@@ -145,10 +141,6 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
             "can_edit": stem.status in lifecycle.EDITABLE_STATUSES
             and stem.status != StemStatus.CHANGES_REQUESTED,
-            # What the curators decided, and the stem heard in context: the other domains'
-            # own selectors, so the artist reads exactly what the curator wrote.
-            "decisions": list(decisions_for_stem(stem=stem)),
-            "preview": previews_of_stem(stem=stem).filter(status=RenderStatus.DONE).first(),
             "can_withdraw": is_owner
             and stem.status
             not in (StemStatus.REJECTED, StemStatus.WITHDRAWN, StemStatus.TAKEN_DOWN),

@@ -31,7 +31,7 @@ def test_signing_up_creates_an_artist_with_a_profile_and_logs_them_in(client):
     user = User.objects.get(username="nina")
     assert user.role == "artist"
     assert ArtistProfile.objects.get(user=user).country == "FR"
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert client.get(reverse("site:dashboard")).status_code == 200
 
 
 def test_signup_refuses_a_taken_username_and_says_so(client, artist):
@@ -53,9 +53,9 @@ def test_signup_refuses_a_taken_username_and_says_so(client, artist):
 def test_log_in_and_out(client, artist):
     response = client.post(reverse("accounts:login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert client.get(reverse("site:dashboard")).status_code == 200
     client.post(reverse("accounts:logout"))
-    assert client.get(reverse("core:dashboard")).status_code == 302
+    assert client.get(reverse("site:dashboard")).status_code == 302
 
 
 def test_password_reset_mails_a_link_that_sets_a_new_password(client, artist):

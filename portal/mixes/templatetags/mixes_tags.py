@@ -8,7 +8,8 @@ from django import template
 from django.urls import reverse
 
 from portal.mixes.models import Mix, RenderStatus
-from portal.mixes.selectors import Timeline, mix_timeline
+from portal.mixes.selectors import Timeline, mix_timeline, previews_of_stem
+from portal.stems.models import Stem
 
 register = template.Library()
 
@@ -49,6 +50,13 @@ def mix_view(mix: Mix) -> MixView:
         waveform_path=waveform_path(peaks),
         timeline=mix_timeline(mix) if ready else Timeline(seconds=1, rows=[]),
     )
+
+
+@register.simple_tag
+def stem_preview(stem: Stem) -> Mix | None:
+    """The stem heard in context (its finished preview render), for the stem page: stems stand
+    below mixes, so the page asks through this tag rather than importing mixes."""
+    return previews_of_stem(stem=stem).filter(status=RenderStatus.DONE).first()
 
 
 @register.filter

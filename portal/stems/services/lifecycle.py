@@ -14,6 +14,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.services import audit_record
 from portal.core.errors import Conflict, PermissionDenied
+from portal.stems.checks import quality_recheck
 from portal.stems.details import clean_credits, clean_metadata
 from portal.stems.models import Credit, CreditConsent, Stem, StemStatus
 from portal.stems.signals import credits_awaiting_consent, stem_entered_review
@@ -96,9 +97,18 @@ def credit_consent_fields(*, artist_id: int, uploader_id: int, now: datetime) ->
 
 
 @transaction.atomic
-def stem_transition(*, stem: Stem, to: str, actor: Any, reason: str = "", note: str = "") -> Stem:
+def stem_transition(
+    *,
+    stem: Stem,
+    to: str,
+    actor: Any,
+    reason: str = "",
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> Stem:
     """Move a stem along its lifecycle (see TRANSITIONS); a move to where it already is is a
-    no-op. Entering in_review sends `stem_entered_review` after commit."""
+    no-op. Entering in_review sends `stem_entered_review` after commit. `details` go into the
+    audit entry's `after` (the provenance job's verdict and checks)."""
     locked = Stem.objects.select_for_update().get(pk=stem.pk)
     if locked.status == to:
         return locked
@@ -124,7 +134,7 @@ def stem_transition(*, stem: Stem, to: str, actor: Any, reason: str = "", note: 
         subject=f"stem:{locked.pk}",
         stem=locked,
         before=before,
-        after={"status": to, **({"reason": reason} if reason else {})},
+        after={"status": to, **({"reason": reason} if reason else {}), **(details or {})},
         note=note,
     )
     if to == StemStatus.IN_REVIEW:
@@ -213,8 +223,6 @@ def stem_update_metadata(
     locked.save()
     if "bpm" in changes:
         # The declared tempo feeds the quality check; re-judge it from the stored analysis.
-        from portal.stems.provenance import quality_recheck
-
         quality_recheck(stem=locked)
     audit_record(
         actor=actor,

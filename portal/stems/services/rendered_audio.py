@@ -13,10 +13,11 @@ from renderer.fingerprint import fingerprint
 
 
 def rendered_audio_register(
-    *, key: str, samples: npt.NDArray[np.float32], sample_rate: int
+    *, key: str, samples: npt.NDArray[np.float32], sample_rate: int, audio_name: str = ""
 ) -> RenderedAudio:
     """Fingerprint a render and add it to the self-output index. Idempotent on `key`: the
-    renderer calls this after every render, and a retried render registers nothing twice."""
+    renderer calls this after every render, and a retried render registers nothing twice.
+    `audio_name` is where the render's file is stored (to recompute an old-format fingerprint)."""
     existing = RenderedAudio.objects.filter(key=key).first()
     if existing is not None:
         return existing
@@ -26,7 +27,10 @@ def rendered_audio_register(
     try:
         with transaction.atomic():
             return RenderedAudio.objects.create(
-                key=key, fingerprint=fp.to_bytes(), duration_s=round(fp.duration_s, 6)
+                key=key,
+                fingerprint=fp.to_bytes(),
+                duration_s=round(fp.duration_s, 6),
+                audio_name=audio_name,
             )
     except IntegrityError:
         return RenderedAudio.objects.get(key=key)

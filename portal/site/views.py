@@ -6,17 +6,17 @@ from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
-from portal.core.health import health_report
-from portal.core.selectors import dashboard_for
+from portal.site.health import health_report
+from portal.site.selectors import dashboard_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
+    return render(request, "site/home.html")
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/dashboard.html", dashboard_for(user=request.user))
+    return render(request, "site/dashboard.html", dashboard_for(user=request.user))
 
 
 @never_cache

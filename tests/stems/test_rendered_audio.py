@@ -1,0 +1,58 @@
+"""Rendered audio carries its own file name, so the stems domain never reads the mixes' rows."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from renderer.fingerprint import Fingerprint, fingerprint
+from tests.stems.conftest import RATE, encode, tone_loop
+
+
+def test_an_old_format_render_fingerprint_is_recomputed_from_the_audio_name_on_its_row(db):
+    from portal.stems.fingerprint_indexes import render_matches
+    from portal.stems.models import RenderedAudio
+    from portal.stems.services.rendered_audio import rendered_audio_register
+
+    mix = ((tone_loop(20.0, seed=41, bpm=120) + tone_loop(20.0, seed=42, bpm=90)) * 0.5).astype(
+        np.float32
+    )
+    name = default_storage.save("mixes/render-without-a-mix.wav", ContentFile(encode(mix)))
+    # No Mix row exists for this key: the file name on the row is all the index may use.
+    row = rendered_audio_register(
+        key="mix:00000000-0000-0000-0000-000000000001",
+        samples=mix,
+        sample_rate=RATE,
+        audio_name=name,
+    )
+    assert row.audio_name == name
+    stale = b"XXXX" + bytes(row.fingerprint)[4:]  # a fingerprint format this engine refuses
+    RenderedAudio.objects.filter(pk=row.pk).update(fingerprint=stale)
+
+    matches = render_matches(fingerprint(mix, RATE))
+
+    assert [r.pk for _, r in matches] == [row.pk]
+    Fingerprint.from_bytes(bytes(RenderedAudio.objects.get(pk=row.pk).fingerprint))  # upgraded
+
+
+def test_the_migration_fills_each_render_row_with_its_mix_file_and_leaves_the_rest(db, artist):
+    import importlib
+
+    from django.apps import apps
+
+    from portal.mixes.models import RenderKind
+    from portal.stems.models import RenderedAudio
+    from tests.mixes.factories import make_done_mix
+
+    migration = importlib.import_module("portal.stems.migrations.0003_rendered_audio_name")
+    mix = make_done_mix(kind=RenderKind.SOUNDTRACK, requested_by=artist)
+    rendered = RenderedAudio.objects.create(key=f"mix:{mix.pk}", fingerprint=b"", duration_s=1.0)
+    orphan = RenderedAudio.objects.create(
+        key="mix:00000000-0000-0000-0000-000000000002", fingerprint=b"", duration_s=1.0
+    )
+
+    migration.fill_from_mixes(apps, None)
+
+    assert RenderedAudio.objects.get(pk=rendered.pk).audio_name == mix.audio.name
+    assert RenderedAudio.objects.get(pk=orphan.pk).audio_name == ""
