@@ -317,6 +317,26 @@ ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY = env_int(
 )
 ROYALTIES_CLOCK_SKEW_S = env_int("ROYALTIES_CLOCK_SKEW_S", 120)
 ROYALTIES_PLAYS_THROTTLE_RATE = env_str("ROYALTIES_PLAYS_THROTTLE_RATE", "200/s")
+ROYALTIES_LATE_WINDOW_DAYS = env_int("ROYALTIES_LATE_WINDOW_DAYS", 35)
+# The listening rules' thresholds: read from the environment only when given there. Their
+# defaults, and why each is what it is, live beside the rules (royalties/computation.py
+# RULE_SETTINGS), which is also what the public "How plays count" page prints.
+for _rule_setting in (
+    "ROYALTIES_OVERLAP_TOLERANCE_S",
+    "ROYALTIES_SPIKE_FACTOR",
+    "ROYALTIES_SPIKE_HISTORY_DAYS",
+    "ROYALTIES_SPIKE_FLOOR",
+    "ROYALTIES_LOCKSTEP_WINDOW_S",
+    "ROYALTIES_LOCKSTEP_MIN_LISTENERS",
+    "ROYALTIES_LOCKSTEP_FACTOR",
+    "ROYALTIES_LOCKSTEP_SHARE_PCT",
+    "ROYALTIES_HUGGING_MARGIN_S",
+    "ROYALTIES_HUGGING_MIN_PLAYS",
+    "ROYALTIES_HUGGING_SHARE_PCT",
+    "ROYALTIES_HUGGING_APP_MIN_PLAYS",
+):
+    if os.environ.get(_rule_setting):
+        globals()[_rule_setting] = env_int(_rule_setting, 0)
 PAYOUT_THRESHOLD_MINOR = env_int("PAYOUT_THRESHOLD_MINOR", 1000)
 PAYOUT_CONCURRENCY = env_int("PAYOUT_CONCURRENCY", 4)
 STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 20)

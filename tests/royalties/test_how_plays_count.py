@@ -49,3 +49,29 @@ def test_changing_a_setting_changes_the_page(client_for: Any, settings: Any) -> 
 
 def test_every_page_links_to_it(client_for: Any, artist: Any) -> None:
     assert f'href="{PAGE}"' in client_for(artist).get("/royalties/").content.decode()
+
+
+def test_a_rule_threshold_is_read_from_the_environment_and_a_bad_one_refuses_to_start() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = (
+        "import django; django.setup(); "
+        "from portal.royalties.computation import rule_setting; "
+        "print(rule_setting('ROYALTIES_SPIKE_FACTOR'))"
+    )
+
+    def run(value: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
+        env["ROYALTIES_SPIKE_FACTOR"] = value
+        return subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    assert run("7").stdout.strip() == "7"
+    refused = run("7x")
+    assert refused.returncode != 0
+    assert "ROYALTIES_SPIKE_FACTOR" in refused.stderr
