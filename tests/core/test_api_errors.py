@@ -114,7 +114,8 @@ def test_an_unhandled_exception_in_an_api_view_answers_500_in_the_error_shape_an
 
 
 def test_an_exception_outside_drf_under_api_answers_500_in_the_error_shape(monkeypatch):
-    from portal.core import api, views
+    from portal.core import api
+    from portal.site import views
 
     def explode(request: Any, exception: Any = None) -> Any:
         raise RuntimeError("the 404 handler broke")
