@@ -43,11 +43,11 @@ import soundfile as sf
 
 from renderer import ENGINE_VERSION
 from renderer.audio import Audio, Samples, load_audio, to_mono
+from renderer.dsp.resample import MAX_FACTOR as MAX_POLYPHASE_FACTOR
+from renderer.dsp.resample import fft_resample, polyphase_resample
 from renderer.limiter import limit_with_gain
 from renderer.loudness import integrated_loudness, segment_energies, true_peak_dbtp
 from renderer.plan import PlanError, RenderPlan, StemRef
-from renderer.resampling import MAX_FACTOR as MAX_POLYPHASE_FACTOR
-from renderer.resampling import polyphase_resample
 
 Float64Array = npt.NDArray[np.float64]
 
@@ -148,67 +148,6 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _fast_length(n: int) -> int:
-    """Smallest 2^a 3^b 5^c >= n: pocketfft is quickest on such lengths."""
-    best = 1 << max(0, (n - 1).bit_length())
-    power5 = 1
-    while power5 < best:
-        power3 = power5
-        while power3 < best:
-            candidate = power3
-            while candidate < n:
-                candidate *= 2
-            best = min(best, candidate)
-            power3 *= 3
-        power5 *= 5
-    return best
-
-
-def resample(
-    samples: Samples, frames_out: int, *, periodic: bool = False, ratio: Fraction | None = None
-) -> Samples:
-    """Band-limited FFT resampling of (frames, channels) float32 to exactly `frames_out` frames.
-
-    The spectrum is cut at the lower of the two Nyquist frequencies with a raised-cosine
-    roll-off over its top 8%, which keeps the implied interpolation kernel short (little
-    ringing around transients). `periodic=True` treats the input as one cycle of a loop, so the
-    output loops seamlessly. Otherwise the input is zero-padded so nothing wraps around, to a
-    length whose image under `ratio` (output/input rate, default frames_out/frames_in) is a
-    whole number, so the conversion ratio is exact and no timing drift accumulates.
-    """
-    frames_in = samples.shape[0]
-    if frames_out == frames_in and ratio in (None, 1):
-        return samples
-    if frames_in == 0 or frames_out <= 0:
-        return np.zeros((max(frames_out, 0), samples.shape[1]), dtype=np.float32)
-    if periodic:
-        n_in, n_out = frames_in, frames_out
-    else:
-        exact = ratio if ratio is not None else Fraction(frames_out, frames_in)
-        step = exact.denominator
-        blocks = _fast_length(-(-(frames_in + max(256, frames_in // 16)) // step))
-        n_in = blocks * step
-        n_out = n_in * exact.numerator // step
-    spectrum = np.fft.rfft(samples, n=n_in, axis=0)
-    bins_out = n_out // 2 + 1
-    keep = min(spectrum.shape[0], bins_out)
-    taper_start = int(keep * 0.92)
-    # Single precision throughout (numpy >= 2 transforms float32 as complex64): ~2x faster than
-    # double, and its error (~1e-7 of full scale) sits under the 24-bit output's last bit.
-    resized = np.zeros((bins_out, samples.shape[1]), dtype=spectrum.dtype)
-    resized[:keep] = spectrum[:keep]
-    if keep - taper_start > 1:
-        ramp = 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, keep - taper_start)))
-        resized[taper_start:keep] *= ramp[:, None].astype(resized.real.dtype)
-    out = np.fft.irfft(resized, n=n_out, axis=0)[:frames_out]
-    if out.shape[0] < frames_out:
-        out = np.concatenate(
-            [out, np.zeros((frames_out - out.shape[0], out.shape[1]), dtype=out.dtype)]
-        )
-    out *= out.dtype.type(n_out / n_in)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
 def _conform_channels(samples: Samples, channels: int) -> Samples:
     if channels == 1:
         return samples if samples.shape[1] == 1 else to_mono(samples)[:, None]
@@ -242,19 +181,19 @@ def prepare_stem(audio: Audio, ref: StemRef, plan: RenderPlan) -> Samples:
         if whole >= 1 and abs(beats - whole) < 0.01 * whole:
             # A loop of whole beats: make it exactly that many beats on the plan's grid.
             frames_out = round(whole * 60.0 / plan.tempo_bpm * plan.sample_rate)
-            return resample(samples, frames_out, periodic=True)
+            return fft_resample(samples, frames_out, periodic=True)
         exact = Fraction(plan.sample_rate, audio.sample_rate) * (
             Fraction(ref.bpm).limit_denominator(1000)
             / Fraction(plan.tempo_bpm).limit_denominator(1000)
         )
         frames_out = round(audio.frames * exact)
-        return resample(samples, frames_out, ratio=exact)
+        return fft_resample(samples, frames_out, ratio=exact)
     if audio.sample_rate != plan.sample_rate:
         exact = Fraction(plan.sample_rate, audio.sample_rate)
         frames_out = round(audio.frames * exact)
         if max(exact.numerator, exact.denominator) <= MAX_POLYPHASE_FACTOR:
             return polyphase_resample(samples, exact.numerator, exact.denominator, frames_out)
-        return resample(samples, frames_out, ratio=exact)
+        return fft_resample(samples, frames_out, ratio=exact)
     return samples
 
 

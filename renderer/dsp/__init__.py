@@ -2,6 +2,7 @@
 
 - `running`: running maximum and minimum over a window (by doubling), and block maxima;
 - `sinc`: Kaiser-windowed sinc kernels, the true-peak interpolator and its banded form;
+- `resample`: polyphase and FFT sample-rate conversion;
 - `framing`: frame starts on a seconds grid, windowed frames and their spectra;
 - `kweight`: BS.1770 K-weighting (scipy.signal.sosfilt, state carried from chunk to chunk);
 - `chunks`: the RIFF / IFF chunk walker (WAV, AIFF);

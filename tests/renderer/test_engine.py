@@ -15,6 +15,7 @@ import soundfile as sf
 
 from renderer import engine
 from renderer.audio import Audio, load_audio, pcm_sha256
+from renderer.dsp.resample import fft_resample
 from renderer.engine import (
     StemCache,
     StemUndecodable,
@@ -23,7 +24,6 @@ from renderer.engine import (
     plan_placements,
     prepare_stem,
     render,
-    resample,
     wav24_bytes,
 )
 from renderer.limiter import limit
@@ -343,7 +343,7 @@ def test_threads_mixing_spans_of_the_output_give_the_same_bits_as_one() -> None:
 def test_resampling_keeps_a_sine_clean() -> None:
     t = np.arange(44100) / 44100
     sine = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None]
-    out = resample(sine, 48000)
+    out = fft_resample(sine, 48000)
     assert out.shape == (48000, 1) and out.dtype == np.float32
     ideal = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000)
     interior = slice(2000, 46000)
