@@ -36,10 +36,11 @@ from portal.mixes.selectors import previews_of_stem
 from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
-from renderer.engine import RenderResult, StemCache, StemUndecodable, render
+from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan, plan_hash
 from renderer.signing import sign_manifest
+from renderer.stems import StemCache, StemUndecodable
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ import soundfile as sf
 
 from renderer.audio import Audio
 from renderer.dsp.resample import TAPS, decimate, fft_resample, filter_bank, polyphase_resample
-from renderer.engine import prepare_stem, render
+from renderer.engine import render
 from renderer.plan import StemRef, parse_plan
+from renderer.stems import prepare_stem
 
 
 def _sine(freq: float, rate: int, seconds: float = 1.0, level: float = 0.5) -> np.ndarray:
