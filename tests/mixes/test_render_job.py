@@ -265,6 +265,19 @@ def test_the_waveform_shows_each_slices_peak() -> None:
     assert sum(peaks) == 1.25
 
 
+def test_the_player_draws_the_waveform_as_one_envelope_mirrored_about_the_middle() -> None:
+    from portal.mixes.templatetags.mixes_tags import waveform_path
+    from portal.stems.selectors import waveform_svg_path
+
+    assert waveform_path([0.5, 1.0], height=60) == (
+        "M0,30 L0,15.000 L1,0.000 L1,60.000 L0,45.000 Z"
+    )
+    # The stem pages draw [min, max] pairs with the same builder.
+    assert waveform_svg_path([[-0.5, 0.5], [-1.0, 1.0]]) == (
+        "M0,1 L0,0.500 L1,0.000 L1,2.000 L0,1.500 Z"
+    )
+
+
 def test_a_preview_queued_before_the_vault_filled_plays_with_the_stems_approved_since(
     artist: Any, other_artist: Any, run_jobs: Any
 ) -> None:
