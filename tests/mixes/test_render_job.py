@@ -87,6 +87,26 @@ def test_a_render_stores_one_file_whose_signed_manifest_matches_the_database(
     assert mix.job is not None and Job.objects.get(pk=mix.job.pk).status == JobStatus.DONE
 
 
+def test_the_render_job_pins_blas_to_one_thread_per_engine_thread_before_it_renders(
+    artist: Any, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal.mixes.tasks as tasks
+
+    events: list[str] = []
+    real_render = services.mix_render
+    monkeypatch.setattr(tasks, "pin_blas_threads", lambda: events.append("pinned") or True)
+
+    def rendering(**kwargs: Any) -> Any:
+        events.append("render")
+        return real_render(**kwargs)
+
+    monkeypatch.setattr(services, "mix_render", rendering)
+    make_vault(artist)
+    mix = _render(artist, run_jobs)
+    assert mix.status == RenderStatus.DONE, mix.error
+    assert events == ["pinned", "render"]
+
+
 def test_the_same_request_twice_gives_the_same_audio(artist: Any, run_jobs: Any) -> None:
     make_vault(artist)
     first = _render(artist, run_jobs)
