@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.audio import Samples
-from renderer.placement import Placement, _pieces, _segments
+from renderer.placement import Placement, pieces, repeat_spans
 
 Float64Array = npt.NDArray[np.float64]
 
@@ -61,8 +61,8 @@ def stem_energy_per_second(
             prefix = np.concatenate([[0.0], np.cumsum(per_frame * gain2)])
             prefix_cache[key] = prefix
         total = energies.setdefault(p.stem_id, np.zeros(seconds, dtype=np.float64))
-        for a, b in _segments(p, stem.shape[0]):
-            for lo, hi, env in _pieces(p, a, b):
+        for a, b in repeat_spans(p, stem.shape[0]):
+            for lo, hi, env in pieces(p, a, b):
                 first, last = lo // sr, (hi - 1) // sr
                 bounds = np.clip(np.arange(first, last + 2, dtype=np.int64) * sr, lo, hi)
                 if env is None:

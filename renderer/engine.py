@@ -34,7 +34,7 @@ from renderer.audio import Samples
 from renderer.encoding import encode, pcm24_sha256, quantise_24
 from renderer.limiter import limit_with_gain
 from renderer.loudness import integrated_loudness, segment_energies, true_peak_dbtp
-from renderer.placement import Placement, _pieces, _segments, plan_placements
+from renderer.placement import Placement, pieces, plan_placements, repeat_spans
 from renderer.plan import RenderPlan
 from renderer.stems import StemCache, StemLoader, load_stems
 from renderer.threads import default_workers
@@ -113,10 +113,10 @@ def _mix_span(
         on_the_fly = gained is None  # a long stem at a gain other than 1
         if on_the_fly and scratch.shape[1] < stem.shape[1]:
             scratch = np.empty((_MIX_CHUNK, stem.shape[1]), dtype=np.float32)
-        for a, b in _segments(p, stem.shape[0]):
+        for a, b in repeat_spans(p, stem.shape[0]):
             if b <= first or a >= stop:
                 continue
-            for lo, hi, env in _pieces(p, max(a, first), min(b, stop)):
+            for lo, hi, env in pieces(p, max(a, first), min(b, stop)):
                 if gained is not None:
                     target = out[lo:hi]
                     source = gained[lo - a : hi - a]

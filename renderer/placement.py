@@ -148,7 +148,7 @@ def _envelope(p: Placement, a: int, b: int) -> Float64Array | None:
     touches_out = p.fade_out_frames > 0 and b > p.fade_out_start and a < out_end
     if not (touches_in or touches_out):
         return None
-    # The pieces `_pieces` cuts lie within one fade (or both, in a layer shorter than its fades).
+    # The spans `pieces` cuts lie within one fade (or both, in a layer shorter than its fades).
     if touches_in and not touches_out and p.start_frame <= a and b <= in_end:
         fade_in = _fade_curve(p.fade_in_frames, p.fade_in_shape, True)
         return fade_in[a - p.start_frame : b - p.start_frame]
@@ -166,7 +166,7 @@ def _envelope(p: Placement, a: int, b: int) -> Float64Array | None:
     return env
 
 
-def _pieces(p: Placement, a: int, b: int) -> Iterator[tuple[int, int, Float64Array | None]]:
+def pieces(p: Placement, a: int, b: int) -> Iterator[tuple[int, int, Float64Array | None]]:
     """[a, b) cut at the fade boundaries: (lo, hi, fade gain or None where it is flat 1.0).
 
     A 30 s layer with a 2 s fade-out gets its gain computed over those 2 s only, and its other
@@ -185,7 +185,7 @@ def _pieces(p: Placement, a: int, b: int) -> Iterator[tuple[int, int, Float64Arr
         yield lo, hi, _envelope(p, lo, hi)
 
 
-def _segments(p: Placement, length: int) -> Iterator[tuple[int, int]]:
+def repeat_spans(p: Placement, length: int) -> Iterator[tuple[int, int]]:
     """Output spans [a, b) of each repeat; every span starts at the stem's first frame."""
     for k in range(p.repeats):
         a = p.start_frame + k * p.period_frames

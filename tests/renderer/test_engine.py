@@ -689,8 +689,8 @@ def test_the_fade_pieces_of_a_layer_carry_the_same_gains_as_its_whole_envelope()
     assert whole is not None
     pieces = np.ones(placement.end_frame - placement.start_frame)
     cached = 0
-    for a, b in placing._segments(placement, 48000):
-        for lo, hi, env in placing._pieces(placement, a, b):
+    for a, b in placing.repeat_spans(placement, 48000):
+        for lo, hi, env in placing.pieces(placement, a, b):
             if env is not None:
                 pieces[lo - placement.start_frame : hi - placement.start_frame] = env
                 cached += not env.flags.writeable  # a slice of a shared fade curve
