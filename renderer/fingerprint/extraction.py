@@ -69,11 +69,6 @@ DECAY_MAX_FRAMES: Final = 250  # 4 s: the whole of a one-shot
 DECAY_BUCKETS_PER_OCTAVE: Final = 3
 _DECAY_BUCKETS: Final = int(DECAY_BUCKETS_PER_OCTAVE * np.log2(DECAY_MAX_FRAMES)) + 1
 DECAY_BASE: Final = 501 << 14  # decay hashes live at and above this; landmark anchors below
-DECAY_MIN_FOR_SCORE: Final = 4
-DECAY_WEIGHT_FLOOR: Final = 0.5
-DECAY_MIN_MATCHED: Final = 6
-DECAY_MIN_SHARE: Final = 0.75
-DECAY_SCORE: Final = 0.06
 
 
 @dataclass(frozen=True)

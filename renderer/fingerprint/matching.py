@@ -10,25 +10,13 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from renderer.fingerprint.extraction import (
-    DECAY_BASE,
-    DECAY_MIN_FOR_SCORE,
-    DECAY_MIN_MATCHED,
-    DECAY_MIN_SHARE,
-    DECAY_SCORE,
-    DECAY_WEIGHT_FLOOR,
-    HASH_SPACE,
-    HOP_S,
-    QUERY_ONLY,
-    Fingerprint,
-)
+from renderer.fingerprint.extraction import DECAY_BASE, HASH_SPACE, HOP_S, QUERY_ONLY, Fingerprint
 
 if TYPE_CHECKING:
     from renderer.fingerprint.index import FingerprintIndex
 
 I64 = npt.NDArray[np.int64]
 
-# Matching.
 STOP_POSTINGS: Final = 10_000  # hashes this common identify nothing and cost the most time
 QUERY_BUDGET: Final = 200_000  # postings one query may visit; the commonest hashes go first
 # Thresholds calibrated on the corpus (bench/fingerprint.py): similar one-shots (the same drum
@@ -39,6 +27,14 @@ MIN_SCORE: Final = 0.05
 RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best match's score
 CONTAIN_MIN_MATCHED: Final = 12
 CONTAIN_MIN_SCORE: Final = 0.05
+# A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
+# candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
+# on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.
+DECAY_MIN_FOR_SCORE: Final = 4
+DECAY_WEIGHT_FLOOR: Final = 0.5
+DECAY_MIN_MATCHED: Final = 6
+DECAY_MIN_SHARE: Final = 0.75
+DECAY_SCORE: Final = 0.06
 
 
 @dataclass(frozen=True)

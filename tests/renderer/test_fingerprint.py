@@ -357,7 +357,7 @@ def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hash
     indexed = one_shot.hashes[one_shot.hashes < np.uint32(fp_module.QUERY_ONLY)]
     decays = indexed[indexed >= np.uint32(fp_module.DECAY_BASE)]
     pairs = indexed[indexed < np.uint32(fp_module.DECAY_BASE)]
-    assert decays.size >= fp_module.DECAY_MIN_MATCHED and pairs.size > 0
+    assert decays.size >= matching.DECAY_MIN_MATCHED and pairs.size > 0
     # Every pair hash's anchor field is a real bin; every decay slot fits above them.
     assert int(pairs.max()) >> 14 < fp_module.HIGH_BIN
     last_slot = (fp_module.HIGH_BIN * len(fp_module.DECAY_DROPS_DB)) * fp_module._DECAY_BUCKETS
