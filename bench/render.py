@@ -31,21 +31,16 @@ import numpy as np
 import soundfile as sf
 
 from bench import Figure, cpu_seconds, one_cpu
-from renderer.engine import (
-    StemCache,
-    default_workers,
-    encode,
-    load_stems,
-    mix,
-    plan_placements,
-    quantise_24,
-    render,
-)
+from renderer.encoding import encode, quantise_24
+from renderer.engine import mix, render
 from renderer.fingerprint import fingerprint
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
+from renderer.placement import plan_placements
 from renderer.plan import RenderPlan, parse_plan
 from renderer.signing import generate_keypair, sign_manifest
+from renderer.stems import StemCache, load_stems
+from renderer.threads import default_workers
 
 FIGURES = (
     "render_rtf_8x180s",

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.audio import Audio, Samples, pcm_sha256, to_mono
+from renderer.dsp.framing import frame_starts, spectra
+from renderer.dsp.peaks import slice_extremes
 from renderer.loudness import measure_loudness
 
 Float64Array = npt.NDArray[np.float64]
@@ -141,18 +143,7 @@ def silence_ratio(samples: Samples, sample_rate: int) -> float:
 
 def waveform_peaks(samples: Samples, points: int = WAVEFORM_POINTS) -> list[list[float]]:
     """[min, max] over all channels for `points` equal slices of the sound (fewer if shorter)."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    frames = x.shape[0]
-    if frames == 0 or points <= 0:
-        return []
-    points = min(points, frames)
-    starts = (np.arange(points) * frames) // points
-    # Reduce over the flattened (frame-major) array: a per-row min over 2 channels is slow.
-    flat = np.ascontiguousarray(x).ravel()
-    lows = np.minimum.reduceat(flat, starts * x.shape[1])
-    highs = np.maximum.reduceat(flat, starts * x.shape[1])
+    lows, highs = slice_extremes(samples, points)
     return [[round(float(lo), 4), round(float(hi), 4)] for lo, hi in zip(lows, highs, strict=True)]
 
 
@@ -162,16 +153,15 @@ def _long_term_spectrum(mono: Samples, sample_rate: int) -> tuple[Float64Array, 
     if mono.shape[0] < n_fft:
         mono = np.concatenate([mono, np.zeros(n_fft - mono.shape[0], dtype=np.float32)])
     hop = n_fft // 2
+    starts = frame_starts(mono.shape[0], n_fft, hop)
     # Cap the work at ~2000 frames evenly spread over the sound: the long-term average
     # converges long before that, and a 30-minute field recording stays cheap.
-    starts = np.arange(0, mono.shape[0] - n_fft + 1, hop)
     if starts.shape[0] > 2000:
         starts = starts[np.linspace(0, starts.shape[0] - 1, 2000).astype(np.int64)]
     window = np.hanning(n_fft).astype(np.float32)
     power = np.zeros(n_fft // 2 + 1, dtype=np.float64)
-    for first in range(0, starts.shape[0], 256):
-        frames = np.stack([mono[s : s + n_fft] for s in starts[first : first + 256]]) * window
-        power += np.sum(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    for _, spectrum in spectra(mono, window, starts, chunk=256):
+        power += np.sum(np.abs(spectrum) ** 2, axis=0)
     power /= starts.shape[0]
     freqs: Float64Array = np.fft.rfftfreq(n_fft, 1.0 / sample_rate).astype(np.float64)
     return 10.0 * np.log10(power + 1e-20), freqs
@@ -236,14 +226,13 @@ def _onset_envelope(mono: Samples, sample_rate: int) -> tuple[Float64Array, floa
     if count < 2:
         return np.zeros(0), sample_rate / hop
     window = np.hanning(n_fft).astype(np.float32)
-    frames_view = np.lib.stride_tricks.sliding_window_view(signal, n_fft)[::hop][:count]
+    starts = frame_starts(signal.shape[0], n_fft, hop, count)
     flux = np.zeros(count, dtype=np.float64)
     previous: Float64Array | None = None
-    for first in range(0, count, 2048):
-        block = frames_view[first : first + 2048] * window
+    for first, spectrum in spectra(signal, window, starts, chunk=2048):
         # Log compression lets quiet hats count next to loud kicks, as the ear does; a strong
         # compression would erase the accents that tell the beat from the 8th-note grid.
-        magnitude = np.log1p(_FLUX_COMPRESSION * np.abs(np.fft.rfft(block, axis=1)))
+        magnitude = np.log1p(_FLUX_COMPRESSION * np.abs(spectrum))
         stacked = magnitude if previous is None else np.vstack([previous, magnitude])
         rise = np.maximum(np.diff(stacked, axis=0), 0.0).sum(axis=1)
         offset = first + (1 if previous is None else 0)

@@ -5,11 +5,12 @@ frame i already knows about every peak in the next `lookahead` frames. All steps
 numpy operations; nothing loops over samples in Python.
 
 1. Peak estimate per frame: the larger of the channels' sample peaks and, around frames whose
-   samples come within `search_db` of the ceiling, the 4x-oversampled inter-sample values (a
-   Kaiser-windowed sinc interpolator), so the gain also tames peaks that sit between samples.
+   samples come within `search_db` of the ceiling, the inter-sample values of the BS.1770
+   true-peak meter's own interpolator (`renderer.dsp.sinc.true_peak_kernel`: 4x below 96 kHz,
+   2x from there), so the gain tames the peaks between samples that the meter will read.
    Frames further below the ceiling are not interpolated: band-limited music does not overshoot
-   its samples by that much in practice, and the engine re-measures the result with the
-   BS.1770 meter and calls the limiter again with a wider search if it ever did.
+   its samples by that much in practice, and the engine re-measures the result with the meter
+   and calls the limiter again with a wider search if it ever did.
 2. Required gain r[i] = min(1, ceiling / peak[i]), linked across channels (no image shift).
 3. Attack: a sliding minimum of r over the look-ahead window W (van Herk/Gil-Werman, O(n)),
    then a W-frame box average looking back. Every term of that average is a minimum over a
@@ -18,6 +19,10 @@ numpy operations; nothing loops over samples in Python.
 4. Release: in dB, the gain may rise at most `release_db_per_s`. The slope-limited lower
    envelope G[i] = min_{j<=i} (A[j] + R (i - j)) equals R i + cummin(A[j] - R j), a single
    np.minimum.accumulate. G <= A, so the release never undoes the attack's guarantee.
+
+Why our own: no library limits offline against the true peak with a look-ahead that provably
+holds the ceiling; audio plug-in limiters (pedalboard's, ffmpeg's alimiter) work on sample
+peaks in real time and overshoot between samples.
 """
 
 from __future__ import annotations
@@ -30,9 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.audio import Samples
-
-_INTERP_HALF = 8  # taps each side of the interpolation point (16 taps per phase)
-_OVERSAMPLE = 4
+from renderer.dsp.running import running_min
+from renderer.dsp.sinc import TRUE_PEAK_TAPS, banded_kernel, true_peak_kernel
 
 
 @dataclass(frozen=True)
@@ -41,42 +45,18 @@ class LimiterStats:
     limited_frames: int  # frames whose gain was below unity
 
 
-def _interpolation_matrix() -> npt.NDArray[np.float32]:
-    """(2*half, oversample-1) matrix: column p-1 interpolates time i + p/4 from x[i-half+1..i+half]."""
-    offsets = np.arange(-_INTERP_HALF + 1, _INTERP_HALF + 1, dtype=np.float64)
-    columns = []
-    for phase in range(1, _OVERSAMPLE):
-        t = offsets - phase / _OVERSAMPLE
-        # Kaiser window (beta 8) over the kernel span: ~-80 dB sidelobes with 16 taps.
-        window = np.i0(8.0 * np.sqrt(np.clip(1.0 - (t / (_INTERP_HALF + 0.5)) ** 2, 0.0, 1.0)))
-        column = np.sinc(t) * window
-        columns.append(column / column.sum())
-    return np.stack(columns, axis=1).astype(np.float32)
-
-
-_KERNEL = _interpolation_matrix()
-
-
 _ROWS = 8  # interpolation points per row of the banded kernel
 _CHUNK = 2048  # frames per matrix product: small enough that OpenBLAS stays on this thread
 
 
-def _banded_kernel() -> npt.NDArray[np.float32]:
-    """(_ROWS + taps - 1, _ROWS * phases) block-Toeplitz form of `_KERNEL`: a window of input
-    samples times this matrix interpolates after each of _ROWS consecutive frames at once, so
-    overlapping windows are strided views of the signal instead of gathered copies."""
-    taps, phases = _KERNEL.shape
-    banded = np.zeros((_ROWS + taps - 1, _ROWS * phases), dtype=np.float32)
-    for row in range(_ROWS):
-        banded[row : row + taps, row * phases : (row + 1) * phases] = _KERNEL
-    return banded
-
-
-_BANDED = _banded_kernel()
-
-
-def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDArray[np.float32]:
-    """Per-frame peak estimate (linear), including 4x inter-sample peaks near the ceiling."""
+def peak_envelope(
+    samples: Samples, sample_rate: int, ceiling: float, search_db: float
+) -> npt.NDArray[np.float32]:
+    """Per-frame peak estimate (linear), including the true-peak meter's inter-sample values
+    near the ceiling."""
+    kernel = true_peak_kernel(sample_rate)
+    banded = banded_kernel(kernel, _ROWS)
+    half = TRUE_PEAK_TAPS // 2
     frames, channels = samples.shape
     # Column-wise maximum: numpy reduces a 2-wide inner axis slowly, two 1-D passes are fast.
     peaks = np.abs(samples[:, 0])
@@ -98,7 +78,7 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
     owner = candidates // _CHUNK
     dense = np.bincount(owner, minlength=chunks) > _CHUNK // 8
     inter = np.zeros(candidates.size, dtype=np.float32)
-    taps, phases = _KERNEL.shape
+    taps, phases = kernel.shape
     per_rows = _CHUNK // _ROWS
     dense_chunks = np.flatnonzero(dense).tolist()
     if dense_chunks:
@@ -106,8 +86,8 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
         first_of = np.searchsorted(candidates, np.arange(chunks + 1) * _CHUNK)
         for channel in range(channels):
             # Zeros stand in for the frames before the start and after the end.
-            padded = np.zeros(_INTERP_HALF - 1 + chunks * _CHUNK + _INTERP_HALF, np.float32)
-            padded[_INTERP_HALF - 1 : _INTERP_HALF - 1 + frames] = samples[:, channel]
+            padded = np.zeros(half - 1 + chunks * _CHUNK + half, np.float32)
+            padded[half - 1 : half - 1 + frames] = samples[:, channel]
             windows = np.lib.stride_tricks.as_strided(
                 padded,
                 shape=(chunks * per_rows, _ROWS + taps - 1),
@@ -115,7 +95,7 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
                 writeable=False,
             )
             for index in dense_chunks:
-                values = windows[index * per_rows : (index + 1) * per_rows] @ _BANDED
+                values = windows[index * per_rows : (index + 1) * per_rows] @ banded
                 values = np.abs(values.reshape(_CHUNK, phases))
                 strongest = values[:, 0]
                 for phase in range(1, phases):
@@ -124,7 +104,7 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
                 mine = strongest[candidates[lo:hi] - index * _CHUNK]
                 np.maximum(inter[lo:hi], mine, out=inter[lo:hi])
     sparse = np.flatnonzero(~dense[owner])
-    offsets = np.arange(-_INTERP_HALF + 1, _INTERP_HALF + 1)
+    offsets = np.arange(-half + 1, half + 1)
     chunk = 1 << 16
     for begin in range(0, sparse.size, chunk):
         which = sparse[begin : begin + chunk]
@@ -135,32 +115,13 @@ def peak_envelope(samples: Samples, ceiling: float, search_db: float) -> npt.NDA
         for channel in range(channels):
             gathered = samples[idx, channel]
             gathered[~valid] = 0.0
-            found = np.abs(gathered @ _KERNEL)  # (k, phases)
+            found = np.abs(gathered @ kernel)  # (k, phases)
             np.maximum(best, found.max(axis=1), out=best)
         inter[which] = best
     # The overshoot lies between two frames; charge it to both so the gain covers it.
     np.maximum.at(peaks, candidates, inter)
     np.maximum.at(peaks, candidates + 1, inter)
     return peaks
-
-
-def _sliding_min_forward(values: npt.NDArray[np.float32], width: int) -> npt.NDArray[np.float32]:
-    """out[i] = min(values[i : i + width]) (the window is clipped at the end).
-
-    Doubling: after pass k each entry is the minimum of the 2**k values from it, so
-    ceil(log2(width)) whole-array passes suffice; the last pass combines two overlapping
-    power-of-two windows that together cover exactly `width` values.
-    """
-    out = values.copy()
-    n = out.shape[0]
-    span = 1
-    while span * 2 <= width:
-        np.minimum(out[: n - span], out[span:], out=out[: n - span])
-        span *= 2
-    rest = width - span
-    if rest > 0 and rest < n:
-        np.minimum(out[: n - rest], out[rest:], out=out[: n - rest])
-    return out
 
 
 def _box_average_backward(values: npt.NDArray[np.float32], width: int) -> npt.NDArray[np.float32]:
@@ -206,7 +167,7 @@ def _span_gain(
     begin, end = span
     required = np.ones(end - begin, dtype=np.float32)
     required[loud - begin] = np.float32(ceiling) / peaks[loud]
-    attack = _box_average_backward(_sliding_min_forward(required, width), width)
+    attack = _box_average_backward(running_min(required, width), width)
     np.minimum(attack, required, out=attack)  # guards against rounding in the running sums
     # Release in dB: G[i] = R i + cummin(A[j] - R j); float64 keeps R*i exact enough.
     ramp = np.arange(begin - origin, end - origin, dtype=np.float64) * step
@@ -289,7 +250,8 @@ def limit(
     release_db_per_s: float = 60.0,
     search_db: float = 3.0,
 ) -> tuple[Samples, LimiterStats]:
-    """Return a limited copy of `samples` whose 4x-oversampled peak stays <= `ceiling_dbtp`."""
+    """Return a limited copy of `samples` whose oversampled peak (the true-peak meter's
+    interpolator, see the module docstring) stays <= `ceiling_dbtp`."""
     out, _, stats = limit_with_gain(
         samples,
         sample_rate,
@@ -313,7 +275,7 @@ def limit_with_gain(
     """`limit`, also returning the per-frame gain it applied (frames where it is exactly 1.0
     are unchanged, which lets the caller re-measure only the rest)."""
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
-    peaks = peak_envelope(samples, ceiling, search_db)
+    peaks = peak_envelope(samples, sample_rate, ceiling, search_db)
     gain = gain_curve(
         peaks,
         ceiling,

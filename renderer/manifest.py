@@ -31,6 +31,7 @@ from typing import Any
 import soundfile as sf
 
 from renderer.audio import load_audio, pcm_sha256
+from renderer.dsp.chunks import riff_chunks
 from renderer.engine import RenderResult
 from renderer.plan import RenderPlan, canonical_json, plan_hash
 from renderer.signing import key_id, verify_manifest
@@ -99,25 +100,11 @@ def build_manifest(
 # --- WAV -----------------------------------------------------------------------------------
 
 
-def _wav_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
-    """(id, payload offset, payload size) of each top-level chunk of a RIFF/WAVE file."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE file")
-    chunks = []
-    offset = 12
-    while offset + 8 <= len(data):
-        chunk_id = data[offset : offset + 4]
-        (size,) = struct.unpack_from("<I", data, offset + 4)
-        chunks.append((chunk_id, offset + 8, size))
-        offset += 8 + size + (size & 1)
-    return chunks
-
-
 def _embed_wav(data: bytes, payload: bytes) -> bytes:
     parts = [data[:12]]
-    for chunk_id, start, size in _wav_chunks(data):
-        if chunk_id != WAV_CHUNK_ID:  # re-embedding replaces the old manifest
-            parts.append(data[start - 8 : start + size + (size & 1)])
+    for chunk in riff_chunks(data):
+        if chunk.id != WAV_CHUNK_ID:  # re-embedding replaces the old manifest
+            parts.append(data[chunk.offset : chunk.next])
     parts.append(WAV_CHUNK_ID + struct.pack("<I", len(payload)) + payload)
     if len(payload) & 1:
         parts.append(b"\x00")
@@ -127,9 +114,9 @@ def _embed_wav(data: bytes, payload: bytes) -> bytes:
 
 
 def _extract_wav(data: bytes) -> bytes | None:
-    for chunk_id, start, size in _wav_chunks(data):
-        if chunk_id == WAV_CHUNK_ID:
-            return data[start : start + size]
+    for chunk in riff_chunks(data):
+        if chunk.id == WAV_CHUNK_ID:
+            return data[chunk.body : chunk.end]
     return None
 
 

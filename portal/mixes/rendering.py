@@ -35,10 +35,12 @@ from portal.mixes.services import plan_sha256
 from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
-from renderer.engine import RenderResult, StemCache, StemUndecodable, render
+from renderer.dsp.peaks import slice_peaks
+from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan
 from renderer.signing import sign_manifest
+from renderer.stems import StemCache, StemUndecodable
 
 RENDER_TIME_LIMIT_S = int(getattr(settings, "MIXES_RENDER_TIME_LIMIT_S", 300))
 # Decoded stems stay in memory per worker process, keyed by content hash: a popular stem is
@@ -173,18 +175,8 @@ def signed_manifest_for(
 
 def waveform_peaks(samples: np.ndarray, points: int = WAVEFORM_POINTS) -> list[float]:
     """Peak level of each of `points` equal slices, for drawing: 0..1, 3 decimals."""
-    frames = int(samples.shape[0])
-    if frames == 0:
-        return []
-    points = min(points, frames)
-    block = frames // points
-    # Whole blocks reshape without copying; the few leftover frames join the last slice.
-    body = samples[: block * points].reshape(points, block * samples.shape[1])
-    peaks = np.maximum(body.max(axis=1), -body.min(axis=1))
-    tail = samples[block * points :]
-    if tail.size:
-        peaks[-1] = max(float(peaks[-1]), float(np.abs(tail).max()))
-    return [round(float(v), 3) for v in np.minimum(peaks, 1.0)]
+    peaks = np.minimum(slice_peaks(samples, points), 1.0)
+    return [round(float(v), 3) for v in peaks]
 
 
 def _finite(value: float) -> float | None:

@@ -13,6 +13,7 @@ from portal.jobs.models import Job
 from portal.jobs.registry import RENDER_QUEUE, JobFailed, Progress, get_kind, job_kind
 from portal.mixes import rendering, services
 from portal.stems.signals import stem_entered_review
+from renderer.threads import pin_blas_threads
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
 def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;
     anything else is retried with backoff, and recorded on the mix once attempts run out."""
+    # The engine spreads a render over RENDER_THREADS threads itself; BLAS gets one thread per
+    # call inside them instead of a thread per core for each (renderer/threads.py).
+    pin_blas_threads()
     try:
         return rendering.mix_render(mix_id=mix_id, progress=progress)
     except rendering.RenderFailed as exc:

@@ -5,43 +5,17 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 
 import numpy as np
 import numpy.typing as npt
 
 from renderer.audio import Audio
+from renderer.dsp.chunks import iter_chunks, list_chunks
+from renderer.dsp.spectra import BAND_HOP_S, band_energies
 
 Array = npt.NDArray[np.float32]
 
 # --- How much of the upload does a match explain? -----------------------------------------------
-
-_FRAME_S = 0.05
-_HOP_S = 0.025
-_BAND_EDGES = np.geomspace(50.0, 11000.0, 17)  # the band lossy codecs keep at every common rate
-
-
-def band_energies(samples: Array, sample_rate: int) -> npt.NDArray[np.float64]:
-    """Energy per 25 ms frame in 16 log-spaced bands; frames sit on a seconds grid, so two rates
-    of the same sound give comparable rows."""
-    data = np.asarray(samples, dtype=np.float32)
-    mono = data.mean(axis=1) if data.ndim == 2 else data
-    win = max(16, round(_FRAME_S * sample_rate))
-    count = max(0, int((mono.shape[0] - win) / (_HOP_S * sample_rate)) + 1)
-    starts = np.round(np.arange(count) * _HOP_S * sample_rate).astype(np.int64)
-    starts = starts[starts + win <= mono.shape[0]]
-    freqs = np.fft.rfftfreq(win, 1.0 / sample_rate)
-    band = np.digitize(freqs, _BAND_EDGES) - 1
-    inside = (band >= 0) & (band < _BAND_EDGES.shape[0] - 1)
-    weights = np.zeros((freqs.shape[0], _BAND_EDGES.shape[0] - 1))
-    weights[np.flatnonzero(inside), band[inside]] = 1.0 / win  # per-sample power: rate-neutral
-    window = np.hanning(win).astype(np.float32)
-    out = np.zeros((starts.shape[0], _BAND_EDGES.shape[0] - 1))
-    offsets = np.arange(win, dtype=np.int64)
-    for lo in range(0, starts.shape[0], 1024):
-        frames = mono[starts[lo : lo + 1024, None] + offsets[None, :]] * window
-        out[lo : lo + 1024] = (np.abs(np.fft.rfft(frames, axis=1)) ** 2) @ weights
-    return out
 
 
 def _share_at(
@@ -76,7 +50,7 @@ def explained_share(
     if eq.shape[0] < 4 or ei.shape[0] < 4:
         return 0.0, 0.0
     candidates = {
-        round(item_offset_s / _HOP_S) - round(query_offset_s / _HOP_S) + shift
+        round(item_offset_s / BAND_HOP_S) - round(query_offset_s / BAND_HOP_S) + shift
         for shift in (-1, 0, 1)
     }
     # Envelope cross-correlation: lag = item frame - query frame.
@@ -132,38 +106,25 @@ def _text(value: bytes) -> str:
 
 def _riff_info(raw: bytes) -> list[tuple[str, str, str]]:
     tags: list[tuple[str, str, str]] = []
-    offset = 12
-    while offset + 8 <= len(raw):
-        chunk_id = raw[offset : offset + 4]
-        size = struct.unpack_from("<I", raw, offset + 4)[0]
-        body = offset + 8
-        if chunk_id == b"LIST" and raw[body : body + 4] == b"INFO":
-            inner = body + 4
-            end = min(len(raw), body + size)
-            while inner + 8 <= end:
-                sub_id = raw[inner : inner + 4].decode("latin-1")
-                sub_size = struct.unpack_from("<I", raw, inner + 4)[0]
-                value = _text(raw[inner + 8 : inner + 8 + sub_size])
+    for chunk in iter_chunks(raw):
+        if chunk.id == b"LIST" and raw[chunk.body : chunk.body + 4] == b"INFO":
+            for sub in list_chunks(raw, chunk):
+                sub_id = sub.id.decode("latin-1")
+                value = _text(raw[sub.body : sub.end])
                 if value:
                     tags.append(
                         ("RIFF INFO", f"{sub_id} ({_RIFF_INFO_NAMES.get(sub_id, '?')})", value)
                     )
-                inner += 8 + sub_size + (sub_size & 1)
-        offset = body + size + (size & 1)
     return tags
 
 
 def _aiff_text(raw: bytes) -> list[tuple[str, str, str]]:
     tags: list[tuple[str, str, str]] = []
-    offset = 12
-    while offset + 8 <= len(raw):
-        chunk_id = raw[offset : offset + 4]
-        size = struct.unpack_from(">I", raw, offset + 4)[0]
-        if chunk_id in (b"NAME", b"AUTH", b"ANNO", b"(c) "):
-            value = _text(raw[offset + 8 : offset + 8 + size])
+    for chunk in iter_chunks(raw, byteorder="big"):
+        if chunk.id in (b"NAME", b"AUTH", b"ANNO", b"(c) "):
+            value = _text(raw[chunk.body : chunk.end])
             if value:
-                tags.append(("AIFF text", chunk_id.decode("latin-1").strip(), value))
-        offset += 8 + size + (size & 1)
+                tags.append(("AIFF text", chunk.id.decode("latin-1").strip(), value))
     return tags
 
 

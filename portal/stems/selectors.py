@@ -20,6 +20,7 @@ from portal.stems.models import (
     Stem,
     StemStatus,
 )
+from renderer.dsp.svg import envelope_path
 
 
 def can_view_any_stem(user: Any) -> bool:
@@ -224,8 +225,4 @@ def license_current() -> LicenseTemplate | None:
 def waveform_svg_path(peaks: list[list[float]]) -> str:
     """An SVG path (viewBox 0 0 N 2) of stored [min, max] peaks: the max envelope left to
     right, the min back. Used wherever a stem's waveform is drawn."""
-    if not peaks:
-        return ""
-    top = " ".join(f"L{i},{1 - hi:.3f}" for i, (_, hi) in enumerate(peaks))
-    bottom = " ".join(f"L{i},{1 - lo:.3f}" for i, (lo, _) in reversed(list(enumerate(peaks))))
-    return f"M0,1 {top} {bottom} Z"
+    return envelope_path([lo for lo, _ in peaks], [hi for _, hi in peaks], height=2.0)

@@ -11,11 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from renderer.engine import load_stem_file, render
+from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
 from renderer.signing import generate_keypair, key_id, public_key_pem, sign_manifest
+from renderer.stems import load_stem_file
+from renderer.threads import pin_blas_threads
 
 SIGNING_KEY_ENV = "STEMVAULT_SIGNING_KEY"
 
@@ -118,6 +120,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         keep_freed_memory()
+        pin_blas_threads()
         result = render(plan, load=load)
     except PlanError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

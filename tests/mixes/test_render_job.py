@@ -87,6 +87,26 @@ def test_a_render_stores_one_file_whose_signed_manifest_matches_the_database(
     assert mix.job is not None and Job.objects.get(pk=mix.job.pk).status == JobStatus.DONE
 
 
+def test_the_render_job_pins_blas_to_one_thread_per_engine_thread_before_it_renders(
+    artist: Any, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal.mixes.tasks as tasks
+
+    events: list[str] = []
+    real_render = services.mix_render
+    monkeypatch.setattr(tasks, "pin_blas_threads", lambda: events.append("pinned") or True)
+
+    def rendering(**kwargs: Any) -> Any:
+        events.append("render")
+        return real_render(**kwargs)
+
+    monkeypatch.setattr(services, "mix_render", rendering)
+    make_vault(artist)
+    mix = _render(artist, run_jobs)
+    assert mix.status == RenderStatus.DONE, mix.error
+    assert events == ["pinned", "render"]
+
+
 def test_the_same_request_twice_gives_the_same_audio(artist: Any, run_jobs: Any) -> None:
     make_vault(artist)
     first = _render(artist, run_jobs)
@@ -263,6 +283,19 @@ def test_the_waveform_shows_each_slices_peak() -> None:
     assert len(peaks) == 400
     assert peaks[123] == 0.75 and peaks[399] == 0.5
     assert sum(peaks) == 1.25
+
+
+def test_the_player_draws_the_waveform_as_one_envelope_mirrored_about_the_middle() -> None:
+    from portal.mixes.templatetags.mixes_tags import waveform_path
+    from portal.stems.selectors import waveform_svg_path
+
+    assert waveform_path([0.5, 1.0], height=60) == (
+        "M0,30 L0,15.000 L1,0.000 L1,60.000 L0,45.000 Z"
+    )
+    # The stem pages draw [min, max] pairs with the same builder.
+    assert waveform_svg_path([[-0.5, 0.5], [-1.0, 1.0]]) == (
+        "M0,1 L0,0.500 L1,0.000 L1,2.000 L0,1.500 Z"
+    )
 
 
 def test_a_preview_queued_before_the_vault_filled_plays_with_the_stems_approved_since(

@@ -14,21 +14,16 @@ import pytest
 import soundfile as sf
 
 from renderer import engine
+from renderer import placement as placing
 from renderer.audio import Audio, load_audio, pcm_sha256
-from renderer.engine import (
-    StemCache,
-    StemUndecodable,
-    bar_to_frame,
-    mix,
-    plan_placements,
-    prepare_stem,
-    render,
-    resample,
-    wav24_bytes,
-)
+from renderer.dsp.resample import fft_resample
+from renderer.encoding import wav24_bytes
+from renderer.engine import mix, render
 from renderer.limiter import limit
 from renderer.loudness import integrated_loudness, true_peak_dbtp
+from renderer.placement import bar_to_frame, plan_placements
 from renderer.plan import PlanError, RenderPlan, StemRef, parse_plan
+from renderer.stems import StemCache, StemUndecodable, load_stem_file, load_stems, prepare_stem
 from tests.conftest import need
 
 SR = 48000
@@ -272,13 +267,13 @@ def test_long_stems_gained_block_by_block_sum_exactly_like_a_gained_copy(
     a, b = placements
     gain_a = np.float32(10 ** (-6 / 20))
     expected = np.zeros((plan.frames, 2), dtype=np.float32)
-    env = engine._envelope(a, a.start_frame, a.end_frame)
+    env = placing._envelope(a, a.start_frame, a.end_frame)
     assert env is not None and env[0] < 0.01 and env[-1] < 0.01
     span = slice(a.start_frame, a.end_frame)
     expected[span] += (stems["a"][: a.end_frame - a.start_frame] * gain_a) * env[:, None].astype(
         np.float32
     )
-    env_b = engine._envelope(b, b.start_frame, b.end_frame)
+    env_b = placing._envelope(b, b.start_frame, b.end_frame)
     assert env_b is not None
     expected[b.start_frame : b.end_frame] += stems["b"][: b.end_frame - b.start_frame] * env_b[
         :, None
@@ -343,7 +338,7 @@ def test_threads_mixing_spans_of_the_output_give_the_same_bits_as_one() -> None:
 def test_resampling_keeps_a_sine_clean() -> None:
     t = np.arange(44100) / 44100
     sine = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None]
-    out = resample(sine, 48000)
+    out = fft_resample(sine, 48000)
     assert out.shape == (48000, 1) and out.dtype == np.float32
     ideal = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000)
     interior = slice(2000, 46000)
@@ -689,13 +684,13 @@ def test_the_fade_pieces_of_a_layer_carry_the_same_gains_as_its_whole_envelope()
             ],
         }
     )
-    (placement,) = engine.plan_placements(plan, {"a": 48000})
-    whole = engine._envelope(placement, placement.start_frame, placement.end_frame)
+    (placement,) = plan_placements(plan, {"a": 48000})
+    whole = placing._envelope(placement, placement.start_frame, placement.end_frame)
     assert whole is not None
     pieces = np.ones(placement.end_frame - placement.start_frame)
     cached = 0
-    for a, b in engine._segments(placement, 48000):
-        for lo, hi, env in engine._pieces(placement, a, b):
+    for a, b in placing.repeat_spans(placement, 48000):
+        for lo, hi, env in placing.pieces(placement, a, b):
             if env is not None:
                 pieces[lo - placement.start_frame : hi - placement.start_frame] = env
                 cached += not env.flags.writeable  # a slice of a shared fade curve
@@ -711,10 +706,10 @@ def test_a_callers_loader_runs_in_the_callers_thread_and_plain_files_decode_alik
 
     def loader(ref: Any) -> bytes:
         threads.append(threading.get_ident())
-        return engine.load_stem_file(ref)
+        return load_stem_file(ref)
 
-    from_loader = engine.load_stems(plan, loader, workers=3)
-    from_files = engine.load_stems(plan, workers=3)  # read on the decoding pool
+    from_loader = load_stems(plan, loader, workers=3)
+    from_files = load_stems(plan, workers=3)  # read on the decoding pool
     assert threads == [threading.get_ident()] * 3
     assert from_loader.keys() == from_files.keys()
     for stem_id, samples in from_files.items():
@@ -728,4 +723,4 @@ def test_a_missing_stem_file_names_the_stem_and_the_path(stem_dir: Path, tmp_pat
         {"id": "pad", "path": str(stem_dir / "pad.flac")},
     ]
     with pytest.raises(PlanError, match=r"stem 'bass': cannot read .*gone\.flac"):
-        engine.load_stems(song_plan(stem_dir, stems=stems), workers=2)
+        load_stems(song_plan(stem_dir, stems=stems), workers=2)

@@ -11,11 +11,11 @@ import pytest
 
 from renderer import loudness
 from renderer.audio import load_audio
+from renderer.dsp.kweight import k_weight
+from renderer.dsp.sinc import true_peak_kernel
 from renderer.loudness import (
-    _interpolation_kernel,
     gain_to_target,
     integrated_loudness,
-    k_weighting_biquads,
     loudness_range,
     measure_loudness,
     sample_peak_dbfs,
@@ -59,15 +59,6 @@ def test_loudness_range_meets_ebu_tech_3342(signals, levels, expected):
     assert loudness_range(samples, 48000) == pytest.approx(expected, abs=1.0)
 
 
-def test_k_weighting_reproduces_the_standard_48k_coefficients():
-    (shelf_b, shelf_a), (hp_b, hp_a) = k_weighting_biquads(48000)
-    # BS.1770-4 Tables 1 and 2.
-    assert shelf_b == pytest.approx((1.53512485958697, -2.69169618940638, 1.19839281085285))
-    assert shelf_a == pytest.approx((1.0, -1.69065929318241, 0.73248077421585))
-    assert hp_b == pytest.approx((1.0, -2.0, 1.0))
-    assert hp_a == pytest.approx((1.0, -1.99004745483398, 0.99007225036621))
-
-
 @pytest.mark.parametrize("freq", [100.0, 1000.0, 10000.0])
 def test_same_signal_reads_the_same_at_44k1_48k_and_96k(signals, freq):
     readings = [
@@ -77,63 +68,15 @@ def test_same_signal_reads_the_same_at_44k1_48k_and_96k(signals, freq):
     assert max(readings) - min(readings) < 0.1
 
 
-def _k_weight_sample_by_sample(x: np.ndarray, rate: int) -> np.ndarray:
-    """The two biquads run one sample at a time (transposed direct form II), in float64."""
-    y = np.asarray(x, dtype=np.float64)
-    for b, a in k_weighting_biquads(rate):
-        out = np.empty_like(y)
-        s1 = np.zeros(y.shape[1])
-        s2 = np.zeros(y.shape[1])
-        for n in range(y.shape[0]):
-            out[n] = b[0] * y[n] + s1
-            s1 = b[1] * y[n] - a[1] * out[n] + s2
-            s2 = b[2] * y[n] - a[2] * out[n]
-        y = out
-    return y
-
-
-@pytest.mark.parametrize("rate", [44100, 48000, 96000, 192000])
-@pytest.mark.parametrize("channels", [1, 2])
-def test_block_k_weighting_equals_the_biquads_run_sample_by_sample(rate, channels):
-    rng = np.random.default_rng(rate + channels)
-    # Ragged on purpose: more than one group of blocks, and a last block that is not full.
-    frames = loudness._BLOCK * loudness._GROUP * 2 + 37
-    x = (0.5 * rng.standard_normal((frames, channels))).astype(np.float32)
-    expected = _k_weight_sample_by_sample(x, rate)
-    got = loudness.k_weight(x, rate)
-    assert got.shape == expected.shape
-    # Both round differently (~1e-11 at 192 kHz, where the poles sit closest to 1); a loudness
-    # reading moves by ~1e-10 LU at that.
-    assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))
-
-
-def test_one_pass_over_many_groups_of_groups_equals_chunk_by_chunk_filtering():
-    # More than _GROUP**2 blocks: the block states are solved three levels deep in one call;
-    # chunks of a few hundred blocks each pass their end state on (one level).
-    rate = 48000
-    blocks = loudness._GROUP**2 * 2 + 5
-    frames = blocks * loudness._BLOCK - 19
-    x = (0.4 * np.random.default_rng(11).standard_normal((frames, 2))).astype(np.float32)
-    whole = loudness.k_weight(x, rate)
-    step = loudness._BLOCK * 300
-    state = np.zeros((2, 4))
-    pieces = []
-    for start in range(0, frames, step):
-        filtered, state = loudness._k_filter(x[start : start + step], rate, state)
-        pieces.append(filtered)
-    chunked = np.concatenate(pieces)
-    assert np.max(np.abs(whole - chunked)) <= 1e-10 * np.max(np.abs(chunked))
-
-
 @pytest.mark.parametrize("rate", [44100, 48000])
 def test_segment_energies_carry_the_filter_state_across_chunks(rate, monkeypatch):
     rng = np.random.default_rng(rate)
     x = (0.3 * rng.standard_normal((rate * 9 + 77, 2))).astype(np.float32)
     segment = round(0.1 * rate)
     count = x.shape[0] // segment
-    weighted = loudness.k_weight(x, rate)[: count * segment].reshape(count, segment, 2)
+    weighted = k_weight(x, rate)[: count * segment].reshape(count, segment, 2)
     expected = np.sum(weighted**2, axis=1)
-    # Chunks as short as they can be (one period of whole blocks and whole segments).
+    # Chunks as short as they can be: one segment each.
     monkeypatch.setattr(loudness, "_CHUNK_FRAMES", 1)
     chunked = loudness.segment_energies(x, rate).energies
     np.testing.assert_allclose(chunked, expected, rtol=1e-11)
@@ -205,8 +148,7 @@ def test_true_peak_never_reads_below_sample_peak(signals):
 def _true_peak_by_full_interpolation(samples: np.ndarray, rate: int) -> float:
     """Reference: interpolate after every sample of every channel with the meter's own kernel
     (no block bounds, no pruning), in double precision."""
-    factor = 4 if rate < 96000 else 2
-    kernel = _interpolation_kernel(factor).astype(np.float64)
+    kernel = true_peak_kernel(rate).astype(np.float64)
     taps = kernel.shape[0]
     frames = samples.shape[0]
     best = float(np.abs(samples).max())

@@ -10,6 +10,7 @@ from django.urls import reverse
 from portal.mixes.models import Mix, RenderStatus
 from portal.mixes.selectors import Timeline, mix_timeline, previews_of_stem
 from portal.stems.models import Stem
+from renderer.dsp.svg import envelope_path
 
 register = template.Library()
 
@@ -28,13 +29,8 @@ class MixView:
 
 
 def waveform_path(peaks: list[float], height: int = WAVEFORM_HEIGHT) -> str:
-    """An SVG path of one vertical stroke per peak, centred on the mid line."""
-    middle = height / 2
-    parts = []
-    for x, peak in enumerate(peaks):
-        half = max(0.5, float(peak) * middle)
-        parts.append(f"M{x + 0.5:g} {middle - half:.2f}V{middle + half:.2f}")
-    return "".join(parts)
+    """An SVG path of the peaks' envelope, mirrored about the middle line."""
+    return envelope_path([-float(p) for p in peaks], [float(p) for p in peaks], height=height)
 
 
 @register.simple_tag

@@ -1,4 +1,5 @@
-"""Polyphase sample-rate conversion: accuracy against the ideal signal, no aliasing, lengths."""
+"""renderer.dsp.resample: polyphase conversion against the ideal signal (no aliasing, exact
+lengths), the FFT resampler and the decimator."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 import soundfile as sf
 
 from renderer.audio import Audio
-from renderer.engine import prepare_stem, render
+from renderer.dsp.resample import TAPS, decimate, fft_resample, filter_bank, polyphase_resample
+from renderer.engine import render
 from renderer.plan import StemRef, parse_plan
-from renderer.resampling import TAPS, filter_bank, polyphase_resample
+from renderer.stems import prepare_stem
 
 
 def _sine(freq: float, rate: int, seconds: float = 1.0, level: float = 0.5) -> np.ndarray:
@@ -118,3 +120,38 @@ def test_threads_converting_44k1_stems_give_the_same_bytes(tmp_path):
     )
     one, three = render(plan, workers=1), render(plan, workers=3)
     assert three.audio == one.audio
+
+
+# --- the FFT resampler and the decimator ---------------------------------------------------
+
+
+def test_decimating_keeps_what_the_lower_rate_holds_and_removes_the_rest():
+    rate = 192000
+    t = np.arange(rate) / rate
+    kept, removed = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 30000 * t)
+    out = decimate((0.4 * kept + 0.4 * removed).astype(np.float32), 4)
+    assert out.shape == (48000,) and out.dtype == np.float32
+    ideal = 0.4 * np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000)
+    assert np.max(np.abs(out - ideal)) < 1e-5  # 30 kHz is above 24 kHz: gone, not folded to 18
+    assert decimate(out, 1) is out
+
+
+def test_a_loop_resampled_as_periodic_still_loops_seamlessly():
+    rate = 44100
+    loop = np.sin(2 * np.pi * 5 * np.arange(rate) / rate).astype(np.float32)[:, None]  # 5 cycles
+    out = fft_resample(loop, 47000, periodic=True)
+    assert out.shape == (47000, 1)
+    # The step from the last frame back to the first is an ordinary step of the waveform.
+    steps = np.abs(np.diff(np.concatenate([out[:, 0], out[:1, 0]])))
+    assert steps[-1] <= 1.01 * steps.max()
+    ideal = np.sin(2 * np.pi * 5 * np.arange(47000) / 47000)
+    assert np.max(np.abs(out[:, 0] - ideal)) < 1e-4
+
+
+def test_an_exact_ratio_pads_to_a_whole_image_so_no_timing_drifts():
+    rate = 44100
+    impulse = np.zeros((rate, 1), dtype=np.float32)
+    impulse[30000] = 1.0
+    ratio = Fraction(48000, 44100)
+    out = fft_resample(impulse, round(rate * ratio), ratio=ratio)
+    assert int(np.argmax(out[:, 0])) == round(30000 * ratio)

@@ -1,0 +1,269 @@
+"""Queries against a `FingerprintIndex`: items that share many *time-aligned* landmark hashes
+with the query (near-duplicates and excerpts), or whose landmarks appear inside it (containment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from renderer.fingerprint.extraction import DECAY_BASE, HASH_SPACE, HOP_S, QUERY_ONLY, Fingerprint
+
+if TYPE_CHECKING:
+    from renderer.fingerprint.index import FingerprintIndex
+
+I64 = npt.NDArray[np.int64]
+
+STOP_POSTINGS: Final = 10_000  # hashes this common identify nothing and cost the most time
+QUERY_BUDGET: Final = 200_000  # postings one query may visit; the commonest hashes go first
+# Thresholds calibrated on the corpus (bench/fingerprint.py): similar one-shots (the same drum
+# at two velocities, kick vs. low tom) share up to ~10 aligned landmarks by nature, so a match
+# needs more than that *and* a share of the sparser side's landmarks.
+MIN_MATCHED: Final = 12
+MIN_SCORE: Final = 0.05
+RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best match's score
+CONTAIN_MIN_MATCHED: Final = 12
+CONTAIN_MIN_SCORE: Final = 0.05
+# A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
+# candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
+# on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.
+DECAY_MIN_FOR_SCORE: Final = 4
+DECAY_WEIGHT_FLOOR: Final = 0.5
+DECAY_MIN_MATCHED: Final = 6
+DECAY_MIN_SHARE: Final = 0.75
+DECAY_SCORE: Final = 0.06
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str  # the indexed item's key (e.g. "stem:42" or "mix:7")
+    score: float  # 0..1 confidence
+    matched_hashes: int
+    query_offset_s: float  # where in the query the matched item's material starts
+    item_offset_s: float  # where in the indexed item the matched material starts
+    coverage: float  # share of the query's (query) or item's (find_contained) duration explained
+
+
+@dataclass
+class _Candidates:
+    """Per candidate item: aligned-hash count at its best offset and the matched query span."""
+
+    items: I64
+    matched: I64
+    offsets: I64  # item frame - query frame at the best alignment
+    span_lo: I64  # first and last query frame among the aligned hashes
+    span_hi: I64
+    decay: I64  # how many of the aligned hashes are decay landmarks
+
+
+def candidates(
+    index: FingerprintIndex, fp: Fingerprint, *, dense: bool, decay: bool = True
+) -> _Candidates:
+    """Per item sharing enough hashes with `fp`: its best alignment and what matched there.
+    `dense`: use the query-only landmarks too; `decay`: use the decay landmarks."""
+    index._flush()
+    if not dense:  # the query-only landmarks serve containment; see QUERY_ONLY
+        indexed = fp.hashes < np.uint32(QUERY_ONLY)
+        fp = Fingerprint(fp.hashes[indexed], fp.times[indexed], fp.duration_s)
+    if not decay:  # a sound layered under others keeps its peaks, not its clean decays
+        landmarks = (fp.hashes & np.uint32(QUERY_ONLY - 1)) < np.uint32(DECAY_BASE)
+        fp = Fingerprint(fp.hashes[landmarks], fp.times[landmarks], fp.duration_s)
+    empty = np.zeros(0, np.int64)
+    none = _Candidates(empty, empty, empty, empty, empty, empty)
+    if len(fp) == 0 or index.postings == 0:
+        return none
+    q_hash = np.asarray(fp.hashes, np.uint32) & np.uint32(QUERY_ONLY - 1)
+    q_hash = np.minimum(q_hash, np.uint32(HASH_SPACE - 1)).astype(np.int64)
+    # Decay landmarks only come with one-shot queries; without them the decay rule cannot
+    # accept anything, so the usual first cut applies and no per-posting flags are built.
+    q_decay = q_hash >= DECAY_BASE
+    decay = decay and bool(q_decay.any())
+    main_lo = main_runs = delta_lo = delta_runs = empty
+    runs = np.zeros(q_hash.shape[0], np.int64)
+    if index._main_size:
+        main_lo = index._starts[q_hash]
+        main_runs = index._starts[q_hash + 1] - main_lo
+        runs += main_runs
+    if index._delta_size:
+        delta_lo = np.searchsorted(index._delta_hash, q_hash, side="left")
+        delta_runs = np.searchsorted(index._delta_hash, q_hash, side="right") - delta_lo
+        runs += delta_runs
+    # Hashes this common identify nothing and cost the most time; past a per-query budget
+    # the commonest of the rest go too, so the worst query costs a bounded amount of work.
+    use = runs <= STOP_POSTINGS
+    if int(runs[use].sum()) > QUERY_BUDGET:
+        order = np.argsort(np.where(use, runs, np.iinfo(np.int64).max), kind="stable")
+        within = np.cumsum(runs[order]) <= QUERY_BUDGET
+        use = np.zeros(q_hash.shape[0], dtype=bool)
+        use[order[within]] = True
+    q_time = fp.times.astype(np.int64)
+    segs: list[I64] = []
+    item_t: list[I64] = []
+    query_t: list[I64] = []
+    query_d: list[npt.NDArray[np.bool_]] = []
+    levels = (
+        (main_lo, main_runs, index._main_seg, index._main_time),
+        (delta_lo, delta_runs, index._delta_seg, index._delta_time),
+    )
+    for lo, level_runs, seg_col, time_col in levels:
+        if not lo.shape[0]:
+            continue
+        take = np.where(use, level_runs, 0)
+        total = int(take.sum())
+        if total == 0:
+            continue
+        run_start = np.cumsum(take) - take
+        rows = np.repeat(lo - run_start, take) + np.arange(total)
+        segs.append(seg_col[rows].astype(np.int64))
+        item_t.append(time_col[rows].astype(np.int64))
+        query_t.append(np.repeat(q_time, take))
+        if decay:
+            query_d.append(np.repeat(q_decay, take))
+    if not segs:
+        return none
+    seg = np.concatenate(segs) if len(segs) > 1 else segs[0]
+    t_item = np.concatenate(item_t) if len(item_t) > 1 else item_t[0]
+    t_query = np.concatenate(query_t) if len(query_t) > 1 else query_t[0]
+    d_query = np.concatenate(query_d) if decay else np.zeros(seg.shape[0], dtype=bool)
+    seg_slots, seg_base = index._segments()
+    items = seg_slots[seg]
+    if len(index._seg_slot) != len(index._names):  # some item spans several segments
+        t_item += seg_base[seg]
+    n_slots = len(index._names)
+    min_hits = min(MIN_MATCHED, CONTAIN_MIN_MATCHED, DECAY_MIN_MATCHED if decay else MIN_MATCHED)
+    # Cheap first cut: an item needs min_hits shared hashes at *any* offsets before it can
+    # have that many at one offset, and at scale almost every item sharing a few is noise.
+    hits = np.bincount(items, minlength=n_slots)
+    if len(index._slot) != n_slots:
+        hits[~np.asarray(index._alive, dtype=bool)] = 0
+    keep = (hits >= min_hits)[items]
+    items, t_item, t_query = items[keep], t_item[keep], t_query[keep]
+    is_decay = d_query[keep]
+    if not items.shape[0]:
+        return none
+    offset = t_item - t_query
+    # One key per (item, offset); offsets are shifted positive to keep the packing monotone.
+    key = (items << 32) | (offset + (1 << 31))
+    uniq, counts = np.unique(key, return_counts=True)
+    # Peaks jitter by a frame between encodings, so an alignment also gets its neighbour's.
+    nxt = np.searchsorted(uniq, uniq + 1)
+    nxt_ok = nxt < uniq.shape[0]
+    nxt_ok[nxt_ok] = uniq[nxt[nxt_ok]] == uniq[nxt_ok] + 1
+    merged = counts.copy()
+    merged[nxt_ok] += counts[nxt[nxt_ok]]
+    u_items = uniq >> 32
+    order = np.lexsort((-merged, u_items))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = u_items[order][1:] != u_items[order][:-1]
+    best = order[first]
+    cand_items = u_items[best]
+    cand_matched = merged[best].astype(np.int64)
+    cand_offset = (uniq[best] & 0xFFFFFFFF) - (1 << 31)
+    keep = cand_matched >= min_hits
+    cand_items, cand_matched, cand_offset = (
+        cand_items[keep],
+        cand_matched[keep],
+        cand_offset[keep],
+    )
+    # Query-side span of the aligned hashes, for offsets and coverage.
+    span_lo = np.zeros(cand_items.shape[0], np.int64)
+    span_hi = np.zeros(cand_items.shape[0], np.int64)
+    decay_hits = np.zeros(cand_items.shape[0], np.int64)
+    if cand_items.shape[0]:
+        pos = np.searchsorted(cand_items, items)
+        pos = np.minimum(pos, cand_items.shape[0] - 1)
+        hit = cand_items[pos] == items
+        rel = offset - cand_offset[pos]
+        hit &= (rel >= 0) & (rel <= 1)
+        hit_pos, hit_t = pos[hit], t_query[hit]
+        span_lo[:] = np.iinfo(np.int64).max
+        np.minimum.at(span_lo, hit_pos, hit_t)
+        np.maximum.at(span_hi, hit_pos, hit_t)
+        np.add.at(decay_hits, hit_pos[is_decay[hit]], 1)
+    return _Candidates(cand_items, cand_matched, cand_offset, span_lo, span_hi, decay_hits)
+
+
+def matches(
+    index: FingerprintIndex, fp: Fingerprint, cands: _Candidates, *, contained: bool, limit: int
+) -> list[Match]:
+    """The candidates that pass the thresholds, as matches, best first."""
+    results: list[Match] = []
+    q_count = max(1, int(np.count_nonzero(fp.hashes < np.uint32(QUERY_ONLY))))
+    for i in range(cands.items.shape[0]):
+        slot = int(cands.items[i])
+        matched = int(cands.matched[i])
+        offset = int(cands.offsets[i])
+        item_count = max(1, index._counts[slot])
+        item_dur = max(index._durations[slot], HOP_S)
+        q_start = max(0, -offset) * HOP_S
+        i_start = max(0, offset) * HOP_S
+        overlap = min(fp.duration_s - q_start, item_dur - i_start)
+        overlap = max(overlap, HOP_S)
+        span = (int(cands.span_hi[i]) - int(cands.span_lo[i]) + 1) * HOP_S
+        # The item's hashes expected inside the overlap; noise or a second layer *adds*
+        # peaks to the query, so the sparser side is the fair denominator.
+        expected = max(1.0, item_count * min(1.0, overlap / item_dur))
+        own_decay = index._decay_counts[slot]
+        if own_decay >= DECAY_MIN_FOR_SCORE and not contained:
+            # A one-shot with tonal decays: a copy keeps them, a merely similar sound does
+            # not (see DECAY_DROPS_DB). Weigh the candidate by the share found.
+            share = min(1.0, int(cands.decay[i]) / own_decay)
+            weight = DECAY_WEIGHT_FLOOR + (1.0 - DECAY_WEIGHT_FLOOR) * share
+        else:
+            weight = 1.0
+        if contained:
+            # Decay landmarks take no part in containment (see find_contained).
+            expected = max(1.0, (item_count - own_decay) * min(1.0, overlap / item_dur))
+            score = min(1.0, matched / expected)
+            ok = matched >= CONTAIN_MIN_MATCHED and score >= CONTAIN_MIN_SCORE
+            coverage = min(1.0, span / item_dur)
+        else:
+            score = min(1.0, matched / min(float(q_count), expected)) * weight
+            ok = matched >= MIN_MATCHED and score >= MIN_SCORE
+            # Or, for a tonal one-shot whose few landmarks noise buried: most of its own
+            # decays at one alignment.
+            decays = int(cands.decay[i])
+            if (
+                own_decay >= DECAY_MIN_FOR_SCORE
+                and decays >= DECAY_MIN_MATCHED
+                and decays >= DECAY_MIN_SHARE * own_decay
+            ):
+                score = max(score, DECAY_SCORE * min(1.0, decays / own_decay))
+                ok = True
+            coverage = min(1.0, span / max(fp.duration_s, HOP_S))
+        if ok:
+            results.append(
+                Match(
+                    key=index._names[slot],
+                    score=float(score),
+                    matched_hashes=matched,
+                    query_offset_s=float(q_start),
+                    item_offset_s=float(i_start),
+                    coverage=float(coverage),
+                )
+            )
+    results.sort(key=lambda m: (-m.score, -m.matched_hashes, m.key))
+    return results[:limit]
+
+
+def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
+    """Items the query is a near-duplicate or an excerpt of, best first."""
+    found = matches(index, fp, candidates(index, fp, dense=False), contained=False, limit=limit)
+    if not found:
+        # Nothing on the indexed landmarks alone: look again with the denser query-side
+        # set, which recovers sounds whose own peaks noise pushed out of the budget. Only as
+        # a fallback: on every query it also finds more similar-but-different one-shots.
+        found = matches(index, fp, candidates(index, fp, dense=True), contained=False, limit=limit)
+    # A copy of one item explains its landmarks far better than a similar sound does (the
+    # same drum at another velocity, a sibling stroke): keep the items that come close to
+    # the best, not every item past the absolute floor.
+    return [m for m in found if m.score >= RELATIVE_SCORE * found[0].score]
+
+
+def find_contained(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
+    """Items whose material appears inside the query, possibly layered under other sounds."""
+    cands = candidates(index, fp, dense=True, decay=False)
+    return matches(index, fp, cands, contained=True, limit=limit)
