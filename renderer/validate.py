@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from renderer.audio import Audio, load_audio
+from renderer.dsp.chunks import iter_chunks
 
 DURATION_LIMITS: dict[str, tuple[float, float]] = {
     "one-shot": (0.05, 10.0),
@@ -110,12 +111,9 @@ def _check_wav(raw: bytes) -> None:
             "the file was damaged or edited. Export it again.",
         )
     end = min(length, riff_size + 8)
-    offset = 12
     seen_fmt = False
-    while offset + 8 <= end:
-        chunk_id = raw[offset : offset + 4]
-        size = struct.unpack_from("<I", raw, offset + 4)[0]
-        body = offset + 8
+    for chunk in iter_chunks(raw, 12, end):
+        chunk_id, size, body = chunk.id, chunk.size, chunk.body
         if chunk_id == b"fmt ":
             seen_fmt = True
             if size >= 2 and body + 2 <= length:
@@ -154,7 +152,6 @@ def _check_wav(raw: bytes) -> None:
             if not seen_fmt:
                 raise AudioRejected("not_audio", "The WAV has audio data but no format chunk.")
             return
-        offset = body + size + (size & 1)  # chunks are padded to even length
     raise AudioRejected(
         "truncated" if not complete else "not_audio",
         "The WAV file has no audio data chunk; export it again.",
@@ -173,13 +170,10 @@ def _check_aiff(raw: bytes) -> None:
             f"The AIFF header says the file is {form_size + 8} bytes but it is {length}; "
             "export it again.",
         )
-    offset = 12
     frames = channels = bits = None
     sound_bytes: int | None = None
-    while offset + 8 <= length:
-        chunk_id = raw[offset : offset + 4]
-        size = struct.unpack_from(">I", raw, offset + 4)[0]
-        body = offset + 8
+    for chunk in iter_chunks(raw, byteorder="big"):
+        chunk_id, size, body = chunk.id, chunk.size, chunk.body
         if chunk_id == b"COMM" and body + 8 <= length:
             channels, frames, bits = struct.unpack_from(">hIh", raw, body)
         if chunk_id == b"SSND":
@@ -200,7 +194,6 @@ def _check_aiff(raw: bytes) -> None:
                 _overrun("truncated", "header_mismatch", complete),
                 f"The AIFF chunk {chunk_id.decode('latin-1')!r} runs past the end of the file.",
             )
-        offset = body + size + (size & 1)
     if frames is None or channels is None or bits is None or sound_bytes is None:
         raise AudioRejected("not_audio", "The AIFF file lacks its COMM or SSND chunk.")
     needed = frames * channels * ((bits + 7) // 8)
