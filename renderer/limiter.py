@@ -12,8 +12,8 @@ numpy operations; nothing loops over samples in Python.
    its samples by that much in practice, and the engine re-measures the result with the meter
    and calls the limiter again with a wider search if it ever did.
 2. Required gain r[i] = min(1, ceiling / peak[i]), linked across channels (no image shift).
-3. Attack: a sliding minimum of r over the look-ahead window W (van Herk/Gil-Werman, O(n)),
-   then a W-frame box average looking back. Every term of that average is a minimum over a
+3. Attack: a sliding minimum of r over the look-ahead window W (`renderer.dsp.running`,
+   log2(W) + 1 whole-array passes), then a W-frame box average looking back. Every term of that average is a minimum over a
    window containing frame i, so the smoothed gain is still <= r[i]: the ceiling holds while the
    gain slides down over W frames instead of jumping.
 4. Release: in dB, the gain may rise at most `release_db_per_s`. The slope-limited lower
