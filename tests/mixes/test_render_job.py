@@ -93,14 +93,14 @@ def test_the_render_job_pins_blas_to_one_thread_per_engine_thread_before_it_rend
     import portal.mixes.tasks as tasks
 
     events: list[str] = []
-    real_render = services.mix_render
+    real_render = rendering.mix_render
     monkeypatch.setattr(tasks, "pin_blas_threads", lambda: events.append("pinned") or True)
 
-    def rendering(**kwargs: Any) -> Any:
+    def counted_render(**kwargs: Any) -> Any:
         events.append("render")
         return real_render(**kwargs)
 
-    monkeypatch.setattr(services, "mix_render", rendering)
+    monkeypatch.setattr(rendering, "mix_render", counted_render)
     make_vault(artist)
     mix = _render(artist, run_jobs)
     assert mix.status == RenderStatus.DONE, mix.error
