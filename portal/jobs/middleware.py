@@ -129,5 +129,9 @@ class KeepFreedMemoryMiddleware(Middleware):
 
     def after_process_boot(self, broker: Any) -> None:
         from renderer.memory import keep_freed_memory
+        from renderer.threads import pin_blas_threads
 
         keep_freed_memory()
+        # Every job's numpy work (renders, provenance checks) runs inside the worker's own
+        # threads, so BLAS gets one thread per call from the start, not after a first render.
+        pin_blas_threads()
