@@ -7,9 +7,13 @@ against a peer or a physical floor measured in the same run wherever one exists.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from threadpoolctl import threadpool_limits
@@ -24,6 +28,29 @@ MODULES = [
     "bench.payouts",
     "bench.uploads",
 ]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_probe(module_args: list[str], *, env: dict[str, str], timeout: float) -> Any:
+    """Run `python -m MODULE ARGS...` from the repository root in a fresh interpreter (its own
+    settings, database and memory) and return the JSON object on its last line of output.
+
+    A probe that fails raises, with the end of its stderr written out, so a bench never
+    reports figures from a run that did not happen."""
+    result = subprocess.run(
+        [sys.executable, "-m", *module_args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr[-4000:])
+        raise RuntimeError(f"{' '.join(module_args)} failed (exit {result.returncode})")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @dataclass

@@ -54,7 +54,6 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,7 +64,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import Figure
+from bench import Figure, run_probe
 
 FIGURES = (
     "fraud_money_held",
@@ -99,18 +98,7 @@ def run(selected: list[str] | None) -> Iterable[Figure]:
             "LOG_LEVEL": "WARNING",
             "DEBUG": "0",
         }
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.fraud", "--probe"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr[-4000:])
-        raise RuntimeError("bench.fraud probe failed")
-    data = json.loads(result.stdout.strip().splitlines()[-1])
+        data = run_probe(["bench.fraud", "--probe"], env=env, timeout=3600)
     attack = data["attack"]
     human = data["human"]
     by_attack = ", ".join(

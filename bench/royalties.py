@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from bench import Figure
+from bench import Figure, run_probe
 
 FIGURES = ("ingest_events_per_s", "ingest_p99_ms", "allocate_10M_plays_s", "rules_10M_plays_s")
 ROOT = Path(__file__).resolve().parent.parent
@@ -328,18 +328,7 @@ def _bench_ingest() -> list[Figure]:
     env = _server_env(db_url)
     servers: list[subprocess.Popen[bytes]] = []
     try:
-        setup = subprocess.run(
-            [sys.executable, "-m", "bench.royalties", "setup"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if setup.returncode != 0:
-            sys.stderr.write(setup.stderr[-3000:])
-            raise RuntimeError("bench.royalties setup failed")
-        info = json.loads(setup.stdout.strip().splitlines()[-1])
+        info = run_probe(["bench.royalties", "setup"], env=env, timeout=600)
         ports = [_free_port() for _ in range(WORKERS)]
         for port in ports:
             servers.append(
