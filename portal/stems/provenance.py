@@ -2,10 +2,10 @@
 
 Six checks run on every stem in `processing`, each recorded as a ProvenanceCheck (verdict, a
 sentence a person can read, evidence): exact_duplicate, near_duplicate, containment,
-self_output, metadata and quality. Any fail rejects the stem with the reason shown to the
-artist; otherwise it goes to curators (in_review) marked flag or pass.
-
-Matching runs against the fingerprint indexes of `portal/stems/fingerprint_indexes.py`.
+self_output, metadata and quality (the matching checks are in `portal.stems.provenance_checks`,
+quality in `portal.stems.checks`). Any fail rejects the stem with the reason shown to the
+artist; otherwise it goes to curators (in_review) marked flag or pass. This module is the job
+that runs them and records the result.
 
 Of two copies of one sound, the one submitted first is the original, whichever job finishes
 first: a stem is only ever judged a copy of stems submitted before it (an exact copy is refused
@@ -14,273 +14,38 @@ were judged without it, so when the earlier one's checks find it, its near-dupli
 judged again (`_rejudge_later_copy`). Judging takes one lock for everyone, so two jobs running
 at once cannot each miss the other.
 
-Summaries and rejection reasons are shown to the uploader as they are stored, so they never
-name another artist's stem; the evidence names it, and `stems.selectors.checks_shown` withholds
-that from the uploader unless the stem is in the vault.
+Rejection reasons are shown to the uploader as they are stored, so they never name another
+artist's stem (the checks' summaries never do).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from portal.audit.services import audit_record
 from portal.jobs.services import job_claim_assert
-from portal.stems.checks import CheckResult, check_quality, check_record
-from portal.stems.evidence import GENERATORS, explained_share, read_tags
-from portal.stems.fingerprint_indexes import (
-    indexed_renders,
-    indexed_stems,
-    render_matches,
-    stem_matches,
-    stem_matches_among,
-)
-from portal.stems.models import (
-    CheckName,
-    Stem,
-    StemStatus,
-    Verdict,
+from portal.stems.checks import check_quality, check_record
+from portal.stems.models import CheckName, Stem, StemStatus, Verdict
+from portal.stems.provenance_checks import (
+    check_containment,
+    check_exact_duplicate,
+    check_metadata,
+    check_near_duplicate,
+    check_self_output,
+    load_stem_audio,
 )
 from portal.stems.services.lifecycle import stem_transition
 from renderer.analysis import analyze
-from renderer.audio import Audio
-from renderer.fingerprint import Fingerprint, Match, fingerprint
-from renderer.validate import load_upload
+from renderer.fingerprint import Fingerprint, fingerprint
 
 logger = logging.getLogger(__name__)
 
-# A match whose aligned audio accounts for this share of the upload's energy over their overlap
-# is the same sound (transformed); below it the stem is one layer among others. Measured on the
-# corpus: MP3/Ogg round trips, resampling, +-12 dB and 10 dB SNR noise explain >= 0.92; a stem
-# layered under another sound at equal level explains <= 0.62.
-NEAR_DUPLICATE_EXPLAINED = 0.8
-# ...and the overlap must cover at least this share of the upload: a 60 s upload that merely
-# starts with a 5 s vault stem contains it rather than duplicating it.
-NEAR_DUPLICATE_OVERLAP = 0.5
-
 # pg_advisory_xact_lock's key for judging uploads against each other (any constant will do).
 JUDGING_LOCK = 0x5356_4A44  # "SVJD"
-
-Array = npt.NDArray[np.float32]
-
-
-# --- The checks ---------------------------------------------------------------------------------
-
-
-def _load_stem_audio(stem: Stem) -> tuple[bytes, Audio]:
-    """The stored file and its decoded audio. The file is still the artist's upload: it is
-    decoded within its kind's limits (renderer.validate.load_upload), so a file that differs
-    from what submission checked raises AudioRejected instead of exhausting the worker."""
-    with default_storage.open(stem.audio.name, "rb") as handle:
-        raw = handle.read()
-    return raw, load_upload(raw, kind=stem.kind)
-
-
-def check_exact_duplicate(stem: Stem) -> CheckResult:
-    others = Stem.objects.exclude(pk=stem.pk)
-    same = list(others.filter(pcm_sha256=stem.pcm_sha256).values_list("pk", flat=True))
-    compared = others.count()
-    if same:
-        return CheckResult(
-            CheckName.EXACT_DUPLICATE,
-            Verdict.FAIL,
-            "The decoded audio is identical to a stem already submitted.",
-            {"compared": compared, "matched_stem_ids": same},
-        )
-    return CheckResult(
-        CheckName.EXACT_DUPLICATE,
-        Verdict.PASS,
-        f"No other stem among the {compared} ever submitted has the same decoded audio.",
-        {"compared": compared, "pcm_sha256": stem.pcm_sha256},
-    )
-
-
-def submitted_before(first: Stem, second: Stem) -> bool:
-    """Submission order; the id orders the files of one submission, sent at the same moment."""
-    return (first.created_at, first.pk) < (second.created_at, second.pk)
-
-
-def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
-    return {
-        "stem_id": other.pk,
-        "title": other.title,
-        "status": other.status,
-        "score": round(match.score, 3),
-        "matched_hashes": match.matched_hashes,
-        "upload_offset_s": round(match.query_offset_s, 3),
-        "stem_offset_s": round(match.item_offset_s, 3),
-        "coverage": round(match.coverage, 3),
-        **extra,
-    }
-
-
-@dataclass
-class NearDuplicates:
-    result: CheckResult
-    same_sound: set[int]  # ids of the stems judged the same sound (containment skips them)
-    later: list[Stem]  # stems submitted after this one that matched it: theirs to answer for
-
-
-def check_near_duplicate(
-    stem: Stem,
-    audio: Audio,
-    fp: Fingerprint,
-    *,
-    also: list[tuple[Stem, Fingerprint]] | None = None,
-) -> NearDuplicates:
-    """Judge the stem against every stem submitted before it; `also` adds stems whose
-    fingerprint is not in the index yet (the earlier stem being judged right now)."""
-    found = [(m, s) for m, s in stem_matches(fp, contained=False) if s.pk != stem.pk]
-    seen = {s.pk for _, s in found}
-    found += [(m, s) for m, s in stem_matches_among(fp, also or []) if s.pk not in seen]
-    found = [(m, s) for m, s in found if s.pk != stem.pk]
-    # A stem submitted later cannot be what this one copies, however the jobs were ordered.
-    later = [s for _, s in found if submitted_before(stem, s)]
-    candidates = [(m, s) for m, s in found if not submitted_before(stem, s)]
-    duplicates: list[dict[str, Any]] = []
-    worst = Verdict.PASS
-    for match, other in candidates:
-        try:
-            _, other_audio = _load_stem_audio(other)
-        except Exception:  # the other file is gone; judge on the fingerprint alone
-            logger.warning("near-duplicate: could not load stem %s's audio", other.pk)
-            share, overlap = 1.0, match.coverage
-        else:
-            share, overlap = explained_share(
-                audio,
-                other_audio,
-                query_offset_s=match.query_offset_s,
-                item_offset_s=match.item_offset_s,
-            )
-        if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
-            continue  # a layer, not a copy: the containment check speaks to it
-        same_artist = other.artist_id == stem.artist_id
-        duplicates.append(
-            _match_evidence(
-                match,
-                other,
-                same_artist=same_artist,
-                explained_share=round(share, 3),
-                overlap_share=round(overlap, 3),
-            )
-        )
-        if not same_artist:
-            worst = Verdict.FAIL
-        elif worst == Verdict.PASS:
-            worst = Verdict.FLAG
-    compared = indexed_stems()
-    evidence: dict[str, Any] = {"compared": compared, "matches": duplicates}
-    ids = {d["stem_id"] for d in duplicates}
-    if worst == Verdict.FAIL:
-        first = next(d for d in duplicates if not d["same_artist"])
-        # The artist reads this (and the rejection reason made of it): another artist's stem
-        # stays unnamed here; curators find it in the evidence.
-        summary = (
-            "It matches a stem already submitted to the vault by another artist "
-            f"(the same sound, possibly re-encoded, resampled, trimmed or with noise added; "
-            f"match score {first['score']:.2f})."
-        )
-    elif worst == Verdict.FLAG:
-        first = duplicates[0]
-        summary = (
-            f"It is very close to your own earlier stem #{first['stem_id']} "
-            f"“{first['title']}”; curators will check it is a different take."
-        )
-    else:
-        summary = f"No near-copy of it among the {compared} fingerprinted stems."
-    result = CheckResult(CheckName.NEAR_DUPLICATE, worst, summary, evidence)
-    return NearDuplicates(result, ids, later)
-
-
-def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResult:
-    found = [
-        (m, s)
-        for m, s in stem_matches(fp, contained=True)
-        if s.pk != stem.pk
-        and s.pk not in skip
-        and s.status == StemStatus.APPROVED
-        and submitted_before(s, stem)
-    ]
-    if not found:
-        return CheckResult(
-            CheckName.CONTAINMENT,
-            Verdict.PASS,
-            "No vault stem is layered inside it.",
-            {"matches": []},
-        )
-    evidence = [_match_evidence(m, s, same_artist=s.artist_id == stem.artist_id) for m, s in found]
-    first = evidence[0]
-    return CheckResult(
-        CheckName.CONTAINMENT,
-        Verdict.FLAG,
-        f"It contains vault stem #{first['stem_id']} “{first['title']}” from "
-        f"{first['upload_offset_s']:.2f} s into the upload (at {first['stem_offset_s']:.2f} s "
-        "into that stem), layered with other sound.",
-        {"matches": evidence},
-    )
-
-
-def check_self_output(fp: Fingerprint) -> CheckResult:
-    found = render_matches(fp)
-    compared = indexed_renders()
-    if not found:
-        return CheckResult(
-            CheckName.SELF_OUTPUT,
-            Verdict.PASS,
-            f"It matches none of the {compared} mixes the platform has rendered.",
-            {"compared": compared},
-        )
-    match, row = found[0]
-    return CheckResult(
-        CheckName.SELF_OUTPUT,
-        Verdict.FAIL,
-        f"It is taken from a mix the platform rendered ({row.key}, from "
-        f"{match.item_offset_s:.1f} s); the platform never ingests its own output.",
-        {
-            "compared": compared,
-            "matches": [
-                {
-                    "rendered": r.key,
-                    "score": round(m.score, 3),
-                    "matched_hashes": m.matched_hashes,
-                    "upload_offset_s": round(m.query_offset_s, 3),
-                    "render_offset_s": round(m.item_offset_s, 3),
-                }
-                for m, r in found
-            ],
-        },
-    )
-
-
-def check_metadata(raw: bytes) -> CheckResult:
-    tags = read_tags(raw)
-    hits = [
-        {"source": source, "tag": tag, "value": value[:300]}
-        for source, tag, value in tags
-        if GENERATORS.search(value)
-    ]
-    if hits:
-        first = hits[0]
-        return CheckResult(
-            CheckName.METADATA,
-            Verdict.FLAG,
-            f"Its {first['source']} tag {first['tag']} names a music generator: "
-            f"“{first['value'][:80]}”.",
-            {"matches": hits, "tags_read": len(tags)},
-        )
-    return CheckResult(
-        CheckName.METADATA,
-        Verdict.PASS,
-        f"None of its {len(tags)} text tags names a music generator.",
-        {"matches": [], "tags_read": len(tags)},
-    )
 
 
 def _judge_one_at_a_time() -> None:
@@ -316,7 +81,7 @@ def _rejudge_later_copy(later: Stem, *, original: Stem, original_fp: Fingerprint
     if locked.fingerprint is None:
         return
     try:
-        _, audio = _load_stem_audio(locked)
+        _, audio = load_stem_audio(locked)
     except Exception:  # its file is gone: nothing to compare, its own result stands
         logger.warning("re-judging stem %s: could not load its audio", locked.pk)
         return
@@ -367,7 +132,7 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
     if stem.status != StemStatus.PROCESSING:
         return {"skipped": stem.status}
     progress(5)
-    raw, audio = _load_stem_audio(stem)
+    raw, audio = load_stem_audio(stem)
     progress(15)
     declared = float(stem.bpm) if stem.bpm is not None else None
     analysis = analyze(audio, kind=stem.kind, declared_bpm=declared).to_dict()
