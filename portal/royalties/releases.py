@@ -23,9 +23,9 @@ from portal.royalties.held import NO_APP
 from portal.royalties.models import Period, PlayRelease
 from portal.royalties.periods import parse_month
 
-# The ingestion and close lock (services._lock_plays): a release must not slip in while the
+# The ingestion and close lock (services.plays_lock): a release must not slip in while the
 # month is being closed, or the close would have computed without it.
-from portal.royalties.services import _lock_plays
+from portal.royalties.services import plays_lock
 
 MAX_REASON = 1000
 
@@ -84,7 +84,7 @@ def play_release(
             "invalid_rule",
             f"A group is a rule ({', '.join(rules.RULES)}) and an app id (0 for no app).",
         )
-    _lock_plays("ROW EXCLUSIVE")
+    plays_lock("ROW EXCLUSIVE")
     if Period.objects.filter(month=month).exists():
         raise Conflict(
             "period_closed",
