@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,7 +15,7 @@ from portal.payouts import selectors
 class PayoutListApi(APIView):
     """An artist's own payouts; staff see everyone's. Curators get 403."""
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "Payout"
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from portal.accounts.models import User
 from portal.core.errors import PermissionDenied
 from portal.payouts import ledger_bridge, stripe_gateway
 from portal.payouts.models import ConnectedAccount, Payout, PayoutRun
@@ -96,7 +97,7 @@ def payout_runs() -> QuerySet[PayoutRun]:
     return PayoutRun.objects.select_related("started_by").order_by("-created_at", "-pk")
 
 
-def payable_balance(*, artist: Any, currency: str) -> int:
+def payable_balance(*, artist: User, currency: str) -> int:
     return ledger_bridge.payable_balance(artist.pk, currency=currency)
 
 

@@ -18,7 +18,7 @@ from portal.core.errors import ApplicationError, PermissionDenied
 from portal.royalties import held, releases, selectors, services
 
 
-class PlayRejectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PlayRejectionSerializer(serializers.Serializer[Any]):
     class Meta:
         ref_name = "PlayRejection"
 
@@ -28,7 +28,7 @@ class PlayRejectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
     message = serializers.CharField()
 
 
-class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StatementLineSerializer(serializers.Serializer[Any]):
     class Meta:
         ref_name = "StatementLine"
 
@@ -44,11 +44,12 @@ class StatementLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class HeldCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HeldCountSerializer(serializers.Serializer[Any]):
     class Meta:
         ref_name = "HeldCount"
 
     rule = serializers.CharField()
+    # A field named `label` shadows Field.label (a str) in the DRF stubs; DRF itself allows it.
     label = serializers.CharField()  # type: ignore[assignment]
     plays = serializers.IntegerField()
 
@@ -85,7 +86,7 @@ class PlayIngestApi(APIView):
     allowed_token_scopes = ("app",)
     throttle_classes = [PlayIngestThrottle]
 
-    class EventSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class EventSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "PlayEvent"
 
@@ -96,7 +97,7 @@ class PlayIngestApi(APIView):
         ms_played = serializers.IntegerField(min_value=0, help_text="At most the mix's length")
         client = serializers.CharField(max_length=64, required=False)
 
-    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class InputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "PlayBatch"
 
@@ -104,7 +105,7 @@ class PlayIngestApi(APIView):
             child=serializers.DictField(), max_length=services.MAX_EVENTS_PER_REQUEST
         )
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "PlayBatchResult"
 
@@ -152,7 +153,7 @@ class PlayIngestApi(APIView):
 
 
 class StatementApi(APIView):
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "Statement"
 
@@ -200,11 +201,12 @@ def _staff_only(request: Request) -> Any:
 
 
 class HeldPlaysApi(APIView):
-    class GroupSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class GroupSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "HeldGroup"
 
         rule = serializers.CharField()
+        # As above: a `label` field shadows Field.label in the DRF stubs only.
         label = serializers.CharField()  # type: ignore[assignment]
         app_id = serializers.IntegerField(help_text="0: plays from before client apps")
         app_name = serializers.CharField()
@@ -213,7 +215,7 @@ class HeldPlaysApi(APIView):
         seconds = serializers.CharField(help_text="Attributed listening if released")
         amount = serializers.CharField(help_text="Closed months: what it would have drawn")
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "HeldPlays"
 
@@ -247,7 +249,7 @@ class HeldPlaysApi(APIView):
 
 
 class HeldReleaseApi(APIView):
-    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class InputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "HeldRelease"
 

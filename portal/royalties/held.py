@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from django.db.models import Count
 
 from portal.clients.models import ClientApp
 from portal.core.errors import ApplicationError
+from portal.core.pages import page_with_rows
 from portal.mixes.models import Mix
 from portal.royalties import rules
 from portal.royalties.allocation import allocate, seconds_text
@@ -171,8 +172,8 @@ class HeldPlay:
 
 
 def held_plays(
-    *, month: str, rule: str, app_id: int, now: datetime, page: Any = 1, per_page: int = 100
-) -> Page[Any]:
+    *, month: str, rule: str, app_id: int, now: datetime, page: int | str = 1, per_page: int = 100
+) -> Page[HeldPlay]:
     """One (rule, app) group's plays, in event id order, a page at a time (of HeldPlay)."""
     parse_month(month)
     if rule not in rules.RULES:
@@ -199,10 +200,10 @@ def held_plays(
             for row in Play.objects.filter(pk__in=list(page_obj.object_list)).values_list(*fields)
         }
         rows = [found[i] for i in page_obj.object_list if i in found]
-    page_obj.object_list = [
-        HeldPlay(str(e), listener, str(m), started, ms) for e, listener, m, started, ms in rows
-    ]
-    return page_obj
+    return page_with_rows(
+        page_obj,
+        [HeldPlay(str(e), listener, str(m), started, ms) for e, listener, m, started, ms in rows],
+    )
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ class OpenMonth:
     closable_without_reason: bool
 
 
-def open_months(*, now: datetime, late_window: Any) -> list[OpenMonth]:
+def open_months(*, now: datetime, late_window: timedelta) -> list[OpenMonth]:
     """Months with plays that are not closed, and last month, oldest first, each with the
     moment its late window passes (the periods page and the held page link them)."""
     closed = set(Period.objects.values_list("month", flat=True))

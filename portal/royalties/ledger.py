@@ -27,11 +27,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from portal.accounts.models import User
 from portal.core.errors import ApplicationError, Conflict
 from portal.royalties.models import LedgerEntry, LedgerTransaction
 
@@ -53,13 +53,15 @@ KIND_TRANSFER_REVERSED = "transfer_reversed"
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
 
-EntrySpec = tuple[str, Any, int]  # (account, artist or None, amount_minor)
+# An artist given as the user or its id; None on the platform's own accounts.
+ArtistRef = User | int | None
+EntrySpec = tuple[str, ArtistRef, int]  # (account, artist, amount_minor)
 
 
-def _artist_id(artist: Any) -> int | None:
+def _artist_id(artist: ArtistRef) -> int | None:
     if artist is None:
         return None
-    return int(artist.pk if hasattr(artist, "pk") else artist)
+    return int(artist.pk if isinstance(artist, User) else artist)
 
 
 def _normalised(entries: Iterable[EntrySpec]) -> list[tuple[str, int | None, int]]:
@@ -145,7 +147,7 @@ def ledger_post(
     return existing
 
 
-def balance(account: str, artist: Any = None, *, currency: str) -> int:
+def balance(account: str, artist: ArtistRef = None, *, currency: str) -> int:
     """An account's balance: the sum of its entries (for one artist on per-artist accounts)."""
     entries = LedgerEntry.objects.filter(account=account, currency=currency)
     if account in PER_ARTIST_ACCOUNTS or artist is not None:

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, Sum
 
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
 from portal.core.money import format_money
+from portal.core.pages import page_with_rows
 from portal.mixes.models import Mix
 from portal.royalties import ledger
 from portal.royalties.allocation import BPS, PPM, play_stem_ns, seconds_text
@@ -31,19 +33,21 @@ def money(amount_minor: int, currency: str) -> str:
 # --- who sees what ------------------------------------------------------------------------------
 
 
-def earnings_subject(*, viewer: Any, artist_id: Any = None) -> User:
+def earnings_subject(
+    *, viewer: User | AnonymousUser | None, artist_id: str | int | None = None
+) -> User:
     """Whose earnings `viewer` may see: their own as an artist, anyone's as staff (who must say
     whose). Curators never see earnings; nobody else sees another artist's."""
-    if viewer is None or not viewer.is_authenticated:
+    if not isinstance(viewer, User) or not viewer.is_authenticated:
         raise PermissionDenied("not_authenticated", "Log in to see earnings.")
     if viewer.is_curator:
         raise PermissionDenied("forbidden", "Curators do not see artists' earnings.")
-    if artist_id in (None, ""):
+    if artist_id is None or artist_id == "":
         if viewer.is_platform_staff:
             raise ApplicationError(
                 "artist_required", "Staff: say whose statement, with ?artist=<id>."
             )
-        return viewer  # type: ignore[no-any-return]
+        return viewer
     try:
         wanted = int(artist_id)
     except (TypeError, ValueError):
@@ -237,11 +241,11 @@ def _ms_text(weight: int) -> str:
 class StemLine:
     line: StatementLine
     mixes: list[MixShare]
-    plays: Page[Any]  # of PlayShare
+    plays: Page[PlayShare]
 
 
 def stem_line(
-    *, month: str, artist: User, stem_id: int, page: Any = 1, per_page: int = 100
+    *, month: str, artist: User, stem_id: int, page: int | str = 1, per_page: int = 100
 ) -> StemLine:
     """One statement line down to its mixes (from the stored details) and its plays
     (recomputed per play from the manifest, with the same function as the allocation)."""
@@ -300,7 +304,6 @@ def stem_line(
                 artist_weight=ns * split[str(mix_id)],
             )
         )
-    page_obj.object_list = shares  # type: ignore[assignment]
     statement_line = StatementLine(
         stem_id=line.stem_id,
         stem_title=line.stem.title,
@@ -310,7 +313,7 @@ def stem_line(
         amount_minor=line.amount_minor,
         amount=money(line.amount_minor, period.currency),
     )
-    return StemLine(line=statement_line, mixes=mixes, plays=page_obj)
+    return StemLine(line=statement_line, mixes=mixes, plays=page_with_rows(page_obj, shares))
 
 
 def _mix_label(mix: Mix) -> str:

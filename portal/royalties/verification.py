@@ -14,7 +14,9 @@ is a difference.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +31,8 @@ from portal.royalties.computation import (
 from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play
 from portal.royalties.selectors import closed_period
 from portal.royalties.services import allocation_reference, funding_reference
+
+K = TypeVar("K")  # the key of two maps compared entry by entry
 
 
 @dataclass
@@ -177,7 +181,9 @@ def _compare_marks(report: VerifyReport, computed: PeriodComputation) -> None:
         )
 
 
-def _compare_maps(report: VerifyReport, what: str, expected: dict, stored: dict) -> None:  # type: ignore[type-arg]
+def _compare_maps(
+    report: VerifyReport, what: str, expected: Mapping[K, object], stored: Mapping[K, object]
+) -> None:
     before = len(report.differences)
     for key in sorted(set(expected) | set(stored), key=str):
         if expected.get(key) != stored.get(key):
