@@ -608,8 +608,8 @@ def _probe() -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     clock = _Clock()
     from portal.royalties import ledger
-    from portal.royalties.allocation import compile_manifest
     from portal.royalties.computation import daily_limit
+    from portal.royalties.manifests import compile_manifest
     from portal.royalties.models import Play
     from portal.royalties.services import period_close, plays_ingest
 

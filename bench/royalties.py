@@ -65,7 +65,7 @@ def _synthetic_period(
     n_artists: int = 20_000,
     seed: int = 6,
 ) -> tuple[list[Any], np.ndarray, np.ndarray]:
-    from portal.royalties.allocation import PPM, CompiledMix
+    from portal.royalties.manifests import PPM, CompiledMix
 
     rng = np.random.default_rng(seed)
     per_mix = 8

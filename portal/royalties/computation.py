@@ -27,15 +27,9 @@ from portal.clients.models import ClientApp
 from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix
 from portal.royalties import rules
-from portal.royalties.allocation import (
-    QUALIFYING_MS,
-    Allocation,
-    CompiledMix,
-    ManifestError,
-    allocate,
-    compile_manifest,
-    qualifying,
-)
+from portal.royalties.allocation import QUALIFYING_MS, Allocation, allocate, qualifying
+from portal.royalties.manifests import CompiledMix, ManifestError, compile_manifest
+from portal.royalties.marks import MARK_COUNTED, MARK_RULE, MARK_SELF_PLAY, MARK_TOO_SHORT, mark_of
 from portal.royalties.models import Play, PlayReason, PlayRelease
 from portal.royalties.periods import month_bounds, month_of, next_month
 
@@ -126,53 +120,6 @@ def compile_mix(mix: Mix) -> CompiledMix:
         return compile_manifest(str(mix.pk), mix.manifest or {}, duration)
     except ManifestError as exc:
         raise ApplicationError("bad_manifest", f"Mix {mix.pk}: {exc}.") from exc
-
-
-# --- what the close writes on each play -----------------------------------------------------------
-
-# A play's mark is (qualifies, reason, held_by), encoded as one small integer so that a period's
-# marks compare as arrays: counted, too short, self-play, or held by a rule (MARK_RULE + code).
-MARK_UNKNOWN = -1
-MARK_COUNTED = 0
-MARK_TOO_SHORT = 1
-MARK_SELF_PLAY = 2
-MARK_RULE = 10
-
-
-def mark_fields(mark: int) -> tuple[bool, str, str]:
-    if mark == MARK_COUNTED:
-        return True, PlayReason.COUNTED, ""
-    if mark == MARK_TOO_SHORT:
-        return False, PlayReason.TOO_SHORT, ""
-    if mark == MARK_SELF_PLAY:
-        return False, PlayReason.SELF_PLAY, ""
-    rule = rules.rule_of(mark - MARK_RULE)
-    if rule == "daily_cap":
-        return False, PlayReason.OVER_DAILY_LIMIT, rule
-    return False, PlayReason.HELD, rule
-
-
-_MARKS = {
-    mark_fields(mark): mark
-    for mark in (
-        MARK_COUNTED,
-        MARK_TOO_SHORT,
-        MARK_SELF_PLAY,
-        *(MARK_RULE + rules.code_of(rule) for rule in rules.RULES),
-    )
-}
-
-
-def mark_of(qualifies: bool, reason: str, held_by: str) -> int:
-    """The mark of stored fields; MARK_UNKNOWN for a combination the close never writes."""
-    return _MARKS.get((bool(qualifies), reason or "", held_by or ""), MARK_UNKNOWN)
-
-
-def mark_text(mark: int) -> str:
-    if mark == MARK_UNKNOWN:
-        return "an inconsistent mark"
-    _, reason, held_by = mark_fields(mark)
-    return f"held by {held_by}" if held_by else (reason or "counted")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from portal.core.pages import page_with_rows
 from portal.mixes.models import Mix
 from portal.royalties import rules
 from portal.royalties.allocation import allocate, seconds_text
-from portal.royalties.computation import MARK_RULE, PeriodComputation, compile_mix, period_compute
+from portal.royalties.computation import PeriodComputation, compile_mix, period_compute
 from portal.royalties.explain import label
+from portal.royalties.marks import MARK_RULE
 from portal.royalties.models import Period, Play, PlayRelease
 from portal.royalties.periods import month_bounds, month_of, parse_month, previous_month
 from portal.royalties.selectors import money

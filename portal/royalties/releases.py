@@ -18,8 +18,9 @@ from portal.accounts.models import User
 from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError, Conflict, PermissionDenied
 from portal.royalties import rules
-from portal.royalties.computation import MARK_RULE, period_compute
+from portal.royalties.computation import period_compute
 from portal.royalties.held import NO_APP
+from portal.royalties.marks import MARK_RULE
 from portal.royalties.models import Period, PlayRelease
 from portal.royalties.periods import parse_month
 

@@ -9,17 +9,17 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
 from portal.core.money import format_money
 from portal.core.pages import page_with_rows
 from portal.mixes.models import Mix
-from portal.royalties import ledger
-from portal.royalties.allocation import BPS, PPM, play_stem_ns, seconds_text
+from portal.royalties.allocation import play_stem_ns, seconds_text
 from portal.royalties.computation import compile_mix
 from portal.royalties.explain import label as rule_label
+from portal.royalties.manifests import BPS, PPM
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
 from portal.royalties.periods import parse_month
 from portal.royalties.rules import RULES
@@ -321,167 +321,3 @@ def _mix_label(mix: Mix) -> str:
     if isinstance(mix.request, dict):
         title = str(mix.request.get("title") or mix.request.get("name") or "")
     return title or f"{mix.get_kind_display()} {str(mix.pk)[:8]}"
-
-
-# --- dashboard --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value_minor: int
-    amount: str
-    x: int
-    y: int
-    width: int
-    height: int
-    href: str = ""
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    currency: str
-    bars: list[Bar]
-    width: int
-    height: int
-    axis_y: int
-
-
-CHART_HEIGHT = 180
-CHART_LABEL_ROOM = 40
-
-
-def _chart(
-    title: str, currency: str, items: list[tuple[str, int, str]], bar_width: int = 48
-) -> Chart:
-    """Bar geometry for inline SVG: heights proportional to amounts, computed here, drawn by
-    the template with no JavaScript."""
-    gap = 16
-    top = max((value for _, value, _ in items), default=0)
-    bars = []
-    for index, (label, value, href) in enumerate(items):
-        height = round(CHART_HEIGHT * value / top) if top else 0
-        height = max(height, 1) if value else 0
-        bars.append(
-            Bar(
-                label=label,
-                value_minor=value,
-                amount=money(value, currency),
-                x=gap + index * (bar_width + gap),
-                y=CHART_HEIGHT - height + 10,
-                width=bar_width,
-                height=height,
-                href=href,
-            )
-        )
-    width = gap + len(items) * (bar_width + gap)
-    return Chart(
-        title,
-        currency,
-        bars,
-        max(width, 200),
-        CHART_HEIGHT + 10 + CHART_LABEL_ROOM,
-        CHART_HEIGHT + 10,
-    )
-
-
-@dataclass(frozen=True)
-class Overview:
-    has_earnings: bool
-    currency: str
-    total: str
-    payable: list[str]
-    periods: list[tuple[str, str]]  # (month, amount), newest first
-    by_period: Chart | None
-    by_stem: Chart | None
-
-
-def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Overview:
-    per_period = list(
-        AllocationLine.objects.filter(artist=artist)
-        .values("period__month", "period__currency")
-        .annotate(total=Sum("amount_minor"))
-        .order_by("-period__month")
-    )
-    payable = [
-        money(ledger.balance(ledger.ARTIST_PAYABLE, artist, currency=currency), currency)
-        for currency in sorted({row["period__currency"] for row in per_period})
-    ]
-    if not per_period:
-        return Overview(False, "", "", payable, [], None, None)
-    # Charts speak one currency: the latest period's (a platform changing currency is rare).
-    currency = per_period[0]["period__currency"]
-    same = [row for row in per_period if row["period__currency"] == currency]
-    by_period = _chart(
-        "Earnings by period",
-        currency,
-        [
-            (row["period__month"], int(row["total"]), row["period__month"])
-            for row in reversed(same[:months])
-        ],
-    )
-    stem_totals: dict[int, int] = defaultdict(int)
-    titles: dict[int, str] = {}
-    for line in AllocationLine.objects.filter(
-        artist=artist, period__currency=currency
-    ).select_related("stem"):
-        stem_totals[line.stem_id] += line.amount_minor
-        titles[line.stem_id] = line.stem.title
-    top = sorted(stem_totals.items(), key=lambda item: (-item[1], item[0]))[:stems]
-    by_stem = _chart(
-        "Earnings by stem, all periods",
-        currency,
-        [(titles[s][:14], v, "") for s, v in top],
-        bar_width=64,
-    )
-    total = sum(int(row["total"]) for row in same)
-    return Overview(
-        has_earnings=True,
-        currency=currency,
-        total=money(total, currency),
-        payable=payable,
-        periods=[
-            (row["period__month"], money(int(row["total"]), row["period__currency"]))
-            for row in per_period
-        ],
-        by_period=by_period,
-        by_stem=by_stem,
-    )
-
-
-@dataclass(frozen=True)
-class PeriodRow:
-    period: Period
-    pool: str
-    artists: list[tuple[int, str, str]]  # (artist id, name, amount), largest first
-
-
-def periods_overview() -> list[PeriodRow]:
-    """Closed periods, newest first, each with what every artist received (for staff)."""
-    periods = list(Period.objects.select_related("closed_by").order_by("-month"))
-    totals: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    rows = (
-        AllocationLine.objects.filter(period__in=periods)
-        .values("period_id", "artist_id")
-        .annotate(total=Sum("amount_minor"))
-    )
-    for row in rows:
-        totals[row["period_id"]].append((row["artist_id"], int(row["total"])))
-    names = {
-        user.pk: user.display_name
-        for user in User.objects.filter(
-            pk__in={artist for pairs in totals.values() for artist, _ in pairs}
-        ).select_related("artist_profile")
-    }
-    return [
-        PeriodRow(
-            period=period,
-            pool=money(period.pool_minor, period.currency),
-            artists=[
-                (artist, names.get(artist, str(artist)), money(total, period.currency))
-                for artist, total in sorted(totals[period.pk], key=lambda p: (-p[1], p[0]))
-            ],
-        )
-        for period in periods
-    ]

@@ -22,12 +22,8 @@ import numpy as np
 
 from portal.royalties import ledger, rules
 from portal.royalties.allocation import NothingToAllocate
-from portal.royalties.computation import (
-    MARK_RULE,
-    PeriodComputation,
-    mark_text,
-    period_compute,
-)
+from portal.royalties.computation import PeriodComputation, period_compute
+from portal.royalties.marks import MARK_RULE, mark_text
 from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play
 from portal.royalties.selectors import closed_period
 from portal.royalties.services import allocation_reference, funding_reference

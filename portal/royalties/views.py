@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal.core.csv_export import csv_response
 from portal.core.errors import ApplicationError, NotFound, PermissionDenied
-from portal.royalties import explain, held, releases, selectors, services
+from portal.royalties import explain, held, overview, releases, selectors, services
 from portal.royalties.forms import ClosePeriodForm, ReleaseForm
 from portal.royalties.periods import month_of, previous_month
 from portal.royalties.rules import RULES
@@ -51,7 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "royalties/dashboard.html",
-        {"overview": selectors.earnings_overview(artist=artist)},
+        {"overview": overview.earnings_overview(artist=artist)},
     )
 
 
@@ -86,7 +86,7 @@ def periods(request: HttpRequest) -> HttpResponse:
         "royalties/periods.html",
         {
             "form": form,
-            "periods": selectors.periods_overview(),
+            "periods": overview.periods_overview(),
             "open_months": held.open_months(now=timezone.now(), late_window=services.late_window()),
             "late_window_days": services.late_window().days,
         },
@@ -134,7 +134,7 @@ def held_plays(request: HttpRequest) -> HttpResponse:
                     + ": they count when the month closes.",
                 )
         return redirect(f"{reverse('royalties:held')}?month={month}")
-    overview = held.held_overview(month=month, now=now)
+    summary = held.held_overview(month=month, now=now)
     texts = {text.name: text.text for text in explain.rule_texts()}
     rule, app = request.GET.get("rule", ""), request.GET.get("app", "")
     plays = None
@@ -146,9 +146,9 @@ def held_plays(request: HttpRequest) -> HttpResponse:
         request,
         "royalties/held.html",
         {
-            "overview": overview,
+            "overview": summary,
             "by_rule": [
-                (rule, label, count, texts[rule]) for rule, label, count in overview.by_rule
+                (rule, label, count, texts[rule]) for rule, label, count in summary.by_rule
             ],
             "open_months": held.open_months(now=now, late_window=services.late_window()),
             "selected_rule": rule,

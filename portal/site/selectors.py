@@ -15,7 +15,7 @@ def dashboard_for(*, user: Any) -> dict[str, Any]:
     context: dict[str, Any] = {"soundtracks": list(soundtracks_for_user(user=user)[:5])}
     if user.is_artist:
         from portal.payouts.selectors import onboarding_status, payouts_visible_to
-        from portal.royalties.selectors import earnings_overview
+        from portal.royalties.overview import earnings_overview
         from portal.stems.selectors import credits_given_to, stem_list_for_artist
 
         stems = stem_list_for_artist(user=user)
@@ -35,7 +35,7 @@ def dashboard_for(*, user: Any) -> dict[str, Any]:
         context["queue_flagged"] = review_queue(flag="flag").count()
     if user.is_platform_staff:
         from portal.payouts.selectors import payout_runs
-        from portal.royalties.selectors import periods_overview
+        from portal.royalties.overview import periods_overview
 
         context["periods"] = periods_overview()[:4]
         context["runs"] = list(payout_runs()[:4])

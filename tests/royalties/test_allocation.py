@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 
 from portal.royalties import allocation as alloc
 from portal.royalties.allocation import (
-    ManifestError,
     NothingToAllocate,
     allocate,
-    compile_manifest,
     largest_remainder,
     over_daily_limit,
     play_stem_ns,
 )
+from portal.royalties.manifests import ManifestError, compile_manifest
 
 # --- largest remainder ---------------------------------------------------------------------------
 

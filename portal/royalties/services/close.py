@@ -14,7 +14,8 @@ from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError, Conflict, PermissionDenied
 from portal.royalties import ledger
 from portal.royalties.allocation import NothingToAllocate
-from portal.royalties.computation import PeriodComputation, mark_fields, period_compute
+from portal.royalties.computation import PeriodComputation, period_compute
+from portal.royalties.marks import mark_fields
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
 from portal.royalties.periods import month_bounds, next_month, parse_month
 from portal.royalties.services.windows import late_window, plays_lock
