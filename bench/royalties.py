@@ -3,12 +3,13 @@
 ingest_events_per_s / ingest_p99_ms
     A fresh PostgreSQL database (DATABASE_URL if it is PostgreSQL, else
     postgres://postgres@127.0.0.1:5432/; the bench creates and drops `stemvault_bench`), migrated,
-    with 50 finished mixes and a player token. The portal is served by Django's threaded WSGI
-    server (what runserver uses, HTTP/1.1 keep-alive, TCP_NODELAY as gunicorn sets it) in
-    WORKERS processes (default 4: gunicorn's advice is 2-4 per core), each on its own port; a
-    load generator in this process posts pre-built batches of 500 fresh events from CLIENTS
-    keep-alive http.client connections spread round-robin over the workers, as a reverse proxy
-    balances its upstreams. Server, PostgreSQL and load generator share this machine's cores.
+    with 50 finished mixes requested by an approved client app, whose credential reports the
+    plays. The portal is served by Django's threaded WSGI server (what runserver uses, HTTP/1.1
+    keep-alive, TCP_NODELAY as gunicorn sets it) in WORKERS processes (default 4: gunicorn's
+    advice is 2-4 per core), each on its own port; a load generator in this process posts
+    pre-built batches of 500 fresh events from CLIENTS keep-alive http.client connections spread
+    round-robin over the workers, as a reverse proxy balances its upstreams. Server, PostgreSQL
+    and load generator share this machine's cores.
 
 allocate_10M_plays_s
     The pure allocation (portal.royalties.allocation.allocate, the very function the period close

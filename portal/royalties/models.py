@@ -34,7 +34,7 @@ class Play(models.Model):
     )
     # The client app that reported it. Listener ids are the app's own: (app, listener_id) is
     # one listener, so two apps' "user-1" are two people. Null only for plays stored before
-    # client apps existed (reported with personal player tokens).
+    # client apps existed.
     app = models.ForeignKey(
         "clients.ClientApp",
         null=True,
@@ -54,12 +54,13 @@ class Play(models.Model):
     # services.period_close) and then recorded here too.
     qualifies = models.BooleanField()
     reason = models.CharField(max_length=20, choices=PlayReason.choices, blank=True)
-    # The listening rule that held it (see royalties/rules.py), set when the period closes;
+    # The listening rule that held it (see royalties/rules/), set when the period closes;
     # empty for plays no rule held. A held play is kept, never counted unless staff release it.
     # A database default: ingestion inserts plays with raw SQL that does not name this column.
     held_by = models.CharField(max_length=32, blank=True, db_default="")
-    # Who reported it (the player token's account), for tracing; informational, so no database
-    # constraint or index to pay for on every insert.
+    # The account that reported it, on plays stored before client apps existed (ingestion now
+    # records the app and leaves this empty); informational, so no database constraint or
+    # index to pay for on every insert.
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

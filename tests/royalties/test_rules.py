@@ -1,4 +1,4 @@
-"""The listening rules, pure: arrays in, the rule holding each play out (portal/royalties/rules.py).
+"""The listening rules, pure: arrays in, the rule holding each play out (portal/royalties/rules/).
 
 Each rule is tested as the attacker it exists for, and against the human listening it must let
 through. Times are in seconds from an arbitrary UTC midnight unless said otherwise."""
