@@ -31,7 +31,12 @@ class KeyNotFound(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="rendered WAV or FLAC")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--public-key", type=Path, help="the signer's Ed25519 public key (PEM)")
+    where.add_argument(
+        "--public-key",
+        type=Path,
+        help=f"the signer's Ed25519 public key (PEM); without it or --portal-url, "
+        f"${PUBLIC_KEY_ENV} (a path or the PEM text). A key beside FILE is never used",
+    )
     where.add_argument(
         "--portal-url",
         help=f"the portal whose published key ({WELL_KNOWN_KEY_PATH}) signed the file",
