@@ -47,6 +47,8 @@ function riffChunks(data) {
 function fromWav(data) {
   const chunks = riffChunks(data);
   const ids = chunks.map((c) => c.id);
+  if (ids.includes("svmf") && !ids.includes("svsg"))
+    fail("no svsg (JWS) chunk: a schema-1 (legacy) file, which only `python -m renderer verify` checks");
   if (ids.filter((id) => id === "svmf").length !== 1 || ids.filter((id) => id === "svsg").length !== 1)
     fail("the file must have exactly one svmf and one svsg chunk");
   if (ids.at(-2) !== "svmf" || ids.at(-1) !== "svsg")
@@ -82,7 +84,7 @@ function fromFlac(data) {
   }
   if (at !== body.length) fail("bytes after the last Vorbis comment");
   const key = (c) => c.toString("latin1", 0, Math.max(c.indexOf(0x3d), 0)).toUpperCase();
-  const ours = comments.filter((c) => key(c).startsWith("STEMVAULT_MANIFEST"));
+  const ours = comments.filter((c) => ["STEMVAULT_MANIFEST", "STEMVAULT_MANIFEST_JWS"].includes(key(c)));
   const [manifest, jws] = comments.slice(-2);
   if (ours.length !== 2 || !manifest || !jws) fail("the file must have one manifest and one JWS comment");
   const manifestKey = "STEMVAULT_MANIFEST=";
