@@ -1,6 +1,6 @@
 """The provenance manifest of a render, and carrying it inside the audio file.
 
-Manifest (schema "stemvault.manifest/1"): which plan was rendered (whole, plus its sha256), by
+Manifest (schema "stemvault.manifest/2"): which plan was rendered (whole, plus its sha256), by
 which engine version, from which stems (content hash, licence version, credits with royalty
 splits), where each layer plays, and per second of output which stems are heard and in what
 share of the energy (`attribution`, the basis of per-play royalties).
@@ -11,35 +11,76 @@ little-endian int32, channels interleaved. Hashing decoded PCM rather than file 
 embedding the manifest (which changes the file) does not change the hash, and any decoder can
 recompute it; altering a single sample changes it.
 
-Embedding (the manifest is the signed manifest's canonical JSON, UTF-8):
+Signing and embedding (schema 2): the manifest is written into the file as UTF-8 JSON bytes
+(`renderer.signing.manifest_payload`) beside a detached JWS over exactly those bytes
+(`renderer.signing`; the layout is in `renderer.embedding`). A verifier checks the signature
+over the bytes it finds, in any language, then parses them strictly (duplicate keys, NaN or
+Infinity refused) and compares the decoded audio with `audio_sha256`.
 
-* WAV: a RIFF chunk with id ``b"svmf"`` (StemVault ManiFest) appended after the existing chunks;
-  the RIFF size field is updated and an odd-sized payload gets the pad byte RIFF requires.
-  Decoders skip chunks they do not know.
-* FLAC: a Vorbis comment ``STEMVAULT_MANIFEST=<json>`` in the VORBIS_COMMENT metadata block
-  (type 4), which is created right after STREAMINFO when the file has none.
+Schema 1 files (signature inside the JSON, over Python's re-serialisation) still verify, labelled
+legacy, and only if their embedded text is byte for byte the canonical JSON the schema-1 writer
+produced: that refuses the whitespace, key-order and number-spelling edits it used to accept.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import soundfile as sf
 
 from renderer.audio import load_audio, pcm_sha256
-from renderer.dsp.chunks import riff_chunks
+from renderer.embedding import (
+    FLAC_COMMENT_KEY,
+    FLAC_SIGNATURE_COMMENT_KEY,
+    WAV_CHUNK_ID,
+    WAV_SIGNATURE_CHUNK_ID,
+    Embedded,
+    EmbeddingError,
+    embed,
+    extract,
+)
 from renderer.engine import RenderResult
 from renderer.plan import RenderPlan, canonical_json, plan_hash
-from renderer.signing import key_id, verify_manifest
+from renderer.signing import (
+    ALGORITHM as LEGACY_ALGORITHM,
+)
+from renderer.signing import (
+    JWS_ALGORITHM,
+    SignatureError,
+    jws_key_id,
+    key_id,
+    manifest_payload,
+    verify_detached,
+    verify_legacy_manifest,
+)
 
-SCHEMA = "stemvault.manifest/1"
-WAV_CHUNK_ID = b"svmf"
-FLAC_COMMENT_KEY = "STEMVAULT_MANIFEST"
+SCHEMA = "stemvault.manifest/2"
+LEGACY_SCHEMA = "stemvault.manifest/1"
 AUDIO_HASH_METHOD = "pcm24le-v1"
+
+__all__ = [
+    "AUDIO_HASH_METHOD",
+    "FLAC_COMMENT_KEY",
+    "FLAC_SIGNATURE_COMMENT_KEY",
+    "LEGACY_SCHEMA",
+    "SCHEMA",
+    "WAV_CHUNK_ID",
+    "WAV_SIGNATURE_CHUNK_ID",
+    "ManifestError",
+    "build_manifest",
+    "embed_manifest",
+    "extract_manifest",
+    "parse_manifest_json",
+    "read_embedded_manifest",
+    "verify_file",
+]
+
+
+class ManifestError(ValueError):
+    """An embedded manifest that cannot be trusted as it stands; the message says why."""
 
 
 def _finite(value: float, digits: int = 3) -> float | None:
@@ -97,161 +138,130 @@ def build_manifest(
     }
 
 
-# --- WAV -----------------------------------------------------------------------------------
-
-
-def _embed_wav(data: bytes, payload: bytes) -> bytes:
-    parts = [data[:12]]
-    for chunk in riff_chunks(data):
-        if chunk.id != WAV_CHUNK_ID:  # re-embedding replaces the old manifest
-            parts.append(data[chunk.offset : chunk.next])
-    parts.append(WAV_CHUNK_ID + struct.pack("<I", len(payload)) + payload)
-    if len(payload) & 1:
-        parts.append(b"\x00")
-    out = bytearray(b"".join(parts))
-    struct.pack_into("<I", out, 4, len(out) - 8)
-    return bytes(out)
-
-
-def _extract_wav(data: bytes) -> bytes | None:
-    for chunk in riff_chunks(data):
-        if chunk.id == WAV_CHUNK_ID:
-            return data[chunk.body : chunk.end]
-    return None
-
-
-# --- FLAC ----------------------------------------------------------------------------------
-
-_STREAMINFO, _VORBIS_COMMENT = 0, 4
-
-
-def _flac_blocks(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
-    """Metadata blocks as (type, body) and the offset where the audio frames begin."""
-    if data[:4] != b"fLaC":
-        raise ValueError("not a FLAC file")
-    blocks = []
-    offset = 4
-    while True:
-        if offset + 4 > len(data):
-            raise ValueError("truncated FLAC metadata")
-        header = data[offset]
-        length = int.from_bytes(data[offset + 1 : offset + 4], "big")
-        blocks.append((header & 0x7F, data[offset + 4 : offset + 4 + length]))
-        offset += 4 + length
-        if header & 0x80:
-            return blocks, offset
-
-
-def _parse_comments(body: bytes) -> tuple[bytes, list[bytes]]:
-    (vendor_len,) = struct.unpack_from("<I", body, 0)
-    vendor = body[4 : 4 + vendor_len]
-    offset = 4 + vendor_len
-    (count,) = struct.unpack_from("<I", body, offset)
-    offset += 4
-    comments = []
-    for _ in range(count):
-        (length,) = struct.unpack_from("<I", body, offset)
-        comments.append(body[offset + 4 : offset + 4 + length])
-        offset += 4 + length
-    return vendor, comments
-
-
-def _build_comments(vendor: bytes, comments: list[bytes]) -> bytes:
-    parts = [struct.pack("<I", len(vendor)), vendor, struct.pack("<I", len(comments))]
-    for comment in comments:
-        parts += [struct.pack("<I", len(comment)), comment]
-    return b"".join(parts)
-
-
-def _is_manifest_comment(comment: bytes) -> bool:
-    key = comment.split(b"=", 1)[0]
-    return key.upper() == FLAC_COMMENT_KEY.encode()
-
-
-def _embed_flac(data: bytes, payload: bytes) -> bytes:
-    blocks, audio_start = _flac_blocks(data)
-    vendor: bytes = b"stemvault"
-    comments: list[bytes] = []
-    kept: list[tuple[int, bytes]] = []
-    for block_type, body in blocks:
-        if block_type == _VORBIS_COMMENT:
-            vendor, comments = _parse_comments(body)
-        else:
-            kept.append((block_type, body))
-    comments = [c for c in comments if not _is_manifest_comment(c)]
-    comments.append(FLAC_COMMENT_KEY.encode() + b"=" + payload)
-    body = _build_comments(vendor, comments)
-    if len(body) >= 1 << 24:
-        raise ValueError("manifest too large for a FLAC metadata block (16 MiB)")
-    insert_at = 1 if kept and kept[0][0] == _STREAMINFO else 0
-    kept.insert(insert_at, (_VORBIS_COMMENT, body))
-    out = [b"fLaC"]
-    for index, (block_type, block_body) in enumerate(kept):
-        last = 0x80 if index == len(kept) - 1 else 0
-        out.append(bytes([last | block_type]) + len(block_body).to_bytes(3, "big") + block_body)
-    out.append(data[audio_start:])
-    return b"".join(out)
-
-
-def _extract_flac(data: bytes) -> bytes | None:
-    blocks, _ = _flac_blocks(data)
-    for block_type, body in blocks:
-        if block_type == _VORBIS_COMMENT:
-            for comment in _parse_comments(body)[1]:
-                if _is_manifest_comment(comment):
-                    return comment.split(b"=", 1)[1]
-    return None
-
-
 # --- public --------------------------------------------------------------------------------
 
 
 def embed_manifest(audio_bytes: bytes, fmt: str, signed_manifest: dict[str, Any]) -> bytes:
-    """The file with the manifest embedded (replacing any earlier one). fmt: "wav" or "flac"."""
-    payload = canonical_json(signed_manifest)
-    if fmt == "wav":
-        return _embed_wav(audio_bytes, payload)
-    if fmt == "flac":
-        return _embed_flac(audio_bytes, payload)
-    raise ValueError(f"cannot embed a manifest in {fmt!r} files")
+    """The file with the manifest embedded (replacing any earlier one). fmt: "wav" or "flac".
+
+    A schema-2 signature block ({"alg": "EdDSA", "jws"}) embeds `manifest_payload` (the bytes
+    the JWS signs) and the JWS; a schema-1 block embeds the whole dict the schema-1 way."""
+    block = signed_manifest.get("signature")
+    if isinstance(block, dict) and block.get("alg") == JWS_ALGORITHM:
+        return embed(audio_bytes, fmt, manifest_payload(signed_manifest), str(block["jws"]))
+    return embed(audio_bytes, fmt, canonical_json(signed_manifest), None)
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ManifestError(f"the manifest has the key {duplicate!r} twice")
+    return dict(pairs)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ManifestError(f"the manifest contains {name}, which is not JSON")
+
+
+def parse_manifest_json(payload: bytes) -> dict[str, Any]:
+    """Strict parse of manifest bytes: UTF-8, one JSON object, no duplicate key at any depth, no
+    NaN/Infinity. Two readers of these bytes cannot see different manifests."""
+    try:
+        manifest = json.loads(
+            payload.decode("utf-8"),
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except UnicodeDecodeError as exc:
+        raise ManifestError("the manifest is not UTF-8") from exc
+    except ManifestError:
+        raise
+    except ValueError as exc:
+        raise ManifestError(f"the manifest is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise ManifestError("the manifest is not a JSON object")
+    return manifest
+
+
+def read_embedded_manifest(file_bytes: bytes) -> tuple[dict[str, Any], Embedded] | None:
+    """The embedded manifest as the dict `sign_manifest` made (schema 2: the payload plus its
+    signature block rebuilt from the JWS) and the exact embedded bytes; None when the file
+    carries no manifest; ManifestError when it carries one laid out or written against the
+    rules (see renderer.embedding and parse_manifest_json)."""
+    try:
+        embedded = extract(file_bytes)
+    except EmbeddingError as exc:
+        raise ManifestError(str(exc)) from exc
+    if embedded is None:
+        return None
+    manifest = parse_manifest_json(embedded.payload)
+    if embedded.jws is None:
+        return manifest, embedded
+    if "signature" in manifest:
+        raise ManifestError("a schema-2 manifest must not carry a signature block of its own")
+    try:
+        kid = jws_key_id(embedded.jws)
+    except SignatureError as exc:
+        raise ManifestError(str(exc)) from exc
+    manifest["signature"] = {"alg": JWS_ALGORITHM, "key_id": kid, "jws": embedded.jws}
+    return manifest, embedded
 
 
 def extract_manifest(file_bytes: bytes) -> dict[str, Any] | None:
-    """The embedded manifest of a WAV or FLAC file; None when there is none or it is unreadable."""
+    """The embedded manifest of a WAV or FLAC file; None when there is none or it is unreadable
+    or ambiguous. Unverified: use verify_file to trust it."""
     try:
-        if file_bytes[:4] == b"RIFF":
-            payload = _extract_wav(file_bytes)
-        elif file_bytes[:4] == b"fLaC":
-            payload = _extract_flac(file_bytes)
-        else:
-            return None
-        if payload is None:
-            return None
-        manifest = json.loads(payload.decode("utf-8"))
-    except (ValueError, struct.error, UnicodeDecodeError):
+        found = read_embedded_manifest(file_bytes)
+    except ManifestError:
         return None
-    return manifest if isinstance(manifest, dict) else None
+    return None if found is None else found[0]
+
+
+def _check_signature(manifest: dict[str, Any], embedded: Embedded, public_key_pem: bytes) -> str:
+    """Which signature verified (for the report); ManifestError or SignatureError if none."""
+    if embedded.jws is not None:
+        if manifest.get("schema") != SCHEMA:
+            raise ManifestError(f"a JWS-signed manifest must be schema {SCHEMA!r}")
+        verify_detached(embedded.jws, embedded.payload, public_key_pem)
+        return f"schema 2, detached JWS ({JWS_ALGORITHM})"
+    block = manifest.get("signature")
+    if manifest.get("schema") != LEGACY_SCHEMA:
+        raise ManifestError("the embedded manifest is not signed (no JWS beside it)")
+    if not isinstance(block, dict) or block.get("alg") != LEGACY_ALGORITHM:
+        raise ManifestError("the embedded schema-1 manifest is not signed")
+    if canonical_json(manifest) != embedded.payload:
+        # The schema-1 writer embedded exactly canonical_json(signed manifest); any other
+        # spelling of the same data (spaces, key order, 1E3 for 1e3) is an edit.
+        raise ManifestError(
+            "the schema-1 manifest is not in the canonical form it was written in: it was edited"
+        )
+    try:
+        expected = key_id(public_key_pem)
+    except ValueError as exc:
+        raise SignatureError("the public key is not a readable Ed25519 PEM key") from exc
+    if block.get("key_id") != expected:
+        raise SignatureError(
+            f"the manifest is signed by key {block.get('key_id')}, not by key {expected}"
+        )
+    if not verify_legacy_manifest(manifest, public_key_pem):
+        raise SignatureError("the manifest signature does not verify: the manifest was altered")
+    return "LEGACY schema 1, signature over Python's canonical JSON"
 
 
 def verify_file(file_bytes: bytes, public_key_pem: bytes) -> tuple[bool, str]:
-    """True only if the embedded manifest's signature verifies with this key AND the decoded
-    audio hashes to the manifest's audio_sha256. The reason says which check failed."""
-    manifest = extract_manifest(file_bytes)
-    if manifest is None:
-        return False, "no readable Stemvault manifest is embedded in the file"
-    if "signature" not in manifest:
-        return False, "the embedded manifest is not signed"
-    if not verify_manifest(manifest, public_key_pem):
-        try:
-            expected = key_id(public_key_pem)
-        except ValueError:
-            return False, "the public key is not a readable Ed25519 PEM key"
-        signer = (
-            manifest["signature"].get("key_id") if isinstance(manifest["signature"], dict) else None
-        )
-        if signer != expected:
-            return False, f"the manifest is signed by key {signer}, not by key {expected}"
-        return False, "the manifest signature does not verify: the manifest was altered"
+    """True only if the embedded manifest's signature verifies with this key over the exact
+    embedded bytes, the manifest is laid out and written strictly, AND the decoded audio hashes
+    to the manifest's audio_sha256. The reason says which check failed, or which signature
+    scheme passed (schema-1 files are reported as legacy)."""
+    try:
+        found = read_embedded_manifest(file_bytes)
+        if found is None:
+            return False, "no Stemvault manifest is embedded in the file"
+        manifest, embedded = found
+        scheme = _check_signature(manifest, embedded, public_key_pem)
+    except (ManifestError, SignatureError) as exc:
+        return False, str(exc)
     try:
         audio = load_audio(file_bytes)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
@@ -262,4 +272,5 @@ def verify_file(file_bytes: bytes, public_key_pem: bytes) -> tuple[bool, str]:
             f"the audio does not match the manifest (decoded PCM sha256 {actual}, "
             f"manifest says {manifest.get('audio_sha256')}): the audio was altered"
         )
-    return True, f"ok: manifest signed by key {manifest['signature']['key_id']}, audio matches"
+    signer = manifest["signature"]["key_id"]
+    return True, f"ok: manifest signed by key {signer} ({scheme}), audio matches"

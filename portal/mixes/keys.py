@@ -3,7 +3,8 @@
 Where the key comes from, in order: the STEMVAULT_SIGNING_KEY setting or environment variable
 (a path to a PKCS#8 PEM private key, the production way), else a key generated once and kept
 in VAR_DIR/keys/ (mode 0600) so that a development checkout signs consistently across restarts.
-The public half is served at /api/v1/mixes/public-key/ so that anyone can verify a file.
+The public half is served at /.well-known/stemvault-manifest-key.pem and
+/api/v1/mixes/public-key/ so that anyone can verify a file.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from portal.core.errors import ApplicationError, NotFound
 from portal.mixes import services
 from portal.mixes.forms import SoundtrackForm
+from portal.mixes.keys import verification_key_pem
 from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
 
 
@@ -45,3 +47,13 @@ def soundtrack_detail(request: HttpRequest, mix_id: str) -> HttpResponse:
     return render(
         request, "mixes/soundtrack_detail.html", {"mix": mix, "progress": mix_progress(mix)}
     )
+
+
+@require_safe
+def manifest_key(request: HttpRequest) -> HttpResponse:
+    """The manifest signing key at a well-known address (RFC 8615), so `renderer verify
+    --portal-url` and any other verifier can fetch it from the portal's origin alone."""
+    response = HttpResponse(verification_key_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="stemvault-manifest-key.pem"'
+    response["Access-Control-Allow-Origin"] = "*"  # public; a browser-side verifier may fetch it
+    return response

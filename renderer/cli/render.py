@@ -136,7 +136,8 @@ def main(args: argparse.Namespace) -> int:
         write_atomic(sidecar(out, ".pub.pem"), public_pem)
         print(
             f"note: no signing key given (--key or ${SIGNING_KEY_ENV}); signed with an ephemeral "
-            f"key, public half in {sidecar(out, '.pub.pem')}",
+            f"key, public half in {sidecar(out, '.pub.pem')} (verify names it: "
+            f"--public-key {sidecar(out, '.pub.pem')}; it is never picked up on its own)",
             file=sys.stderr,
         )
     print(

@@ -88,7 +88,7 @@ def rendered(
 
 def test_manifest_records_plan_engine_stems_and_placements(rendered: Any) -> None:
     plan, result, signed, _ = rendered
-    assert signed["schema"] == "stemvault.manifest/1"
+    assert signed["schema"] == "stemvault.manifest/2"
     assert signed["render_id"] == "r-1"
     assert signed["plan"] == plan.to_dict()
     assert signed["plan_sha256"] == plan_hash(plan)
@@ -121,7 +121,7 @@ def test_manifest_attribution_sums_to_one_each_second(rendered: Any) -> None:
 def test_signature_verifies_and_any_manifest_edit_breaks_it(rendered: Any, keys: Any) -> None:
     _, _, signed, _ = rendered
     assert verify_manifest(signed, keys[1])
-    assert signed["signature"]["alg"] == "Ed25519"
+    assert signed["signature"]["alg"] == "EdDSA"
     edited = json.loads(json.dumps(signed))
     edited["attribution"]["seconds"][0]["shares"] = {"kick": 1.0}
     assert not verify_manifest(edited, keys[1])
@@ -162,7 +162,7 @@ def test_container_layout_is_valid(rendered: Any) -> None:
             ids.append(data[offset : offset + 4])
             size = struct.unpack_from("<I", data, offset + 4)[0]
             offset += 8 + size + (size & 1)
-        assert offset == len(data) and ids[-1] == b"svmf"
+        assert offset == len(data) and ids[-2:] == [b"svmf", b"svsg"]
         assert extract_manifest(data) == manifest
         assert np.array_equal(load_audio(data).samples, result.samples)
 
@@ -232,8 +232,12 @@ def test_cli_render_then_verify_and_tamper(tmp_path: Path) -> None:
     assert all(len(s["content_sha256"]) == 64 for s in sidecar["stems"])
     assert not list((tmp_path / "out").glob(".*tmp"))  # no temporary files left behind
 
-    verified = cli("verify", str(out))
+    # The ephemeral key lies beside the file, but verify never picks it up on its own.
+    unnamed = cli("verify", str(out))
+    assert unnamed.returncode == 2 and "no public key" in unnamed.stderr
+    verified = cli("verify", str(out), "--public-key", str(tmp_path / "out" / "mix.pub.pem"))
     assert verified.returncode == 0, verified.stderr
+    assert "schema 2" in verified.stdout
 
     data = bytearray(out.read_bytes())
     data[len(data) // 3] ^= 0x10

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Verify a Stemvault render's manifest (schema 2) with nothing but Node's standard library
+// (Node 16+: Ed25519 in crypto.verify), as a second, independent implementation of the format
+// that renderer/signing.py and renderer/embedding.py describe. CI runs it on real renders
+// (tests/renderer/test_manifest_node.py).
+//
+//   node tools/verify-manifest.mjs FILE.wav|FILE.flac PUBLIC_KEY.pem
+//
+// Exit 0 and print a JSON summary when the file verifies, 1 with the reason when it does not,
+// 2 on a usage error. Checks, in order:
+//  1. layout: the manifest bytes and the detached JWS are the last two RIFF chunks (svmf, svsg)
+//     of a WAV whose RIFF size is the file's, or the last two comments (STEMVAULT_MANIFEST,
+//     STEMVAULT_MANIFEST_JWS) of a FLAC's only VORBIS_COMMENT block, the last metadata block;
+//     one of each, nothing after them;
+//  2. the JWS: "header..signature" (RFC 7515 appendix F), header exactly
+//     {"alg":"EdDSA","kid":<key id>}, kid = first 16 hex of sha256(raw public key), signature
+//     64 bytes; Ed25519 over ASCII(header + "." + base64url(manifest bytes)) (RFC 7515 5.1);
+//  3. the manifest bytes parse as a JSON object of schema "stemvault.manifest/2";
+//  4. WAV only: the 24-bit PCM hashes to audio_sha256 (sha256 of "<rate>:<channels>:" then
+//     each sample as a little-endian int32). A FLAC's audio needs a FLAC decoder, which Node
+//     lacks: `python -m renderer verify` checks that part.
+import { createHash, createPublicKey, verify } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+class Invalid extends Error {}
+
+const fail = (reason) => {
+  throw new Invalid(reason);
+};
+
+function riffChunks(data) {
+  if (data.readUInt32LE(4) !== data.length - 8) fail("the RIFF size is not the file's size");
+  const chunks = [];
+  let offset = 12;
+  while (offset < data.length) {
+    if (offset + 8 > data.length) fail("bytes after the last RIFF chunk");
+    const size = data.readUInt32LE(offset + 4);
+    const next = offset + 8 + size + (size & 1);
+    if (next > data.length) fail("a RIFF chunk runs past the end of the file");
+    if (size & 1 && data[offset + 8 + size] !== 0) fail("a non-zero RIFF pad byte");
+    chunks.push({ id: data.toString("latin1", offset, offset + 4), body: data.subarray(offset + 8, offset + 8 + size) });
+    offset = next;
+  }
+  return chunks;
+}
+
+function fromWav(data) {
+  const chunks = riffChunks(data);
+  const ids = chunks.map((c) => c.id);
+  if (ids.includes("svmf") && !ids.includes("svsg"))
+    fail("no svsg (JWS) chunk: a schema-1 (legacy) file, which only `python -m renderer verify` checks");
+  if (ids.filter((id) => id === "svmf").length !== 1 || ids.filter((id) => id === "svsg").length !== 1)
+    fail("the file must have exactly one svmf and one svsg chunk");
+  if (ids.at(-2) !== "svmf" || ids.at(-1) !== "svsg")
+    fail("the manifest and its signature must be the last two RIFF chunks");
+  return { payload: chunks.at(-2).body, jws: chunks.at(-1).body.toString("latin1"), chunks };
+}
+
+function fromFlac(data) {
+  const blocks = [];
+  let offset = 4;
+  for (;;) {
+    if (offset + 4 > data.length) fail("truncated FLAC metadata");
+    const header = data[offset];
+    const length = data.readUIntBE(offset + 1, 3);
+    if (offset + 4 + length > data.length) fail("a FLAC metadata block runs past the end");
+    blocks.push({ type: header & 0x7f, body: data.subarray(offset + 4, offset + 4 + length) });
+    offset += 4 + length;
+    if (header & 0x80) break;
+  }
+  const holders = blocks.filter((b) => b.type === 4);
+  if (holders.length !== 1) fail("the file must have exactly one VORBIS_COMMENT block");
+  if (blocks.at(-1) !== holders[0]) fail("a FLAC metadata block follows the manifest");
+  const body = holders[0].body;
+  let at = 4 + body.readUInt32LE(0);
+  const count = body.readUInt32LE(at);
+  at += 4;
+  const comments = [];
+  for (let i = 0; i < count; i++) {
+    const length = body.readUInt32LE(at);
+    if (at + 4 + length > body.length) fail("a Vorbis comment runs past its block");
+    comments.push(body.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  if (at !== body.length) fail("bytes after the last Vorbis comment");
+  const key = (c) => c.toString("latin1", 0, Math.max(c.indexOf(0x3d), 0)).toUpperCase();
+  const ours = comments.filter((c) => ["STEMVAULT_MANIFEST", "STEMVAULT_MANIFEST_JWS"].includes(key(c)));
+  const [manifest, jws] = comments.slice(-2);
+  if (ours.length !== 2 || !manifest || !jws) fail("the file must have one manifest and one JWS comment");
+  const manifestKey = "STEMVAULT_MANIFEST=";
+  const jwsKey = "STEMVAULT_MANIFEST_JWS=";
+  if (manifest.toString("latin1", 0, manifestKey.length) !== manifestKey || jws.toString("latin1", 0, jwsKey.length) !== jwsKey)
+    fail("the manifest and its JWS must be the last two Vorbis comments, in that order");
+  return { payload: manifest.subarray(manifestKey.length), jws: jws.subarray(jwsKey.length).toString("latin1") };
+}
+
+// Only the one encoding Buffer produces is accepted, so the text cannot vary for the same bytes.
+function b64urlStrict(text, what) {
+  const bytes = Buffer.from(text, "base64url");
+  if (bytes.toString("base64url") !== text) fail(`the JWS ${what} is not canonical base64url`);
+  return bytes;
+}
+
+function checkSignature(payload, jws, keyPem) {
+  const key = createPublicKey(keyPem);
+  if (key.asymmetricKeyType !== "ed25519") fail("the public key is not an Ed25519 key");
+  const raw = key.export({ format: "der", type: "spki" }).subarray(-32);
+  const expected = createHash("sha256").update(raw).digest("hex").slice(0, 16);
+  const parts = jws.split(".");
+  if (parts.length !== 3 || parts[1] !== "") fail("the JWS is not header..signature");
+  const header = b64urlStrict(parts[0], "header").toString("utf8");
+  const kid = JSON.parse(header).kid;
+  if (header !== JSON.stringify({ alg: "EdDSA", kid })) fail(`the JWS header is not {"alg":"EdDSA","kid":...}: ${header}`);
+  if (kid !== expected) fail(`the manifest is signed by key ${kid}, not by key ${expected}`);
+  const signature = b64urlStrict(parts[2], "signature");
+  if (signature.length !== 64) fail("the JWS signature is not 64 bytes");
+  const signingInput = Buffer.from(`${parts[0]}.${payload.toString("base64url")}`, "ascii");
+  if (!verify(null, signingInput, key, signature)) fail("the manifest signature does not verify");
+  return kid;
+}
+
+function wavPcmSha256(chunks) {
+  const fmt = chunks.find((c) => c.id === "fmt ")?.body;
+  const data = chunks.find((c) => c.id === "data")?.body;
+  if (!fmt || !data) fail("the WAV has no fmt or data chunk");
+  const channels = fmt.readUInt16LE(2);
+  const rate = fmt.readUInt32LE(4);
+  if (fmt.readUInt16LE(14) !== 24) fail("the WAV is not 24-bit PCM");
+  const ints = Buffer.alloc((data.length / 3) * 4);
+  for (let i = 0, o = 0; i + 2 < data.length; i += 3, o += 4) ints.writeInt32LE(data.readIntLE(i, 3), o);
+  return createHash("sha256").update(`${rate}:${channels}:`).update(ints).digest("hex");
+}
+
+function main([file, keyFile]) {
+  if (!file || !keyFile) {
+    console.error("usage: node tools/verify-manifest.mjs FILE.wav|FILE.flac PUBLIC_KEY.pem");
+    return 2;
+  }
+  const data = readFileSync(file);
+  const magic = data.toString("latin1", 0, 4);
+  const wave = magic === "RIFF" && data.toString("latin1", 8, 12) === "WAVE";
+  if (!wave && magic !== "fLaC") fail("not a WAV or FLAC file");
+  const found = wave ? fromWav(data) : fromFlac(data);
+  const kid = checkSignature(found.payload, found.jws, readFileSync(keyFile));
+  const manifest = JSON.parse(found.payload.toString("utf8"));
+  if (manifest === null || typeof manifest !== "object" || manifest.schema !== "stemvault.manifest/2")
+    fail("the manifest is not a stemvault.manifest/2 object");
+  let audio = "not checked (FLAC decoding needs a decoder)";
+  if (wave) {
+    if (wavPcmSha256(found.chunks) !== manifest.audio_sha256) fail("the audio does not match the manifest");
+    audio = "matches";
+  }
+  console.log(JSON.stringify({ ok: true, key_id: kid, render_id: manifest.render_id, audio_sha256: manifest.audio_sha256, audio }));
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  if (![Invalid, SyntaxError, RangeError, TypeError].some((kind) => error instanceof kind)) throw error;
+  console.error(`FAILED: ${error.message}`);
+  process.exitCode = 1;
+}
