@@ -14,13 +14,8 @@ The codec/container lives in `renderer.stream.hls` (imported from there, not re-
 
 from __future__ import annotations
 
-from renderer.stream.segment import (
-    Segment,
-    first_change_frame,
-    render_segment,
-    segment_manifest,
-    stream_open,
-)
+from renderer.stream.provenance import segment_manifest
+from renderer.stream.segment import Segment, first_change_frame, render_segment, stream_open
 from renderer.stream.state import (
     CHANNELS,
     SAMPLE_RATE,
