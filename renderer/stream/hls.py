@@ -57,11 +57,17 @@ def block_frames(sample_rate: int) -> int:
 
 
 def peak_bandwidth(*, sample_rate: int = 48_000, channels: int = CHANNELS) -> int:
-    """An upper bound of any segment's bitrate, for BANDWIDTH (RFC 8216 4.3.4.2: the peak).
+    """An upper bound of any segment's bitrate, for BANDWIDTH (RFC 8216 4.3.4.2: the peak),
+    not counting the manifest box (add its bits per second).
 
-    FLAC never stores a block in more than its verbatim size plus frame and subframe headers,
-    so 16-bit PCM's rate plus 1% bounds it (the container adds 8 bytes a frame more)."""
-    return int(sample_rate * channels * BITS_PER_SAMPLE * 1.01) + 8 * 8 * 12
+    On incompressible audio FLAC can exceed PCM: a stereo side channel has one bit more. The
+    bound is FFmpeg's own limit on a frame (ff_flac_get_max_frame_size: frame header, subframe
+    headers, 2 x 16 + 1 bits a frame for decorrelated stereo, CRC), plus per block the trun
+    entry and a generous share of the segment's fixed boxes (about 140 bytes a segment)."""
+    block = block_frames(sample_rate)
+    stereo_bits = 2 * BITS_PER_SAMPLE + 1 if channels == 2 else channels * BITS_PER_SAMPLE
+    frame_max = 16 + channels * 3 + (stereo_bits * block + 7) // 8 + 2
+    return 8 * (sample_rate // block) * (frame_max + 8 + 160)
 
 
 def _check_rate(sample_rate: int) -> None:
