@@ -14,9 +14,9 @@ from django.core.files.storage import default_storage
 
 from portal.mixes.selectors import renderable_stems
 from portal.stems.models import Stem
-from portal.streams import standin as hls
-from portal.streams import standin as stream
+from renderer import stream
 from renderer.stems import StemCache
+from renderer.stream import hls
 
 SAMPLE_RATE = stream.SAMPLE_RATE
 CHANNELS = stream.CHANNELS
@@ -145,7 +145,8 @@ def decode(init: bytes, segments: list[bytes]) -> Any:
 
 
 def media_playlist(*, segments: list[tuple[int, float, str]], init_uri: str, ended: bool) -> str:
-    target = max(1, round(segment_seconds() + 0.4999))  # RFC 8216 4.3.3.1: rounded up, whole s
+    # RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer is at most the target.
+    target = max(1, round(segment_seconds()))
     return hls.media_playlist(
         segments=segments, target_duration=target, init_uri=init_uri, ended=ended
     )

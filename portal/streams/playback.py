@@ -13,6 +13,8 @@ the init segment only.
 
 from __future__ import annotations
 
+import time
+
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -27,6 +29,7 @@ from portal.streams.services.provenance import init_bytes, segment_bytes
 from portal.streams.services.rendering import render_needed
 
 _SIGNER = signing.Signer(salt="stemvault.streams.playback")
+FIRST_SEGMENT_WAIT_S = 3.0
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"  # RFC 8216 4
 SEGMENT_TYPE = "audio/mp4"
 
@@ -55,6 +58,18 @@ def playlist_view(request: HttpRequest, session_id: object, token: str) -> HttpR
     # lead topped up while somebody listens, and lets it lapse when nobody does.
     render_needed(session=session, now=now)
     view = selectors.playlist(session, now)
+    waited = 0.0
+    while not view.text and not view.ended and waited < FIRST_SEGMENT_WAIT_S:
+        # A fresh session: its first segment is a few tens of ms away on a worker. Waiting
+        # here answers the player as soon as it exists, not after hls.js's 1 s retry delay.
+        time.sleep(0.02)
+        waited += 0.02
+        view = selectors.playlist(session, timezone.now())
+    if not view.text:
+        response = HttpResponse("No segment is ready yet; retry.", status=404)
+        response["Cache-Control"] = "no-store"
+        response["Retry-After"] = "1"
+        return response
     response = HttpResponse(view.text, content_type=PLAYLIST_TYPE)
     response["Cache-Control"] = "no-cache" if not view.ended else "max-age=60"
     return response

@@ -130,7 +130,7 @@ def state_before(session: StreamSession, index: int) -> Any:
 
 @dataclass(frozen=True)
 class PlaylistView:
-    text: str
+    text: str  # empty while nothing is published and rendered yet
     ended: bool
 
 
@@ -153,6 +153,8 @@ def playlist(session: StreamSession, now: datetime) -> PlaylistView:
         if index not in ready:
             break  # a gap: the player waits for it rather than skipping audio
         listed.append((index, engine.segment_seconds(), f"seg/{index}.m4s"))
+    if not listed:
+        return PlaylistView(text="", ended=ended)
     return PlaylistView(
         text=engine.media_playlist(segments=listed, init_uri="init.mp4", ended=ended), ended=ended
     )

@@ -43,8 +43,9 @@ def _loop(role: str, bars: int, seed: int, level_db: float) -> np.ndarray:
 ROLES = ("drums", "percussion", "bass", "harmony", "melody", "vocals", "texture", "fx")
 
 
-def make_vault(folder: Path, *, per_role: int = 4, levels: tuple[float, ...] = (-6.0, -18.0, -30.0)
-               ) -> list[VaultStem]:
+def make_vault(
+    folder: Path, *, per_role: int = 4, levels: tuple[float, ...] = (-6.0, -18.0, -30.0)
+) -> list[VaultStem]:
     """per_role loops of each role (moods alternating calm/energetic, loudness cycling through
     `levels`), 1, 2 or 4 bars long at 120 bpm (a few at 118/123 to exercise tempo conform),
     keys A minor / C major / E minor / none."""
