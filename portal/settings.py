@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "portal.mixes",
     "portal.royalties",
     "portal.payouts",
+    "portal.streams",
 ]
 
 MIDDLEWARE = [
@@ -337,6 +338,21 @@ for _rule_setting in (
 ):
     if os.environ.get(_rule_setting):
         globals()[_rule_setting] = env_int(_rule_setting, 0)
+# The live player (portal/streams): segment length, how many segments are rendered ahead of the
+# live edge and published ahead of the wall clock, the playlist window, idle timeout, per-app
+# concurrent sessions, dislike/like memory, and how many seconds of listening make one paid play.
+STREAM_SEGMENT_SECONDS = env_float("STREAM_SEGMENT_SECONDS", 2.0)
+STREAM_LEAD_SEGMENTS = env_int("STREAM_LEAD_SEGMENTS", 3)
+STREAM_PUBLISH_AHEAD_SEGMENTS = env_int("STREAM_PUBLISH_AHEAD_SEGMENTS", 1)
+STREAM_PLAYLIST_WINDOW = env_int("STREAM_PLAYLIST_WINDOW", 6)
+STREAM_IDLE_SECONDS = env_int("STREAM_IDLE_SECONDS", 60)
+STREAM_MAX_SESSIONS_PER_APP = env_int("STREAM_MAX_SESSIONS_PER_APP", 500)
+STREAM_DISLIKE_SECONDS = env_int("STREAM_DISLIKE_SECONDS", 7 * 24 * 3600)
+STREAM_LIKE_SECONDS = env_int("STREAM_LIKE_SECONDS", 30 * 24 * 3600)
+STREAM_LIKE_WEIGHT = env_float("STREAM_LIKE_WEIGHT", 2.0)
+STREAM_PLAY_SECONDS = env_int("STREAM_PLAY_SECONDS", 300)
+STREAM_SELF_OUTPUT_SECONDS = env_int("STREAM_SELF_OUTPUT_SECONDS", 30)
+STREAM_STEM_CACHE_BYTES = env_int("STREAM_STEM_CACHE_BYTES", 512 * 1024**2)
 PAYOUT_THRESHOLD_MINOR = env_int("PAYOUT_THRESHOLD_MINOR", 1000)
 PAYOUT_CONCURRENCY = env_int("PAYOUT_CONCURRENCY", 4)
 STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 20)

@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("portal.mixes.api_urls")),
     path("", include("portal.royalties.api_urls")),
     path("", include("portal.payouts.api_urls")),
+    path("", include("portal.streams.api_urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("portal.mixes.urls")),
     path("", include("portal.royalties.urls")),
     path("", include("portal.payouts.urls")),
+    path("", include("portal.streams.urls")),
     path("healthz", site_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

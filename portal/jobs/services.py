@@ -12,7 +12,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -60,13 +60,16 @@ def job_enqueue(
     args: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     owner: Any = None,
+    run_after: datetime | None = None,
 ) -> Job:
     """Create the job row and ring the broker once the surrounding transaction commits.
 
-    With a dedupe_key, enqueuing the same work twice returns the existing job.
+    With a dedupe_key, enqueuing the same work twice returns the existing job. With run_after,
+    the job waits until then (the doorbell is delayed; the claim refuses it any earlier).
     """
     job_kind = get_kind(kind)
     now = timezone.now()
+    delay_ms = max(0, int((run_after - now).total_seconds() * 1000)) if run_after else 0
     if dedupe_key:
         existing = Job.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
@@ -78,13 +81,13 @@ def job_enqueue(
                 owner=owner,
                 args=args or {},
                 max_attempts=job_kind.max_attempts,
-                run_after=now,
+                run_after=max(run_after, now) if run_after else now,
                 enqueued_at=now,
                 dedupe_key=dedupe_key,
             )
     except IntegrityError:
         return Job.objects.get(dedupe_key=dedupe_key)
-    transaction.on_commit(lambda: _ring(job.pk, kind))
+    transaction.on_commit(lambda: _ring(job.pk, kind, delay_ms=delay_ms))
     return job
 
 

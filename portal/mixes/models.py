@@ -11,6 +11,9 @@ from django.db import models
 class RenderKind(models.TextChoices):
     PREVIEW = "preview", "Preview of a stem in context"
     SOUNDTRACK = "soundtrack", "Soundtrack requested through the API"
+    # One paid stretch of a live stream (portal/streams): the segments a listener was
+    # delivered and confirmed, with their attribution, so plays pay it like a soundtrack.
+    STREAM = "stream", "Stretch of a live stream"
 
 
 class RenderStatus(models.TextChoices):

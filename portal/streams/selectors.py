@@ -1,0 +1,194 @@
+"""Reads for the live player: sessions of an app, the controls timeline as the engine wants it,
+a listener's dislikes and likes, segments, the playlist and what is heard now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from portal.clients.models import ClientApp
+from portal.core.errors import NotFound
+from portal.mixes.selectors import renderable_stems
+from portal.stems.models import Stem
+from portal.streams import engine, schedule
+from portal.streams.models import (
+    FeedbackEvent,
+    SegmentStatus,
+    StreamControl,
+    StreamFeedback,
+    StreamSegment,
+    StreamSession,
+)
+
+
+def session_of_app(*, app: ClientApp | None, session_id: Any) -> StreamSession:
+    """The session, if this app opened it. Another app's session is "not found", as a session
+    that does not exist is: ids do not leak across apps."""
+    if app is None:
+        raise NotFound("not_found", "No such stream session.")
+    session = StreamSession.objects.filter(pk=session_id, app=app).first() if session_id else None
+    if session is None:
+        raise NotFound("not_found", "No such stream session for this app.")
+    return session
+
+
+def known_moods() -> list[str]:
+    """The moods at least one approved stem is tagged with: what a stream can honour."""
+    moods: set[str] = set()
+    for tags in renderable_stems().values_list("moods", flat=True):
+        moods.update(str(m).strip().lower() for m in (tags or []) if str(m).strip())
+    return sorted(moods)
+
+
+def timeline(session: StreamSession) -> list[Any]:
+    """Every control and feedback event of the session, in output-frame order."""
+    events: list[tuple[int, int, int, Any]] = []
+    for control in StreamControl.objects.filter(session=session):
+        events.append(
+            (
+                control.at_frame,
+                control.created_at.timestamp(),
+                control.pk,
+                engine.StreamEvent(
+                    at_frame=int(control.at_frame),
+                    kind="controls",
+                    controls=engine.controls_of(control.controls),
+                ),
+            )
+        )
+    for feedback in StreamFeedback.objects.filter(session=session):
+        events.append(
+            (
+                feedback.at_frame,
+                feedback.created_at.timestamp(),
+                feedback.pk,
+                engine.StreamEvent(
+                    at_frame=int(feedback.at_frame),
+                    kind=str(feedback.event),
+                    stems=frozenset(str(s) for s in feedback.stems),
+                ),
+            )
+        )
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    return [event for *_, event in events]
+
+
+def _listener_feedback(session: StreamSession, event: str, at: datetime, keep: timedelta) -> Any:
+    return StreamFeedback.objects.filter(
+        session__app_id=session.app_id,
+        session__listener_id=session.listener_id,
+        event=event,
+        created_at__lte=at,
+        created_at__gt=at - keep,
+    ).values_list("stems", flat=True)
+
+
+def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:
+    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session)."""
+    keep = timedelta(seconds=int(getattr(settings, "STREAM_DISLIKE_SECONDS", 7 * 86400)))
+    return frozenset(
+        str(s)
+        for stems in _listener_feedback(session, FeedbackEvent.DISLIKE, at, keep)
+        for s in stems
+    )
+
+
+def listener_weights(session: StreamSession, at: datetime) -> dict[str, float]:
+    """Liked stems' weight multipliers (STREAM_LIKE_WEIGHT), minus any disliked since."""
+    keep = timedelta(seconds=int(getattr(settings, "STREAM_LIKE_SECONDS", 30 * 86400)))
+    weight = float(getattr(settings, "STREAM_LIKE_WEIGHT", 2.0))
+    liked = {
+        str(s) for stems in _listener_feedback(session, FeedbackEvent.LIKE, at, keep) for s in stems
+    }
+    return {stem: weight for stem in sorted(liked - listener_excluded(session, at))}
+
+
+def ready_segments(session: StreamSession) -> QuerySet[StreamSegment]:
+    return StreamSegment.objects.filter(session=session, status=SegmentStatus.READY)
+
+
+def latest_ready(session: StreamSession) -> StreamSegment | None:
+    return ready_segments(session).order_by("-index").first()
+
+
+def segment_ready(session: StreamSession, index: int) -> StreamSegment | None:
+    return ready_segments(session).filter(index=index).first()
+
+
+def state_before(session: StreamSession, index: int) -> Any:
+    """The engine state at the start of segment `index`, or at the last boundary before it that
+    is rendered (first_change_frame accepts any boundary at or before its frame)."""
+    previous = ready_segments(session).filter(index__lt=index).order_by("-index").first()
+    if previous is None:
+        return engine.stream_open(seed=int(session.seed), controls=session.initial_controls)
+    return engine.state_from_json(previous.state_after)
+
+
+@dataclass(frozen=True)
+class PlaylistView:
+    text: str  # empty while nothing is published and rendered yet
+    ended: bool
+
+
+def playlist(session: StreamSession, now: datetime) -> PlaylistView:
+    """The live media playlist: the last STREAM_PLAYLIST_WINDOW segments that are published and
+    rendered, contiguous from the window's start (RFC 8216 6.2.2 sliding window). An ended
+    session's playlist ends at the last segment it delivered (EXT-X-ENDLIST)."""
+    ended = not session.is_live
+    edge = schedule.published_edge(session.origin, now)
+    if ended:
+        edge = min(edge, max(session.delivered_index, 0))
+    first = max(0, edge - schedule.playlist_window() + 1)
+    ready = set(
+        ready_segments(session)
+        .filter(index__gte=first, index__lte=edge)
+        .values_list("index", flat=True)
+    )
+    listed: list[tuple[int, float, str]] = []
+    for index in range(first, edge + 1):
+        if index not in ready:
+            break  # a gap: the player waits for it rather than skipping audio
+        listed.append((index, engine.segment_seconds(), f"seg/{index}.m4s"))
+    if not listed:
+        return PlaylistView(text="", ended=ended)
+    return PlaylistView(
+        text=engine.media_playlist(segments=listed, init_uri="init.mp4", ended=ended), ended=ended
+    )
+
+
+def now_playing(session: StreamSession, position_s: float | None) -> dict[str, Any]:
+    """What sounds at `position_s` of the stream (the player's playhead), from the manifest of
+    the delivered segment there, with each stem's title and credited artists."""
+    seconds = engine.segment_seconds()
+    if position_s is None or position_s < 0:
+        index = max(session.delivered_index, 0)
+    else:
+        index = int(position_s // seconds)
+    segment = segment_ready(session, index)
+    if segment is None:
+        segment = ready_segments(session).filter(index__lte=index).order_by("-index").first()
+    if segment is None:
+        return {
+            "segment": None,
+            "position_s": position_s,
+            "stems": [],
+            "controls": session.controls,
+        }
+    ids = [int(s) for s in segment.stems if str(s).isdigit()]
+    stems = (
+        Stem.objects.filter(pk__in=ids).select_related("artist").prefetch_related("credits__artist")
+    )
+    shown = []
+    for stem in sorted(stems, key=lambda s: s.pk):
+        artists = [c.artist.display_name for c in stem.credits.all()] or [stem.artist.display_name]
+        shown.append({"id": stem.pk, "title": stem.title, "role": stem.role, "artists": artists})
+    return {
+        "segment": segment.index,
+        "position_s": position_s,
+        "stems": shown,
+        "controls": session.controls,
+    }

@@ -1,0 +1,72 @@
+"""Provenance of stream audio: each segment's manifest signed with the platform key, as renders
+are, and the stream's audio in the self-output guard, STREAM_SELF_OUTPUT_SECONDS at a time, so an
+upload of a recorded excerpt of any stream is refused like an excerpt of a render."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django.core.files.storage import default_storage
+
+from portal.mixes.keys import signing_key_pem
+from portal.mixes.rendering import stems_meta_for
+from portal.stems.models import RenderedAudio
+from portal.stems.services.rendered_audio import rendered_audio_register
+from portal.streams import engine, schedule
+from portal.streams.models import SegmentStatus, StreamSegment, StreamSession
+from renderer.signing import sign_manifest
+
+
+def manifest_sign(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Add each stem's content hash, licence version and credits (artist ids and basis points,
+    what royalties pay from), then sign with the platform key."""
+    entries = [e for e in manifest.get("stems") or [] if isinstance(e, dict)]
+    meta = stems_meta_for({"stems": [{"id": str(e.get("id"))} for e in entries]})
+    for entry in entries:
+        entry.update(meta.get(str(entry.get("id")), {}))
+    return sign_manifest(manifest, signing_key_pem())
+
+
+@lru_cache(maxsize=1)
+def init_bytes() -> bytes:
+    """The init segment: the same for every session (48 kHz stereo), so it is made, not stored."""
+    return engine.init_segment()
+
+
+def segment_bytes(segment: StreamSegment) -> bytes:
+    with default_storage.open(segment.storage_key, "rb") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def chunk_key(session: StreamSession, number: int) -> str:
+    return f"stream:{session.pk}:{number}"
+
+
+def self_output_register(*, session: StreamSession, below: int, final: bool = False) -> int:
+    """Register the whole chunks of the session's segments under index `below` (final: no longer
+    replaceable) that are not registered yet, and with `final` (the session is over) the
+    trailing partial chunk too. Returns how many chunks it registered."""
+    size = schedule.self_output_segments()
+    registered = 0
+    last = (below - 1) // size
+    for number in range(max(0, last - 1), last + 1):
+        first, end = number * size, min((number + 1) * size, below)
+        whole = (number + 1) * size <= below
+        key = chunk_key(session, number)
+        if end <= first or not (whole or final) or RenderedAudio.objects.filter(key=key).exists():
+            continue
+        rows = list(
+            StreamSegment.objects.filter(
+                session=session, status=SegmentStatus.READY, index__gte=first, index__lt=end
+            ).order_by("index")
+        )
+        if not rows:
+            continue
+        samples = engine.decode(init_bytes(), [segment_bytes(row) for row in rows])
+        rendered_audio_register(
+            key=key, samples=samples, sample_rate=engine.SAMPLE_RATE, audio_name=rows[0].storage_key
+        )
+        registered += 1
+    return registered

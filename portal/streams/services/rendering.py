@@ -1,0 +1,164 @@
+"""Render ahead: keep STREAM_LEAD_SEGMENTS segments rendered beyond each live session's published
+edge, on the render queue.
+
+A "streams.render" job renders the session's next segments from the state stored on the last
+ready one, so any worker continues any session. Each segment is committed under the session's
+row lock, only if the job still holds its claim (job_claim_assert), the session's generation
+is the one it rendered for (no change discarded the run meanwhile) and nobody committed that
+index first (a conditional unique constraint backs this up): two workers never both commit a
+segment. A worker killed mid-segment leaves its job running with a stale heartbeat; the
+sweeper hands it to another worker, and a playlist fetch that finds the lead used up sends a
+hedge job at once, so a listener's buffer does not wait for the sweeper.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.jobs.services import job_claim_assert, job_enqueue
+from portal.streams import engine, schedule, selectors
+from portal.streams.models import StreamSegment, StreamSession
+from portal.streams.services.counting import stretch_open
+from portal.streams.services.provenance import manifest_sign, self_output_register
+
+RENDER_JOB_KIND = "streams.render"
+
+
+def render_needed(*, session: StreamSession, now: datetime) -> bool:
+    """Enqueue a render job if the session's next segment is within the lead; True if one is."""
+    if not session.is_live:
+        return False
+    last = selectors.latest_ready(session)
+    following = last.index + 1 if last is not None else 0
+    edge = schedule.published_edge(session.origin, now)
+    if following > edge + schedule.lead_segments():
+        return False
+    key = f"{RENDER_JOB_KIND}:{session.pk}:{session.generation}:{following}"
+    args = {"session_id": str(session.pk), "generation": session.generation}
+    job_enqueue(kind=RENDER_JOB_KIND, args=args, dedupe_key=key)
+    if following <= edge:
+        # The lead is used up: the job for it may be on a dead worker. A second one, at most
+        # one per two segment lengths, races it; the loser commits nothing.
+        bucket = int(now.timestamp() // (2 * engine.segment_seconds()))
+        job_enqueue(kind=RENDER_JOB_KIND, args=args, dedupe_key=f"{key}:hedge:{bucket}")
+    return True
+
+
+def _segment_wall_time(session: StreamSession, index: int) -> datetime:
+    return schedule.publish_time(session.origin, index)
+
+
+def _store(session: StreamSession, segment: Any, data: bytes) -> str:
+    name = (
+        f"streams/{session.pk}/{segment.index:07d}-g{session.generation}-"
+        f"{uuid.uuid4().hex[:10]}.m4s"
+    )
+    return default_storage.save(name, ContentFile(data))
+
+
+def _commit(
+    session: StreamSession,
+    segment: Any,
+    *,
+    generation: int,
+    after: int | None,
+    key: str,
+    manifest: dict[str, Any],
+) -> StreamSegment | None:
+    """Record the rendered segment, or None if the run is void (see the module docstring)."""
+    try:
+        with transaction.atomic():
+            locked = StreamSession.objects.select_for_update().get(pk=session.pk)
+            job_claim_assert()
+            previous = selectors.latest_ready(locked)
+            if (
+                not locked.is_live
+                or locked.generation != generation
+                or (previous.pk if previous else None) != after
+            ):
+                return None
+            row = StreamSegment.objects.create(
+                session=locked,
+                index=segment.index,
+                generation=generation,
+                start_frame=segment.start_frame,
+                frames=int(segment.samples.shape[0]),
+                state_after=segment.state_after.to_json(),
+                storage_key=key,
+                manifest=manifest,
+                stems=sorted(segment.stems, key=lambda s: (len(s), s)),
+                rendered_at=timezone.now(),
+            )
+            stretch_open(session=locked, index=segment.index)
+            return row
+    except IntegrityError:
+        return None
+
+
+def stream_render_ahead(
+    *, session_id: str, generation: int, progress: Callable[[int], None]
+) -> dict[str, Any]:
+    """Render the session's next segments until the lead is met; a void run stops early."""
+    rendered: list[int] = []
+    cache_before = engine.STEM_CACHE.hits
+    while True:
+        session = StreamSession.objects.filter(pk=session_id).first()
+        if session is None or not session.is_live or session.generation != generation:
+            break
+        now = timezone.now()
+        if session.last_activity_at + schedule.idle_after() <= now:
+            break  # nobody is listening: the idle timer ends it
+        edge = schedule.published_edge(session.origin, now)
+        previous = selectors.latest_ready(session)
+        index = previous.index + 1 if previous is not None else 0
+        if index > edge + schedule.lead_segments():
+            break
+        if previous is None:
+            state = engine.stream_open(seed=int(session.seed), controls=session.initial_controls)
+        else:
+            state = engine.state_from_json(previous.state_after)
+        wall = _segment_wall_time(session, index)
+        vault = engine.vault_now()
+        segment = engine.render_segment(
+            state,
+            vault=vault,
+            events=selectors.timeline(session),
+            excluded=selectors.listener_excluded(session, wall),
+            weights=selectors.listener_weights(session, wall),
+        )
+        manifest = manifest_sign(
+            engine.segment_manifest(
+                segment, session_id=str(session.pk), seed=int(session.seed), vault=vault
+            )
+        )
+        data = engine.embed_manifest(engine.media_segment(segment), manifest)
+        key = _store(session, segment, data)
+        row = _commit(
+            session,
+            segment,
+            generation=generation,
+            after=previous.pk if previous else None,
+            key=key,
+            manifest=manifest,
+        )
+        if row is None:
+            default_storage.delete(key)
+            break
+        rendered.append(row.index)
+        progress(min(99, len(rendered) * 10))
+        boundary = max(session.delivered_index, edge) + 1
+        self_output_register(session=session, below=min(boundary, row.index + 1))
+    return {
+        "session_id": session_id,
+        "generation": generation,
+        "rendered": rendered,
+        "stem_cache_hits": engine.STEM_CACHE.hits - cache_before,
+    }
