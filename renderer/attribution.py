@@ -7,7 +7,7 @@ over the output; the shares are what the manifest records and royalties are paid
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -33,33 +33,40 @@ def _frame_energies(stem: Samples) -> Float64Array:
 
 
 def stem_energy_per_second(
-    placements: list[Placement], stems: Mapping[str, Samples], frames: int, channels: int, sr: int
+    placements: list[Placement],
+    stems: Mapping[str, Samples],
+    frames: int,
+    channels: int,
+    sr: int,
+    *,
+    cache: MutableMapping[tuple[Any, ...], Float64Array] | None = None,
 ) -> dict[str, Float64Array]:
     """Energy (sum of squares over output channels) each stem adds to each second of the mix.
 
     Uses prefix sums of each gained stem's per-frame energy, so repeats cost O(seconds), not
     O(samples); only faded spans touch samples. Repeats of one stem that overlap in time are
-    counted as the sum of their energies.
+    counted as the sum of their energies. `cache` keeps the per-frame energies and prefix sums
+    for the next call (the live stream measures the same stems every segment); its keys are
+    the stem ids, so a stem id must always name the same samples in it.
     """
     seconds = max(1, -(-frames // sr))
     energies: dict[str, Float64Array] = {}
-    prefix_cache: dict[tuple[str, float], Float64Array] = {}
-    frame_cache: dict[str, Float64Array] = {}
+    store: MutableMapping[tuple[Any, ...], Float64Array] = {} if cache is None else cache
     for p in placements:
         stem = stems[p.stem_id]
-        per_frame = frame_cache.get(p.stem_id)
+        per_frame = store.get(("frames", p.stem_id, channels))
         if per_frame is None:  # once per stem, however many layers play it
             per_frame = _frame_energies(stem)
             if stem.shape[1] != channels:
                 # A mono stem is broadcast onto every output channel: its energy counts that often.
                 per_frame *= channels / stem.shape[1]
-            frame_cache[p.stem_id] = per_frame
+            store["frames", p.stem_id, channels] = per_frame
         gain2 = 10.0 ** (p.gain_db / 10.0)
-        key = (p.stem_id, gain2)
-        prefix = prefix_cache.get(key)
+        key = ("prefix", p.stem_id, channels, gain2)
+        prefix = store.get(key)
         if prefix is None:
             prefix = np.concatenate([[0.0], np.cumsum(per_frame * gain2)])
-            prefix_cache[key] = prefix
+            store[key] = prefix
         total = energies.setdefault(p.stem_id, np.zeros(seconds, dtype=np.float64))
         for a, b in repeat_spans(p, stem.shape[0]):
             for lo, hi, env in pieces(p, a, b):

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from renderer.audio import Samples
 from renderer.dsp.kweight import k_weight
@@ -30,10 +31,44 @@ _UNCONFORMED_TEMPO = 120.0  # the plan tempo under which stems played at their o
 _FACTS_KEPT = 4096
 
 
-def stem_key(stem_id: str, tempo: float | None) -> str:
-    """The mix's name for a stem prepared at a tempo (a stem may sound at two tempi at once
-    while one phrase's loop fades out over the next's)."""
-    return stem_id if tempo is None else f"{stem_id}@{tempo:g}"
+def stem_key(content_sha256: str, tempo: float | None) -> str:
+    """The mix's name for a stem's content prepared at a tempo (a stem may sound at two tempi at
+    once while one phrase's loop fades out over the next's). By content, so the worker-wide
+    caches below can never mistake one listener's stem for another's."""
+    return content_sha256 if tempo is None else f"{content_sha256}@{tempo:g}"
+
+
+class ByteBoundedCache(MutableMapping[tuple[Any, ...], "npt.NDArray[np.float64]"]):
+    """An LRU mapping of arrays bounded by their bytes: the per-worker store of the stems'
+    per-frame energies and prefix sums (`renderer.attribution.stem_energy_per_second`)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple[Any, ...], npt.NDArray[np.float64]] = OrderedDict()
+
+    def __getitem__(self, key: tuple[Any, ...]) -> npt.NDArray[np.float64]:
+        value = self._items[key]
+        self._items.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: tuple[Any, ...], value: npt.NDArray[np.float64]) -> None:
+        if key in self._items:
+            del self[key]
+        self._items[key] = value
+        self.bytes += value.nbytes
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            _, evicted = self._items.popitem(last=False)
+            self.bytes -= evicted.nbytes
+
+    def __delitem__(self, key: tuple[Any, ...]) -> None:
+        self.bytes -= self._items.pop(key).nbytes
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class StemSource:
@@ -41,6 +76,7 @@ class StemSource:
     and K-weighted power), kept per worker beside the cache."""
 
     _facts: OrderedDict[tuple[str, float | None], StemFacts] = OrderedDict()
+    energies = ByteBoundedCache(256 * 1024 * 1024)
 
     def __init__(self, load: StemLoader | None, cache: StemCache | None) -> None:
         self.load = load
@@ -50,7 +86,7 @@ class StemSource:
     def _prepare(self, stems: Sequence[tuple[VaultStem, float | None]]) -> None:
         by_tempo: dict[float | None, list[VaultStem]] = {}
         for stem, tempo in stems:
-            if stem_key(stem.id, tempo) not in self.prepared:
+            if stem_key(stem.content_sha256, tempo) not in self.prepared:
                 by_tempo.setdefault(tempo, []).append(stem)
         for tempo, group in sorted(by_tempo.items(), key=lambda item: (item[0] is None, item[0])):
             refs = tuple(
@@ -70,13 +106,15 @@ class StemSource:
                 sample_rate=SAMPLE_RATE,
                 channels=CHANNELS,
             )
+            sha = {stem.id: stem.content_sha256 for stem in group}
             # One thread: a stream worker renders one listener's segment per core.
             for stem_id, samples in load_stems(plan, self.load, self.cache, workers=1).items():
-                self.prepared[stem_key(stem_id, tempo)] = samples
+                self.prepared[stem_key(sha[stem_id], tempo)] = samples
 
     def samples(self, stems: Sequence[tuple[VaultStem, float | None]]) -> dict[str, Samples]:
         self._prepare(stems)
-        return {stem_key(s.id, t): self.prepared[stem_key(s.id, t)] for s, t in stems}
+        keys = [stem_key(s.content_sha256, t) for s, t in stems]
+        return {key: self.prepared[key] for key in keys}
 
     def facts(self, stem: VaultStem, tempo: float | None) -> StemFacts:
         key = (stem.content_sha256, tempo)
@@ -84,7 +122,7 @@ class StemSource:
         if known is not None:
             self._facts.move_to_end(key)
             return known
-        samples = self.samples([(stem, tempo)])[stem_key(stem.id, tempo)]
+        samples = self.samples([(stem, tempo)])[stem_key(stem.content_sha256, tempo)]
         weighted = k_weight(samples, SAMPLE_RATE)
         # Energy over the output channels: a mono stem is heard on both.
         power = float(np.mean(np.square(weighted), axis=0).sum()) * (CHANNELS / samples.shape[1])
@@ -108,7 +146,7 @@ def layer_placement(layer: Mapping[str, Any], first: int, stop: int) -> Placemen
     repeats = max(1, math.ceil((stop_at - origin) / period))
     fade_start = layer["fade_start"]
     return Placement(
-        stem_id=stem_key(layer["stem"], layer["tempo"]),
+        stem_id=stem_key(layer["sha256"], layer["tempo"]),
         section=str(layer["n"]),
         start_frame=origin - first,
         end_frame=stop_at - first,

@@ -426,11 +426,13 @@ def plan_until(
 
 
 def arrangement_at(plan: Mapping[str, Any], frame: int) -> tuple[tuple[str, int], ...]:
-    """The stems sounding at `frame` and where in each its playback is: (stem, offset)."""
+    """The stems sounding at `frame` (not leaving there) and where in each its playback is:
+    (stem, offset into its repeat)."""
     return tuple(
         sorted(
             (layer["stem"], (frame - layer["start"]) % layer["period"])
             for layer in sounding(plan, frame)
+            if layer["fade_start"] is None or layer["fade_start"] > frame
         )
     )
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from renderer.encoding import pcm24_sha256, quantise_24
 from renderer.engine import RenderResult
+from renderer.loudness import true_peak_dbtp
 from renderer.manifest import build_manifest
 from renderer.plan import Layer, RenderPlan, Section, StemRef
+from renderer.stream import hls
 from renderer.stream.limiting import DELAY
 from renderer.stream.state import SAMPLE_RATE, StreamSettings, VaultStem
 
 if TYPE_CHECKING:
     from renderer.stream.segment import Segment
 
-SEGMENT_FORMAT = "flac"  # what renderer.stream.hls carries: 24-bit FLAC in fragmented MP4
+SEGMENT_FORMAT = "flac"  # what renderer.stream.hls carries: FLAC in fragmented MP4
 
 
 def _segment_plan(segment: Segment, vault: Sequence[VaultStem]) -> RenderPlan:
@@ -70,15 +73,18 @@ def segment_manifest(
     """The unsigned manifest of one segment (see the module docstring)."""
     plan = _segment_plan(segment, vault)
     frames = int(segment.samples.shape[0])
+    # The hash is of what a listener's decoder yields: the packager's dithered 16-bit samples.
+    delivered = hls.delivered_samples(segment.samples, start_frame=segment.start_frame)
+    pcm, _ = quantise_24(delivered)
     result = RenderResult(
         audio=b"",
         format=SEGMENT_FORMAT,
-        samples=segment.samples,
+        samples=delivered,
         sample_rate=SAMPLE_RATE,
         duration_s=frames / SAMPLE_RATE,
-        audio_sha256=segment.audio_sha256,
+        audio_sha256=pcm24_sha256(pcm, SAMPLE_RATE),
         loudness_lufs=segment.stats.get("short_term_lufs", float("-inf")),
-        true_peak_dbtp=segment.true_peak_dbtp,
+        true_peak_dbtp=true_peak_dbtp(delivered, SAMPLE_RATE),
         placements=segment.placements,
         attribution=segment.attribution,
     )
@@ -86,6 +92,7 @@ def segment_manifest(
     manifest = build_manifest(
         plan, result, render_id=f"stream:{session_id}:{segment.index}", stems_meta=meta
     )
+    manifest["audio"]["bits"] = hls.BITS_PER_SAMPLE
     manifest["stream"] = {
         "session_id": session_id,
         "seed": seed,

@@ -17,6 +17,7 @@ again; the bars planned after that use only the stems of `vault`.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.attribution import attribution_map, stem_energy_per_second
-from renderer.encoding import pcm24_sha256, quantise_24
-from renderer.loudness import true_peak_dbtp
+from renderer.encoding import quantise_24
 from renderer.placement import Placement
 from renderer.stems import StemCache, StemLoader
 from renderer.stream import limiting, mixdown, planner, rider
@@ -59,8 +59,6 @@ class Segment:
     placements: tuple[Placement, ...] = ()
     tempo_bpm: float = 0.0
     key: str = ""
-    audio_sha256: str = ""  # renderer.audio.pcm_sha256 of the 24-bit samples
-    true_peak_dbtp: float = float("-inf")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,7 +120,9 @@ def _energies_per_second(
         for p in placed
     ]
     energies: dict[str, npt.NDArray[np.float64]] = {}
-    counted = stem_energy_per_second(moved, stems, frames + shift, CHANNELS, SAMPLE_RATE)
+    counted = stem_energy_per_second(
+        moved, stems, frames + shift, CHANNELS, SAMPLE_RATE, cache=mixdown.StemSource.energies
+    )
     for key, values in sorted(counted.items()):
         stem_id = ids[key]
         mine = values[lead:]
@@ -142,7 +142,7 @@ def render_segment(
     settings: StreamSettings = _DEFAULT,
 ) -> Segment:
     """Render the segment that starts at `state.start_frame`; see the module docstring."""
-    data = StreamState.from_json(state.to_json()).data  # never alias the caller's state
+    data = json.loads(json.dumps(state.data))  # never alias the caller's state
     first_out = state.start_frame
     if first_out % BLOCK_FRAMES:
         raise StreamError(f"a segment must start on a 100 ms block, not at frame {first_out}")
@@ -183,12 +183,12 @@ def render_segment(
     limited, data["release_db"], reduction = limiting.limit_span(
         ridden, mix_first - span_first, mix_stop - span_first, 0, data["release_db"], settings
     )
-    pcm, samples = quantise_24(limited)
+    _, samples = quantise_24(limited)
 
     # Attribution over the output frames, from the mix's placements (before the master, as a
     # render's: the rider and limiter scale every stem alike).
     placed = mixdown.placements(sounding, mix_first, mix_stop)
-    ids = {mixdown.stem_key(layer["stem"], layer["tempo"]): layer["stem"] for layer in sounding}
+    ids = {mixdown.stem_key(layer["sha256"], layer["tempo"]): layer["stem"] for layer in sounding}
     energies = _energies_per_second(placed, stems, frames, ids)
     attribution = attribution_map(energies, SAMPLE_RATE, CHANNELS)
     audible = sorted({s for second in attribution["seconds"] for s in second["shares"]})
@@ -201,11 +201,9 @@ def render_segment(
     plan["bars"] = [b for b in plan["bars"] if b + limiting.DELAY >= first_out + frames]
     keep_from = span_stop - BLOCK_FRAMES  # where the next call's span begins
     plan["layers"] = [item for item in layers if item["end"] is None or item["end"] > keep_from]
-    peak = true_peak_dbtp(samples, SAMPLE_RATE)
     stats = {
         **rider_stats,
         "limiter_reduction_db": reduction,
-        "true_peak_dbtp": peak,
         "layers": float(sum(item["end"] is None for item in sounding)),
         "tempo_bpm": float(plan["tempo"]),
     }
@@ -216,7 +214,7 @@ def render_segment(
         index=state.segment_index,
         start_frame=first_out,
         samples=samples,
-        state_after=StreamState.from_json(after.to_json()),
+        state_after=after,
         attribution=attribution,
         stems=tuple(audible),
         bar_frames=bars,
@@ -224,6 +222,4 @@ def render_segment(
         placements=tuple(dataclasses.replace(p, stem_id=ids[p.stem_id]) for p in placed),
         tempo_bpm=float(plan["tempo"]),
         key=planner.key_name(plan["key"]),
-        audio_sha256=pcm24_sha256(pcm, SAMPLE_RATE),
-        true_peak_dbtp=peak,
     )

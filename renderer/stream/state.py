@@ -3,7 +3,7 @@ and the state carried from one segment to the next (JSON, round-tripping exactly
 
 from __future__ import annotations
 
-import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,7 @@ class StreamState:
             "schema": STATE_SCHEMA,
             "segment_index": self.segment_index,
             "start_frame": self.start_frame,
-            "data": copy.deepcopy(self.data),
+            "data": json.loads(json.dumps(self.data)),
         }
 
     @classmethod
@@ -138,5 +138,5 @@ class StreamState:
         return cls(
             segment_index=int(data["segment_index"]),
             start_frame=int(data["start_frame"]),
-            data=copy.deepcopy(data["data"]),
+            data=json.loads(json.dumps(data["data"])),
         )

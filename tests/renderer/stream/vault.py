@@ -5,12 +5,25 @@ checks it)."""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from renderer.stream import VaultStem
+from renderer.stems import StemCache
+from renderer.stream import (
+    Controls,
+    Segment,
+    StreamEvent,
+    StreamSettings,
+    StreamState,
+    VaultStem,
+    render_segment,
+    stream_open,
+)
 
 RATE = 48_000
 _BAR_S = 2.0  # one bar at 120 bpm
@@ -76,3 +89,37 @@ def make_vault(
             )
             n += 1
     return stems
+
+
+@pytest.fixture(scope="session")
+def synthetic_vault(tmp_path_factory: pytest.TempPathFactory) -> list[VaultStem]:
+    """Shared by the stream tests (import it into a test module to use it)."""
+    return make_vault(tmp_path_factory.mktemp("stream-vault"))
+
+
+def render_run(
+    count: int,
+    *,
+    vault: list[VaultStem],
+    seed: int = 1,
+    controls: Controls | None = None,
+    events: list[StreamEvent] | None = None,
+    cache: StemCache | None = None,
+    vault_at: Callable[[int], list[VaultStem]] | None = None,
+    settings: StreamSettings | None = None,
+) -> list[Segment]:
+    """`count` segments in sequence, the state JSON round-tripped between them as the portal
+    stores it; `vault_at(index)` may change the vault from one segment to the next."""
+    state = stream_open(seed=seed, controls=controls or Controls(mood="calm", intensity=0.5))
+    segments = []
+    for index in range(count):
+        segment = render_segment(
+            state,
+            vault=vault_at(index) if vault_at else vault,
+            events=events or [],
+            cache=cache,
+            settings=settings or StreamSettings(),
+        )
+        segments.append(segment)
+        state = StreamState.from_json(json.loads(json.dumps(segment.state_after.to_json())))
+    return segments
