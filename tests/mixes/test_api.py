@@ -16,6 +16,7 @@ from portal.mixes import services
 from portal.mixes.models import Mix, RenderStatus
 from portal.stems.models import StemStatus
 from tests.conftest import ROOT, need
+from tests.factories.audio import ebur128
 from tests.mixes.factories import make_done_mix, make_stem, make_vault
 
 LIST_URL = "/api/v1/soundtracks/"
@@ -319,26 +320,6 @@ def test_loudness_and_true_peak_hold_under_an_independent_meter(
     path = tmp_path / "mix.wav"
     with default_storage.open(mix.audio.name, "rb") as handle:
         path.write_bytes(handle.read())
-    meter = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostats",
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-filter_complex",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert meter.returncode == 0, meter.stderr[-2000:]
-    summary = meter.stderr[meter.stderr.rfind("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    integrated, peak = ebur128(path)
     assert abs(integrated - -16.0) <= 0.1
     assert peak <= -1.0
