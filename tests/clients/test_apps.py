@@ -14,7 +14,7 @@ from portal.clients.models import AppCredential, AppStatus, ClientApp
 from portal.clients.services import app_decide, app_register, credential_issue
 from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix
-from tests.conftest import make_client_app
+from tests.factories.clients import ClientAppFactory
 from tests.royalties.factories import even_mix, make_stem
 
 
@@ -168,7 +168,7 @@ def test_an_app_sees_only_the_soundtracks_it_requested(
 ) -> None:
     web_mix = even_mix([make_stem(artist)], 30)
     Mix.objects.filter(pk=web_mix.pk).update(requested_by=developer)
-    other_app = make_client_app(developer, "Second game")
+    other_app = ClientAppFactory(owner=developer, name="Second game")
     other_mix = even_mix([make_stem(artist)], 30)
     Mix.objects.filter(pk=other_mix.pk).update(requested_by=developer, client_app=other_app)
     api = app_api(client_app)

@@ -7,7 +7,7 @@ import pytest
 from portal.clients import demo as clients_demo
 from portal.mixes import demo
 from portal.mixes.models import Mix, RenderStatus
-from tests.conftest import make_user
+from tests.factories.accounts import UserFactory
 from tests.mixes.factories import make_stem, make_vault
 
 # The demo's own requests are 45 s and 60 s; shorter ones keep this test quick while going
@@ -22,7 +22,7 @@ def test_the_demo_app_requests_two_soundtracks_once(
     artist: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(demo, "DEMO_REQUESTS", SHORT_REQUESTS)
-    make_user("sam", "staff")
+    UserFactory(username="sam", staff=True)
     clients_demo.seed(out=io.StringIO())
     app = clients_demo.demo_app()
     make_vault(artist, mood="calm")
@@ -43,7 +43,7 @@ def test_the_demo_app_requests_two_soundtracks_once(
 
 
 def test_the_demo_says_why_when_the_vault_is_empty(db: None) -> None:
-    make_user("sam", "staff")
+    UserFactory(username="sam", staff=True)
     clients_demo.seed(out=io.StringIO())
     out = io.StringIO()
     demo.seed(out=out)

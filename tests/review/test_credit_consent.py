@@ -20,7 +20,7 @@ from portal.stems.models import Credit, CreditConsent, LicenseTemplate, StemStat
 from portal.stems.services.licenses import license_template_publish
 from portal.stems.services.lifecycle import stem_withdraw
 from portal.stems.services.submission import stem_submit
-from tests.conftest import make_user
+from tests.factories.accounts import UserFactory
 from tests.review import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ PENDING, ACCEPTED, DECLINED = CreditConsent.PENDING, CreditConsent.ACCEPTED, Cre
 
 @pytest.fixture
 def carol_artist(db: None) -> Any:
-    return make_user("dora", "artist")
+    return UserFactory(username="dora")
 
 
 @pytest.fixture
@@ -423,10 +423,10 @@ def test_only_the_credited_artist_can_answer_their_credit(
         assert api_for(None).post(f"/api/v1/credits/{credit.pk}/{verb}/").status_code in (401, 403)
     missing = api_for(outsider).post("/api/v1/credits/999999/accept/")
     assert missing.status_code == 404 and _error(missing)["code"] == "credit_not_found"
-    from tests.conftest import make_client_app
+    from tests.factories.clients import ClientAppFactory
 
     # The credited artist's own client app cannot answer for them either.
-    app_credential = app_api(make_client_app(other_artist, "Bob's app"))
+    app_credential = app_api(ClientAppFactory(owner=other_artist, name="Bob's app"))
     assert app_credential.post(f"/api/v1/credits/{credit.pk}/accept/").status_code == 403
     assert Credit.objects.get(pk=credit.pk).consent == PENDING
     assert not AuditEntry.objects.filter(action__startswith="credit.").exists()

@@ -16,7 +16,8 @@ from portal.royalties.models import Play, PlayReason, PlayRelease
 from portal.royalties.releases import play_release
 from portal.royalties.services import period_close
 from portal.royalties.verification import period_verify
-from tests.conftest import make_client_app, make_user
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientAppFactory
 from tests.royalties.conftest import MARCH_WINDOW_PASSED
 from tests.royalties.factories import MIX_CREATED, even_mix, event, ingest, make_stem
 
@@ -51,7 +52,7 @@ def test_a_farm_on_a_sock_puppet_app_is_held_and_real_listening_takes_the_pool(
     ingest(client_app, real_listening(genuine, client_app))
     # mallory's accomplice registers a "radio" (not credited anywhere: no self-play) whose
     # controller starts 20 accounts on mallory's mix at once, every 12 minutes, for 2 hours.
-    puppet = make_client_app(make_user("farmer", "artist"), "Totally real radio")
+    puppet = ClientAppFactory(owner=UserFactory(username="farmer"), name="Totally real radio")
     bait = even_mix(
         [make_stem(outsider, title="Mallory's loop")], 120, app=puppet, created_at=MIX_CREATED
     )
@@ -99,7 +100,7 @@ def test_a_looping_bot_is_held_by_threshold_hugging(
 def test_one_listener_id_on_two_apps_is_two_listeners(
     artist: Any, developer: Any, client_app: Any, clock: Any
 ) -> None:
-    other = make_client_app(developer, "Second game")
+    other = ClientAppFactory(owner=developer, name="Second game")
     ours = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
     theirs = even_mix([make_stem(artist)], 120, app=other, created_at=MIX_CREATED)
     ingest(client_app, [event(ours, started_at=DAY, ms_played=120_000, listener="user-1")])
@@ -118,7 +119,7 @@ def test_self_play_is_recomputed_at_the_close_whatever_its_row_says(
 ) -> None:
     # mallory plays her own stem through her own app; someone (or a bug) later flips the
     # stored mark to "counted": the close decides from the app's owner and the manifest.
-    own_app = make_client_app(outsider, "Mallory's player")
+    own_app = ClientAppFactory(owner=outsider, name="Mallory's player")
     mine = even_mix(
         [make_stem(outsider), make_stem(artist)], 60, app=own_app, created_at=MIX_CREATED
     )
@@ -182,7 +183,7 @@ def test_an_apps_usual_volume_comes_from_earlier_months(
     artist: Any, developer: Any, client_app: Any, clock: Any, settings: Any
 ) -> None:
     settings.ROYALTIES_SPIKE_FLOOR = 20  # a small app: 100 plays a day before it is held
-    new_app = make_client_app(developer, "Launched in March")
+    new_app = ClientAppFactory(owner=developer, name="Launched in March")
     old_mix = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
     new_mix = even_mix([make_stem(artist)], 120, app=new_app, created_at=MIX_CREATED)
     # February: the established app had 60 counted plays a day for two weeks.

@@ -12,7 +12,7 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine
 from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
-from tests.conftest import make_client_app
+from tests.factories.clients import ClientAppFactory
 from tests.royalties.conftest import MARCH_WINDOW_PASSED
 from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
 
@@ -120,7 +120,7 @@ def test_an_app_credential_cannot_read_its_owners_statement(
 ) -> None:
     # An app acts as its owner only where apps may act (soundtracks, plays): a leaked app
     # credential must not read the owner's earnings.
-    own_app = make_client_app(artist, "Alice's player")
+    own_app = ClientAppFactory(owner=artist, name="Alice's player")
     assert app_api(own_app).get(URL, {"period": "2024-03"}).status_code == 403
 
 
@@ -245,10 +245,11 @@ def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
 def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
     api_for: Any, client_for: Any, artist: Any, other_artist: Any, clock: Any
 ) -> None:
-    from tests.conftest import make_client_app, make_user
+    from tests.factories.accounts import UserFactory
+    from tests.factories.clients import ClientAppFactory
     from tests.royalties.factories import ingest
 
-    app = make_client_app(make_user("studio", "artist"), "Beat game")
+    app = ClientAppFactory(owner=UserFactory(username="studio"), name="Beat game")
     alices = make_stem(artist, title="Alice loop")
     bobs = make_stem(other_artist, title="Bob loop")
     shared = make_mix(

@@ -16,7 +16,7 @@ from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix, RenderKind
 from portal.royalties.models import Play, PlayReason
 from portal.royalties.services import period_close, plays_ingest
-from tests.conftest import make_client_app
+from tests.factories.clients import ClientAppFactory
 from tests.royalties.factories import even_mix, make_stem
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ def test_plays_of_a_preview_made_for_review_never_earn(
 def test_an_app_cannot_report_plays_of_another_apps_or_a_web_soundtrack(
     now: Any, client_app: Any, developer: Any, artist: Any
 ) -> None:
-    other = make_client_app(developer, "Someone else's game")
+    other = ClientAppFactory(owner=developer, name="Someone else's game")
     theirs = app_mix(other, [make_stem(artist)])
     nobodys = even_mix([make_stem(artist)], 60)  # requested on the web page, by no app
     now.advance(timedelta(hours=1))
@@ -108,7 +108,7 @@ def test_a_batch_backdated_past_the_late_window_is_refused_with_its_own_code(
 def test_an_app_owners_plays_of_their_own_stems_are_kept_but_never_count(
     now: Any, outsider: Any, artist: Any, staff: Any
 ) -> None:
-    own_app = make_client_app(outsider, "Mallory's player")
+    own_app = ClientAppFactory(owner=outsider, name="Mallory's player")
     mine = make_stem(outsider, title="Mallory's loop")
     mix = app_mix(own_app, [mine, make_stem(artist)])
     now.advance(timedelta(hours=1))
@@ -137,7 +137,7 @@ def test_the_issue_13_attack_earns_nothing(
     ]
     personal = api_for(outsider).post("/api/v1/plays/", {"events": batch}, format="json")
     assert personal.status_code == 403
-    app = make_client_app(outsider, "Totally real radio")
+    app = ClientAppFactory(owner=outsider, name="Totally real radio")
     for _ in range(4):
         result = plays_ingest(events=batch, app=app)
         assert result.accepted == 0
