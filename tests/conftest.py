@@ -63,6 +63,26 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _remove_factory_files() -> Iterator[None]:
+    """Delete the audio the factories stored, so local runs do not pile files up."""
+    yield
+    from tests.factories.stems import STORED
+
+    if not STORED:
+        return
+    from django.core.files.storage import default_storage
+
+    names = list(STORED)
+    STORED.clear()
+    for name in names:
+        try:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+        except Exception:
+            pass
+
+
 @pytest.fixture
 def corpus_dir() -> Path:
     if not CORPUS.is_dir():
