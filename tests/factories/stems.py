@@ -201,7 +201,7 @@ class StemFactory(DjangoModelFactory):
         return stem
 
 
-def vault(
+def vault_of(
     artist: Any, *, bpm: float = 120.0, key: str = "A minor", mood: str = "calm"
 ) -> list[Stem]:
     """A small balanced vault of `artist`'s: one stem per role group, all fitting together."""

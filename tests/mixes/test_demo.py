@@ -8,7 +8,7 @@ from portal.clients import demo as clients_demo
 from portal.mixes import demo
 from portal.mixes.models import Mix, RenderStatus
 from tests.factories.accounts import UserFactory
-from tests.mixes.factories import make_stem, make_vault
+from tests.factories.stems import StemFactory, vault_of
 
 # The demo's own requests are 45 s and 60 s; shorter ones keep this test quick while going
 # through the same code.
@@ -25,8 +25,8 @@ def test_the_demo_app_requests_two_soundtracks_once(
     UserFactory(username="sam", staff=True)
     clients_demo.seed(out=io.StringIO())
     app = clients_demo.demo_app()
-    make_vault(artist, mood="calm")
-    make_stem(artist, role="harmony", bpm=120, key="C major", moods=["uplifting"])
+    vault_of(artist, mood="calm")
+    StemFactory(artist=artist, role="harmony", bpm=120, musical_key="C major", moods=["uplifting"])
     out = io.StringIO()
     demo.seed(out=out)
     mixes = list(Mix.objects.filter(client_app=app))
