@@ -43,17 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
     }
 
 
-def flac_declaring(flac: bytes, frames: int) -> bytes:
-    """The FLAC with its STREAMINFO total sample count set to `frames` (0 = unknown): a header
-    that says anything, over audio that is what it is. RFC 9639 section 8.2: STREAMINFO is the
-    first metadata block; its 36-bit total is the low nibble of byte 21 and bytes 22-25."""
-    assert flac[:4] == b"fLaC" and flac[4] & 0x7F == 0
-    patched = bytearray(flac)
-    patched[21] = (patched[21] & 0xF0) | ((frames >> 32) & 0x0F)
-    patched[22:26] = (frames & 0xFFFFFFFF).to_bytes(4, "big")
-    return bytes(patched)
-
-
 @pytest.fixture(autouse=True)
 def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     # Throttle counters, sign-in attempts and claims live in the cache; one test's must not leak
@@ -74,6 +63,26 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _remove_factory_files() -> Iterator[None]:
+    """Delete the audio the factories stored, so local runs do not pile files up."""
+    yield
+    from tests.factories.stems import STORED
+
+    if not STORED:
+        return
+    from django.core.files.storage import default_storage
+
+    names = list(STORED)
+    STORED.clear()
+    for name in names:
+        try:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+        except Exception:
+            pass
+
+
 @pytest.fixture
 def corpus_dir() -> Path:
     if not CORPUS.is_dir():
@@ -82,41 +91,40 @@ def corpus_dir() -> Path:
 
 
 # --- Roles -----------------------------------------------------------------------------------
-PASSWORD = "correct-horse-battery"
-
-
-def make_user(username: str, role: str) -> Any:
-    from portal.accounts.services import user_create
-
-    return user_create(
-        username=username, role=role, password=PASSWORD, email=f"{username}@example.test"
-    )
-
-
 @pytest.fixture
 def artist(db: None) -> Any:
-    return make_user("alice", "artist")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="alice")
 
 
 @pytest.fixture
 def other_artist(db: None) -> Any:
-    return make_user("bob", "artist")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="bob")
 
 
 @pytest.fixture
 def curator(db: None) -> Any:
-    return make_user("carol", "curator")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="carol", curator=True)
 
 
 @pytest.fixture
 def staff(db: None) -> Any:
-    return make_user("sam", "staff")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="sam", staff=True)
 
 
 @pytest.fixture
 def outsider(db: None) -> Any:
     """A signed-up account with no stake in anything the test touches."""
-    return make_user("mallory", "artist")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="mallory")
 
 
 ROLES = ["artist", "other_artist", "curator", "staff", "outsider", "anonymous"]
@@ -186,27 +194,19 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return Clock(monkeypatch, timezone.now())
 
 
-def make_client_app(owner: Any, name: str = "Test game", *, approve: bool = True) -> Any:
-    """A client app of `owner`, approved by a staff account unless approve=False."""
-    from portal.accounts.models import Role, User
-    from portal.clients.services import app_decide, app_register
-
-    app = app_register(owner=owner, name=name)
-    if approve:
-        staff = User.objects.filter(role=Role.STAFF).first() or make_user("app-staff", "staff")
-        app = app_decide(app_id=app.pk, actor=staff, status="approved")
-    return app
-
-
 @pytest.fixture
 def developer(db: None) -> Any:
     """The owner of a client app (a game studio), credited on no stem."""
-    return make_user("dana", "artist")
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(username="dana")
 
 
 @pytest.fixture
 def client_app(developer: Any) -> Any:
-    return make_client_app(developer)
+    from tests.factories.clients import ClientAppFactory
+
+    return ClientAppFactory(owner=developer)
 
 
 @pytest.fixture
@@ -214,12 +214,11 @@ def app_api() -> Callable[..., Any]:
     """An API client authenticated with a fresh credential of the given (approved) app."""
     from rest_framework.test import APIClient
 
-    from portal.clients.services import credential_issue
+    from tests.factories.clients import app_credential
 
     def make(app: Any) -> APIClient:
         api = APIClient()
-        issued = credential_issue(app_id=app.pk, actor=app.owner, name="test")
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plain}")
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {app_credential(app)}")
         return api
 
     return make

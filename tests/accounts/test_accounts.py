@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from portal.accounts.models import ApiToken, ArtistProfile, User
-from tests.conftest import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, make_user
+from tests.factories.accounts import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_an_attacker_spraying_many_accounts_is_stopped_at_the_address_limit_even
     settings, outsider
 ):
     settings.ACCOUNTS_LOGIN_ATTEMPTS_PER_ADDRESS = 6
-    victims = [make_user(f"victim{n}", "artist") for n in range(3)]
+    victims = [UserFactory(username=f"victim{n}") for n in range(3)]
     attempts = 0
     for victim in victims:
         for _ in range(2):

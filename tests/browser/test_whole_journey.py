@@ -79,7 +79,7 @@ def _contribute(page: Any, shot: Any, *, title: str, audio: bytes, role: str, na
 
 def test_from_sign_up_to_payout(page, shot, live_server, worker_process, settings, monkeypatch):
     from stripe_server import StripeTestServer
-    from tests.mixes.factories import make_vault
+    from tests.factories.stems import vault_of
 
     webhook_secret = "whsec_browser_journey"
     stripe = StripeTestServer(
@@ -99,12 +99,12 @@ def test_from_sign_up_to_payout(page, shot, live_server, worker_process, setting
             monkeypatch.setenv(key, value)  # the worker process reads them at start
             setattr(settings, key, value)  # this process serves the pages
         worker_process()
-        _journey(page, shot, live_server, stripe, make_vault)
+        _journey(page, shot, live_server, stripe, vault_of)
     finally:
         stripe.stop()
 
 
-def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: Any) -> None:
+def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, vault_of: Any) -> None:
     from portal.accounts.services import user_create
     from portal.stems.services.licenses import license_template_publish
 
@@ -140,7 +140,7 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, make_vault: An
     from portal.accounts.models import User
 
     lena = User.objects.get(username="lena")
-    make_vault(lena)
+    vault_of(lena)
 
     # 2. She uploads two stems, watching the progress bar; provenance runs in the worker.
     first = _contribute(

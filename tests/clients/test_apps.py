@@ -14,8 +14,8 @@ from portal.clients.models import AppCredential, AppStatus, ClientApp
 from portal.clients.services import app_decide, app_register, credential_issue
 from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix
-from tests.conftest import make_client_app
-from tests.royalties.factories import even_mix, make_stem
+from tests.factories.clients import ClientAppFactory
+from tests.factories.royalties import PlayedMixFactory, PlayedStemFactory
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def _fast_passwords(settings: Any) -> None:
 
 @pytest.fixture
 def app_mix(client_app: Any, artist: Any, clock: Any) -> Mix:
-    mix = even_mix([make_stem(artist)], 60)
+    mix = PlayedMixFactory(stems=[PlayedStemFactory(artist=artist)], even_seconds=60)
     Mix.objects.filter(pk=mix.pk).update(client_app=client_app)
     mix.refresh_from_db()
     clock.advance(timedelta(hours=2))  # listened to an hour ago, after it was rendered
@@ -166,10 +166,10 @@ def test_another_owners_app_credentials_cannot_be_issued_or_revoked(
 def test_an_app_sees_only_the_soundtracks_it_requested(
     client_app: Any, app_api: Any, developer: Any, artist: Any
 ) -> None:
-    web_mix = even_mix([make_stem(artist)], 30)
+    web_mix = PlayedMixFactory(stems=[PlayedStemFactory(artist=artist)], even_seconds=30)
     Mix.objects.filter(pk=web_mix.pk).update(requested_by=developer)
-    other_app = make_client_app(developer, "Second game")
-    other_mix = even_mix([make_stem(artist)], 30)
+    other_app = ClientAppFactory(owner=developer, name="Second game")
+    other_mix = PlayedMixFactory(stems=[PlayedStemFactory(artist=artist)], even_seconds=30)
     Mix.objects.filter(pk=other_mix.pk).update(requested_by=developer, client_app=other_app)
     api = app_api(client_app)
     assert api.get(f"/api/v1/soundtracks/{web_mix.pk}/").status_code == 404
@@ -228,7 +228,7 @@ def test_staff_see_which_plays_each_app_had_refused_and_why(
 ) -> None:
     from django.utils import timezone
 
-    preview = even_mix([make_stem(artist)], 60)
+    preview = PlayedMixFactory(stems=[PlayedStemFactory(artist=artist)], even_seconds=60)
     Mix.objects.filter(pk=preview.pk).update(kind="preview", client_app=client_app)
     month_ago = (timezone.now() - timedelta(days=40)).isoformat()
     events = [play(preview) for _ in range(3)] + [play(app_mix, started_at=month_ago)] * 1

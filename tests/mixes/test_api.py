@@ -16,7 +16,9 @@ from portal.mixes import services
 from portal.mixes.models import Mix, RenderStatus
 from portal.stems.models import StemStatus
 from tests.conftest import ROOT, need
-from tests.mixes.factories import make_done_mix, make_stem, make_vault
+from tests.factories.audio import ebur128
+from tests.factories.mixes import MixFactory
+from tests.factories.stems import StemFactory, vault_of
 
 LIST_URL = "/api/v1/soundtracks/"
 
@@ -55,7 +57,7 @@ def _verify(path: Path, key: Path) -> subprocess.CompletedProcess[str]:
 def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     artist: Any, app_api: Any, client_app: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     api = app_api(client_app)
     response = api.post(
         LIST_URL,
@@ -105,7 +107,7 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
 def test_the_same_request_through_the_api_gives_byte_identical_audio(
     artist: Any, api_for: Any, run_jobs: Any
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     api = api_for(artist)
     request = {"duration_s": 10, "mood": "calm", "bpm": 120, "seed": 5, "format": "flac"}
     ids = [api.post(LIST_URL, request, format="json").json()["id"] for _ in range(2)]
@@ -134,7 +136,7 @@ def test_the_same_request_through_the_api_gives_byte_identical_audio(
 def test_invalid_requests_get_the_standard_error_shape(
     artist: Any, api_for: Any, payload: dict[str, Any], field: str
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     response = api_for(artist).post(LIST_URL, payload, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -143,7 +145,7 @@ def test_invalid_requests_get_the_standard_error_shape(
 
 
 def test_a_request_the_vault_cannot_satisfy_is_a_422_with_advice(artist: Any, api_for: Any) -> None:
-    make_vault(artist, bpm=120)
+    vault_of(artist, bpm=120)
     response = api_for(artist).post(
         LIST_URL, {"duration_s": 20, "mood": "calm", "bpm": 200}, format="json"
     )
@@ -164,10 +166,12 @@ def test_the_public_key_is_served_to_anyone(db: None, tmp_path: Path) -> None:
 def rendered(artist: Any) -> dict[str, Mix]:
     """A finished soundtrack requested by `artist`, and a finished preview of `artist`'s stem
     (rows and stored files only: these tests are about access, not audio)."""
-    stem = make_stem(artist, role="melody", bpm=120, key="A minor", status=StemStatus.IN_REVIEW)
+    stem = StemFactory(
+        artist=artist, role="melody", bpm=120, musical_key="A minor", status=StemStatus.IN_REVIEW
+    )
     return {
-        "soundtrack": make_done_mix(kind="soundtrack", requested_by=artist),
-        "preview": make_done_mix(kind="preview", preview_of=stem),
+        "soundtrack": MixFactory(kind="soundtrack", requested_by=artist, with_file=True),
+        "preview": MixFactory(kind="preview", preview_of=stem, with_file=True),
     }
 
 
@@ -219,7 +223,7 @@ def test_anyone_signed_in_may_request_a_soundtrack_but_not_anonymously(
     any_role: tuple[str, Any], artist: Any, api_for: Any
 ) -> None:
     _role, user = any_role
-    make_vault(artist)
+    vault_of(artist)
     response = api_for(user).post(LIST_URL, {"duration_s": 10, "mood": "calm"}, format="json")
     if user is None:
         assert response.status_code in (401, 403)
@@ -231,7 +235,7 @@ def test_anyone_signed_in_may_request_a_soundtrack_but_not_anonymously(
 
 
 def test_a_soundtrack_that_is_not_ready_has_no_audio_yet(artist: Any, api_for: Any) -> None:
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data={"duration_s": 10, "mood": "calm"})
     api = api_for(artist)
     response = api.get(f"/api/v1/mixes/{mix.pk}/audio/")
@@ -244,7 +248,7 @@ def test_a_soundtrack_that_is_not_ready_has_no_audio_yet(artist: Any, api_for: A
 def test_a_signed_in_user_requests_a_soundtrack_from_the_page_and_watches_it(
     artist: Any, client_for: Any, run_jobs: Any
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     browser = client_for(artist)
     page = browser.get("/soundtracks/")
     assert page.status_code == 200 and b'name="duration_s"' in page.content
@@ -274,7 +278,7 @@ def test_a_signed_in_user_requests_a_soundtrack_from_the_page_and_watches_it(
 def test_the_page_shows_a_request_the_vault_cannot_satisfy_as_a_form_error(
     artist: Any, client_for: Any
 ) -> None:
-    make_vault(artist, bpm=120)
+    vault_of(artist, bpm=120)
     response = client_for(artist).post(
         "/soundtracks/", {"duration_s": 12, "mood": "calm", "bpm": 200, "format": "wav"}
     )
@@ -307,7 +311,7 @@ def test_loudness_and_true_peak_hold_under_an_independent_meter(
     artist: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
     need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed (apt-get install ffmpeg)")
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(
         user=artist, data={"duration_s": 20, "mood": "calm", "loudness_lufs": -16, "seed": 9}
     )
@@ -319,26 +323,6 @@ def test_loudness_and_true_peak_hold_under_an_independent_meter(
     path = tmp_path / "mix.wav"
     with default_storage.open(mix.audio.name, "rb") as handle:
         path.write_bytes(handle.read())
-    meter = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostats",
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-filter_complex",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert meter.returncode == 0, meter.stderr[-2000:]
-    summary = meter.stderr[meter.stderr.rfind("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    integrated, peak = ebur128(path)
     assert abs(integrated - -16.0) <= 0.1
     assert peak <= -1.0

@@ -7,8 +7,8 @@ import pytest
 from portal.clients import demo as clients_demo
 from portal.mixes import demo
 from portal.mixes.models import Mix, RenderStatus
-from tests.conftest import make_user
-from tests.mixes.factories import make_stem, make_vault
+from tests.factories.accounts import UserFactory
+from tests.factories.stems import StemFactory, vault_of
 
 # The demo's own requests are 45 s and 60 s; shorter ones keep this test quick while going
 # through the same code.
@@ -22,11 +22,11 @@ def test_the_demo_app_requests_two_soundtracks_once(
     artist: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(demo, "DEMO_REQUESTS", SHORT_REQUESTS)
-    make_user("sam", "staff")
+    UserFactory(username="sam", staff=True)
     clients_demo.seed(out=io.StringIO())
     app = clients_demo.demo_app()
-    make_vault(artist, mood="calm")
-    make_stem(artist, role="harmony", bpm=120, key="C major", moods=["uplifting"])
+    vault_of(artist, mood="calm")
+    StemFactory(artist=artist, role="harmony", bpm=120, musical_key="C major", moods=["uplifting"])
     out = io.StringIO()
     demo.seed(out=out)
     mixes = list(Mix.objects.filter(client_app=app))
@@ -43,7 +43,7 @@ def test_the_demo_app_requests_two_soundtracks_once(
 
 
 def test_the_demo_says_why_when_the_vault_is_empty(db: None) -> None:
-    make_user("sam", "staff")
+    UserFactory(username="sam", staff=True)
     clients_demo.seed(out=io.StringIO())
     out = io.StringIO()
     demo.seed(out=out)

@@ -11,7 +11,7 @@ from portal.mixes.selection import candidate_from_stem
 from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import StemStatus
 from renderer.plan import parse_plan
-from tests.mixes.factories import make_stem, make_vault
+from tests.factories.stems import StemFactory, vault_of
 
 
 def _request(**overrides: object) -> object:
@@ -30,9 +30,9 @@ def _stem_ids(plan: dict) -> set[int]:
 
 
 def test_the_same_request_seed_and_vault_give_the_same_plan(artist: object) -> None:
-    make_vault(artist)
-    make_stem(artist, role="drums", bpm=122, moods=["calm"])
-    make_stem(artist, role="harmony", bpm=118, key="C major", moods=["calm"])
+    vault_of(artist)
+    StemFactory(artist=artist, role="drums", bpm=122, moods=["calm"])
+    StemFactory(artist=artist, role="harmony", bpm=118, musical_key="C major", moods=["calm"])
     first = plan_soundtrack(_request(hit_points=[9.0], seed=7))
     second = plan_soundtrack(_request(hit_points=[9.0], seed=7))
     assert first == second
@@ -40,16 +40,16 @@ def test_the_same_request_seed_and_vault_give_the_same_plan(artist: object) -> N
 
 
 def test_different_seeds_can_choose_different_stems(artist: object) -> None:
-    make_vault(artist)
+    vault_of(artist)
     for _ in range(4):
-        make_stem(artist, role="drums", bpm=120, moods=["calm"])
+        StemFactory(artist=artist, role="drums", bpm=120, moods=["calm"])
     chosen = {frozenset(_stem_ids(plan_soundtrack(_request(seed=seed)))) for seed in range(8)}
     assert len(chosen) > 1
 
 
 def test_a_plan_balances_roles_and_prefers_the_mood(artist: object) -> None:
-    vault = make_vault(artist, mood="calm")
-    tense_drums = make_stem(artist, role="drums", bpm=120, moods=["tense"])
+    vault = vault_of(artist, mood="calm")
+    tense_drums = StemFactory(artist=artist, role="drums", bpm=120, moods=["tense"])
     plan = plan_soundtrack(_request(mood="calm"))
     ids = _stem_ids(plan)
     assert ids == {stem.pk for stem in vault}  # one per role group, the calm drums
@@ -61,7 +61,7 @@ def test_a_plan_balances_roles_and_prefers_the_mood(artist: object) -> None:
 def test_hit_points_become_section_boundaries_on_bar_lines_at_a_fixed_tempo(
     artist: object,
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     plan = plan_soundtrack(_request(duration_s=40, bpm=120, hit_points=[8.3, 19.7]))
     assert plan["tempo_bpm"] == 120
     starts = _section_start_seconds(plan)
@@ -75,7 +75,7 @@ def test_hit_points_become_section_boundaries_on_bar_lines_at_a_fixed_tempo(
 def test_the_planner_picks_the_tempo_that_puts_hit_points_exactly_on_bar_lines(
     artist: object,
 ) -> None:
-    make_vault(artist, bpm=120)
+    vault_of(artist, bpm=120)
     # At 125 bpm a bar is 1.92 s: 7.68 s and 15.36 s are bars 4 and 8, 19.2 s is bar 10.
     # 125 bpm is within 6% of the vault's 120 bpm loops, so the planner should find it.
     plan = plan_soundtrack(_request(duration_s=19.2, hit_points=[7.68, 15.36]))
@@ -86,7 +86,7 @@ def test_the_planner_picks_the_tempo_that_puts_hit_points_exactly_on_bar_lines(
 
 
 def test_a_free_tempo_never_conforms_a_loop_by_more_than_six_percent(artist: object) -> None:
-    make_vault(artist, bpm=100)
+    vault_of(artist, bpm=100)
     # Hits that would land perfectly at 140 bpm must not drag 100 bpm loops there.
     plan = plan_soundtrack(_request(duration_s=24, hit_points=[6.857, 13.714]))
     assert 94.0 <= plan["tempo_bpm"] <= 106.0
@@ -96,8 +96,8 @@ def test_a_free_tempo_never_conforms_a_loop_by_more_than_six_percent(artist: obj
 
 
 def test_loops_too_far_from_the_requested_tempo_are_left_out(artist: object) -> None:
-    near = make_stem(artist, role="drums", bpm=114)  # 5% from 120
-    far = make_stem(artist, role="bass", bpm=100, key="A minor")  # 20% from 120
+    near = StemFactory(artist=artist, role="drums", bpm=114)  # 5% from 120
+    far = StemFactory(artist=artist, role="bass", bpm=100, musical_key="A minor")  # 20% from 120
     plan = plan_soundtrack(_request(bpm=120))
     assert near.pk in _stem_ids(plan)
     assert far.pk not in _stem_ids(plan)
@@ -116,9 +116,9 @@ def test_keys_fit_when_equal_relative_or_a_fifth_apart() -> None:
 
 
 def test_stems_in_a_clashing_key_are_left_out_but_keyless_stems_fit(artist: object) -> None:
-    drums = make_stem(artist, role="drums", bpm=120)  # no key
-    fitting = make_stem(artist, role="harmony", bpm=120, key="C major")
-    clashing = make_stem(artist, role="bass", bpm=120, key="F# minor")
+    drums = StemFactory(artist=artist, role="drums", bpm=120)  # no key
+    fitting = StemFactory(artist=artist, role="harmony", bpm=120, musical_key="C major")
+    clashing = StemFactory(artist=artist, role="bass", bpm=120, musical_key="F# minor")
     plan = plan_soundtrack(_request(key="A minor"))
     ids = _stem_ids(plan)
     assert drums.pk in ids and fitting.pk in ids
@@ -136,9 +136,11 @@ def test_stems_in_a_clashing_key_are_left_out_but_keyless_stems_fit(artist: obje
     ],
 )
 def test_stems_that_are_not_approved_are_never_chosen(artist: object, status: str) -> None:
-    make_vault(artist)
+    vault_of(artist)
     excluded = [
-        make_stem(artist, role=role, bpm=120, key="A minor", moods=["calm"], status=status)
+        StemFactory(
+            artist=artist, role=role, bpm=120, musical_key="A minor", moods=["calm"], status=status
+        )
         for role in ("drums", "bass", "harmony", "texture")
     ]
     for seed in range(6):
@@ -147,7 +149,7 @@ def test_stems_that_are_not_approved_are_never_chosen(artist: object, status: st
 
 
 def test_an_unsatisfiable_request_says_what_to_relax(artist: object) -> None:
-    make_vault(artist, bpm=120)
+    vault_of(artist, bpm=120)
     with pytest.raises(ApplicationError) as caught:
         plan_soundtrack(_request(bpm=200))
     assert caught.value.code == "no_compatible_stems"
@@ -173,8 +175,10 @@ def test_requests_with_hit_points_outside_the_duration_are_refused() -> None:
 def test_a_preview_plays_the_stem_alone_then_with_compatible_vault_stems(
     artist: object, other_artist: object
 ) -> None:
-    vault = make_vault(other_artist)
-    subject = make_stem(artist, role="melody", bpm=121, key="C major", status=StemStatus.IN_REVIEW)
+    vault = vault_of(other_artist)
+    subject = StemFactory(
+        artist=artist, role="melody", bpm=121, musical_key="C major", status=StemStatus.IN_REVIEW
+    )
     plan = plan_preview(candidate_from_stem(subject))
     assert plan["duration_s"] == 30
     ids = _stem_ids(plan)
@@ -188,7 +192,9 @@ def test_a_preview_plays_the_stem_alone_then_with_compatible_vault_stems(
 
 
 def test_a_preview_with_an_empty_vault_is_the_stem_alone(artist: object) -> None:
-    subject = make_stem(artist, role="bass", bpm=90, key="E minor", status=StemStatus.IN_REVIEW)
+    subject = StemFactory(
+        artist=artist, role="bass", bpm=90, musical_key="E minor", status=StemStatus.IN_REVIEW
+    )
     plan = plan_preview(candidate_from_stem(subject))
     assert _stem_ids(plan) == {subject.pk}
     assert plan["tempo_bpm"] == 90

@@ -15,7 +15,7 @@ from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_claim, job_execute, jobs_sweep
 from portal.mixes import rendering, services
 from portal.mixes.models import Mix, MixStem, RenderStatus
-from tests.mixes.factories import make_vault
+from tests.factories.stems import vault_of
 
 REQUEST = {"duration_s": 10, "mood": "calm", "seed": 7}
 
@@ -49,7 +49,7 @@ def test_a_render_whose_claim_was_lost_stores_nothing(
     artist: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, lost_at: str
 ) -> None:
     settings.JOB_HEARTBEAT_S = 60  # no heartbeat tick: the render's own checks are tested
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     assert mix.job is not None
     job_id = mix.job.pk
@@ -103,7 +103,7 @@ def test_a_stale_render_worker_does_not_fail_the_mix_another_is_rendering(
     artist: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.JOB_HEARTBEAT_S = 60
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     assert mix.job is not None
     job_id = mix.job.pk

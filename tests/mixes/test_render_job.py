@@ -18,7 +18,7 @@ from portal.mixes.tasks import on_stem_entered_review
 from portal.stems.models import StemStatus
 from renderer.audio import load_audio, pcm_sha256
 from renderer.manifest import extract_manifest, verify_file
-from tests.mixes.factories import make_stem, make_vault
+from tests.factories.stems import StemFactory, vault_of
 
 REQUEST = {"duration_s": 12, "mood": "calm", "hit_points": [4.0], "seed": 3}
 
@@ -50,7 +50,7 @@ def _stored_bytes(mix: Mix) -> bytes:
 def test_a_render_stores_one_file_whose_signed_manifest_matches_the_database(
     artist: Any, run_jobs: Any
 ) -> None:
-    vault = make_vault(artist)
+    vault = vault_of(artist)
     mix = _render(artist, run_jobs)
     assert mix.status == RenderStatus.DONE, mix.error
     assert mix.audio.name == f"mixes/{mix.pk}.wav"
@@ -101,14 +101,14 @@ def test_the_render_job_pins_blas_to_one_thread_per_engine_thread_before_it_rend
         return real_render(**kwargs)
 
     monkeypatch.setattr(rendering, "mix_render", counted_render)
-    make_vault(artist)
+    vault_of(artist)
     mix = _render(artist, run_jobs)
     assert mix.status == RenderStatus.DONE, mix.error
     assert events == ["pinned", "render"]
 
 
 def test_the_same_request_twice_gives_the_same_audio(artist: Any, run_jobs: Any) -> None:
-    make_vault(artist)
+    vault_of(artist)
     first = _render(artist, run_jobs)
     second = _render(artist, run_jobs)
     assert first.pk != second.pk
@@ -122,7 +122,7 @@ def test_the_same_request_twice_gives_the_same_audio(artist: Any, run_jobs: Any)
 def test_running_the_job_again_leaves_one_output_and_one_set_of_rows(
     artist: Any, run_jobs: Any
 ) -> None:
-    make_vault(artist)
+    vault_of(artist)
     mix = _render(artist, run_jobs)
     rows = list(MixStem.objects.filter(mix=mix).values_list("stem_id", flat=True))
     finished_at = mix.finished_at
@@ -148,7 +148,7 @@ def test_running_the_job_again_leaves_one_output_and_one_set_of_rows(
 
 def _requested_with_a_used_stem(artist: Any) -> tuple[Mix, Any]:
     """A soundtrack request over a fresh vault, and one vault stem its plan uses."""
-    vault = make_vault(artist)
+    vault = vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     used = {int(stem["id"]) for stem in mix.plan["stems"]}
     return mix, next(stem for stem in vault if stem.pk in used)
@@ -195,8 +195,8 @@ def test_a_stem_whose_stored_bytes_are_not_audio_fails_the_render_cleanly(
 
 
 def test_a_stem_withdrawn_before_the_render_is_left_out_of_it(artist: Any, run_jobs: Any) -> None:
-    vault = make_vault(artist)
-    spare = make_stem(artist, role="drums", bpm=120, moods=["calm"])
+    vault = vault_of(artist)
+    spare = StemFactory(artist=artist, role="drums", bpm=120, moods=["calm"])
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     drums = next(
         s
@@ -216,7 +216,7 @@ def test_a_stem_withdrawn_before_the_render_is_left_out_of_it(artist: Any, run_j
 def test_a_render_is_registered_with_the_self_output_guard(artist: Any, run_jobs: Any) -> None:
     from portal.stems.models import RenderedAudio
 
-    make_vault(artist)
+    vault_of(artist)
     mix = _render(artist, run_jobs)
     assert mix.status == RenderStatus.DONE, mix.error
     row = RenderedAudio.objects.get(key=f"mix:{mix.pk}")
@@ -226,8 +226,10 @@ def test_a_render_is_registered_with_the_self_output_guard(artist: Any, run_jobs
 def test_a_stem_entering_review_gets_a_preview_mix(
     artist: Any, other_artist: Any, run_jobs: Any
 ) -> None:
-    make_vault(other_artist)
-    stem = make_stem(artist, role="melody", bpm=120, key="A minor", status=StemStatus.IN_REVIEW)
+    vault_of(other_artist)
+    stem = StemFactory(
+        artist=artist, role="melody", bpm=120, musical_key="A minor", status=StemStatus.IN_REVIEW
+    )
     try:
         from portal.stems.signals import stem_entered_review
     except ImportError:
@@ -254,7 +256,9 @@ def test_a_stem_entering_review_gets_a_preview_mix(
 
 
 def test_a_preview_of_a_withdrawn_stem_fails_with_a_reason(artist: Any, run_jobs: Any) -> None:
-    stem = make_stem(artist, role="bass", bpm=100, key="E minor", status=StemStatus.IN_REVIEW)
+    stem = StemFactory(
+        artist=artist, role="bass", bpm=100, musical_key="E minor", status=StemStatus.IN_REVIEW
+    )
     preview = services.mix_preview_request(stem=stem)
     stem.status = StemStatus.WITHDRAWN
     stem.save(update_fields=["status"])
@@ -265,7 +269,7 @@ def test_a_preview_of_a_withdrawn_stem_fails_with_a_reason(artist: Any, run_jobs
 
 
 def test_progress_climbs_while_rendering(artist: Any) -> None:
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     seen: list[int] = []
     rendering.mix_render(mix_id=mix.pk, progress=seen.append)
@@ -301,10 +305,12 @@ def test_the_player_draws_the_waveform_as_one_envelope_mirrored_about_the_middle
 def test_a_preview_queued_before_the_vault_filled_plays_with_the_stems_approved_since(
     artist: Any, other_artist: Any, run_jobs: Any
 ) -> None:
-    stem = make_stem(artist, role="melody", bpm=120, key="A minor", status=StemStatus.IN_REVIEW)
+    stem = StemFactory(
+        artist=artist, role="melody", bpm=120, musical_key="A minor", status=StemStatus.IN_REVIEW
+    )
     preview = services.mix_preview_request(stem=stem)
     assert {s["id"] for s in preview.plan["stems"]} == {str(stem.pk)}  # nothing else yet
-    vault = make_vault(other_artist)
+    vault = vault_of(other_artist)
     run_jobs()
     preview.refresh_from_db()
     assert preview.status == RenderStatus.DONE, preview.error
@@ -321,7 +327,7 @@ def test_a_render_whose_workers_all_died_is_marked_failed(artist: Any) -> None:
 
     from portal.jobs.services import jobs_sweep
 
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)
     assert mix.job is not None
     Job.objects.filter(pk=mix.job.pk).update(

@@ -16,7 +16,7 @@ from portal.mixes import rendering, services
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.tasks import on_stem_entered_review
 from portal.stems.models import StemStatus
-from tests.mixes.factories import make_stem, make_vault
+from tests.factories.stems import StemFactory, vault_of
 
 LIST_URL = "/api/v1/soundtracks/"
 REQUEST = {"duration_s": 10, "mood": "calm"}
@@ -30,7 +30,7 @@ def test_an_account_at_its_concurrent_render_limit_gets_429_and_no_mix(
     artist: Any, api_for: Any, run_jobs: Any, settings: Any
 ) -> None:
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = 2
-    make_vault(artist)
+    vault_of(artist)
     api = api_for(artist)
     for _ in range(2):
         assert api.post(LIST_URL, REQUEST, format="json").status_code == 202
@@ -51,7 +51,7 @@ def test_a_days_render_seconds_run_out_and_come_back_at_midnight_utc(
 ) -> None:
     settings.MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = 30
     clock.set(datetime(2026, 12, 2, 23, 50, tzinfo=UTC))
-    make_vault(artist)
+    vault_of(artist)
     api = api_for(artist)
     assert api.post(LIST_URL, {**REQUEST, "duration_s": 20}, format="json").status_code == 202
     refused = api.post(LIST_URL, {**REQUEST, "duration_s": 15}, format="json")
@@ -73,7 +73,7 @@ def test_a_days_render_seconds_run_out_and_come_back_at_midnight_utc(
 
 def test_a_failed_render_gives_its_seconds_back(artist: Any, settings: Any, run_jobs: Any) -> None:
     settings.MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = 20
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data={**REQUEST, "duration_s": 20})
     with pytest.raises(ApplicationError) as over:
         services.soundtrack_request(user=artist, data=REQUEST)
@@ -87,7 +87,7 @@ def test_an_apps_quota_is_its_own_not_its_owners(
 ) -> None:
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_APP = 2
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = 1
-    make_vault(artist)
+    vault_of(artist)
     app = app_api(client_app)
     # The app's owner has a per-account limit of 1; the app's own requests have 2.
     for _ in range(2):
@@ -108,7 +108,7 @@ def test_the_soundtrack_page_answers_429_over_the_quota(
     artist: Any, client_for: Any, settings: Any
 ) -> None:
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = 1
-    make_vault(artist)
+    vault_of(artist)
     browser = client_for(artist)
     form = {"duration_s": 12, "mood": "calm", "format": "wav", "seed": 1}
     assert browser.post("/soundtracks/", form).status_code == 302
@@ -125,7 +125,7 @@ def test_two_requests_for_the_last_free_slot_get_one_render(
     (PostgreSQL) or the write lock taken at BEGIN (SQLite) makes the second one wait for the
     first to commit, then count it."""
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = 1
-    make_vault(artist)
+    vault_of(artist)
     real_plan = services.plan_soundtrack
     # Each request, once counted, waits (up to 2 s) for the other to have counted too: without
     # a lock both get there and both would be let through.
@@ -165,9 +165,11 @@ def test_previews_ignore_the_artists_quota_and_come_once_per_plan(
 ) -> None:
     settings.MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = 1
     settings.MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = 10
-    make_vault(other_artist)
+    vault_of(other_artist)
     services.soundtrack_request(user=artist, data=REQUEST)  # the artist is at both limits
-    stem = make_stem(artist, role="melody", bpm=120, key="A minor", status=StemStatus.IN_REVIEW)
+    stem = StemFactory(
+        artist=artist, role="melody", bpm=120, musical_key="A minor", status=StemStatus.IN_REVIEW
+    )
     for _ in range(3):  # duplicate announcements of the stem entering review
         on_stem_entered_review(stem=stem)
     previews = Mix.objects.filter(kind=RenderKind.PREVIEW, preview_of=stem)

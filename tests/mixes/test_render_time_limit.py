@@ -13,7 +13,7 @@ from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_execute
 from portal.mixes import services
 from portal.mixes.models import RenderStatus
-from tests.mixes.factories import make_vault
+from tests.factories.stems import vault_of
 
 
 def test_a_render_past_its_time_limit_is_retried_then_failed_with_the_reason(
@@ -21,7 +21,7 @@ def test_a_render_past_its_time_limit_is_retried_then_failed_with_the_reason(
 ) -> None:
     kind = registry.get_kind(services.RENDER_JOB_KIND)
     monkeypatch.setitem(registry._KINDS, kind.name, dataclasses.replace(kind, time_limit_s=0.001))
-    make_vault(artist)
+    vault_of(artist)
     mix = services.soundtrack_request(user=artist, data={"duration_s": 10, "mood": "calm"})
     assert mix.job is not None
     job_execute(mix.job.pk)

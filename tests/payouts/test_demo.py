@@ -11,7 +11,7 @@ import pytest
 
 from portal.payouts import demo
 from portal.payouts.models import ConnectedAccount, Payout, PayoutRun, PayoutStatus
-from tests.conftest import make_user
+from tests.factories.accounts import UserFactory
 from tests.payouts.conftest import fund, paid
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_the_demo_pays_ada_and_ben_on_the_local_test_server_once(
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_API_BASE = ""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    ada, ben = make_user("ada", "artist"), make_user("ben", "artist")
+    ada, ben = UserFactory(username="ada"), UserFactory(username="ben")
     fund(ada, 4_321)
     fund(ben, 1_234)
     out = io.StringIO()
@@ -53,7 +53,7 @@ def test_the_demo_pays_with_the_test_suite_not_importable(
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_API_BASE = ""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    fund(make_user("ada", "artist"), 2_000)
+    fund(UserFactory(username="ada"), 2_000)
     for name in [m for m in sys.modules if m == "tests" or m.startswith("tests.")]:
         monkeypatch.setitem(sys.modules, name, None)  # any import of tests.* now fails
     monkeypatch.delitem(sys.modules, "portal.payouts.demo")

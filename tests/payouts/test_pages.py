@@ -90,9 +90,9 @@ def test_payouts_api_by_role(paid_run: PayoutRun, any_role: Any, api_for: Any) -
 def test_an_app_credential_of_the_artist_cannot_list_their_payouts(
     paid_run: PayoutRun, artist: Any, app_api: Any
 ) -> None:
-    from tests.conftest import make_client_app
+    from tests.factories.clients import ClientAppFactory
 
-    own_app = make_client_app(artist, "Alice's player")
+    own_app = ClientAppFactory(owner=artist, name="Alice's player")
     assert app_api(own_app).get("/api/v1/payouts/").status_code == 403
 
 

@@ -247,10 +247,10 @@ def test_an_account_that_cannot_receive_transfers_fails_with_a_clear_message(
 def test_a_run_interrupted_at_any_transfer_then_rerun_pays_each_artist_exactly_once(
     stripe_server: Any, closed_period: str, monkeypatch: pytest.MonkeyPatch, crash: str, at: int
 ) -> None:
-    from tests.conftest import make_user
+    from tests.factories.accounts import UserFactory
 
     stripe_server.set_balance("usd", 1_000_000)
-    artists = [make_user(f"artist{i}", "artist") for i in range(3)]
+    artists = [UserFactory(username=f"artist{i}") for i in range(3)]
     for i, user in enumerate(artists):
         onboard(stripe_server, user)
         fund(user, 1_000 + i)

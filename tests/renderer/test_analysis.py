@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import subprocess
@@ -15,6 +14,7 @@ import soundfile as sf
 
 from renderer.analysis import analyze, tempo_matches, waveform_peaks
 from renderer.audio import Audio, load_audio
+from tests.factories.audio import mp3_round_trip_wav
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED_KEYS = {
@@ -41,16 +41,6 @@ def _audio(samples: np.ndarray, rate: int = 44100, subtype: str = "PCM_24") -> A
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), rate, "WAV", subtype)
 
 
-def _mp3_round_trip(samples: np.ndarray, rate: int) -> Audio:
-    encoded = io.BytesIO()
-    sf.write(encoded, samples, rate, format="MP3")
-    encoded.seek(0)
-    decoded, _ = sf.read(encoded, dtype="float32", always_2d=True)
-    wav = io.BytesIO()
-    sf.write(wav, decoded, rate, format="WAV", subtype="PCM_16")
-    return load_audio(wav.getvalue())
-
-
 def test_clipped_signal_is_flagged_and_clean_signal_is_not(signals):
     clean = signals.sine(-6.0, 3.0, 44100, freq=220.0)
     hot = np.clip(clean * 4.0, -1.0, 1.0)
@@ -70,7 +60,7 @@ def test_isolated_full_scale_samples_are_not_clipping(signals):
 
 def test_mp3_round_trip_shows_a_lossy_cutoff_the_original_lacks(signals):
     original = signals.pink_noise(6.0, 44100)
-    laundered = _mp3_round_trip(original, 44100)
+    laundered = load_audio(mp3_round_trip_wav(original, 44100))
     before = analyze(_audio(original))
     after = analyze(laundered)
     assert before.cutoff_hz is None or before.cutoff_hz > 20000
@@ -85,7 +75,7 @@ def test_mp3_round_trip_shows_a_lossy_cutoff_the_original_lacks(signals):
 @pytest.mark.corpus
 def test_mp3_round_trip_of_a_corpus_recording_lowers_its_cutoff(corpus_dir):
     original = load_audio(corpus_dir / "vinyl_hiss.flac")  # broadband, never clipped
-    laundered = _mp3_round_trip(original.samples, original.sample_rate)
+    laundered = load_audio(mp3_round_trip_wav(original.samples, original.sample_rate))
     before = analyze(original).cutoff_hz
     after = analyze(laundered).cutoff_hz
     assert after is not None

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-import soundfile as sf
 
 from renderer.audio import load_audio
 from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, fingerprint, matching
 from renderer.fingerprint import extraction as fp_module
+from tests.factories.audio import lossy_copy
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cc0-samples"
 Array = npt.NDArray[np.float32]
@@ -41,13 +40,6 @@ def corpus_index() -> FingerprintIndex:
     return index
 
 
-def lossy(samples: Array, rate: int, fmt: str, subtype: str | None) -> Array:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
-    decoded, _ = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32", always_2d=True)
-    return np.asarray(decoded, dtype=np.float32)
-
-
 def fft_resample(samples: Array, src: int, dst: int) -> Array:
     m = round(samples.shape[0] * dst / src)
     spectrum = np.fft.rfft(samples, axis=0)[: m // 2 + 1]
@@ -65,7 +57,7 @@ def top_key(index: FingerprintIndex, samples: Array, rate: int) -> str | None:
 @pytest.mark.parametrize("codec", [("MP3", None), ("OGG", "VORBIS")])
 def test_lossy_round_trip_matches_its_source(name: str, codec: tuple[str, str | None]) -> None:
     samples, rate = clip(name)
-    assert top_key(corpus_index(), lossy(samples, rate, *codec), rate) == name
+    assert top_key(corpus_index(), lossy_copy(samples, rate, *codec), rate) == name
 
 
 @corpus

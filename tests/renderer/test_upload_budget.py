@@ -16,7 +16,7 @@ import soundfile as sf
 
 from renderer.audio import Audio, pcm_sha256
 from renderer.validate import AudioRejected, validate_upload
-from tests.conftest import flac_declaring
+from tests.factories.audio import decode, encode, flac_declaring
 
 MB = 1_000_000
 RATE = 48000
@@ -27,12 +27,6 @@ def _tone(seconds: float, rate: int = RATE) -> np.ndarray:
     t = np.arange(round(seconds * rate)) / rate
     mono = 0.3 * np.sin(2 * np.pi * 440.0 * t) + 0.01 * np.sin(2 * np.pi * 3.0 * t)
     return np.stack([mono, mono[::-1]], axis=1).astype(np.float32)
-
-
-def _flac(seconds: float, rate: int = RATE) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, _tone(seconds, rate), rate, format="FLAC", subtype="PCM_16")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def _rejected(data: bytes, kind: str) -> AudioRejected:
 
 
 def test_a_small_flac_declaring_hours_is_refused_from_its_header_without_decoding(decoded):
-    bomb = flac_declaring(_flac(1.0), FOUR_H_TEN_MIN)
+    bomb = flac_declaring(encode(_tone(1.0), fmt="FLAC", subtype="PCM_16"), FOUR_H_TEN_MIN)
     assert len(bomb) < 200_000
     error = _rejected(bomb, "loop")
     assert error.code == "duration"
@@ -77,7 +71,9 @@ def test_a_real_recording_whose_header_claims_hours_is_refused_without_decoding(
 
 
 def test_a_flac_that_declares_less_than_it_holds_is_stopped_at_its_declared_length(decoded):
-    liar = flac_declaring(_flac(20.0), RATE)  # says 1 s, holds 20 s
+    liar = flac_declaring(
+        encode(_tone(20.0), fmt="FLAC", subtype="PCM_16"), RATE
+    )  # says 1 s, holds 20 s
     error = _rejected(liar, "loop")
     assert error.code == "header_mismatch"
     assert "declares 48000 frames but the file holds more" in error.message
@@ -91,7 +87,9 @@ def test_a_real_recording_that_declares_less_than_it_holds_is_refused(corpus_dir
 
 
 def test_a_flac_of_unknown_length_is_stopped_once_it_passes_the_kinds_limit(decoded):
-    unknown = flac_declaring(_flac(12.0), 0)  # STREAMINFO 0 = unknown; a one-shot may last 10 s
+    unknown = flac_declaring(
+        encode(_tone(12.0), fmt="FLAC", subtype="PCM_16"), 0
+    )  # STREAMINFO 0 = unknown; a one-shot may last 10 s
     error = _rejected(unknown, "one-shot")
     assert error.code == "duration"
     assert "decodes to more than 10.00 s of audio; a one-shot may be at most 10.00 s" in (
@@ -101,20 +99,16 @@ def test_a_flac_of_unknown_length_is_stopped_once_it_passes_the_kinds_limit(deco
 
 
 def test_a_flac_of_unknown_length_within_the_limits_is_accepted_whole():
-    original = _flac(2.0)
+    original = encode(_tone(2.0), fmt="FLAC", subtype="PCM_16")
     upload = validate_upload(
         flac_declaring(original, 0), filename="take.flac", kind="stem", max_bytes=50 * MB
     )
     assert upload.frames == 2 * RATE
-    assert upload.pcm_sha256 == pcm_sha256(
-        Audio(sf.read(io.BytesIO(original), dtype="float32", always_2d=True)[0], RATE)
-    )
+    assert upload.pcm_sha256 == pcm_sha256(Audio(decode(original), RATE))
 
 
 def test_a_wav_longer_than_its_kind_allows_is_refused_from_its_header(decoded):
-    buffer = io.BytesIO()
-    sf.write(buffer, _tone(12.0), RATE, format="WAV", subtype="PCM_16")
-    error = _rejected(buffer.getvalue(), "one-shot")
+    error = _rejected(encode(_tone(12.0), subtype="PCM_16"), "one-shot")
     assert error.code == "duration"
     assert "declares 12.00 s of audio; a one-shot may be at most 10.00 s" in error.message
     assert "one-shot must last 0.05 to 10 seconds" in error.message
@@ -124,19 +118,15 @@ def test_a_wav_longer_than_its_kind_allows_is_refused_from_its_header(decoded):
 @pytest.mark.parametrize("subtype", ["IMA_ADPCM", "GSM610"])
 def test_a_lossy_codec_inside_a_wav_is_refused_before_decoding(decoded, subtype):
     # ADPCM and GSM decode to 8 and 20 times their bytes: refused on the header's word alone.
-    buffer = io.BytesIO()
     rate = 8000 if subtype == "GSM610" else RATE
-    sf.write(buffer, _tone(2.0, rate)[:, :1], rate, format="WAV", subtype=subtype)
-    error = _rejected(buffer.getvalue(), "stem")
+    error = _rejected(encode(_tone(2.0, rate)[:, :1], rate, subtype=subtype), "stem")
     assert error.code == "lossy_format"
     assert subtype in error.message
     assert sum(decoded) == 0
 
 
 def test_a_wav_whose_data_size_is_the_streaming_placeholder_is_refused_without_decoding(decoded):
-    buffer = io.BytesIO()
-    sf.write(buffer, _tone(1.0), RATE, format="WAV", subtype="PCM_16")
-    raw = bytearray(buffer.getvalue())
+    raw = bytearray(encode(_tone(1.0), subtype="PCM_16"))
     raw[4:8] = b"\xff\xff\xff\xff"
     at = raw.index(b"data")
     raw[at + 4 : at + 8] = b"\xff\xff\xff\xff"  # 0xFFFFFFFF: "as long as it goes", 6 h at 48k
@@ -159,8 +149,8 @@ def test_the_pcm_hash_block_by_block_is_the_whole_file_float64_formula():
 def test_the_jobs_decode_takes_a_flac_of_unknown_length_whole_and_refuses_a_liar():
     from renderer.validate import load_upload
 
-    original = _flac(3.0)
-    expected, _ = sf.read(io.BytesIO(original), dtype="float32", always_2d=True)
+    original = encode(_tone(3.0), fmt="FLAC", subtype="PCM_16")
+    expected = decode(original)
     audio = load_upload(flac_declaring(original, 0), kind="stem")
     assert audio.sample_rate == RATE and np.array_equal(audio.samples, expected)
     with pytest.raises(AudioRejected) as liar:

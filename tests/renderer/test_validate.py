@@ -7,23 +7,11 @@ import struct
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from renderer.validate import AudioRejected, validate_filename, validate_upload
+from tests.factories.audio import encode, tone
 
 MB = 1_000_000
-
-
-def _tone(seconds: float = 2.0, rate: int = 48000, channels: int = 2) -> np.ndarray:
-    t = np.arange(round(seconds * rate)) / rate
-    mono = 0.3 * np.sin(2 * np.pi * 440.0 * t)
-    return np.repeat(mono[:, None], channels, axis=1).astype(np.float32)
-
-
-def _encode(samples, rate=48000, fmt="WAV", subtype="PCM_16") -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
-    return buffer.getvalue()
 
 
 def _rejected(data, *, filename="take.wav", kind="stem", max_bytes=50 * MB) -> AudioRejected:
@@ -46,7 +34,7 @@ def _data_chunk_offset(wav: bytes) -> int:
 )
 def test_lossless_files_are_accepted(fmt, subtype, name):
     audio = validate_upload(
-        _encode(_tone(), fmt=fmt, subtype=subtype), filename=name, kind="stem", max_bytes=50 * MB
+        encode(tone(), fmt=fmt, subtype=subtype), filename=name, kind="stem", max_bytes=50 * MB
     )
     assert audio.sample_rate == 48000
     assert audio.channels == 2
@@ -56,7 +44,7 @@ def test_lossless_files_are_accepted(fmt, subtype, name):
 
 def test_accepts_a_binary_stream():
     audio = validate_upload(
-        io.BytesIO(_encode(_tone())), filename="take.wav", kind="stem", max_bytes=50 * MB
+        io.BytesIO(encode(tone())), filename="take.wav", kind="stem", max_bytes=50 * MB
     )
     assert audio.frames == 96000
 
@@ -70,29 +58,29 @@ def test_text_named_wav_is_not_audio():
 
 
 def test_mp3_named_wav_is_rejected_as_lossy():
-    mp3 = _encode(_tone(), fmt="MP3", subtype="MPEG_LAYER_III")
+    mp3 = encode(tone(), fmt="MP3", subtype="MPEG_LAYER_III")
     error = _rejected(mp3, filename="definitely-a.wav")
     assert error.code == "lossy_format"
     assert "WAV, FLAC or AIFF" in error.message
 
 
 def test_ogg_vorbis_is_rejected_as_lossy():
-    vorbis = _encode(_tone(), fmt="OGG", subtype="VORBIS")
+    vorbis = encode(tone(), fmt="OGG", subtype="VORBIS")
     assert _rejected(vorbis, filename="take.flac").code == "lossy_format"
 
 
 def test_other_containers_are_rejected_even_if_named_wav():
-    au = _encode(_tone(), fmt="AU", subtype="PCM_16")
+    au = encode(tone(), fmt="AU", subtype="PCM_16")
     assert _rejected(au).code == "unsupported_container"
 
 
 def test_wav_cut_in_half_is_truncated():
-    wav = _encode(_tone())
+    wav = encode(tone())
     assert _rejected(wav[: len(wav) // 2]).code == "truncated"
 
 
 def test_data_chunk_size_bumped_beyond_the_file_is_a_lying_header():
-    wav = bytearray(_encode(_tone()))
+    wav = bytearray(encode(tone()))
     offset = _data_chunk_offset(bytes(wav))
     size = struct.unpack_from("<I", wav, offset + 4)[0]
     struct.pack_into("<I", wav, offset + 4, size + 48000)
@@ -102,31 +90,31 @@ def test_data_chunk_size_bumped_beyond_the_file_is_a_lying_header():
 
 
 def test_riff_size_disagreeing_with_the_file_is_a_lying_header():
-    wav = bytearray(_encode(_tone()))
+    wav = bytearray(encode(tone()))
     struct.pack_into("<I", wav, 4, len(wav) // 2)
     assert _rejected(bytes(wav)).code == "header_mismatch"
 
 
 def test_aiff_cut_short_is_truncated():
-    aiff = _encode(_tone(), fmt="AIFF")
+    aiff = encode(tone(), fmt="AIFF")
     assert _rejected(aiff[: len(aiff) - 4000], filename="take.aiff").code == "truncated"
 
 
 def test_float_wav_with_nan_is_rejected():
-    samples = _tone()
+    samples = tone()
     samples[1234, 0] = np.nan
     samples[5000, 1] = np.inf
-    error = _rejected(_encode(samples, subtype="FLOAT"))
+    error = _rejected(encode(samples, subtype="FLOAT"))
     assert error.code == "non_finite"
     assert "2 samples" in error.message
 
 
 def test_three_channel_wav_is_rejected():
-    assert _rejected(_encode(_tone(channels=3))).code == "too_many_channels"
+    assert _rejected(encode(tone(channels=3))).code == "too_many_channels"
 
 
 def test_low_sample_rate_is_rejected():
-    error = _rejected(_encode(_tone(rate=22050), rate=22050))
+    error = _rejected(encode(tone(rate=22050), rate=22050))
     assert error.code == "sample_rate"
     assert "22050" in error.message
 
@@ -135,7 +123,7 @@ def test_low_sample_rate_is_rejected():
     ("kind", "seconds"), [("one-shot", 12.0), ("loop", 0.3), ("stem", 0.5), ("one-shot", 0.02)]
 )
 def test_duration_outside_the_kinds_limits_is_rejected(kind, seconds):
-    error = _rejected(_encode(_tone(seconds)), kind=kind)
+    error = _rejected(encode(tone(seconds=seconds)), kind=kind)
     assert error.code == "duration"
     assert f"{seconds:.2f}" in error.message
 
@@ -143,28 +131,28 @@ def test_duration_outside_the_kinds_limits_is_rejected(kind, seconds):
 def test_duration_inside_the_limits_passes_for_each_kind():
     for kind, seconds in [("one-shot", 0.5), ("loop", 4.0), ("stem", 2.0)]:
         audio = validate_upload(
-            _encode(_tone(seconds)), filename="a.wav", kind=kind, max_bytes=50 * MB
+            encode(tone(seconds=seconds)), filename="a.wav", kind=kind, max_bytes=50 * MB
         )
         assert audio.duration_s == pytest.approx(seconds)
 
 
 def test_digital_silence_is_rejected():
-    assert _rejected(_encode(np.zeros((96000, 2), np.float32))).code == "silent"
+    assert _rejected(encode(np.zeros((96000, 2), np.float32))).code == "silent"
 
 
 def test_near_silence_below_minus_90_dbfs_is_rejected():
-    quiet = (_tone() / 0.3 * 10 ** (-95 / 20)).astype(np.float32)
-    assert _rejected(_encode(quiet, subtype="FLOAT")).code == "silent"
+    quiet = (tone() / 0.3 * 10 ** (-95 / 20)).astype(np.float32)
+    assert _rejected(encode(quiet, subtype="FLOAT")).code == "silent"
 
 
 def test_oversized_upload_is_rejected_before_decoding():
-    wav = _encode(_tone())
+    wav = encode(tone())
     assert _rejected(wav, max_bytes=len(wav) - 1).code == "too_large"
     assert _rejected(io.BytesIO(wav), max_bytes=1000).code == "too_large"
 
 
 def test_unknown_kind_is_rejected():
-    assert _rejected(_encode(_tone()), kind="symphony").code == "unknown_kind"
+    assert _rejected(encode(tone()), kind="symphony").code == "unknown_kind"
 
 
 @pytest.mark.parametrize("name", ["", "   ", "../etc/passwd", "a\\b.wav", "take\x00.wav"])
@@ -172,7 +160,7 @@ def test_bad_filenames_are_rejected(name):
     with pytest.raises(AudioRejected) as info:
         validate_filename(name)
     assert info.value.code == "bad_filename"
-    assert _rejected(_encode(_tone()), filename=name).code == "bad_filename"
+    assert _rejected(encode(tone()), filename=name).code == "bad_filename"
 
 
 def test_ordinary_filename_is_kept():

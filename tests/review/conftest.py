@@ -1,35 +1,28 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from django.core.files.storage import default_storage
 
-from tests.review import factories
-
-
-@pytest.fixture(autouse=True)
-def _remove_stored_files() -> Iterator[None]:
-    """Delete the audio a test stored, so local runs do not pile files up."""
-    yield
-    names = list(factories.STORED)
-    factories.STORED.clear()
-    for name in names:
-        try:
-            if default_storage.exists(name):
-                default_storage.delete(name)
-        except Exception:
-            pass
+from tests.factories.review import ReasonTemplateFactory
+from tests.factories.stems import StemFactory
 
 
 @pytest.fixture
-def make_stem():  # type: ignore[no-untyped-def]
-    return factories.make_stem
+def make_stem() -> Callable[..., Any]:
+    """`make_stem(artist, **fields)`: a stem waiting for a curator, with the checks, receipt and
+    analysis provenance leaves for one (StemFactory's `in_review` and `checked`)."""
+
+    def make(artist: Any, **fields: Any) -> Any:
+        return StemFactory(artist=artist, in_review=True, checked=True, **fields)
+
+    return make
 
 
 @pytest.fixture
-def reason(db: None):  # type: ignore[no-untyped-def]
-    return factories.reason("quality")
+def reason(db: None) -> Any:
+    return ReasonTemplateFactory(code="quality")
 
 
 @pytest.fixture(autouse=True)

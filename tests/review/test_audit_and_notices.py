@@ -6,7 +6,7 @@ from portal.audit.services import audit_record
 from portal.review.models import Notification
 from portal.review.services.claims import review_claim
 from portal.review.services.decisions import stem_decide
-from tests.review import factories
+from tests.factories.review import ReasonTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def decided(artist, other_artist, curator, staff, make_stem):
         stem=mine,
         curator=curator,
         decision="reject",
-        reason_template=factories.reason(),
+        reason_template=ReasonTemplateFactory(),
         note="Clipping at the downbeat.",
     )
     stem_decide(stem=theirs, curator=curator, decision="approve")
@@ -143,7 +143,7 @@ INTERNAL = "Internal only: the hi-hat is a cleared sample, checked against the c
 def approved_flagged(artist, curator, make_stem, django_capture_on_commit_callbacks):
     from portal.stems.models import Verdict
 
-    stem = make_stem(artist, title="Flagged groove", verdict=Verdict.FLAG)
+    stem = make_stem(artist, title="Flagged groove", provenance_verdict=Verdict.FLAG)
     review_claim(stem=stem, curator=curator)
     with django_capture_on_commit_callbacks(execute=True):
         stem_decide(

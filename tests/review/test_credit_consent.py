@@ -20,8 +20,10 @@ from portal.stems.models import Credit, CreditConsent, LicenseTemplate, StemStat
 from portal.stems.services.licenses import license_template_publish
 from portal.stems.services.lifecycle import stem_withdraw
 from portal.stems.services.submission import stem_submit
-from tests.conftest import make_user
-from tests.review import factories
+from tests.factories.accounts import UserFactory
+from tests.factories.audio import encode, tone
+from tests.factories.review import ReasonTemplateFactory
+from tests.factories.stems import STORED
 
 pytestmark = pytest.mark.django_db
 PENDING, ACCEPTED, DECLINED = CreditConsent.PENDING, CreditConsent.ACCEPTED, CreditConsent.DECLINED
@@ -29,14 +31,17 @@ PENDING, ACCEPTED, DECLINED = CreditConsent.PENDING, CreditConsent.ACCEPTED, Cre
 
 @pytest.fixture
 def carol_artist(db: None) -> Any:
-    return make_user("dora", "artist")
+    return UserFactory(username="dora")
 
 
 @pytest.fixture
 def duet(artist, other_artist, make_stem):  # type: ignore[no-untyped-def]
     """Alice's stem in review, crediting Bob with 40% he has not answered yet."""
     return make_stem(
-        artist, title="Night duet", credits=[(artist, 6000), (other_artist, 4000)], consent=PENDING
+        artist,
+        title="Night duet",
+        credits=[(artist, 6000), (other_artist, 4000)],
+        credit_consent=PENDING,
     )
 
 
@@ -57,7 +62,12 @@ def _submit(artist: Any, credits: list[dict[str, Any]], seed: int = 1) -> Any:
         artist=artist,
         files=[
             SimpleUploadedFile(
-                f"take-{seed}.wav", factories.wav_bytes(factories.tone(300.0 + 41 * seed))
+                f"take-{seed}.wav",
+                encode(
+                    tone(300.0 + 41 * seed, 1.5, rate=44100, level=0.4, channels=1),
+                    44100,
+                    subtype="PCM_16",
+                ),
             )
         ],
         metadata=[{"title": f"Shared take {seed}", "kind": "one-shot", "role": "melody"}],
@@ -71,7 +81,7 @@ def _submit(artist: Any, credits: list[dict[str, Any]], seed: int = 1) -> Any:
         },
         ip_address="203.0.113.9",
     )
-    factories.STORED.append(stem.audio.name)
+    STORED.append(stem.audio.name)
     return stem
 
 
@@ -149,7 +159,7 @@ def test_the_decision_api_refuses_approval_naming_who_declined(
     stem = make_stem(
         artist,
         credits=[(artist, 5000), (other_artist, 3000), (carol_artist, 2000)],
-        consent=PENDING,
+        credit_consent=PENDING,
     )
     Credit.objects.filter(stem=stem, artist=carol_artist).update(consent=DECLINED)
     desk = api_for(curator)
@@ -178,7 +188,7 @@ def test_the_queue_and_the_review_page_show_who_is_pending_and_who_declined(
         artist,
         title="Three hands",
         credits=[(artist, 5000), (other_artist, 3000), (carol_artist, 2000)],
-        consent=PENDING,
+        credit_consent=PENDING,
     )
     Credit.objects.filter(stem=stem, artist=carol_artist).update(
         consent=DECLINED, consent_message="I only played on the B side."
@@ -309,7 +319,7 @@ def test_the_uploader_corrects_the_credits_and_only_changed_shares_are_asked_aga
         artist,
         title="Trio",
         credits=[(artist, 5000), (other_artist, 3000), (carol_artist, 2000)],
-        consent=PENDING,
+        credit_consent=PENDING,
     )
     dora = api_for(carol_artist)
     dora.post(f"/api/v1/credits/{_credit(stem, carol_artist).pk}/accept/")
@@ -423,10 +433,10 @@ def test_only_the_credited_artist_can_answer_their_credit(
         assert api_for(None).post(f"/api/v1/credits/{credit.pk}/{verb}/").status_code in (401, 403)
     missing = api_for(outsider).post("/api/v1/credits/999999/accept/")
     assert missing.status_code == 404 and _error(missing)["code"] == "credit_not_found"
-    from tests.conftest import make_client_app
+    from tests.factories.clients import ClientAppFactory
 
     # The credited artist's own client app cannot answer for them either.
-    app_credential = app_api(make_client_app(other_artist, "Bob's app"))
+    app_credential = app_api(ClientAppFactory(owner=other_artist, name="Bob's app"))
     assert app_credential.post(f"/api/v1/credits/{credit.pk}/accept/").status_code == 403
     assert Credit.objects.get(pk=credit.pk).consent == PENDING
     assert not AuditEntry.objects.filter(action__startswith="credit.").exists()
@@ -478,7 +488,7 @@ def test_answering_after_the_stem_was_withdrawn_or_rejected_is_refused(
     else:
         review_claim(stem=duet, curator=curator)
         stem_decide(
-            stem=duet, curator=curator, decision="reject", reason_template=factories.reason()
+            stem=duet, curator=curator, decision="reject", reason_template=ReasonTemplateFactory()
         )
     credit = _credit(duet, other_artist)
     for verb in ("accept", "decline"):
@@ -551,9 +561,11 @@ def test_the_migration_treats_credits_of_stems_already_in_the_vault_as_accepted(
     from django.db.migrations.executor import MigrationExecutor
 
     duo = [(artist, 6000), (other_artist, 4000)]
-    approved = make_stem(artist, status=StemStatus.APPROVED, credits=duo, consent=PENDING)
-    taken_down = make_stem(artist, status=StemStatus.TAKEN_DOWN, credits=duo, consent=PENDING)
-    waiting = make_stem(artist, status=StemStatus.IN_REVIEW, credits=duo, consent=ACCEPTED)
+    approved = make_stem(artist, status=StemStatus.APPROVED, credits=duo, credit_consent=PENDING)
+    taken_down = make_stem(
+        artist, status=StemStatus.TAKEN_DOWN, credits=duo, credit_consent=PENDING
+    )
+    waiting = make_stem(artist, status=StemStatus.IN_REVIEW, credits=duo, credit_consent=ACCEPTED)
 
     executor = MigrationExecutor(connection)
     executor.migrate([("stems", "0001_initial")])  # the schema before consent existed

@@ -14,7 +14,7 @@ from portal.review.models import Decision, Notification, ReviewClaim
 from portal.review.services.claims import review_claim
 from portal.review.services.decisions import stem_decide
 from portal.stems.models import Stem, StemStatus, Verdict
-from tests.review import factories
+from tests.factories.review import ReasonTemplateFactory
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ class TestRules:
         assert stem.status == StemStatus.IN_REVIEW
         # Rejecting it is still possible.
         stem_decide(
-            stem=stem, curator=curator, decision="reject", reason_template=factories.reason()
+            stem=stem, curator=curator, decision="reject", reason_template=ReasonTemplateFactory()
         )
         stem.refresh_from_db()
         assert stem.status == StemStatus.REJECTED
@@ -64,7 +64,7 @@ class TestRules:
     def test_a_flagged_stem_needs_a_written_justification_to_be_approved(
         self, artist, curator, make_stem
     ):
-        stem = _claimed(make_stem(artist, verdict=Verdict.FLAG), curator)
+        stem = _claimed(make_stem(artist, provenance_verdict=Verdict.FLAG), curator)
         with pytest.raises(ApplicationError) as raised:
             stem_decide(stem=stem, curator=curator, decision="approve", justification="   ")
         assert raised.value.code == "justification_required"
@@ -86,7 +86,7 @@ class TestRules:
         with pytest.raises(ApplicationError) as raised:
             stem_decide(stem=stem, curator=curator, decision="reject", note="Sorry")
         assert raised.value.code == "reason_required"
-        template = factories.reason("uncleared-samples")
+        template = ReasonTemplateFactory(code="uncleared-samples")
         stem_decide(
             stem=stem,
             curator=curator,
@@ -167,7 +167,7 @@ class TestRules:
         assert stem.status == StemStatus.IN_REVIEW
 
     def test_a_decision_is_audited_with_before_and_after(self, artist, curator, make_stem):
-        stem = _claimed(make_stem(artist, verdict=Verdict.FLAG), curator)
+        stem = _claimed(make_stem(artist, provenance_verdict=Verdict.FLAG), curator)
         decision = stem_decide(
             stem=stem, curator=curator, decision="approve", justification="Checked by ear."
         )
@@ -180,7 +180,7 @@ class TestRules:
         assert entry.after["justification"] == "Checked by ear."
 
     def test_a_rule_refusal_changes_nothing(self, artist, curator, make_stem):
-        stem = _claimed(make_stem(artist, verdict=Verdict.FLAG), curator)
+        stem = _claimed(make_stem(artist, provenance_verdict=Verdict.FLAG), curator)
         with pytest.raises(ApplicationError):
             stem_decide(stem=stem, curator=curator, decision="approve")
         assert not AuditEntry.objects.filter(action__startswith="review.approved").exists()
@@ -199,7 +199,7 @@ class TestNotices:
                 stem=stem,
                 curator=curator,
                 decision="reject",
-                reason_template=factories.reason("duplicate"),
+                reason_template=ReasonTemplateFactory(code="duplicate"),
                 note="Too close to “Old break”.",
             )
         assert mail.outbox == []  # nothing is sent before the decision commits
@@ -229,7 +229,7 @@ class TestNotices:
 def test_the_decision_form_records_a_decision_and_shows_refusals(
     artist, curator, make_stem, client_for
 ):
-    stem = _claimed(make_stem(artist, verdict=Verdict.FLAG), curator)
+    stem = _claimed(make_stem(artist, provenance_verdict=Verdict.FLAG), curator)
     browser = client_for(curator)
     response = browser.post(
         f"/review/stems/{stem.pk}/decide/", {"decision": "approve"}, follow=True
@@ -255,7 +255,7 @@ def _race(stem_id: int, deciders: list[tuple[Any, str]]) -> list[Any]:
         try:
             barrier.wait(timeout=10)
             stem = Stem.objects.get(pk=stem_id)
-            kwargs = {"reason_template": factories.reason()} if decision == "reject" else {}
+            kwargs = {"reason_template": ReasonTemplateFactory()} if decision == "reject" else {}
             results[index] = stem_decide(stem=stem, curator=user, decision=decision, **kwargs)
         except Exception as exc:
             results[index] = exc
@@ -278,7 +278,7 @@ def test_two_curators_deciding_at_once_make_exactly_one_decision(artist, curator
     """The claim holder approves while staff rejects, at the same instant: one wins, the other
     gets a 409, and the stem has exactly one decision and the winner's status."""
     stem = _claimed(make_stem(artist), curator)
-    factories.reason()
+    ReasonTemplateFactory()
     if connection.vendor == "postgresql":
         results = _race(stem.pk, [(curator, "approve"), (staff, "reject")])
     else:
@@ -287,7 +287,9 @@ def test_two_curators_deciding_at_once_make_exactly_one_decision(artist, curator
         results = []
         for user, decision in [(curator, "approve"), (staff, "reject")]:
             try:
-                kwargs = {"reason_template": factories.reason()} if decision == "reject" else {}
+                kwargs = (
+                    {"reason_template": ReasonTemplateFactory()} if decision == "reject" else {}
+                )
                 results.append(stem_decide(stem=stem, curator=user, decision=decision, **kwargs))
             except Exception as exc:
                 results.append(exc)

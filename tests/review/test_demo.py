@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_cora_approves_the_demo_stems_in_review_once(artist, make_stem):
     cora = user_create(username="cora", role="curator", password="stemvault-demo")
     clean = make_stem(artist)
-    flagged = make_stem(artist, verdict=Verdict.FLAG)
+    flagged = make_stem(artist, provenance_verdict=Verdict.FLAG)
     failed = make_stem(artist, checks=[("self_output", "fail", "One of our renders.", {})])
     done = make_stem(artist, status=StemStatus.APPROVED)
     out = io.StringIO()
@@ -39,7 +39,7 @@ def test_the_demo_curator_approves_only_stems_whose_credits_are_all_accepted(
 ):
     user_create(username="cora", role="curator", password="stemvault-demo")
     duo = [(artist, 5000), (other_artist, 5000)]
-    waiting = make_stem(artist, title="Waiting duo", credits=duo, consent="pending")
+    waiting = make_stem(artist, title="Waiting duo", credits=duo, credit_consent="pending")
     settled = make_stem(artist, title="Settled duo", credits=duo)
     out = io.StringIO()
 

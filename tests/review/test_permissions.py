@@ -150,9 +150,11 @@ def test_every_endpoint_answers_each_role_as_the_table_says(any_role, artist, st
 
 
 def test_an_app_credential_cannot_use_review_endpoints(curator, app_api):
-    from tests.conftest import make_client_app
+    from tests.factories.clients import ClientAppFactory
 
-    response = app_api(make_client_app(curator, "Curator's app")).get("/api/v1/review/queue/")
+    response = app_api(ClientAppFactory(owner=curator, name="Curator's app")).get(
+        "/api/v1/review/queue/"
+    )
     assert response.status_code == 403
 
 

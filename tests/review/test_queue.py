@@ -20,9 +20,14 @@ def queue(artist, make_stem):
     old_clean = make_stem(artist, title="old clean", role="bass", moods=["calm", "dark"])
     new_clean = make_stem(artist, title="new clean", role="drums", moods=["uplifting"])
     new_flag = make_stem(
-        artist, title="new flagged", verdict=Verdict.FLAG, kind="one-shot", bpm=None, moods=["calm"]
+        artist,
+        title="new flagged",
+        provenance_verdict=Verdict.FLAG,
+        kind="one-shot",
+        bpm=None,
+        moods=["calm"],
     )
-    old_flag = make_stem(artist, title="old flagged", verdict=Verdict.FLAG, role="bass")
+    old_flag = make_stem(artist, title="old flagged", provenance_verdict=Verdict.FLAG, role="bass")
     make_stem(artist, title="approved already", status=StemStatus.APPROVED)
     _age(old_clean, 10)
     _age(new_clean, 1)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def changes_requested(artist, curator, make_stem):
-    stem = make_stem(artist, title="Wonky loop", bpm=100.0, key="C")
+    stem = make_stem(artist, title="Wonky loop", bpm=100.0, musical_key="C")
     review_claim(stem=stem, curator=curator)
     stem_decide(stem=stem, curator=curator, decision="request_changes", note="The key is Am.")
     stem.refresh_from_db()

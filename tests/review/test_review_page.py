@@ -14,7 +14,7 @@ from portal.review.services.claims import review_claim
 from portal.review.services.decisions import stem_decide
 from portal.review.spectrogram import png_grayscale, row_frequencies, spectrogram_pixels
 from portal.stems.models import StemStatus, Verdict
-from tests.review.factories import SAMPLE_RATE, tone
+from tests.factories.audio import tone
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,12 @@ def _png_size_and_pixels(data: bytes) -> tuple[int, int, np.ndarray]:
 
 
 def test_a_tone_draws_a_bright_line_at_its_frequency():
-    pixels = spectrogram_pixels(tone(1000.0, seconds=1.0)[:, 0], SAMPLE_RATE, width=64, height=96)
+    pixels = spectrogram_pixels(
+        tone(1000.0, 1.0, rate=44100, level=0.4)[:, 0], 44100, width=64, height=96
+    )
     assert pixels.shape == (96, 64)
     brightest_row_from_top = int(np.argmax(pixels.mean(axis=1)))
-    frequency = row_frequencies(SAMPLE_RATE, 96)[95 - brightest_row_from_top]
+    frequency = row_frequencies(44100, 96)[95 - brightest_row_from_top]
     assert 900 < frequency < 1110
     # Far from the tone the picture is dark.
     assert pixels[0].mean() < 60 and pixels[-1].mean() < 60
@@ -94,7 +96,7 @@ def test_the_review_page_shows_everything_a_curator_needs(
     stem = make_stem(
         artist,
         title="Suspicious loop",
-        verdict=Verdict.FLAG,
+        provenance_verdict=Verdict.FLAG,
         moods=["tense"],
         checks=[
             (

@@ -21,7 +21,7 @@ def vault(artist, other_artist, make_stem):
             status=StemStatus.APPROVED,
             role="drums",
             bpm=90,
-            key="",
+            musical_key="",
             moods=["dark"],
             genres=["techno"],
         ),
@@ -31,7 +31,7 @@ def vault(artist, other_artist, make_stem):
             status=StemStatus.APPROVED,
             role="bass",
             bpm=124,
-            key="Am",
+            musical_key="Am",
             moods=["dark", "tense"],
             genres=["house"],
             credits=[(artist, 7000), (other_artist, 3000)],
@@ -43,11 +43,11 @@ def vault(artist, other_artist, make_stem):
             role="harmony",
             kind="stem",
             bpm=None,
-            key="C",
+            musical_key="C",
             moods=["calm"],
             genres=["ambient"],
         ),
-        "pending": make_stem(artist, title="Pending bass", role="bass", bpm=124, key="Am"),
+        "pending": make_stem(artist, title="Pending bass", role="bass", bpm=124, musical_key="Am"),
     }
 
 

@@ -12,7 +12,7 @@ from portal.royalties.held import held_overview
 from portal.royalties.models import Period, Play
 from portal.royalties.periods import month_of, previous_month
 from portal.royalties.verification import period_verify
-from tests.royalties.factories import MIX_CREATED, even_mix, make_stem
+from tests.factories.royalties import MIX_CREATED, PlayedMixFactory, PlayedStemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,12 @@ def demo_app(staff: Any) -> Any:
 def test_the_demo_closes_last_month_over_the_demo_mixes_once(
     artist: Any, other_artist: Any, staff: Any, demo_app: Any
 ) -> None:
-    a, b = make_stem(artist), make_stem(other_artist)
-    even_mix([a, b], 90, app=demo_app, created_at=MIX_CREATED)
-    even_mix([b], 45, app=demo_app, created_at=MIX_CREATED)
-    even_mix([a], 60)  # requested on the web, by no app: the demo's plays never touch it
+    a, b = PlayedStemFactory(artist=artist), PlayedStemFactory(artist=other_artist)
+    PlayedMixFactory(stems=[a, b], even_seconds=90, client_app=demo_app, created_at=MIX_CREATED)
+    PlayedMixFactory(stems=[b], even_seconds=45, client_app=demo_app, created_at=MIX_CREATED)
+    PlayedMixFactory(
+        stems=[a], even_seconds=60
+    )  # requested on the web, by no app: the demo's plays never touch it
     demo.seed(out=io.StringIO())
     month = previous_month(month_of(timezone.now()))
     period = Period.objects.get(month=month)

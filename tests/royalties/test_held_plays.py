@@ -12,8 +12,14 @@ import pytest
 from portal.audit.models import AuditEntry
 from portal.royalties.models import Period, Play, PlayRelease
 from portal.royalties.services import period_close
-from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import MIX_CREATED, even_mix, event, ingest, make_stem
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    MIX_CREATED,
+    PlayedMixFactory,
+    PlayedStemFactory,
+    event,
+    ingest,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 12, 18, 0, tzinfo=UTC)
@@ -25,7 +31,12 @@ API = "/api/v1/royalties/held/"
 def month(artist: Any, client_app: Any) -> dict[str, Any]:
     """March: ten people, a looping bot (15 plays) and a listener on two devices (2 plays,
     the second overlapping)."""
-    mix = even_mix([make_stem(artist, title="Tide")], 180, app=client_app, created_at=MIX_CREATED)
+    mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist, title="Tide")],
+        even_seconds=180,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
     people = [
         event(mix, started_at=DAY + timedelta(hours=i), ms_played=100_000, listener=f"p{i}")
         for i in range(10)

@@ -16,9 +16,16 @@ from portal.royalties.models import Play, PlayReason, PlayRelease
 from portal.royalties.releases import play_release
 from portal.royalties.services import period_close
 from portal.royalties.verification import period_verify
-from tests.conftest import make_client_app, make_user
-from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import MIX_CREATED, even_mix, event, ingest, make_stem
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientAppFactory
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    MIX_CREATED,
+    PlayedMixFactory,
+    PlayedStemFactory,
+    event,
+    ingest,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 12, 18, 0, tzinfo=UTC)
@@ -45,15 +52,21 @@ def close(clock: Any, pool: int = 10_000) -> Any:
 def test_a_farm_on_a_sock_puppet_app_is_held_and_real_listening_takes_the_pool(
     artist: Any, outsider: Any, client_app: Any, clock: Any
 ) -> None:
-    genuine = even_mix(
-        [make_stem(artist, title="Rain")], 120, app=client_app, created_at=MIX_CREATED
+    genuine = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist, title="Rain")],
+        even_seconds=120,
+        client_app=client_app,
+        created_at=MIX_CREATED,
     )
     ingest(client_app, real_listening(genuine, client_app))
     # mallory's accomplice registers a "radio" (not credited anywhere: no self-play) whose
     # controller starts 20 accounts on mallory's mix at once, every 12 minutes, for 2 hours.
-    puppet = make_client_app(make_user("farmer", "artist"), "Totally real radio")
-    bait = even_mix(
-        [make_stem(outsider, title="Mallory's loop")], 120, app=puppet, created_at=MIX_CREATED
+    puppet = ClientAppFactory(owner=UserFactory(username="farmer"), name="Totally real radio")
+    bait = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=outsider, title="Mallory's loop")],
+        even_seconds=120,
+        client_app=puppet,
+        created_at=MIX_CREATED,
     )
     farm = [
         event(
@@ -80,7 +93,12 @@ def test_a_farm_on_a_sock_puppet_app_is_held_and_real_listening_takes_the_pool(
 def test_a_looping_bot_is_held_by_threshold_hugging(
     artist: Any, client_app: Any, clock: Any
 ) -> None:
-    mix = even_mix([make_stem(artist)], 180, app=client_app, created_at=MIX_CREATED)
+    mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=180,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
     people = real_listening(mix, client_app, n=10)
     bot = [
         event(mix, started_at=DAY + timedelta(seconds=40 * i), ms_played=30_400, listener="bot")
@@ -99,9 +117,19 @@ def test_a_looping_bot_is_held_by_threshold_hugging(
 def test_one_listener_id_on_two_apps_is_two_listeners(
     artist: Any, developer: Any, client_app: Any, clock: Any
 ) -> None:
-    other = make_client_app(developer, "Second game")
-    ours = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
-    theirs = even_mix([make_stem(artist)], 120, app=other, created_at=MIX_CREATED)
+    other = ClientAppFactory(owner=developer, name="Second game")
+    ours = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
+    theirs = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=other,
+        created_at=MIX_CREATED,
+    )
     ingest(client_app, [event(ours, started_at=DAY, ms_played=120_000, listener="user-1")])
     ingest(other, [event(theirs, started_at=DAY, ms_played=120_000, listener="user-1")])
     same_app = event(
@@ -118,9 +146,12 @@ def test_self_play_is_recomputed_at_the_close_whatever_its_row_says(
 ) -> None:
     # mallory plays her own stem through her own app; someone (or a bug) later flips the
     # stored mark to "counted": the close decides from the app's owner and the manifest.
-    own_app = make_client_app(outsider, "Mallory's player")
-    mine = even_mix(
-        [make_stem(outsider), make_stem(artist)], 60, app=own_app, created_at=MIX_CREATED
+    own_app = ClientAppFactory(owner=outsider, name="Mallory's player")
+    mine = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=outsider), PlayedStemFactory(artist=artist)],
+        even_seconds=60,
+        client_app=own_app,
+        created_at=MIX_CREATED,
     )
     plays = [
         event(mine, started_at=DAY + timedelta(minutes=2 * i), ms_played=60_000, listener=f"l{i}")
@@ -140,7 +171,12 @@ def test_self_play_is_recomputed_at_the_close_whatever_its_row_says(
 def test_verify_finds_a_held_mark_changed_after_the_close(
     artist: Any, client_app: Any, clock: Any
 ) -> None:
-    mix = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
+    mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
     first = event(mix, started_at=DAY, ms_played=120_000, listener="two-devices")
     second = event(
         mix, started_at=DAY + timedelta(seconds=20), ms_played=100_000, listener="two-devices"
@@ -157,7 +193,12 @@ def test_verify_finds_a_held_mark_changed_after_the_close(
 def test_a_released_play_counts_and_verify_reproduces_it(
     artist: Any, client_app: Any, clock: Any, staff: Any
 ) -> None:
-    mix = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
+    mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
     first = event(mix, started_at=DAY, ms_played=120_000, listener="dj")
     second = event(mix, started_at=DAY + timedelta(seconds=20), ms_played=100_000, listener="dj")
     ingest(client_app, [first, second])
@@ -182,9 +223,19 @@ def test_an_apps_usual_volume_comes_from_earlier_months(
     artist: Any, developer: Any, client_app: Any, clock: Any, settings: Any
 ) -> None:
     settings.ROYALTIES_SPIKE_FLOOR = 20  # a small app: 100 plays a day before it is held
-    new_app = make_client_app(developer, "Launched in March")
-    old_mix = even_mix([make_stem(artist)], 120, app=client_app, created_at=MIX_CREATED)
-    new_mix = even_mix([make_stem(artist)], 120, app=new_app, created_at=MIX_CREATED)
+    new_app = ClientAppFactory(owner=developer, name="Launched in March")
+    old_mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=client_app,
+        created_at=MIX_CREATED,
+    )
+    new_mix = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)],
+        even_seconds=120,
+        client_app=new_app,
+        created_at=MIX_CREATED,
+    )
     # February: the established app had 60 counted plays a day for two weeks.
     clock.set(datetime(2024, 3, 1, 12, tzinfo=UTC))
     february = [

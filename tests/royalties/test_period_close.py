@@ -13,9 +13,14 @@ from portal.core.errors import ApplicationError, Conflict
 from portal.royalties import ledger
 from portal.royalties.models import AllocationLine, Period, Play, PlayReason
 from portal.royalties.services import period_close
-from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
-from tests.royalties.factories import ingest as report
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    MIX_CREATED,
+    PlayedMixFactory,
+    PlayedStemFactory,
+    event,
+)
+from tests.factories.royalties import ingest as report
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
@@ -24,10 +29,13 @@ DAY = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def two_artist_mix(artist: Any, other_artist: Any, client_app: Any) -> tuple[Any, Any, Any]:
     """60 s: alice's drums at 75 % of every second, bob's bass at 25 %; requested by the app."""
-    drums = make_stem(artist, title="Drums")
-    bass = make_stem(other_artist, title="Bass")
-    mix = make_mix(
-        [drums, bass], [{drums: 0.75, bass: 0.25}] * 60, app=client_app, created_at=MIX_CREATED
+    drums = PlayedStemFactory(artist=artist, title="Drums")
+    bass = PlayedStemFactory(artist=other_artist, title="Bass")
+    mix = PlayedMixFactory(
+        stems=[drums, bass],
+        seconds=[{drums: 0.75, bass: 0.25}] * 60,
+        client_app=client_app,
+        created_at=MIX_CREATED,
     )
     return mix, drums, bass
 
@@ -79,8 +87,10 @@ def test_closing_a_month_pays_the_whole_pool_by_attributed_listening(
 def test_a_stems_share_is_split_among_its_credited_artists(
     artist: Any, other_artist: Any, client_app: Any, ingest: Any, clock: Any
 ) -> None:
-    duet = make_stem(artist, credits=[(artist, 7000), (other_artist, 3000)])
-    mix = make_mix([duet], [{duet: 1.0}] * 40, app=client_app, created_at=MIX_CREATED)
+    duet = PlayedStemFactory(artist=artist, credits=[(artist, 7000), (other_artist, 3000)])
+    mix = PlayedMixFactory(
+        stems=[duet], seconds=[{duet: 1.0}] * 40, client_app=client_app, created_at=MIX_CREATED
+    )
     ingest([event(mix, started_at=DAY, ms_played=40_000)])
     clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=999, currency="usd", actor=None)

@@ -12,9 +12,14 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine
 from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
-from tests.conftest import make_client_app
-from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
+from tests.factories.clients import ClientAppFactory
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    MIX_CREATED,
+    PlayedMixFactory,
+    PlayedStemFactory,
+    event,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -23,16 +28,19 @@ URL = "/api/v1/royalties/statements/"
 
 @pytest.fixture
 def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> dict[str, Any]:
-    kick = make_stem(artist, title="Kick")
-    pad = make_stem(artist, title="Pad")
-    keys = make_stem(other_artist, title="Keys")
-    first = make_mix(
-        [kick, keys], [{kick: 0.7, keys: 0.3}] * 40, app=client_app, created_at=MIX_CREATED
+    kick = PlayedStemFactory(artist=artist, title="Kick")
+    pad = PlayedStemFactory(artist=artist, title="Pad")
+    keys = PlayedStemFactory(artist=other_artist, title="Keys")
+    first = PlayedMixFactory(
+        stems=[kick, keys],
+        seconds=[{kick: 0.7, keys: 0.3}] * 40,
+        client_app=client_app,
+        created_at=MIX_CREATED,
     )
-    second = make_mix(
-        [pad, keys],
-        [{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20,
-        app=client_app,
+    second = PlayedMixFactory(
+        stems=[pad, keys],
+        seconds=[{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20,
+        client_app=client_app,
         created_at=MIX_CREATED,
     )
     events = [
@@ -120,7 +128,7 @@ def test_an_app_credential_cannot_read_its_owners_statement(
 ) -> None:
     # An app acts as its owner only where apps may act (soundtracks, plays): a leaked app
     # credential must not read the owner's earnings.
-    own_app = make_client_app(artist, "Alice's player")
+    own_app = ClientAppFactory(owner=artist, name="Alice's player")
     assert app_api(own_app).get(URL, {"period": "2024-03"}).status_code == 403
 
 
@@ -217,10 +225,13 @@ def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
     from portal.accounts.models import ArtistProfile
 
     ArtistProfile.objects.update_or_create(user=artist, defaults={"display_name": "-2+3"})
-    link = make_stem(artist, title='=HYPERLINK("http://evil","x")')
-    total = make_stem(artist, title="@SUM(1)")
-    mix = make_mix(
-        [link, total], [{link: 0.5, total: 0.5}] * 40, app=client_app, created_at=MIX_CREATED
+    link = PlayedStemFactory(artist=artist, title='=HYPERLINK("http://evil","x")')
+    total = PlayedStemFactory(artist=artist, title="@SUM(1)")
+    mix = PlayedMixFactory(
+        stems=[link, total],
+        seconds=[{link: 0.5, total: 0.5}] * 40,
+        client_app=client_app,
+        created_at=MIX_CREATED,
     )
     events = [
         event(mix, started_at=DAY + timedelta(minutes=i), ms_played=40_000, listener=f"l{i}")
@@ -245,16 +256,22 @@ def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
 def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
     api_for: Any, client_for: Any, artist: Any, other_artist: Any, clock: Any
 ) -> None:
-    from tests.conftest import make_client_app, make_user
-    from tests.royalties.factories import ingest
+    from tests.factories.accounts import UserFactory
+    from tests.factories.clients import ClientAppFactory
+    from tests.factories.royalties import ingest
 
-    app = make_client_app(make_user("studio", "artist"), "Beat game")
-    alices = make_stem(artist, title="Alice loop")
-    bobs = make_stem(other_artist, title="Bob loop")
-    shared = make_mix(
-        [alices, bobs], [{alices: 0.5, bobs: 0.5}] * 120, app=app, created_at=MIX_CREATED
+    app = ClientAppFactory(owner=UserFactory(username="studio"), name="Beat game")
+    alices = PlayedStemFactory(artist=artist, title="Alice loop")
+    bobs = PlayedStemFactory(artist=other_artist, title="Bob loop")
+    shared = PlayedMixFactory(
+        stems=[alices, bobs],
+        seconds=[{alices: 0.5, bobs: 0.5}] * 120,
+        client_app=app,
+        created_at=MIX_CREATED,
     )
-    bob_only = make_mix([bobs], [{bobs: 1.0}] * 120, app=app, created_at=MIX_CREATED)
+    bob_only = PlayedMixFactory(
+        stems=[bobs], seconds=[{bobs: 1.0}] * 120, client_app=app, created_at=MIX_CREATED
+    )
     people = [
         event(shared, started_at=DAY + timedelta(hours=i), ms_played=90_000, listener=f"p{i}")
         for i in range(5)

@@ -12,8 +12,13 @@ from portal.royalties import ledger
 from portal.royalties.models import AllocationLine, LedgerEntry, LedgerTransaction, Play
 from portal.royalties.services import period_close, plays_ingest
 from portal.royalties.verification import period_verify
-from tests.royalties.conftest import MARCH_WINDOW_PASSED
-from tests.royalties.factories import MIX_CREATED, event, make_mix, make_stem
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    MIX_CREATED,
+    PlayedMixFactory,
+    PlayedStemFactory,
+    event,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -21,17 +26,20 @@ DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> str:
-    a = make_stem(artist, title="Kick")
-    b = make_stem(other_artist, title="Keys")
-    shared = make_stem(artist, credits=[(artist, 5000), (other_artist, 5000)])
-    first = make_mix(
-        [a, b], [{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30, app=client_app, created_at=MIX_CREATED
+    a = PlayedStemFactory(artist=artist, title="Kick")
+    b = PlayedStemFactory(artist=other_artist, title="Keys")
+    shared = PlayedStemFactory(artist=artist, credits=[(artist, 5000), (other_artist, 5000)])
+    first = PlayedMixFactory(
+        stems=[a, b],
+        seconds=[{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30,
+        client_app=client_app,
+        created_at=MIX_CREATED,
     )
-    second = make_mix(
-        [a, shared],
-        [{a: 0.333333, shared: 0.666667}] * 45,
+    second = PlayedMixFactory(
+        stems=[a, shared],
+        seconds=[{a: 0.333333, shared: 0.666667}] * 45,
         duration_ms=44_500,
-        app=client_app,
+        client_app=client_app,
         created_at=MIX_CREATED,
     )
     events = [

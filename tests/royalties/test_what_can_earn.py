@@ -16,8 +16,8 @@ from portal.core.errors import ApplicationError
 from portal.mixes.models import Mix, RenderKind
 from portal.royalties.models import Play, PlayReason
 from portal.royalties.services import period_close, plays_ingest
-from tests.conftest import make_client_app
-from tests.royalties.factories import even_mix, make_stem
+from tests.factories.clients import ClientAppFactory
+from tests.factories.royalties import PlayedMixFactory, PlayedStemFactory
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -29,7 +29,7 @@ def now(clock: Any) -> Any:
 
 
 def app_mix(app: Any, stems: list[Any], seconds: int = 60, **fields: Any) -> Mix:
-    mix = even_mix(stems, seconds)
+    mix = PlayedMixFactory(stems=stems, even_seconds=seconds)
     Mix.objects.filter(pk=mix.pk).update(client_app=app, **fields)
     mix.refresh_from_db()
     return mix
@@ -54,7 +54,7 @@ def codes(result: Any) -> list[str]:
 def test_plays_of_a_preview_made_for_review_never_earn(
     now: Any, client_app: Any, outsider: Any
 ) -> None:
-    stem = make_stem(outsider, title="My stem still in review")
+    stem = PlayedStemFactory(artist=outsider, title="My stem still in review")
     preview = app_mix(client_app, [stem], kind=RenderKind.PREVIEW, preview_of=stem)
     now.advance(timedelta(hours=1))
     result = plays_ingest(events=[event(preview, NOW + timedelta(minutes=5))], app=client_app)
@@ -65,9 +65,11 @@ def test_plays_of_a_preview_made_for_review_never_earn(
 def test_an_app_cannot_report_plays_of_another_apps_or_a_web_soundtrack(
     now: Any, client_app: Any, developer: Any, artist: Any
 ) -> None:
-    other = make_client_app(developer, "Someone else's game")
-    theirs = app_mix(other, [make_stem(artist)])
-    nobodys = even_mix([make_stem(artist)], 60)  # requested on the web page, by no app
+    other = ClientAppFactory(owner=developer, name="Someone else's game")
+    theirs = app_mix(other, [PlayedStemFactory(artist=artist)])
+    nobodys = PlayedMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=60
+    )  # requested on the web page, by no app
     now.advance(timedelta(hours=1))
     at = NOW + timedelta(minutes=5)
     result = plays_ingest(events=[event(theirs, at), event(nobodys, at)], app=client_app)
@@ -78,7 +80,7 @@ def test_an_app_cannot_report_plays_of_another_apps_or_a_web_soundtrack(
 def test_a_play_dated_before_its_mix_existed_is_refused(
     now: Any, client_app: Any, artist: Any
 ) -> None:
-    mix = app_mix(client_app, [make_stem(artist)])
+    mix = app_mix(client_app, [PlayedStemFactory(artist=artist)])
     now.advance(timedelta(hours=1))
     result = plays_ingest(
         events=[event(mix, NOW - timedelta(days=3)), event(mix, NOW + timedelta(minutes=1))],
@@ -93,7 +95,7 @@ def test_a_batch_backdated_past_the_late_window_is_refused_with_its_own_code(
 ) -> None:
     settings.ROYALTIES_LATE_WINDOW_DAYS = 35
     clock.set(NOW - timedelta(days=60))
-    mix = app_mix(client_app, [make_stem(artist)])
+    mix = app_mix(client_app, [PlayedStemFactory(artist=artist)])
     clock.set(NOW)
     old = [event(mix, NOW - timedelta(days=36, minutes=i), listener=f"rot-{i}") for i in range(50)]
     fresh = event(mix, NOW - timedelta(days=34))
@@ -108,9 +110,9 @@ def test_a_batch_backdated_past_the_late_window_is_refused_with_its_own_code(
 def test_an_app_owners_plays_of_their_own_stems_are_kept_but_never_count(
     now: Any, outsider: Any, artist: Any, staff: Any
 ) -> None:
-    own_app = make_client_app(outsider, "Mallory's player")
-    mine = make_stem(outsider, title="Mallory's loop")
-    mix = app_mix(own_app, [mine, make_stem(artist)])
+    own_app = ClientAppFactory(owner=outsider, name="Mallory's player")
+    mine = PlayedStemFactory(artist=outsider, title="Mallory's loop")
+    mix = app_mix(own_app, [mine, PlayedStemFactory(artist=artist)])
     now.advance(timedelta(hours=1))
     events = [
         event(mix, NOW + timedelta(minutes=2 * i), ms=60_000, listener=f"id-{i}") for i in range(20)
@@ -127,8 +129,8 @@ def test_the_issue_13_attack_earns_nothing(
     approved posts 2,000 plays of the preview of their own stem in review, ids rotated,
     backdated a month: every route is closed."""
     clock.set(NOW - timedelta(days=40))
-    stem = make_stem(outsider, title="Own stem")
-    preview = even_mix([stem], 60)
+    stem = PlayedStemFactory(artist=outsider, title="Own stem")
+    preview = PlayedMixFactory(stems=[stem], even_seconds=60)
     Mix.objects.filter(pk=preview.pk).update(kind=RenderKind.PREVIEW, preview_of=stem)
     clock.set(NOW)
     batch = [
@@ -137,7 +139,7 @@ def test_the_issue_13_attack_earns_nothing(
     ]
     personal = api_for(outsider).post("/api/v1/plays/", {"events": batch}, format="json")
     assert personal.status_code == 403
-    app = make_client_app(outsider, "Totally real radio")
+    app = ClientAppFactory(owner=outsider, name="Totally real radio")
     for _ in range(4):
         result = plays_ingest(events=batch, app=app)
         assert result.accepted == 0
@@ -176,7 +178,7 @@ def test_a_month_closes_only_after_its_late_window_unless_staff_force_it_with_a_
 
 def test_months_close_in_order(clock: Any, client_app: Any, artist: Any) -> None:
     clock.set(datetime(2026, 1, 2, tzinfo=UTC))
-    mix = app_mix(client_app, [make_stem(artist)])
+    mix = app_mix(client_app, [PlayedStemFactory(artist=artist)])
     clock.set(datetime(2026, 1, 20, tzinfo=UTC))
     plays_ingest(events=[event(mix, datetime(2026, 1, 10, tzinfo=UTC))], app=client_app)
     clock.set(datetime(2026, 6, 1, tzinfo=UTC))

@@ -43,10 +43,10 @@ def test_the_migration_fills_each_render_row_with_its_mix_file_and_leaves_the_re
 
     from portal.mixes.models import RenderKind
     from portal.stems.models import RenderedAudio
-    from tests.mixes.factories import make_done_mix
+    from tests.factories.mixes import MixFactory
 
     migration = importlib.import_module("portal.stems.migrations.0003_rendered_audio_name")
-    mix = make_done_mix(kind=RenderKind.SOUNDTRACK, requested_by=artist)
+    mix = MixFactory(kind=RenderKind.SOUNDTRACK, requested_by=artist, with_file=True)
     rendered = RenderedAudio.objects.create(key=f"mix:{mix.pk}", fingerprint=b"", duration_s=1.0)
     orphan = RenderedAudio.objects.create(
         key="mix:00000000-0000-0000-0000-000000000002", fingerprint=b"", duration_s=1.0

@@ -22,7 +22,7 @@ from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_execute
 from portal.stems.models import Stem, StemStatus
 from portal.stems.services import submission
-from tests.conftest import flac_declaring
+from tests.factories.audio import flac_declaring
 from tests.stems.conftest import (
     ATTESTED,
     RATE,

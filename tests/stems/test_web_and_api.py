@@ -426,9 +426,14 @@ def test_api_contribute_and_list_by_role(any_role, api_for, license_v1, alices_s
 
 
 def test_an_app_credential_cannot_use_the_stems_api(artist, app_api, alices_stem):
-    from tests.conftest import make_client_app
+    from tests.factories.clients import ClientAppFactory
 
-    assert app_api(make_client_app(artist, "Alice's app")).get("/api/v1/stems/").status_code == 403
+    assert (
+        app_api(ClientAppFactory(owner=artist, name="Alice's app"))
+        .get("/api/v1/stems/")
+        .status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize(
