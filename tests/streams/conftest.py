@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
-from tests.conftest import make_client_app, run_queued_jobs
-from tests.mixes import factories
+from tests.conftest import run_queued_jobs
+from tests.factories import stems as stem_factories
+from tests.factories.clients import ClientAppFactory
+from tests.factories.stems import StemFactory, vault_of
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +20,8 @@ def _remove_stored_files(db: None) -> Iterator[None]:
     from portal.streams.models import StreamSegment
 
     yield
-    names = list(factories.STORED)
-    factories.STORED.clear()
+    names = list(stem_factories.STORED)
+    stem_factories.STORED.clear()
     names += list(StreamSegment.objects.values_list("storage_key", flat=True))
     for name in names:
         try:
@@ -32,17 +34,17 @@ def _remove_stored_files(db: None) -> Iterator[None]:
 @pytest.fixture
 def vault(artist: Any, other_artist: Any) -> list[Any]:
     """Calm stems by alice, tense ones by bob: who is paid tells which mood sounded."""
-    calm = factories.make_vault(artist, mood="calm")
+    calm = vault_of(artist, mood="calm")
     tense = [
-        factories.make_stem(other_artist, role="drums", moods=["tense"]),
-        factories.make_stem(other_artist, role="bass", key="A minor", moods=["tense"]),
+        StemFactory(artist=other_artist, role="drums", moods=["tense"]),
+        StemFactory(artist=other_artist, role="bass", musical_key="A minor", moods=["tense"]),
     ]
     return calm + tense
 
 
 @pytest.fixture
 def stream_app(developer: Any) -> Any:
-    return make_client_app(developer, name="Focus app")
+    return ClientAppFactory(owner=developer, name="Focus app")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.royalties.models import Play
 from portal.streams.models import StreamSegment, StreamStretch
-from tests.conftest import make_client_app
+from tests.factories.clients import ClientAppFactory
 
 pytestmark = pytest.mark.django_db
 START = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
@@ -131,7 +131,7 @@ def test_another_app_cannot_confirm_or_end_a_session(player, clock, app_api, oth
     clock.set(START)
     p = player()
     p.listen(6)
-    intruder = app_api(make_client_app(other_artist, name="Intruder"))
+    intruder = app_api(ClientAppFactory(owner=other_artist, name="Intruder"))
     url = f"/api/v1/streams/{p.id}"
     assert intruder.post(f"{url}/heartbeat", {"position_s": 60}, format="json").status_code == 404
     assert intruder.post(f"{url}/end", {}, format="json").status_code == 404

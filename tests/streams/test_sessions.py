@@ -9,7 +9,8 @@ import pytest
 from django.test import override_settings
 
 from portal.streams.models import SessionStatus, StreamSegment, StreamSession
-from tests.conftest import make_client_app, run_queued_jobs
+from tests.conftest import run_queued_jobs
+from tests.factories.clients import ClientAppFactory
 from tests.streams.conftest import open_stream, playlist_indexes
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_a_personal_token_cannot_open_a_stream(api_for, developer, vault):
 
 def test_another_apps_session_is_not_found(api, app_api, other_artist, vault):
     created = open_stream(api)
-    intruder = app_api(make_client_app(other_artist, name="Other app"))
+    intruder = app_api(ClientAppFactory(owner=other_artist, name="Other app"))
     for path in ("", "controls", "heartbeat", "end"):
         url = f"/api/v1/streams/{created['id']}/{path}"
         response = intruder.post(url, {"position_s": 1, "intensity": 0.1}, format="json")
