@@ -62,11 +62,8 @@ def job_enqueue(
     owner: Any = None,
     run_after: datetime | None = None,
 ) -> Job:
-    """Create the job row and ring the broker once the surrounding transaction commits.
-
-    With a dedupe_key, enqueuing the same work twice returns the existing job. With run_after,
-    the job waits until then (the doorbell is delayed; the claim refuses it any earlier).
-    """
+    """Create the job row and ring the broker once the surrounding transaction commits; with a
+    dedupe_key the same work twice is one job, with run_after it waits until then."""
     job_kind = get_kind(kind)
     now = timezone.now()
     delay_ms = max(0, int((run_after - now).total_seconds() * 1000)) if run_after else 0
