@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.browser import UNLABELLED
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAGES = {
@@ -30,18 +32,6 @@ PAGES = {
         "/vault/",
     ],
 }
-
-# For each control: does it have an accessible name a screen reader would announce?
-UNLABELLED = """
-() => Array.from(document.querySelectorAll(
-    'input:not([type=hidden]), select, textarea, button, a[href]'
-)).filter(el => {
-    const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
-        || el.getAttribute('aria-labelledby') || el.getAttribute('title')
-        || (['BUTTON', 'A'].includes(el.tagName) && el.textContent.trim().length > 0);
-    return !named;
-}).map(el => el.outerHTML.slice(0, 120))
-"""
 
 FOCUSABLE = """
 () => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]'))

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from portal.stems.models import Stem
-from tests.browser.test_accessibility import UNLABELLED
-from tests.stems.conftest import encode, tone_loop
+from tests.factories.audio import encode, tone_loop
+from tests.helpers.browser import UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,21 +1,16 @@
-"""Fixtures for the stems tests: synthesised audio, a license, isolated storage."""
+"""Fixtures for the stems tests: a license, stem_submit with defaults, isolated storage."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
-from django.core.files.base import File
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-RATE = 48000
+from tests.factories.contributions import ATTESTED, meta
 
 
 @pytest.fixture(autouse=True)
@@ -51,92 +46,6 @@ def _cold_indexes() -> Iterator[None]:
     reset_indexes()
     yield
     reset_indexes()
-
-
-def stored_files() -> list[str]:
-    """Every stored name under stems/, recursively."""
-    from django.core.files.storage import default_storage
-
-    found: list[str] = []
-
-    def walk(prefix: str) -> None:
-        try:
-            dirs, files = default_storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        found.extend(f"{prefix}/{name}" for name in files)
-        for name in dirs:
-            walk(f"{prefix}/{name}")
-
-    walk("stems")
-    return sorted(found)
-
-
-def tone_loop(
-    seconds: float = 4.0,
-    *,
-    seed: int = 0,
-    rate: int = RATE,
-    bpm: float = 120.0,
-    level: float = 0.4,
-) -> np.ndarray:
-    """A short, unique, musical-ish stereo signal: plucked notes on the beat plus soft noise."""
-    rng = np.random.default_rng(seed)
-    frames = round(seconds * rate)
-    t = np.arange(frames) / rate
-    out = np.zeros(frames)
-    beat = 60.0 / bpm
-    starts = np.arange(0.0, seconds, beat / 2)
-    for start in starts:
-        freq = 110.0 * 2 ** (rng.integers(0, 24) / 12)
-        length = min(frames - round(start * rate), round(beat * rate))
-        tt = np.arange(length) / rate
-        note = sum(np.sin(2 * np.pi * freq * k * tt) / k for k in (1, 2, 3, 5))
-        begin = round(start * rate)
-        out[begin : begin + length] += note * np.exp(-tt * 6.0)
-    out += 0.02 * rng.standard_normal(frames)
-    out *= level / np.max(np.abs(out))
-    pan = 0.8 + 0.2 * np.sin(2 * np.pi * 0.25 * t)
-    return np.stack([out * pan, out * (1.8 - pan) / 1.0], axis=1).astype(np.float32)
-
-
-def encode(
-    samples: np.ndarray, rate: int = RATE, fmt: str = "WAV", subtype: str = "PCM_24"
-) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
-    return buffer.getvalue()
-
-
-def upload(data: bytes, name: str = "take.wav") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
-
-
-def raw_named(data: bytes, name: str) -> File:
-    """A file whose name is passed through untouched (SimpleUploadedFile strips directories)."""
-    return File(io.BytesIO(data), name=name)
-
-
-ATTESTED = {
-    "made_it_and_holds_rights": True,
-    "no_uncleared_samples": True,
-    "not_ai_generated": True,
-    "accepts_terms_version": 1,
-}
-
-
-def meta(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "title": "Warm pluck",
-        "kind": "stem",
-        "role": "melody",
-        "musical_key": "Am",
-        "moods": ["calm"],
-        "genres": ["ambient"],
-        "description": "",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

@@ -16,25 +16,10 @@ import soundfile as sf
 from portal.audit.models import AuditEntry
 from portal.core.errors import ApplicationError
 from portal.jobs.models import Job
-from portal.stems.models import ContributionReceipt, Credit, Stem, StemStatus, Submission
-from tests.stems.conftest import (
-    ATTESTED,
-    RATE,
-    encode,
-    meta,
-    raw_named,
-    stored_files,
-    tone_loop,
-    upload,
-)
-
-
-def nothing_left_behind(files_before: list[str]) -> None:
-    assert Stem.objects.count() == 0
-    assert Submission.objects.count() == 0
-    assert Credit.objects.count() == 0
-    assert ContributionReceipt.objects.count() == 0
-    assert stored_files() == files_before
+from portal.stems.models import Stem, StemStatus
+from tests.factories.audio import RATE, encode, tone_loop
+from tests.factories.contributions import ATTESTED, meta, raw_named, upload
+from tests.helpers.storage import nothing_left_behind, stored_files
 
 
 def test_a_contribution_stores_the_audio_privately_under_a_generated_name(artist, submit):

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.stems.conftest import encode, tone_loop, upload
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import upload
 
 IP = "203.0.113.7"  # what the `submit` fixture records as the client's address
 
@@ -83,8 +84,8 @@ def copied(artist: Any, other_artist: Any, submit: Any, run_jobs: Any) -> dict[s
     """Bob's stem, still before curators, and Alice's MP3 round trip of it (rejected)."""
     from portal.accounts.models import ArtistProfile
     from portal.stems.models import Stem, StemStatus
-    from tests.stems.conftest import RATE, meta
-    from tests.stems.test_provenance import mp3_round_trip_wav
+    from tests.factories.audio import RATE, mp3_round_trip_wav
+    from tests.factories.contributions import meta
 
     ArtistProfile.objects.update_or_create(
         user=other_artist, defaults={"display_name": "Bobby Secretname"}

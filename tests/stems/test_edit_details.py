@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from portal.audit.models import AuditEntry
 from portal.stems.models import Stem, StemStatus
-from tests.stems.conftest import encode, tone_loop, upload
-from tests.stems.test_web_and_api import FORM_OK
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import FORM_OK, upload
 
 EDIT = {
     "title": "Low pulse",

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.stems.models import Stem
-from tests.stems.conftest import encode, stored_files, tone_loop
+from tests.factories.audio import encode, tone_loop
+from tests.helpers.storage import stored_files
 
 
 def test_it_imports_the_good_files_and_reports_the_bad_ones(artist, license_v1, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import struct
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from portal.stems.models import CheckName, ProvenanceCheck, Stem, StemStatus, Verdict
-from tests.stems.conftest import RATE, encode, meta, tone_loop, upload
+from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop
+from tests.factories.contributions import meta, upload
 
 
 def checks(stem: Stem) -> dict[str, ProvenanceCheck]:
@@ -23,14 +23,6 @@ def processed(stem: Stem, run_jobs: Any) -> Stem:
     run_jobs()
     stem.refresh_from_db()
     return stem
-
-
-def mp3_round_trip_wav(samples: np.ndarray, rate: int) -> bytes:
-    """Encode as MP3, decode, save again as 16-bit WAV: a lossy copy dressed as lossless."""
-    lossy = io.BytesIO()
-    sf.write(lossy, samples, rate, format="MP3")
-    decoded, _ = sf.read(io.BytesIO(lossy.getvalue()), dtype="float32", always_2d=True)
-    return encode(decoded, rate, subtype="PCM_16")
 
 
 def rms(x: np.ndarray) -> float:

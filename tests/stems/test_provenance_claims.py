@@ -13,7 +13,8 @@ from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_claim, job_execute, jobs_sweep
 from portal.stems import provenance
 from portal.stems.models import ProvenanceCheck, Stem, StemStatus
-from tests.stems.conftest import encode, tone_loop, upload
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import upload
 
 
 def test_a_stale_provenance_worker_records_no_verdict(

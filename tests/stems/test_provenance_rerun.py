@@ -15,7 +15,8 @@ from portal.jobs.services import job_execute
 from portal.stems import provenance
 from portal.stems.models import Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
-from tests.stems.conftest import encode, tone_loop, upload
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import upload
 
 
 def _exhaust(job_id: int) -> Job:

@@ -9,7 +9,8 @@ import pytest
 from portal.audit.models import AuditEntry
 from portal.stems import provenance
 from portal.stems.models import StemStatus
-from tests.stems.conftest import encode, tone_loop, upload
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import upload
 
 
 def test_the_provenance_job_moves_the_stem_into_review_through_stem_transition(

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from renderer.fingerprint import Fingerprint, fingerprint
-from tests.stems.conftest import RATE, encode, tone_loop
+from tests.factories.audio import RATE, encode, tone_loop
 
 
 def test_an_old_format_render_fingerprint_is_recomputed_from_the_audio_name_on_its_row(db):

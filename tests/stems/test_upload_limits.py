@@ -22,18 +22,9 @@ from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_execute
 from portal.stems.models import Stem, StemStatus
 from portal.stems.services import submission
-from tests.factories.audio import flac_declaring
-from tests.stems.conftest import (
-    ATTESTED,
-    RATE,
-    encode,
-    meta,
-    stored_files,
-    tone_loop,
-    upload,
-)
-from tests.stems.test_contribute import nothing_left_behind
-from tests.stems.test_web_and_api import FORM_OK
+from tests.factories.audio import RATE, encode, flac_declaring, tone_loop
+from tests.factories.contributions import ATTESTED, FORM_OK, meta, upload
+from tests.helpers.storage import nothing_left_behind, stored_files
 
 FOUR_H_TEN_MIN = (4 * 3600 + 10 * 60) * RATE
 LOOP = {"kind": "loop", "bpm": "120", "bars": 2}

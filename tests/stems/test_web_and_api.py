@@ -10,23 +10,9 @@ from django.urls import reverse
 
 from portal.jobs.models import Job
 from portal.stems.models import Stem, StemStatus
-from tests.stems.conftest import ATTESTED, encode, meta, stored_files, tone_loop, upload
-
-FORM_OK = {
-    "kind": "loop",
-    "role": "bass",
-    "bpm": "120",
-    "bars": "2",
-    "musical_key": "F#m",
-    "moods": "dark, tense",
-    "genres": "techno",
-    "description": "Rolling sub bass.",
-    "license_version": "1",
-    "made_it_and_holds_rights": "on",
-    "no_uncleared_samples": "on",
-    "not_ai_generated": "on",
-    "accept_terms": "on",
-}
+from tests.factories.audio import encode, tone_loop
+from tests.factories.contributions import ATTESTED, FORM_OK, meta, upload
+from tests.helpers.storage import stored_files
 
 
 def test_the_form_shows_the_license_terms_and_every_statement(artist, client_for, license_v1):
