@@ -188,7 +188,7 @@ class StreamNowPlayingApi(AppStreamView):
     def get(self, request: Request, session_id: str) -> Response:
         raw = request.query_params.get("position_s")
         try:
-            position = float(raw) if raw not in (None, "") else None
+            position = float(raw) if raw else None
         except ValueError:
             position = None
         session = self.session(request, session_id)

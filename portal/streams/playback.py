@@ -14,6 +14,7 @@ the init segment only.
 from __future__ import annotations
 
 import time
+import uuid
 
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
@@ -42,7 +43,7 @@ def playlist_path(session: StreamSession) -> str:
     return reverse("streams-playlist", args=[session.pk, playback_token(session.pk)])
 
 
-def _session(session_id: object, token: str) -> StreamSession:
+def _session(session_id: uuid.UUID | str, token: str) -> StreamSession:
     if not constant_time_compare(token, playback_token(session_id)):
         raise Http404("No such stream.")
     session = StreamSession.objects.filter(pk=session_id).first()
@@ -51,7 +52,7 @@ def _session(session_id: object, token: str) -> StreamSession:
     return session
 
 
-def playlist_view(request: HttpRequest, session_id: object, token: str) -> HttpResponse:
+def playlist_view(request: HttpRequest, session_id: uuid.UUID | str, token: str) -> HttpResponse:
     session = _session(session_id, token)
     now = timezone.now()
     # The player reloads the playlist every target duration: that is what keeps the render
@@ -75,14 +76,16 @@ def playlist_view(request: HttpRequest, session_id: object, token: str) -> HttpR
     return response
 
 
-def init_view(request: HttpRequest, session_id: object, token: str) -> HttpResponse:
+def init_view(request: HttpRequest, session_id: uuid.UUID | str, token: str) -> HttpResponse:
     _session(session_id, token)
     response = HttpResponse(init_bytes(), content_type=SEGMENT_TYPE)
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
 
-def segment_view(request: HttpRequest, session_id: object, token: str, index: int) -> HttpResponse:
+def segment_view(
+    request: HttpRequest, session_id: uuid.UUID | str, token: str, index: int
+) -> HttpResponse:
     session = _session(session_id, token)
     try:
         segment = segment_fetch_record(session_id=session.pk, index=index)

@@ -46,7 +46,7 @@ def known_moods() -> list[str]:
 
 def timeline(session: StreamSession) -> list[Any]:
     """Every control and feedback event of the session, in output-frame order."""
-    events: list[tuple[int, int, int, Any]] = []
+    events: list[tuple[int, float, int, Any]] = []
     for control in StreamControl.objects.filter(session=session):
         events.append(
             (

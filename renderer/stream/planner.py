@@ -366,10 +366,9 @@ def _plan_bar(plan: dict[str, Any], bar: _Bar, events: Sequence[StreamEvent]) ->
     controls = Controls.from_json(plan["controls"])
     stems = list(bar.vault.values())
     if plan["tempo"] is None:
-        plan["tempo"] = selection.best_tempo(
-            selection.mood_first(stems, controls.mood), controls.bpm
-        )
-        plan["bar_frames"] = bar_frames_at(plan["tempo"])
+        first_tempo = selection.best_tempo(selection.mood_first(stems, controls.mood), controls.bpm)
+        plan["tempo"] = first_tempo
+        plan["bar_frames"] = bar_frames_at(first_tempo)
         plan["key"] = selection.best_key(selection.mood_first(stems, controls.mood), controls.key)
         plan["next_tempo"] = _next_tempo(plan, bar)
     fresh, avoid, leave = _apply_events(plan, bar, events)
