@@ -19,23 +19,27 @@ help: ## List the targets
 # the development tools.
 $(BIN)/.installed-runtime: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Stemvault needs Python 3.11")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@echo "Installing the runtime packages into $(VENV) (first run only)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@echo "  $$(grep -c '^[a-z0-9_.-]*==' requirements.lock) packages installed."
 	@touch $@
 
 $(BIN)/.installed-dev: requirements-dev.lock $(BIN)/.installed-runtime
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@echo "Installing the development tools into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@
 
+# Quiet by design: one line per step, then runportal's single "ready at" line once the server
+# answers. The details are in var/ (var/seed_demo.log, var/mail/).
 run: $(BIN)/.installed-runtime ## Migrate, seed the demo, serve on 127.0.0.1:$PORT with a worker
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
-	@echo ""
-	@echo "  Stemvault is starting at http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins (password: stemvault-demo): ada, ben (artists), gus (client app developer), cora (curator), sam (staff)"
-	@echo ""
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runportal --port $(PORT)
+	@echo "Migrating the database..."
+	@DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input --verbosity 0
+	@echo "Seeding the demo (details in var/seed_demo.log)..."
+	@DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --log "$${VAR_DIR:-var}/seed_demo.log"
+	@echo "Starting the server and a worker..."
+	@DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runportal --port $(PORT)
 
 test: $(BIN)/.installed-dev ## Run the test suite (SQLite, embedded worker, local storage unless configured)
 	$(BIN)/python -m pytest

@@ -91,7 +91,8 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails point here; a local run on another PORT (make run sets it) links to that port.
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -371,7 +372,10 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a local Stripe-compatible server
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 
 # --- Email ------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Locally each message goes to a file under var/mail/ with one line on the log (portal.core.mail);
+# production sets a real backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "portal.core.mail.FileEmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Stemvault <noreply@stemvault.local>")
 
 # --- API --------------------------------------------------------------------------------------
@@ -437,10 +441,28 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# One handler, on the root: Django's default config gives the `django` logger a console handler
+# of its own under DEBUG, which with the root's printed every "Not Found" twice, so `django`
+# here just propagates. 4xx answers log one line without a traceback (portal.core.logging).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors_without_traceback": {
+            "()": "portal.core.logging.ClientErrorsWithoutTraceback"
+        },
+        "two_workers_one_broker": {"()": "portal.core.logging.TwoWorkersOneBroker"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["client_errors_without_traceback", "two_workers_one_broker"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+    },
 }

@@ -39,7 +39,11 @@ class Sweeper:
             try:
                 counts = jobs_sweep(worker_id=worker_id)
                 if any(counts.values()):
-                    logger.info("sweeper: %s", counts)
+                    logger.info(
+                        "jobs sweeper: %(rerung)s queued job(s) rung again (message lost), "
+                        "%(requeued)s requeued (worker lost), %(abandoned)s given up",
+                        counts,
+                    )
             except Exception:
                 logger.exception("sweeper pass failed; trying again")
             finally:
@@ -108,7 +112,7 @@ class RenderPoolMiddleware(Middleware):
         )
         self.pools[id(worker)] = pool
         pool.start()
-        logger.info("render queue: %s worker thread(s) of its own", settings.WORKER_RENDER_THREADS)
+        logger.debug("render queue: %s worker thread(s) of its own", settings.WORKER_RENDER_THREADS)
 
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
         self.narrowed.discard(id(worker))

@@ -1,13 +1,34 @@
 from __future__ import annotations
 
+import io
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+DEMO_LOGINS = (
+    "Demo logins (password: stemvault-demo): ada, ben (artists), gus (client app developer), "
+    "cora (curator), sam (staff)"
+)
+
+
+def wait_until_listening(host: str, port: int, *, timeout_s: float = 120.0) -> bool:
+    """True once something accepts connections on host:port, False after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 class Command(BaseCommand):
@@ -15,27 +36,41 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
         worker_process: subprocess.Popen[bytes] | None = None
         if settings.BROKER_KIND == "embedded":
             from portal.jobs.embedded import start_embedded_worker
 
             start_embedded_worker()
-            self.stdout.write("Embedded worker started (BROKER_URL unset).")
         else:
             worker_process = subprocess.Popen(
                 [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
                 cwd=settings.BASE_DIR,
             )
-            self.stdout.write(
-                f"Worker started on {settings.BROKER_KIND} (pid {worker_process.pid})."
-            )
+        # "ready" is said once the socket answers, not when the server is merely starting, so a
+        # script (or a person) can act on the line. runserver's own banner is swallowed below.
+        announcer = threading.Thread(
+            target=self._announce_when_ready, args=(host, port), name="ready-line", daemon=True
+        )
+        announcer.start()
         try:
             # No autoreloader: it would fork a second server process without the worker.
-            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+            # Request lines and errors still reach the console through logging and stderr.
+            call_command("runserver", f"{host}:{port}", use_reloader=False, stdout=io.StringIO())
         finally:
             if worker_process is not None:
                 worker_process.terminate()
                 worker_process.wait(timeout=15)
+
+    def _announce_when_ready(self, host: str, port: int) -> None:
+        if wait_until_listening(host, port):
+            worker = "embedded worker" if settings.BROKER_KIND == "embedded" else "worker"
+            self.stdout.write(f"ready at http://{host}:{port}/ ({worker} running)")
+            self.stdout.write(f"  {DEMO_LOGINS}")
+            self.stdout.flush()  # a pipe or a log file is block-buffered: say it now
+        else:
+            self.stderr.write(f"the server did not start listening on {host}:{port}")
+            self.stderr.flush()
