@@ -453,15 +453,26 @@ LOGGING = {
         },
         "two_workers_one_broker": {"()": "portal.core.logging.TwoWorkersOneBroker"},
     },
+    "formatters": {
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["client_errors_without_traceback", "two_workers_one_broker"],
-        }
+        },
+        # runserver's request lines, timestamped as Django's default config has them (naming
+        # `django` below resets its children, this one included).
+        "server": {"class": "logging.StreamHandler", "formatter": "server"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
     },

@@ -40,8 +40,10 @@ class Sweeper:
                 counts = jobs_sweep(worker_id=worker_id)
                 if any(counts.values()):
                     logger.info(
-                        "jobs sweeper: %(rerung)s queued job(s) rung again (message lost), "
-                        "%(requeued)s requeued (worker lost), %(abandoned)s given up",
+                        # Rung again: queued where no worker heard it (the broker lost the
+                        # message, or a command like seed_demo queued it with no worker up).
+                        "jobs sweeper: %(rerung)s queued job(s) picked up, %(requeued)s "
+                        "requeued from a lost worker, %(abandoned)s given up",
                         counts,
                     )
             except Exception:
