@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.review.models import Notification
-from portal.stems.models import Stem
+from portal.stems.details import split_percent
+from portal.stems.models import CreditConsent, Stem
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,36 @@ def notify(
         # After commit: a rolled-back decision must never have emailed anyone.
         transaction.on_commit(lambda: _send_email(subject, body, user.email))
     return notice
+
+
+def notify_credited_of_approval(*, stem: Stem, kind: str) -> int:
+    """Tell each artist credited on an approved stem, other than its uploader, that it is in the
+    vault and earns for them from now on. Returns how many were told."""
+    credits = (
+        stem.credits.filter(consent=CreditConsent.ACCEPTED)
+        .exclude(artist_id=stem.artist_id)
+        .select_related("artist")
+    )
+    told = 0
+    for credit in credits:
+        share = split_percent(credit.split_bps)
+        notify(
+            user=credit.artist,
+            stem=stem,
+            kind=kind,
+            text=(
+                f"“{stem.title}” by {stem.artist.display_name}, on which you are credited with "
+                f"{share}, was approved and is now in the vault: its plays pay you {share}."
+            ),
+            email_template="credited_approved",
+            context={
+                "share": share,
+                "uploader": stem.artist,
+                "stem_url": settings.SITE_URL + reverse("stems:detail", args=[stem.pk]),
+            },
+        )
+        told += 1
+    return told
 
 
 def _send_email(subject: str, body: str, to: str) -> None:

@@ -192,15 +192,27 @@ class StemCreateApi(APIView):
         body = self.CreatedSerializer({"stems": stems}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    class ListedSerializer(StemSerializer):
+        class Meta:
+            ref_name = "StemListed"
+
+        uploader = serializers.CharField(source="artist.username")
+        my_share_bps = serializers.IntegerField(
+            allow_null=True, help_text="Your share of its royalties, in basis points"
+        )
+        my_consent = serializers.CharField(allow_null=True)
+
     @extend_schema(
-        responses=PageSerializer, summary="My stems, newest first", operation_id="stems_list"
+        responses=PageSerializer,
+        summary="My stems (contributed or credited on), newest first",
+        operation_id="stems_list",
     )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(
             selectors.stem_list_for_artist(user=request.user), request, view=self
         )
-        return paginator.get_paginated_response(StemSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.ListedSerializer(page, many=True).data)
 
 
 class StemDetailApi(APIView):

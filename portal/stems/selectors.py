@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from portal.core.errors import NotFound
 from portal.stems.details import split_percent
@@ -31,16 +31,33 @@ def can_view_any_stem(user: Any) -> bool:
     )
 
 
-def stem_list_for_artist(*, user: Any) -> QuerySet[Stem]:
+def _credited_stem_ids(user: Any) -> QuerySet[Credit, Any]:
+    """Stems another artist credited this one on: accepted or still to answer. A declined
+    credit is not theirs (the uploader must correct it), so it leaves their list."""
     return (
-        Stem.objects.filter(artist=user)
-        .select_related("provenance_job")
+        Credit.objects.filter(artist=user).exclude(consent=CreditConsent.DECLINED).values("stem_id")
+    )
+
+
+def stem_list_for_artist(*, user: Any) -> QuerySet[Stem]:
+    """The artist's stems: those they contributed and those they are credited on, each with
+    `my_share_bps` and `my_consent`, the artist's own credit (an uploader has one too)."""
+    own_credit = Credit.objects.filter(stem=OuterRef("pk"), artist=user)
+    return (
+        Stem.objects.filter(Q(artist=user) | Q(pk__in=_credited_stem_ids(user)))
+        .annotate(
+            my_share_bps=Subquery(own_credit.values("split_bps")[:1]),
+            my_consent=Subquery(own_credit.values("consent")[:1]),
+        )
+        .select_related("provenance_job", "artist")
         .order_by("-created_at", "-pk")
     )
 
 
 def stem_get_for_user(*, stem_id: int, user: Any) -> Stem:
-    """The stem if this user may see it; otherwise NotFound (others' stems do not exist)."""
+    """The stem if this user may see it: its uploader, an artist credited on it, curators and
+    staff; otherwise NotFound (others' stems do not exist). Reading only: the services that
+    change a stem check that the actor is its uploader."""
     stem = (
         Stem.objects.filter(pk=stem_id)
         .select_related("artist", "submission__license", "provenance_job")
@@ -48,7 +65,11 @@ def stem_get_for_user(*, stem_id: int, user: Any) -> Stem:
     )
     if stem is None or not getattr(user, "is_authenticated", False):
         raise NotFound("stem_not_found", "No such stem among yours.")
-    if stem.artist_id != user.pk and not can_view_any_stem(user):
+    if (
+        stem.artist_id != user.pk
+        and not can_view_any_stem(user)
+        and not _credited_stem_ids(user).filter(stem_id=stem.pk).exists()
+    ):
         raise NotFound("stem_not_found", "No such stem among yours.")
     return stem
 

@@ -123,12 +123,14 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     checks = selectors.checks_shown(stem=stem, viewer=request.user)
     job = stem.provenance_job
     credits = list(stem.credits.select_related("artist").order_by("-split_bps", "pk"))
+    my_credit = next((c for c in credits if c.artist_id == request.user.pk), None)
     return render(
         request,
         "stems/stem_detail.html",
         {
             "stem": stem,
             "is_owner": is_owner,
+            "my_credit": my_credit,
             "analysis_rows": analysis_rows(analysis) if analysis else [],
             "problems": analysis.get("problems", []),
             "waveform": selectors.waveform_svg_path(analysis.get("waveform_peaks") or []),

@@ -17,7 +17,7 @@ from portal.review.models import (
     ReasonTemplate,
     ReviewClaim,
 )
-from portal.review.notifications import notify
+from portal.review.notifications import notify, notify_credited_of_approval
 from portal.review.services.claims import held_by_message
 from portal.review.services.guards import (
     locked_stem,
@@ -205,6 +205,8 @@ def stem_decide(
         email_template="decision",
         context={"decision": row},
     )
+    if decision == DecisionKind.APPROVE:
+        notify_credited_of_approval(stem=locked, kind=DECISION_NOTICE[DecisionKind.APPROVE])
     return row
 
 
