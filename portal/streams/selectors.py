@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from portal.clients.models import ClientApp
 from portal.core.errors import NotFound
@@ -34,6 +34,29 @@ def session_of_app(*, app: ClientApp | None, session_id: Any) -> StreamSession:
     if session is None:
         raise NotFound("not_found", "No such stream session for this app.")
     return session
+
+
+def session_of_listener(
+    *, app: ClientApp | None, listener_id: str, session_id: Any
+) -> StreamSession:
+    """The session, if this app opened it for this listener: on the site's own player one
+    signed-in user never reaches another's session (it is "not found", as for another app)."""
+    session = session_of_app(app=app, session_id=session_id)
+    if session.listener_id != listener_id:
+        raise NotFound("not_found", "No such stream session of yours.")
+    return session
+
+
+def counted_seconds(session: StreamSession) -> float:
+    """The seconds of the session the server counted as heard (services.counting): whole
+    segments, delivered and then confirmed by a heartbeat. What the listener's time shows and
+    what the stretches pay, as opposed to confirmed_s, the furthest position reported."""
+    frames = (
+        ready_segments(session)
+        .filter(confirmed_at__isnull=False)
+        .aggregate(total=Sum("frames"))["total"]
+    )
+    return round(int(frames or 0) / engine.SAMPLE_RATE, 3)
 
 
 def known_moods() -> list[str]:
