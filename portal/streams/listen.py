@@ -52,6 +52,7 @@ class ListenView(apis.AppStreamView):
     authentication_classes = (SessionAuthentication,)
     permission_classes = (IsAuthenticated,)
     route = ROUTE
+    schema = None  # the page's own endpoints: not in the public API's schema and docs
 
     def app_of(self, request: Request) -> ClientApp | None:
         return house_app()
