@@ -142,12 +142,38 @@ async function refreshNowPlaying() {
   }
 }
 
+// The server answers 404 (with Retry-After) for a playlist with no segment ready yet or a
+// segment still rendering; hls.js retries only 5xx and network errors by default, so a fresh
+// session on a busy worker would fail at once. Retry those 404s for about twenty seconds.
+function patient() {
+  const retry = {
+    maxNumRetry: 20,
+    retryDelayMs: 500,
+    maxRetryDelayMs: 2000,
+    shouldRetry: (config, count, timeout, response, usual) =>
+      usual || (Boolean(response) && response.code === 404 && count < config.maxNumRetry),
+  };
+  return {
+    default: {
+      maxTimeToFirstByteMs: 10000,
+      maxLoadTimeMs: 20000,
+      timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: retry,
+    },
+  };
+}
+
 function attach(session) {
   const audio = el("[data-listen-audio]");
   // enableWorker: false: the site's Content-Security-Policy has no worker-src or blob:, and
   // hls.js would start its transmuxing worker from a blob: URL. FLAC in fMP4 needs no
   // transmuxing, so the main thread loses nothing.
-  const hls = new window.Hls({ enableWorker: false });
+  const hls = new window.Hls({
+    enableWorker: false,
+    manifestLoadPolicy: patient(),
+    playlistLoadPolicy: patient(),
+    fragLoadPolicy: patient(),
+  });
   hls.on(window.Hls.Events.FRAG_CHANGED, (event, data) => {
     state.frag = { sn: Number(data.frag.sn), start: Number(data.frag.start) };
   });

@@ -22,6 +22,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 AUDIO = "document.querySelector('[data-listen-audio]')"
 PHONE = {"width": 390, "height": 844}
+# The tab hidden or shown, as the Page Visibility API reports it to the page.
+HIDE = (
+    "() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => STATE});"
+    " document.dispatchEvent(new Event('visibilitychange')); }"
+)
 
 
 def _sign_in(page: Any, username: str) -> None:
@@ -101,6 +106,17 @@ def test_a_listener_plays_steers_and_pauses_the_stream_and_only_heard_seconds_co
     wait_for(lambda: StreamFeedback.objects.filter(session=session, event="skip").exists())
     # A skip replans from the next bar: what was rendered ahead is discarded.
     assert StreamSession.objects.get(pk=session.pk).generation > generation
+
+    # A hidden tab sends no heartbeat, though the audio plays on.
+    page.evaluate(HIDE.replace("STATE", "true"))
+    page.wait_for_timeout(1000)  # a heartbeat sent just before lands
+    beats_hidden, counted_hidden = len(beats), counted_seconds(session)
+    hidden_at = _current_time(page)
+    page.wait_for_function(f"() => {AUDIO}.currentTime > {hidden_at + 5}", timeout=30_000)
+    assert len(beats) == beats_hidden and counted_seconds(session) == counted_hidden
+    # In view again: the next heartbeat reports the playhead, confirming what played meanwhile.
+    page.evaluate(HIDE.replace("STATE", "false"))
+    wait_for(lambda: counted_seconds(session) >= counted_hidden + 4, timeout=30)
 
     played_to = _current_time(page)
     page.wait_for_function(f"() => {AUDIO}.currentTime > {played_to + 3}", timeout=30_000)
