@@ -38,6 +38,17 @@ def house_listener_id(user: User) -> str:
     return f"{HOUSE_LISTENER_PREFIX}{user.pk}"
 
 
+def house_listener_user_id(*, app_id: int, listener_id: str) -> int | None:
+    """The account behind a house-app listener id, or None (another app, or not one of ours)."""
+    if not listener_id.startswith(HOUSE_LISTENER_PREFIX):
+        return None
+    number = listener_id[len(HOUSE_LISTENER_PREFIX) :]
+    app = house_app()
+    if app is None or app.pk != app_id or not number.isdigit():
+        return None
+    return int(number)
+
+
 @transaction.atomic
 def house_app_ensure() -> ClientApp:
     """The house app, created (approved) on first use; the same row on every later call.

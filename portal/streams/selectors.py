@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
+from portal.clients.house import house_listener_user_id
 from portal.clients.models import ClientApp
 from portal.core.errors import NotFound
 from portal.mixes.selectors import renderable_stems
@@ -110,14 +111,28 @@ def _listener_feedback(session: StreamSession, event: str, at: datetime, keep: t
     ).values_list("stems", flat=True)
 
 
+def _own_stems(session: StreamSession) -> set[str]:
+    """On the house app (the site's /listen/) the listener is a signed-in account, and the
+    stems they uploaded or are credited on are left out of their stream: royalties' self-play
+    rule looks at the app's owner only (a platform account, credited on nothing), so otherwise
+    an artist would be paid for listening to their own stems."""
+    user_id = house_listener_user_id(app_id=session.app_id, listener_id=session.listener_id)
+    if user_id is None:
+        return set()
+    own = Stem.objects.filter(Q(artist_id=user_id) | Q(credits__artist_id=user_id))
+    return {str(pk) for pk in own.values_list("pk", flat=True)}
+
+
 def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:
-    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session)."""
+    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session),
+    and on the house app their own stems."""
     keep = timedelta(seconds=int(getattr(settings, "STREAM_DISLIKE_SECONDS", 7 * 86400)))
-    return frozenset(
+    disliked = {
         str(s)
         for stems in _listener_feedback(session, FeedbackEvent.DISLIKE, at, keep)
         for s in stems
-    )
+    }
+    return frozenset(disliked | _own_stems(session))
 
 
 def listener_weights(session: StreamSession, at: datetime) -> dict[str, float]:

@@ -102,9 +102,7 @@ function teardown() {
   state.session = null;
   state.frag = null;
   state.lastBeat = -1;
-  const play = el("[data-listen-play]");
-  play.textContent = "Play";
-  play.setAttribute("aria-pressed", "false");
+  el("[data-listen-play]").textContent = "Play";
   setFeedbackEnabled(false);
 }
 
@@ -224,7 +222,6 @@ async function togglePlay() {
     }
     await audio.play();
     play.textContent = "Pause";
-    play.setAttribute("aria-pressed", "true");
   } catch (error) {
     say(`Could not play: ${error.message}`);
   } finally {
@@ -280,7 +277,6 @@ function wire() {
     heartbeat(true);
     if (state.hls) state.hls.stopLoad(); // nobody listens: no fetches, no renders ahead
     play.textContent = "Play";
-    play.setAttribute("aria-pressed", "false");
     say("Paused.");
   });
   audio.addEventListener("waiting", () => say("Buffering…"));

@@ -182,3 +182,24 @@ def test_the_navigation_links_to_the_player_and_the_page_needs_sign_in(client_fo
     assert 'href="/listen/"' in dashboard
     anonymous = Client().get("/listen/")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+def test_an_artist_listening_on_the_site_never_hears_and_so_never_pays_their_own_stems(
+    client_for, artist, other_artist, vault, app_api, client_app
+):
+    own = {str(s.pk) for s in vault if s.artist_id == artist.pk}
+    opened = _json(_start(client_for(artist)))
+    run_queued_jobs()
+    heard = StreamSegment.objects.filter(session_id=opened["id"]).values_list("stems", flat=True)
+    assert heard and all(stems for stems in heard)
+    assert not own & {str(s) for stems in heard for s in stems}
+    # Only on the house app: another app's listener "user:<pk>" is that app's own pseudonym.
+    other = app_api(client_app).post(
+        "/api/v1/streams/",
+        {"listener_id": house_listener_id(artist), "mood": "calm", "intensity": 0.5, "seed": 7},
+        format="json",
+    )
+    assert other.status_code == 201
+    run_queued_jobs()
+    elsewhere = StreamSegment.objects.filter(session_id=other.json()["id"])
+    assert own & {str(s) for stems in elsewhere.values_list("stems", flat=True) for s in stems}
