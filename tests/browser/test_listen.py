@@ -95,6 +95,10 @@ def test_a_listener_plays_steers_and_pauses_the_stream_and_only_heard_seconds_co
     assert "bob" in page.locator("[data-listen-now]").inner_text()
     shot(page, "listen-tense")
 
+    page.get_by_label("Intensity").fill("0.8")
+    wait_for(lambda: StreamSession.objects.get(pk=session.pk).controls["intensity"] == 0.8)
+    assert page.locator("[data-listen-intensity-value]").inner_text() == "0.80"
+
     page.get_by_role("button", name="Like", exact=True).click()
     like = wait_for(lambda: StreamFeedback.objects.filter(session=session, event="like").first())
     assert like.stems and {int(s) for s in like.stems} <= calm | tense
