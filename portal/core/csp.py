@@ -34,6 +34,14 @@ def _policy(**overrides: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def media_source_policy() -> str:
+    """The pages' policy for a page that plays through Media Source Extensions (hls.js on
+    /listen/): the <audio> element's source is then a blob: URL of the MediaSource object, so
+    media-src needs blob: there. Only media: scripts, workers and styles stay 'self'."""
+    media = ["'self'", "blob:", *getattr(settings, "CSP_MEDIA_ORIGINS", [])]
+    return _policy(**{"media-src": " ".join(media)})
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -21,7 +21,9 @@ from portal.streams.playback import playlist_path
 from portal.streams.services import sessions
 
 
-def session_body(request: Request, session: StreamSession) -> dict[str, Any]:
+def session_body(
+    request: Request, session: StreamSession, *, route: str = "api:streams-{}"
+) -> dict[str, Any]:
     return {
         "id": str(session.pk),
         "status": session.status,
@@ -33,11 +35,12 @@ def session_body(request: Request, session: StreamSession) -> dict[str, Any]:
         "codecs": engine.CODECS,
         "delivered_index": session.delivered_index,
         "confirmed_s": round(session.confirmed_s, 3),
+        "counted_s": selectors.counted_seconds(session),
         "idle_timeout_s": int(schedule.idle_after().total_seconds()),
         "created_at": session.created_at.isoformat(),
         "links": {
-            name: request.build_absolute_uri(reverse(f"api:streams-{name}", args=[session.pk]))
-            for name in ("controls", "feedback", "heartbeat", "end", "now-playing")
+            name: request.build_absolute_uri(reverse(route.format(name), args=[session.pk]))
+            for name in ("detail", "controls", "feedback", "heartbeat", "end", "now-playing")
         },
     }
 
@@ -47,12 +50,16 @@ class AppStreamView(APIView):
     the app and listener differently (see portal/streams/listen.py)."""
 
     allowed_token_scopes = ("app",)
+    route = "api:streams-{}"  # the URL names of the session's links in its body
 
     def app_of(self, request: Request) -> ClientApp | None:
         return request_app(request)
 
     def session(self, request: Request, session_id: Any) -> StreamSession:
         return selectors.session_of_app(app=self.app_of(request), session_id=session_id)
+
+    def body(self, request: Request, session: StreamSession) -> dict[str, Any]:
+        return session_body(request, session, route=self.route)
 
 
 class StreamCreateInput(serializers.Serializer):  # type: ignore[type-arg]
@@ -67,18 +74,20 @@ class StreamCreateInput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class StreamListApi(AppStreamView):
+    input_class: type[serializers.Serializer] = StreamCreateInput  # type: ignore[type-arg]
+
     @extend_schema(
         request=StreamCreateInput,
         responses={201: dict},
         summary="Open a live stream for one of the app's listeners",
     )
     def post(self, request: Request) -> Response:
-        data = StreamCreateInput(data=request.data)
+        data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         session = sessions.stream_create(
             app=self.app_of(request), **self.create_args(request, data.validated_data)
         )
-        return Response(session_body(request, session), status=status.HTTP_201_CREATED)
+        return Response(self.body(request, session), status=status.HTTP_201_CREATED)
 
     def create_args(self, request: Request, validated: dict[str, Any]) -> dict[str, Any]:
         return dict(validated)
@@ -87,7 +96,7 @@ class StreamListApi(AppStreamView):
 class StreamDetailApi(AppStreamView):
     @extend_schema(responses=dict, summary="A stream session: status, controls, playlist URL")
     def get(self, request: Request, session_id: str) -> Response:
-        return Response(session_body(request, self.session(request, session_id)))
+        return Response(self.body(request, self.session(request, session_id)))
 
 
 class StreamControlsApi(AppStreamView):
@@ -160,7 +169,13 @@ class StreamHeartbeatApi(AppStreamView):
             session=self.session(request, session_id),
             position_s=data.validated_data["position_s"],
         )
-        return Response({"confirmed_s": round(session.confirmed_s, 3), "status": session.status})
+        return Response(
+            {
+                "confirmed_s": round(session.confirmed_s, 3),
+                "counted_s": selectors.counted_seconds(session),
+                "status": session.status,
+            }
+        )
 
 
 class StreamEndApi(AppStreamView):
@@ -178,7 +193,7 @@ class StreamEndApi(AppStreamView):
             session=self.session(request, session_id),
             position_s=data.validated_data.get("position_s"),
         )
-        return Response(session_body(request, session))
+        return Response(self.body(request, session))
 
 
 class StreamNowPlayingApi(AppStreamView):

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
 
+from portal.clients.house import house_listener_user_id
 from portal.clients.models import ClientApp
 from portal.core.errors import NotFound
 from portal.mixes.selectors import renderable_stems
@@ -34,6 +35,29 @@ def session_of_app(*, app: ClientApp | None, session_id: Any) -> StreamSession:
     if session is None:
         raise NotFound("not_found", "No such stream session for this app.")
     return session
+
+
+def session_of_listener(
+    *, app: ClientApp | None, listener_id: str, session_id: Any
+) -> StreamSession:
+    """The session, if this app opened it for this listener: on the site's own player one
+    signed-in user never reaches another's session (it is "not found", as for another app)."""
+    session = session_of_app(app=app, session_id=session_id)
+    if session.listener_id != listener_id:
+        raise NotFound("not_found", "No such stream session of yours.")
+    return session
+
+
+def counted_seconds(session: StreamSession) -> float:
+    """The seconds of the session the server counted as heard (services.counting): whole
+    segments, delivered and then confirmed by a heartbeat. What the listener's time shows and
+    what the stretches pay, as opposed to confirmed_s, the furthest position reported."""
+    frames = (
+        ready_segments(session)
+        .filter(confirmed_at__isnull=False)
+        .aggregate(total=Sum("frames"))["total"]
+    )
+    return round(int(frames or 0) / engine.SAMPLE_RATE, 3)
 
 
 def known_moods() -> list[str]:
@@ -87,14 +111,28 @@ def _listener_feedback(session: StreamSession, event: str, at: datetime, keep: t
     ).values_list("stems", flat=True)
 
 
+def _own_stems(session: StreamSession) -> set[str]:
+    """On the house app (the site's /listen/) the listener is a signed-in account, and the
+    stems they uploaded or are credited on are left out of their stream: royalties' self-play
+    rule looks at the app's owner only (a platform account, credited on nothing), so otherwise
+    an artist would be paid for listening to their own stems."""
+    user_id = house_listener_user_id(app_id=session.app_id, listener_id=session.listener_id)
+    if user_id is None:
+        return set()
+    own = Stem.objects.filter(Q(artist_id=user_id) | Q(credits__artist_id=user_id))
+    return {str(pk) for pk in own.values_list("pk", flat=True)}
+
+
 def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:
-    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session)."""
+    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session),
+    and on the house app their own stems."""
     keep = timedelta(seconds=int(getattr(settings, "STREAM_DISLIKE_SECONDS", 7 * 86400)))
-    return frozenset(
+    disliked = {
         str(s)
         for stems in _listener_feedback(session, FeedbackEvent.DISLIKE, at, keep)
         for s in stems
-    )
+    }
+    return frozenset(disliked | _own_stems(session))
 
 
 def listener_weights(session: StreamSession, at: datetime) -> dict[str, float]:

@@ -2,9 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.streams import playback
+from portal.streams import listen, playback
+
+# The site's player (portal/streams/listen.py): the page and the endpoints it calls.
+_LISTEN = "listen/streams/<uuid:session_id>/"
 
 urlpatterns = [
+    path("listen/", listen.listen_page, name="listen"),
+    path("listen/streams/", listen.ListenStartApi.as_view(), name="listen-start"),
+    path(_LISTEN, listen.ListenDetailApi.as_view(), name="listen-detail"),
+    path(_LISTEN + "controls", listen.ListenControlsApi.as_view(), name="listen-controls"),
+    path(_LISTEN + "feedback", listen.ListenFeedbackApi.as_view(), name="listen-feedback"),
+    path(_LISTEN + "heartbeat", listen.ListenHeartbeatApi.as_view(), name="listen-heartbeat"),
+    path(_LISTEN + "end", listen.ListenEndApi.as_view(), name="listen-end"),
+    path(_LISTEN + "now-playing", listen.ListenNowPlayingApi.as_view(), name="listen-now-playing"),
     path(
         "streams/<uuid:session_id>/<str:token>/live.m3u8",
         playback.playlist_view,
