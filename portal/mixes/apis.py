@@ -88,7 +88,19 @@ class SoundtrackListApi(APIView):
         intensity = serializers.FloatField(
             min_value=0, max_value=1, required=False, help_text="0 sparse .. 1 full (0.5)"
         )
-        loudness_lufs = serializers.FloatField(min_value=-30, max_value=-8, default=-14.0)
+        loudness_preset = serializers.CharField(
+            max_length=20,
+            required=False,
+            allow_blank=True,
+            help_text="streaming (-14 LUFS / -1 dBTP, the default), ebu_r128 "
+            "(-23 LUFS / -1 dBTP) or atsc_a85 (-24 LKFS / -2 dBTP)",
+        )
+        loudness_lufs = serializers.FloatField(
+            min_value=-30,
+            max_value=-8,
+            required=False,
+            help_text="A custom target instead of a preset (-1 dBTP ceiling)",
+        )
         format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
