@@ -117,8 +117,9 @@ def _description(manifest: Mapping[str, Any], originated: datetime) -> str:
     text = (
         f"Stemvault soundtrack {manifest['render_id']}, "
         f"{float(manifest['audio']['duration_s']):g} s, {target}, rendered "
-        f"{originated:%Y-%m-%d %H:%M:%S} UTC. Stems by {', '.join(credits) or 'nobody'}; "
-        "credits in the iXML chunk, signed manifest in the svmf chunk."
+        f"{originated:%Y-%m-%d %H:%M:%S} UTC. "
+        + (f"Stems by {', '.join(credits)}; " if credits else "")
+        + "credits in the iXML chunk, signed manifest in the svmf chunk."
     )
     text = ascii_text(text)
     return text if len(text) <= 256 else text[:253] + "..."
@@ -199,8 +200,12 @@ def ixml_body(manifest: Mapping[str, Any]) -> bytes:
         for key, tag in (("title", "TITLE"), ("role", "ROLE")):
             if stem.get(key):
                 _text(entry, tag, stem[key])
-        _text(entry, "CONTENT_SHA256", stem.get("content_sha256"))
-        _text(entry, "LICENCE_VERSION", stem.get("license_version"))
+        for key, tag in (
+            ("content_sha256", "CONTENT_SHA256"),
+            ("license_version", "LICENCE_VERSION"),
+        ):
+            if stem.get(key) is not None:
+                _text(entry, tag, stem[key])
         for credit in stem.get("credits", []):
             artist = ET.SubElement(entry, "ARTIST")
             _text(artist, "NAME", credit["artist"])
