@@ -46,6 +46,7 @@ class SoundtrackForm(forms.Form):
         label="Loudness",
         choices=[(p.name, f"{p.title}: {p.describe()}") for p in LOUDNESS_PRESETS.values()],
         initial=DEFAULT_LOUDNESS_PRESET,
+        required=False,  # left out: the default preset
         help_text="The delivery target the soundtrack is mastered to.",
     )
     seed = forms.IntegerField(
