@@ -186,3 +186,18 @@ def test_a_custom_loudness_without_a_preset_still_works_under_the_default_ceilin
     assert (mix.plan["loudness_lufs"], mix.plan["true_peak_dbtp"]) == (-18, -1.0)
     decoded = load_audio(data)
     assert abs(integrated_loudness(decoded.samples, decoded.sample_rate) + 18) <= 0.5
+
+
+def test_the_soundtrack_page_offers_the_presets(artist: Any, client_for: Any) -> None:
+    vault_of(artist)
+    browser = client_for(artist)
+    page = browser.get("/soundtracks/").content.decode()
+    assert 'name="loudness_preset"' in page and "ATSC A/85 broadcast" in page
+    response = browser.post(
+        "/soundtracks/",
+        {"duration_s": 12, "mood": "calm", "format": "wav", "loudness_preset": "atsc_a85"},
+    )
+    assert response.status_code == 302
+    mix = Mix.objects.get(requested_by=artist)
+    assert mix.request["loudness_preset"] == "atsc_a85"
+    assert (mix.plan["loudness_lufs"], mix.plan["true_peak_dbtp"]) == (-24.0, -2.0)
