@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from renderer.dsp.chunks import Chunk, riff_chunks
+from renderer.dsp.chunks import Chunk, riff_chunk, riff_chunks
 
 WAV_CHUNK_ID = b"svmf"
 WAV_SIGNATURE_CHUNK_ID = b"svsg"
@@ -49,17 +49,13 @@ class Embedded:
 # --- WAV -----------------------------------------------------------------------------------
 
 
-def _chunk(chunk_id: bytes, body: bytes) -> bytes:
-    return chunk_id + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) & 1 else b"")
-
-
 def embed_wav(data: bytes, payload: bytes, jws: str | None) -> bytes:
     ours = (WAV_CHUNK_ID, WAV_SIGNATURE_CHUNK_ID)
     # Re-embedding replaces the old manifest and signature.
     parts = [data[:12], *(data[c.offset : c.next] for c in riff_chunks(data) if c.id not in ours)]
-    parts.append(_chunk(WAV_CHUNK_ID, payload))
+    parts.append(riff_chunk(WAV_CHUNK_ID, payload))
     if jws is not None:
-        parts.append(_chunk(WAV_SIGNATURE_CHUNK_ID, jws.encode("ascii")))
+        parts.append(riff_chunk(WAV_SIGNATURE_CHUNK_ID, jws.encode("ascii")))
     out = bytearray(b"".join(parts))
     struct.pack_into("<I", out, 4, len(out) - 8)
     return bytes(out)

@@ -33,7 +33,14 @@ from renderer.attribution import attribution_map, stem_energy_per_second
 from renderer.audio import Samples
 from renderer.encoding import encode, pcm24_sha256, quantise_24
 from renderer.limiter import limit_with_gain
-from renderer.loudness import integrated_loudness, segment_energies, true_peak_dbtp
+from renderer.loudness import (
+    LoudnessReport,
+    SegmentEnergies,
+    integrated_loudness,
+    loudness_report,
+    segment_energies,
+    true_peak_dbtp,
+)
 from renderer.placement import Placement, pieces, plan_placements, repeat_spans
 from renderer.plan import RenderPlan
 from renderer.stems import StemCache, StemLoader, load_stems
@@ -148,6 +155,15 @@ class Mastered:
     input_gain_db: float
     limiter_reduction_db: float
     passes: int
+    # K-weighted segment energies of the result (None when it is too short to reuse them or
+    # was trimmed afterwards): the bext loudness figures come from them without filtering again.
+    energies: SegmentEnergies | None = None
+
+    def loudness_report(self, sample_rate: int) -> LoudnessReport:
+        """The five EBU figures of the result (the bext chunk's)."""
+        if self.energies is None:
+            return loudness_report(self.samples, sample_rate)
+        return self.energies.report(self.true_peak_dbtp)
 
 
 def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float) -> Mastered:
@@ -177,8 +193,10 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db
         )
         del scaled
+        after = None
         if energies is not None:
-            loudness = energies.after_change(float(factor), gain < 1.0, limited).integrated_lufs()
+            after = energies.after_change(float(factor), gain < 1.0, limited)
+            loudness = after.integrated_lufs()
         else:
             loudness = integrated_loudness(limited, sample_rate)
         del gain
@@ -195,7 +213,9 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             continue
         pcm, samples = quantise_24(limited)
         peak = true_peak_dbtp(samples, sample_rate)
-        best = Mastered(pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt)
+        best = Mastered(
+            pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt, after
+        )
         if peak <= ceiling_dbtp:
             return best
         # The BS.1770 meter found an over our estimate missed: widen the search, add margin.
@@ -235,6 +255,20 @@ class RenderResult:
     attribution: dict[str, Any]
     engine_version: str = ENGINE_VERSION
     stats: dict[str, float] = field(default_factory=dict)
+    # The other EBU R 128 figures of the output, for the Broadcast WAV bext chunk.
+    loudness_range_lu: float = 0.0
+    max_momentary_lufs: float = float("-inf")
+    max_short_term_lufs: float = float("-inf")
+
+    @property
+    def loudness_report(self) -> LoudnessReport:
+        return LoudnessReport(
+            integrated_lufs=self.loudness_lufs,
+            loudness_range_lu=self.loudness_range_lu,
+            true_peak_dbtp=self.true_peak_dbtp,
+            max_momentary_lufs=self.max_momentary_lufs,
+            max_short_term_lufs=self.max_short_term_lufs,
+        )
 
 
 def render(
@@ -264,6 +298,7 @@ def render(
     report(50)
     mastered = master(mixed, sr, plan.loudness_lufs, plan.true_peak_dbtp)
     del mixed
+    loudness = mastered.loudness_report(sr)
     report(90)
     audio = encode(mastered.pcm, sr, plan.format)
     report(100)
@@ -283,4 +318,7 @@ def render(
             "limiter_reduction_db": mastered.limiter_reduction_db,
             "mastering_passes": float(mastered.passes),
         },
+        loudness_range_lu=loudness.loudness_range_lu,
+        max_momentary_lufs=loudness.max_momentary_lufs,
+        max_short_term_lufs=loudness.max_short_term_lufs,
     )

@@ -158,6 +158,60 @@ class SegmentEnergies:
             energies[first:stop] = _energies_of_segments(x, self.sample_rate, first, stop)
         return SegmentEnergies(energies, segment, self.sample_rate, self.frames)
 
+    def loudness_range_lu(self) -> float:
+        """What `loudness_range` returns for the measured signal."""
+        weights = channel_weights(self.energies.shape[1])
+        return _range_from_energies(self.energies, self.segment, weights)
+
+    def max_window_lufs(self, segments: int) -> float:
+        """Largest ungated loudness of any window of `segments` 100 ms segments, at a 100 ms
+        hop (EBU Tech 3341 section 2.2 asks a meter to update at least 10 times a second):
+        4 segments is momentary loudness (400 ms), 30 is short-term (3 s). -inf when the
+        signal is shorter than one window or silent."""
+        if self.energies.shape[0] < segments:
+            return float("-inf")
+        weights = channel_weights(self.energies.shape[1])
+        _, loudness = _window_loudness(self.energies, self.segment, segments, weights)
+        return float(loudness.max())
+
+    def report(self, true_peak_dbtp: float) -> LoudnessReport:
+        """The five EBU R 128 figures, with the true peak measured elsewhere."""
+        return LoudnessReport(
+            integrated_lufs=self.integrated_lufs(),
+            loudness_range_lu=self.loudness_range_lu(),
+            true_peak_dbtp=true_peak_dbtp,
+            max_momentary_lufs=self.max_window_lufs(MOMENTARY_SEGMENTS),
+            max_short_term_lufs=self.max_window_lufs(SHORT_TERM_SEGMENTS),
+        )
+
+
+MOMENTARY_SEGMENTS = 4  # EBU Tech 3341: momentary loudness over a 400 ms sliding window
+SHORT_TERM_SEGMENTS = 30  # EBU Tech 3341: short-term loudness over a 3 s sliding window
+
+
+@dataclass(frozen=True)
+class LoudnessReport:
+    """The loudness figures EBU R 128 asks for and a Broadcast WAV's bext chunk carries (EBU
+    Tech 3285 v2): integrated loudness, loudness range (Tech 3342), maximum true peak, and the
+    maximum momentary and short-term loudness (Tech 3341). -inf where there is nothing to
+    measure (silence, or a signal shorter than the window)."""
+
+    integrated_lufs: float
+    loudness_range_lu: float
+    true_peak_dbtp: float
+    max_momentary_lufs: float
+    max_short_term_lufs: float
+
+
+def loudness_report(samples: Samples, sample_rate: int) -> LoudnessReport:
+    """`LoudnessReport` of a signal, measured from scratch (one K-weighting pass)."""
+    x = _as_2d(samples)
+    peak = true_peak_dbtp(x, sample_rate)
+    if x.shape[0] < round(0.4 * sample_rate):
+        integrated = integrated_loudness(x, sample_rate)
+        return LoudnessReport(integrated, 0.0, peak, integrated, float("-inf"))
+    return segment_energies(x, sample_rate).report(peak)
+
 
 def segment_energies(samples: Samples, sample_rate: int) -> SegmentEnergies:
     """Measure once; see `SegmentEnergies`."""

@@ -20,8 +20,9 @@ A plan is a JSON document, schema ``"stemvault.render-plan/1"`` (machine-readabl
         ]}
       ],
       "hit_points": [12.0, 30.5],   # seconds, within the duration; carried into the manifest
-      "loudness_lufs": -14,         # integrated loudness target, -40..-5, default -14
-      "true_peak_dbtp": -1,         # true-peak ceiling, -12..0, default -1
+      "loudness_preset": "streaming", # optional: streaming | ebu_r128 | atsc_a85 (renderer.presets)
+      "loudness_lufs": -14,         # integrated loudness target, -40..-5, default -14 (or the preset's)
+      "true_peak_dbtp": -1,         # true-peak ceiling, -12..0, default -1 (or the preset's)
       "format": "wav",              # "wav" (24-bit PCM WAV) or "flac" (24-bit FLAC)
       "seed": 0                     # reserved for seeded variation; the engine uses no randomness
     }
@@ -57,6 +58,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from renderer.presets import loudness_preset
+
 SCHEMA = "stemvault.render-plan/1"
 SAMPLE_RATES = (44100, 48000, 88200, 96000)
 FORMATS = ("wav", "flac")
@@ -69,6 +72,7 @@ PLAN_KEYS = REQUIRED_KEYS | {
     "sample_rate",
     "channels",
     "hit_points",
+    "loudness_preset",
     "loudness_lufs",
     "true_peak_dbtp",
     "format",
@@ -175,6 +179,7 @@ class RenderPlan:
     true_peak_dbtp: float = -1.0
     format: str = "wav"
     seed: int = 0
+    loudness_preset: str | None = None  # the named target the two figures above come from
     _stem_index: Mapping[str, StemRef] = field(
         default_factory=dict, repr=False, compare=False, hash=False
     )
@@ -207,6 +212,8 @@ class RenderPlan:
             "true_peak_dbtp": self.true_peak_dbtp,
             "format": self.format,
             "seed": self.seed,
+            # Only when named, so the plans (and plan hashes) made before presets stay the same.
+            **({"loudness_preset": self.loudness_preset} if self.loudness_preset else {}),
         }
 
 
@@ -308,6 +315,40 @@ def _parse_stem(data: Any, where: str, tempo_bpm: float) -> StemRef:
     return StemRef(id=stem_id, path=path, content_sha256=digest, bpm=bpm)
 
 
+def _loudness_target(data: Mapping[str, Any]) -> tuple[str | None, float, float]:
+    """(preset name or None, loudness target, true-peak ceiling). A preset supplies both
+    figures; a plan may repeat them, but one that contradicts its preset is refused rather
+    than silently mastered to either."""
+    preset = None
+    if data.get("loudness_preset") is not None:
+        try:
+            preset = loudness_preset(_string(data, "loudness_preset", "plan"))
+        except ValueError as exc:
+            raise PlanError(f"plan.loudness_preset: {exc}") from None
+    loudness = _number(
+        data,
+        "loudness_lufs",
+        "plan",
+        preset.loudness_lufs if preset else -14.0,
+        low=-40.0,
+        high=-5.0,
+    )
+    ceiling = _number(
+        data,
+        "true_peak_dbtp",
+        "plan",
+        preset.true_peak_dbtp if preset else -1.0,
+        low=-12.0,
+        high=0.0,
+    )
+    if preset is not None and (loudness, ceiling) != (preset.loudness_lufs, preset.true_peak_dbtp):
+        raise PlanError(
+            f"plan.loudness_preset {preset.describe()} contradicts loudness_lufs {loudness:g} / "
+            f"true_peak_dbtp {ceiling:g}: leave them out or make them the preset's"
+        )
+    return (preset.name if preset else None), loudness, ceiling
+
+
 def parse_plan(data: Any) -> RenderPlan:
     """Validate a plan document and return it as frozen dataclasses; PlanError if invalid."""
     _check_keys(data, "plan", PLAN_KEYS, REQUIRED_KEYS)
@@ -324,8 +365,7 @@ def parse_plan(data: Any) -> RenderPlan:
     fmt = _string(data, "format", "plan", "wav").lower()
     if fmt not in FORMATS:
         raise PlanError(f"plan.format must be 'wav' or 'flac', got {fmt!r}")
-    loudness = _number(data, "loudness_lufs", "plan", -14.0, low=-40.0, high=-5.0)
-    ceiling = _number(data, "true_peak_dbtp", "plan", -1.0, low=-12.0, high=0.0)
+    preset_name, loudness, ceiling = _loudness_target(data)
     seed = _integer(data, "seed", "plan", 0)
     key = _string(data, "key", "plan", "")
 
@@ -440,5 +480,6 @@ def parse_plan(data: Any) -> RenderPlan:
         true_peak_dbtp=ceiling,
         format=fmt,
         seed=seed,
+        loudness_preset=preset_name,
         _stem_index={stem.id: stem for stem in stem_tuple},
     )

@@ -16,4 +16,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
     path("mixes/<uuid:mix_id>/audio/", apis.MixAudioApi.as_view(), name="mixes-audio"),
     path("mixes/<uuid:mix_id>/manifest/", apis.MixManifestApi.as_view(), name="mixes-manifest"),
+    path(
+        "soundtracks/<uuid:mix_id>/certificate/",
+        apis.SoundtrackCertificateApi.as_view(),
+        name="mixes-soundtrack-certificate",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/cue-sheet/",
+        apis.SoundtrackCueSheetApi.as_view(),
+        name="mixes-soundtrack-cue-sheet",
+    ),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,8 +20,10 @@ from rest_framework.views import APIView
 
 from portal.clients.selectors import request_app
 from portal.core.api import Pagination
+from portal.core.csv_export import csv_response
 from portal.core.errors import Conflict
 from portal.mixes import services
+from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
@@ -88,7 +91,19 @@ class SoundtrackListApi(APIView):
         intensity = serializers.FloatField(
             min_value=0, max_value=1, required=False, help_text="0 sparse .. 1 full (0.5)"
         )
-        loudness_lufs = serializers.FloatField(min_value=-30, max_value=-8, default=-14.0)
+        loudness_preset = serializers.CharField(
+            max_length=20,
+            required=False,
+            allow_blank=True,
+            help_text="streaming (-14 LUFS / -1 dBTP, the default), ebu_r128 "
+            "(-23 LUFS / -1 dBTP) or atsc_a85 (-24 LKFS / -2 dBTP)",
+        )
+        loudness_lufs = serializers.FloatField(
+            min_value=-30,
+            max_value=-8,
+            required=False,
+            help_text="A custom target instead of a preset (-1 dBTP ceiling)",
+        )
         format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
@@ -239,6 +254,42 @@ class MixManifestApi(APIView):
         mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
         _require_done(mix)
         return Response(mix.manifest)
+
+
+class SoundtrackCertificateApi(APIView):
+    allowed_token_scopes = ("app",)
+
+    @extend_schema(
+        responses={(200, "text/html"): OpenApiTypes.STR},
+        summary="A soundtrack's licence certificate: a printable page",
+    )
+    def get(self, request: Request, mix_id: str) -> HttpResponse:
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
+        _require_done(mix)
+        page = render_to_string("mixes/certificate.html", certificate_context(mix), request)
+        return HttpResponse(page, content_type="text/html; charset=utf-8")
+
+
+class SoundtrackCueSheetApi(APIView):
+    allowed_token_scopes = ("app",)
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="A soundtrack's cue sheet (CSV): title, artists with roles and shares, "
+        "duration, usage",
+    )
+    def get(self, request: Request, mix_id: str) -> HttpResponse:
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
+        _require_done(mix)
+        return csv_response(
+            filename=f"stemvault-cue-sheet-{mix.pk}.csv",
+            header=CUE_SHEET_HEADER,
+            rows=cue_sheet_rows(mix),
+        )
 
 
 class PublicKeyApi(APIView):

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from renderer.presets import DEFAULT_LOUDNESS_PRESET, LOUDNESS_PRESETS
+
 MOODS = [
     ("calm", "Calm"),
     ("uplifting", "Uplifting"),
@@ -39,6 +41,13 @@ class SoundtrackForm(forms.Form):
     )
     format = forms.ChoiceField(
         label="Format", choices=[("wav", "WAV (24-bit)"), ("flac", "FLAC (24-bit)")]
+    )
+    loudness_preset = forms.ChoiceField(
+        label="Loudness",
+        choices=[(p.name, f"{p.title}: {p.describe()}") for p in LOUDNESS_PRESETS.values()],
+        initial=DEFAULT_LOUDNESS_PRESET,
+        required=False,  # left out: the default preset
+        help_text="The delivery target the soundtrack is mastered to.",
     )
     seed = forms.IntegerField(
         label="Seed",

@@ -319,9 +319,10 @@ def plan_soundtrack(
             "sections": sections,
             "hit_points": list(request.hit_points),
             "loudness_lufs": request.loudness_lufs,
-            "true_peak_dbtp": TRUE_PEAK_CEILING_DBTP,
+            "true_peak_dbtp": request.true_peak_dbtp,
             "format": request.format,
             "seed": request.seed,
+            **({"loudness_preset": request.loudness_preset} if request.loudness_preset else {}),
         }
     )
 

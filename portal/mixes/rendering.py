@@ -35,6 +35,7 @@ from portal.mixes.services import plan_sha256
 from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
+from renderer.bwf import broadcast_wav
 from renderer.dsp.peaks import slice_peaks
 from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest
@@ -156,6 +157,8 @@ def stems_meta_for(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "content_sha256": stem.file_sha256,
             "license_version": stem.submission.license.version,
             "credits": _credits(stem),
+            "title": stem.title,
+            "role": stem.role,
         }
     return meta
 
@@ -166,10 +169,12 @@ def signed_manifest_for(
     meta = stems_meta_for(plan)
     manifest = build_manifest(parse_plan(plan), result, render_id=render_id, stems_meta=meta)
     # build_manifest keeps only {artist, split_percent} per credit; royalties are paid from the
-    # manifest, so it also carries the artist's id and the exact split in basis points.
+    # manifest, so it also carries the artist's id and the exact split in basis points, and
+    # each stem's title and role for the credits people read (iXML, cue sheet).
     for entry in manifest["stems"]:
         if entry["id"] in meta:
-            entry["credits"] = meta[entry["id"]]["credits"]
+            for key in ("credits", "title", "role"):
+                entry[key] = meta[entry["id"]][key]
     return sign_manifest(manifest, signing_key_pem())
 
 
@@ -288,7 +293,11 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
     except PlanError as exc:
         raise RenderFailed("invalid_plan", exc.message) from exc
     manifest = signed_manifest_for(plan, result, render_id=str(mix.pk))
-    data = embed_manifest(result.audio, result.format, manifest)
+    data = result.audio
+    if result.format == "wav":
+        # Broadcast WAV chunks first: the manifest and its signature stay the last two chunks.
+        data = broadcast_wav(data, manifest, result.loudness_report, originated=timezone.now())
+    data = embed_manifest(data, result.format, manifest)
     progress(88)
     job_claim_assert()  # cheap, before the fingerprint; the commit below checks under lock
     _register_fingerprint(mix, result)

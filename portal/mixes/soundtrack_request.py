@@ -8,8 +8,10 @@ from typing import Any
 
 from portal.core.errors import ApplicationError
 from portal.core.music import parse_key
+from renderer.presets import DEFAULT_LOUDNESS_PRESET, LOUDNESS_PRESETS, known_presets
 
-DEFAULT_LOUDNESS_LUFS = -14.0
+DEFAULT_LOUDNESS_LUFS = LOUDNESS_PRESETS[DEFAULT_LOUDNESS_PRESET].loudness_lufs
+DEFAULT_TRUE_PEAK_DBTP = LOUDNESS_PRESETS[DEFAULT_LOUDNESS_PRESET].true_peak_dbtp
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class SoundtrackRequest:
     loudness_lufs: float = DEFAULT_LOUDNESS_LUFS
     format: str = "wav"
     seed: int = 0
+    # A named target (renderer.presets) sets both figures; None: a custom loudness_lufs with
+    # the default ceiling (requests made before presets existed read back this way).
+    loudness_preset: str | None = DEFAULT_LOUDNESS_PRESET
+    true_peak_dbtp: float = DEFAULT_TRUE_PEAK_DBTP
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +41,7 @@ class SoundtrackRequest:
             "loudness_lufs": self.loudness_lufs,
             "format": self.format,
             "seed": self.seed,
+            "loudness_preset": self.loudness_preset,
         }
 
 
@@ -57,9 +64,7 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
     bpm = data.get("bpm")
     if bpm is not None and not 40.0 <= float(bpm) <= 240.0:
         fields["bpm"] = ["Ask for 40 to 240 bpm."]
-    loudness = float(data.get("loudness_lufs", DEFAULT_LOUDNESS_LUFS))
-    if not -30.0 <= loudness <= -8.0:
-        fields["loudness_lufs"] = ["Ask for -30 to -8 LUFS."]
+    preset_name, loudness, ceiling = _loudness_target(data, fields)
     fmt = str(data.get("format") or "wav").lower()
     if fmt not in ("wav", "flac"):
         fields["format"] = ['Choose "wav" or "flac".']
@@ -88,4 +93,35 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
         loudness_lufs=loudness,
         format=fmt,
         seed=seed,
+        loudness_preset=preset_name,
+        true_peak_dbtp=ceiling,
     )
+
+
+def _loudness_target(
+    data: dict[str, Any], fields: dict[str, list[str]]
+) -> tuple[str | None, float, float]:
+    """(preset, target LUFS, ceiling dBTP). No preset and no loudness: the default preset. A
+    loudness alone: a custom target under the default ceiling. Both: they must agree, since
+    a file that is neither is what a compliance desk would reject."""
+    raw_preset = data.get("loudness_preset")
+    raw_loudness = data.get("loudness_lufs")
+    if raw_preset in (None, "") and raw_loudness is None:
+        raw_preset = DEFAULT_LOUDNESS_PRESET
+    if raw_preset not in (None, ""):
+        preset = LOUDNESS_PRESETS.get(str(raw_preset).strip().lower())
+        if preset is None:
+            fields["loudness_preset"] = [
+                f"Unknown loudness preset “{raw_preset}”; choose one of: {known_presets()}."
+            ]
+            return None, DEFAULT_LOUDNESS_LUFS, DEFAULT_TRUE_PEAK_DBTP
+        if raw_loudness is not None and float(raw_loudness) != preset.loudness_lufs:
+            fields["loudness_lufs"] = [
+                f"The {preset.describe()} preset masters to {preset.loudness_lufs:g} LUFS; "
+                "leave loudness_lufs out or choose no preset."
+            ]
+        return preset.name, preset.loudness_lufs, preset.true_peak_dbtp
+    loudness = float(raw_loudness) if raw_loudness is not None else DEFAULT_LOUDNESS_LUFS
+    if not -30.0 <= loudness <= -8.0:
+        fields["loudness_lufs"] = ["Ask for -30 to -8 LUFS."]
+    return None, loudness, DEFAULT_TRUE_PEAK_DBTP

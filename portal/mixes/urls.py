@@ -9,5 +9,15 @@ app_name = "mixes"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", views.soundtrack_list, name="soundtrack_list"),
     path("soundtracks/<uuid:mix_id>/", views.soundtrack_detail, name="soundtrack_detail"),
+    path(
+        "soundtracks/<uuid:mix_id>/certificate/",
+        views.soundtrack_certificate,
+        name="soundtrack_certificate",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/cue-sheet.csv",
+        views.soundtrack_cue_sheet,
+        name="soundtrack_cue_sheet",
+    ),
     path(".well-known/stemvault-manifest-key.pem", views.manifest_key, name="manifest_key"),
 ]

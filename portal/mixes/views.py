@@ -5,10 +5,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
+from portal.core.csv_export import csv_response
 from portal.core.errors import ApplicationError, NotFound
 from portal.mixes import services
+from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.forms import SoundtrackForm
 from portal.mixes.keys import verification_key_pem
+from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
 
 
@@ -46,6 +49,34 @@ def soundtrack_detail(request: HttpRequest, mix_id: str) -> HttpResponse:
         raise Http404(exc.message) from exc
     return render(
         request, "mixes/soundtrack_detail.html", {"mix": mix, "progress": mix_progress(mix)}
+    )
+
+
+def _finished_soundtrack(request: HttpRequest, mix_id: str) -> Mix:
+    try:
+        mix = mix_get_for_user(mix_id=mix_id, user=request.user, kind=RenderKind.SOUNDTRACK)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if mix.status != RenderStatus.DONE:
+        raise Http404("The soundtrack is not rendered yet: its licence comes with its file.")
+    return mix
+
+
+@login_required
+@require_safe
+def soundtrack_certificate(request: HttpRequest, mix_id: str) -> HttpResponse:
+    mix = _finished_soundtrack(request, mix_id)
+    return render(request, "mixes/certificate.html", certificate_context(mix))
+
+
+@login_required
+@require_safe
+def soundtrack_cue_sheet(request: HttpRequest, mix_id: str) -> HttpResponse:
+    mix = _finished_soundtrack(request, mix_id)
+    return csv_response(
+        filename=f"stemvault-cue-sheet-{mix.pk}.csv",
+        header=CUE_SHEET_HEADER,
+        rows=cue_sheet_rows(mix),
     )
 
 

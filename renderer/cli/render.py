@@ -8,9 +8,11 @@ import json
 import os
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from renderer.bwf import broadcast_wav
 from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
@@ -129,8 +131,11 @@ def main(args: argparse.Namespace) -> int:
     manifest = sign_manifest(
         build_manifest(plan, result, render_id=render_id, stems_meta=stems_meta), private_pem
     )
+    audio = result.audio
+    if result.format == "wav":  # a Broadcast WAV: bext and iXML before the data chunk
+        audio = broadcast_wav(audio, manifest, result.loudness_report, originated=datetime.now(UTC))
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, embed_manifest(result.audio, result.format, manifest))
+    write_atomic(out, embed_manifest(audio, result.format, manifest))
     write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
     if ephemeral:
         write_atomic(sidecar(out, ".pub.pem"), public_pem)

@@ -37,6 +37,13 @@ class Chunk:
         return self.end + (self.size & 1)
 
 
+def riff_chunk(chunk_id: bytes, body: bytes) -> bytes:
+    """One little-endian RIFF chunk: id, size, body, and the zero pad byte an odd size needs."""
+    if len(chunk_id) != 4:
+        raise ValueError(f"a chunk id is 4 bytes, not {chunk_id!r}")
+    return chunk_id + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) & 1 else b"")
+
+
 def iter_chunks(
     data: bytes,
     start: int = 12,

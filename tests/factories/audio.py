@@ -219,6 +219,33 @@ def ebur128(path: Path | str, *, timeout: float = 120) -> Ebur128:
     """ffmpeg's EBU R128 summary of the file: integrated loudness and true peak.
 
     ffmpeg prints one decimal, so agreement closer than 0.1 cannot be confirmed."""
+    summary = _ebur128_log(path, timeout)
+    summary = summary[summary.rindex("Summary:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+    assert integrated and peak, summary
+    return Ebur128(float(integrated.group(1)), float(peak.group(1)))
+
+
+class Ebur128Maxima(NamedTuple):
+    loudness_range_lu: float
+    max_momentary_lufs: float
+    max_short_term_lufs: float
+
+
+def ebur128_maxima(path: Path | str, *, timeout: float = 120) -> Ebur128Maxima:
+    """ffmpeg's loudness range (summary) and the largest momentary (M) and short-term (S)
+    loudness of its per-100 ms log lines, one decimal each."""
+    log = _ebur128_log(path, timeout)
+    summary = log[log.rindex("Summary:") :]
+    lra = re.search(r"LRA:\s+(-?[\d.]+) LU", summary)
+    momentary = [float(v) for v in re.findall(r"\bM:\s*(-?[\d.]+)", log[: log.rindex("Summary:")])]
+    short_term = [float(v) for v in re.findall(r"\bS:\s*(-?[\d.]+)", log[: log.rindex("Summary:")])]
+    assert lra and momentary and short_term, summary
+    return Ebur128Maxima(float(lra.group(1)), max(momentary), max(short_term))
+
+
+def _ebur128_log(path: Path | str, timeout: float) -> str:
     proc = subprocess.run(
         [
             "ffmpeg",
@@ -237,8 +264,4 @@ def ebur128(path: Path | str, *, timeout: float = 120) -> Ebur128:
         timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
-    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
-    assert integrated and peak, summary
-    return Ebur128(float(integrated.group(1)), float(peak.group(1)))
+    return proc.stderr

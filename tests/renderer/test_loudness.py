@@ -240,3 +240,21 @@ def test_agrees_with_ffmpeg_ebur128_on_corpus_recordings(corpus_dir, name):
     ours = measure_loudness(audio.samples, audio.sample_rate)
     assert ours.integrated_lufs == pytest.approx(ff_integrated, abs=0.2)
     assert ours.true_peak_dbtp == pytest.approx(ff_peak, abs=0.5)
+
+
+def test_max_momentary_and_short_term_loudness_of_a_one_second_burst(signals):
+    # EBU Tech 3341 levels: a stereo 1 kHz sine at -23 dBFS peak reads -23 LUFS. One second of
+    # it between quiet stretches at -39: the loudest 400 ms window lies inside the burst; the
+    # loudest 3 s window holds the whole burst and 2 s of the quiet sine.
+    samples = signals.sequence([(-39.0, 10.0), (-23.0, 1.0), (-39.0, 10.0)])
+    report = loudness.loudness_report(samples, 48000)
+    expected_short_term = 10 * np.log10((10 ** (-23 / 10) + 2 * 10 ** (-39 / 10)) / 3)
+    assert report.max_momentary_lufs == pytest.approx(-23.0, abs=0.05)
+    assert report.max_short_term_lufs == pytest.approx(expected_short_term, abs=0.05)
+    assert report.loudness_range_lu == pytest.approx(loudness_range(samples, 48000))
+    assert report.integrated_lufs == pytest.approx(integrated_loudness(samples, 48000))
+    assert report.true_peak_dbtp == pytest.approx(true_peak_dbtp(samples, 48000))
+    # Shorter than one 3 s window: no short-term figure at all.
+    assert loudness.loudness_report(samples[: 2 * 48000], 48000).max_short_term_lufs == float(
+        "-inf"
+    )

@@ -161,3 +161,42 @@ def test_hit_points_are_kept_sorted() -> None:
     data = base_plan()
     data["hit_points"] = [12.5, 3]
     assert parse_plan(data).hit_points == (3.0, 12.5)
+
+
+# --- loudness presets ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "lufs", "dbtp"),
+    [("streaming", -14.0, -1.0), ("ebu_r128", -23.0, -1.0), ("atsc_a85", -24.0, -2.0)],
+)
+def test_a_loudness_preset_sets_the_target_and_the_ceiling(
+    preset: str, lufs: float, dbtp: float
+) -> None:
+    plan = parse_plan({**base_plan(), "loudness_preset": preset})
+    assert (plan.loudness_preset, plan.loudness_lufs, plan.true_peak_dbtp) == (preset, lufs, dbtp)
+    assert plan.to_dict()["loudness_preset"] == preset
+    assert parse_plan(plan.to_dict()) == plan
+    # Repeating the preset's figures is allowed.
+    again = {**base_plan(), "loudness_preset": preset, "loudness_lufs": lufs}
+    assert parse_plan(again) == plan
+
+
+def test_a_plan_without_a_preset_keeps_its_old_form_and_hash() -> None:
+    plan = parse_plan(base_plan())
+    assert plan.loudness_preset is None
+    assert "loudness_preset" not in plan.to_dict()
+    assert plan_hash(plan) == plan_hash(parse_plan({**base_plan(), "loudness_lufs": -14}))
+
+
+def test_an_unknown_or_contradicted_preset_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(PlanError, match=r"streaming .*ebu_r128 .*atsc_a85"):
+        parse_plan({**base_plan(), "loudness_preset": "loud"})
+    with pytest.raises(PlanError, match="contradicts"):
+        parse_plan({**base_plan(), "loudness_preset": "ebu_r128", "true_peak_dbtp": -2})
+
+
+def test_the_schema_lists_the_renderers_presets() -> None:
+    from renderer.presets import LOUDNESS_PRESETS
+
+    assert schema()["properties"]["loudness_preset"]["enum"] == list(LOUDNESS_PRESETS)
