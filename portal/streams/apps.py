@@ -8,4 +8,4 @@ class StreamsConfig(AppConfig):
     label = "streams"
 
     def ready(self) -> None:
-        from portal.streams import tasks  # noqa: F401  (registers the job kinds)
+        from portal.streams import checks, tasks  # noqa: F401  (registers checks and job kinds)

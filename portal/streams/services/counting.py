@@ -33,6 +33,7 @@ from portal.core.errors import ApplicationError, NotFound
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.royalties.services import plays_ingest
 from portal.streams import engine, schedule, selectors
+from portal.streams.checks import segment_frames_whole_seconds
 from portal.streams.models import StreamListener, StreamSegment, StreamSession, StreamStretch
 from portal.streams.services.provenance import manifest_sign
 
@@ -259,6 +260,16 @@ def stretch_manifest(
     seconds: list[dict[str, Any]] = []
     trace: list[dict[str, Any]] = []
     for segment in segments:
+        if not segment_frames_whole_seconds(segment.frames):
+            # Its per-second map cannot be laid after the previous one (see checks.py, which
+            # refuses such a STREAM_SEGMENT_SECONDS at start-up): paying it would misattribute.
+            raise ApplicationError(
+                "segment_not_whole_seconds",
+                f"Segment {segment.index} of stream {session.pk} lasts {segment.frames} frames, "
+                f"not a whole number of seconds at {engine.SAMPLE_RATE} Hz; set "
+                "STREAM_SEGMENT_SECONDS to a whole number.",
+                status=500,
+            )
         for entry in segment.manifest.get("stems") or []:
             stems.setdefault(str(entry.get("id")), {"id": str(entry.get("id"))})
         offset = len(seconds)
