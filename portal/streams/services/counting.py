@@ -253,12 +253,21 @@ def _stretch_settle(session: StreamSession, stretch: StreamStretch, now: datetim
 def stretch_manifest(
     session: StreamSession, stretch: StreamStretch, segments: list[StreamSegment]
 ) -> dict[str, Any]:
-    """The stretch's signed manifest: its stems with credits (from the segments' signed
-    manifests), the per-second attribution of the counted segments back to back, and each
-    segment's index, frames and signature, so any second traces to the segment it came from."""
+    """The stretch's signed manifest: `stretch_body` with the stems' credits, signed."""
+    return manifest_sign(stretch_body(session, stretch, segments))
+
+
+def stretch_body(
+    session: StreamSession, stretch: StreamStretch, segments: list[StreamSegment]
+) -> dict[str, Any]:
+    """The stretch's manifest before credits and signature: its stems (from the segments'
+    signed manifests), the per-second attribution of the counted segments back to back, and
+    each segment's index, frames and signature, so any second traces to the segment it came
+    from. Pure over the rows: verify_period's streams check rebuilds it to compare."""
     stems: dict[str, dict[str, Any]] = {}
     seconds: list[dict[str, Any]] = []
     trace: list[dict[str, Any]] = []
+    placed = 0
     for segment in segments:
         if not segment_frames_whole_seconds(segment.frames):
             # Its per-second map cannot be laid after the previous one (see checks.py, which
@@ -272,7 +281,9 @@ def stretch_manifest(
             )
         for entry in segment.manifest.get("stems") or []:
             stems.setdefault(str(entry.get("id")), {"id": str(entry.get("id"))})
-        offset = len(seconds)
+        # Placed by frames, not by rows counted so far: a segment's map may omit silent seconds.
+        offset = placed // engine.SAMPLE_RATE
+        placed += int(segment.frames)
         for row in (segment.manifest.get("attribution") or {}).get("seconds") or []:
             seconds.append({"t": offset + int(row["t"]), "shares": dict(row.get("shares") or {})})
         trace.append(
@@ -280,7 +291,7 @@ def stretch_manifest(
                 "index": segment.index,
                 "start_frame": segment.start_frame,
                 "frames": segment.frames,
-                "signature": (segment.manifest.get("signature") or {}).get("value"),
+                "signature": _signature_of(segment.manifest),
             }
         )
     manifest = {
@@ -295,4 +306,11 @@ def stretch_manifest(
         "stems": [stems[k] for k in sorted(stems, key=lambda s: (len(s), s))],
         "attribution": {"resolution_s": 1, "seconds": seconds},
     }
-    return manifest_sign(manifest)
+    return manifest
+
+
+def _signature_of(manifest: dict[str, Any]) -> Any:
+    """The segment manifest's signature: schema 2's detached JWS (schema 1's value before it),
+    which pins every byte of the segment's manifest to the stretch that paid it."""
+    block = manifest.get("signature") or {}
+    return block.get("jws") or block.get("value")
