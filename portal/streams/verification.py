@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC
+from itertools import pairwise
 from typing import Any
 
 from portal.mixes.keys import verification_key_pem
@@ -132,7 +133,7 @@ def _listener_problems(segments: list[StreamSegment]) -> list[str]:
             key=lambda r: (r.heard_from, r.heard_until),
         )
         per_day: dict[Any, int] = defaultdict(int)
-        for before, after in zip(timed, timed[1:], strict=False):
+        for before, after in pairwise(timed):
             if after.heard_from < before.heard_until - slack:
                 problems.append(
                     f"listener {listener_id} of app {app_id}: segments {before.index} and "
