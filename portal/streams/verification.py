@@ -14,7 +14,7 @@ Reads only; royalties never imports this module.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -128,19 +128,25 @@ def _listener_problems(segments: list[StreamSegment]) -> list[str]:
     slack = overlap_slack()
     cap = daily_cap_frames()
     for (app_id, listener_id), rows in sorted(by_listener.items()):
-        timed = sorted(
-            (r for r in rows if r.heard_from is not None and r.heard_until is not None),
-            key=lambda r: (r.heard_from, r.heard_until),
-        )
-        per_day: dict[Any, int] = defaultdict(int)
-        for before, after in pairwise(timed):
-            if after.heard_from < before.heard_until - slack:
+        timed: list[tuple[datetime, datetime, StreamSegment]] = []
+        for r in rows:
+            if r.heard_from is None or r.heard_until is None:
+                problems.append(
+                    f"listener {listener_id} of app {app_id}: segment {r.index} of session "
+                    f"{r.session_id} paid with no wall-clock interval of listening"
+                )
+            else:
+                timed.append((r.heard_from, r.heard_until, r))
+        timed.sort(key=lambda t: (t[0], t[1], t[2].pk))
+        per_day: dict[date, int] = defaultdict(int)
+        for (_, until, before), (since, _, after) in pairwise(timed):
+            if since < until - slack:
                 problems.append(
                     f"listener {listener_id} of app {app_id}: segments {before.index} and "
                     f"{after.index} were paid as heard at the same time"
                 )
-        for r in timed:
-            per_day[r.heard_from.astimezone(UTC).date()] += int(r.frames)
+        for since, _, r in timed:
+            per_day[since.astimezone(UTC).date()] += int(r.frames)
         for day, frames in sorted(per_day.items()):
             if frames > cap:
                 problems.append(

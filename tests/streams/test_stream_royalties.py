@@ -106,6 +106,11 @@ def test_a_segment_manifest_or_an_unconfirmed_segment_fails_verification(player,
     segment.manifest["attribution"]["seconds"][0]["shares"] = {"1": 1.0}
     segment.save(update_fields=["manifest"])
     StreamSegment.objects.filter(play_mix=mix, index=6).update(confirmed_at=None)
+    # Two segments moved onto one moment of the wall clock: paid as if heard at once.
+    first = StreamSegment.objects.get(play_mix=mix, index=1)
+    StreamSegment.objects.filter(play_mix=mix, index=2).update(
+        heard_from=first.heard_from, heard_until=first.heard_until
+    )
     report = period_verify(month=MONTH)
     assert any("segment 5" in d and "signature does not verify" in d for d in report.differences)
     assert any(
