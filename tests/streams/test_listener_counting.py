@@ -144,3 +144,56 @@ def test_heartbeats_after_the_idle_timeout_do_not_earn(player, clock, artist, ot
     awake.listen(4)
     awake.end(4)
     assert set(close(clock, 1_001)) == {artist.pk, other_artist.pk}
+
+
+def test_concurrent_heartbeats_of_two_sessions_of_one_listener_count_once(
+    transactional_db, player, clock, monkeypatch
+):
+    """Two heartbeats, one per session, both past segment 0 at the same moment. Each, once it
+    is about to count, waits (up to 2 s) for the other to get there too: without the listener's
+    row lock (PostgreSQL) or SQLite's write lock taken at BEGIN both would read the listener's
+    ears as free and both would count."""
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from portal.streams.models import StreamListener, StreamSession
+    from portal.streams.services import counting
+    from portal.streams.services.sessions import stream_heartbeat
+
+    clock.set(START)
+    sessions = [player(), player()]
+    # The listener's row exists already (they listened before): its lock, not the insert of a
+    # new row, is what must serialise the two.
+    app_id = StreamSession.objects.get(pk=sessions[0].id).app_id
+    StreamListener.objects.create(app_id=app_id, listener_id="listener-1")
+    for p in sessions:
+        assert p.fetch(0).status_code == 200
+    clock.advance(timedelta(seconds=2))
+    both_there = threading.Barrier(2, timeout=2)
+    real_count = counting._segment_count
+
+    def count_after_the_other(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_there.wait()
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(counting, "_segment_count", count_after_the_other)
+    errors: list[BaseException] = []
+
+    def heartbeat(session_id: str) -> None:
+        try:
+            stream_heartbeat(session=StreamSession.objects.get(pk=session_id), position_s=2)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=heartbeat, args=(p.id,)) for p in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(counted_seconds(p) for p in sessions) == [0.0, 2.0]
