@@ -353,6 +353,12 @@ STREAM_LIKE_SECONDS = env_int("STREAM_LIKE_SECONDS", 30 * 24 * 3600)
 STREAM_LIKE_WEIGHT = env_float("STREAM_LIKE_WEIGHT", 2.0)
 STREAM_PLAY_SECONDS = env_int("STREAM_PLAY_SECONDS", 300)
 STREAM_SELF_OUTPUT_SECONDS = env_int("STREAM_SELF_OUTPUT_SECONDS", 30)
+# Counting (portal/streams/services/counting.py): how far a segment's wall-clock interval may
+# run into the listener's already counted listening (heartbeat jitter; more is a second stream
+# heard at the same time, and does not count), and the paid stream seconds per listener per UTC
+# day (12 h: a shop's opening hours; one pair of ears cannot exceed 24 h anyway).
+STREAM_OVERLAP_SLACK_MS = env_int("STREAM_OVERLAP_SLACK_MS", 500)
+STREAM_DAILY_CAP_SECONDS = env_int("STREAM_DAILY_CAP_SECONDS", 12 * 3600)
 STREAM_STEM_CACHE_BYTES = env_int("STREAM_STEM_CACHE_BYTES", 512 * 1024**2)
 PAYOUT_THRESHOLD_MINOR = env_int("PAYOUT_THRESHOLD_MINOR", 1000)
 PAYOUT_CONCURRENCY = env_int("PAYOUT_CONCURRENCY", 4)

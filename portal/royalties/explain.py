@@ -112,3 +112,26 @@ def _current(th: Thresholds, attribute: str, unit: int) -> int:
 
 def qualifying_text() -> str:
     return _seconds(QUALIFYING_MS)
+
+
+@dataclass(frozen=True)
+class StreamText:
+    """The live player's counting settings, as the page states them. Read from settings (the
+    streams domain stands above royalties and is never imported here)."""
+
+    segment_s: int
+    daily_cap_h: str
+    slack_ms: int
+    idle_s: int
+
+
+def stream_texts() -> StreamText:
+    from django.conf import settings
+
+    cap_s = int(getattr(settings, "STREAM_DAILY_CAP_SECONDS", 12 * 3600))
+    return StreamText(
+        segment_s=int(float(getattr(settings, "STREAM_SEGMENT_SECONDS", 2.0))),
+        daily_cap_h=f"{cap_s / 3600:g} hours" if cap_s >= 3600 else f"{cap_s} seconds",
+        slack_ms=int(getattr(settings, "STREAM_OVERLAP_SLACK_MS", 500)),
+        idle_s=int(getattr(settings, "STREAM_IDLE_SECONDS", 60)),
+    )

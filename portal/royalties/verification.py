@@ -9,6 +9,11 @@ mark (counted, too short, self-play, or the listening rule that held it), every
 statement line and detail, and the ledger (both transactions of the close, any other allocation
 posted for the month, and the balance of every transaction of the month). One cent off anywhere
 is a difference.
+
+The recomputation trusts the manifests it reads, so they are checked too: every mix the month's
+plays name must carry a manifest that still verifies under the platform key (an attribution
+edited before or after the close no longer does). Then the checks other domains registered
+(verify_checks) compare the rows those plays came from, e.g. a stream's counted segments.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from portal.mixes.keys import verification_key_pem
+from portal.mixes.models import Mix
 from portal.royalties import ledger, rules
 from portal.royalties.allocation import NothingToAllocate
 from portal.royalties.computation import PeriodComputation, period_compute
@@ -27,6 +34,8 @@ from portal.royalties.marks import MARK_RULE, mark_text
 from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play
 from portal.royalties.selectors import closed_period
 from portal.royalties.services import allocation_reference, funding_reference
+from portal.royalties.verify_checks import verify_checks
+from renderer.signing import verify_manifest
 
 K = TypeVar("K")  # the key of two maps compared entry by entry
 
@@ -52,6 +61,11 @@ def _compare(report: VerifyReport, what: str, expected: object, stored: object) 
 def period_verify(*, month: str) -> VerifyReport:
     period = closed_period(month)
     report = VerifyReport(month=month)
+    _compare_signatures(report, month)
+    for name, check in verify_checks():
+        outcome = check(month)
+        report.checked.extend(f"{name}: {what}" for what in outcome.checked)
+        report.differences.extend(f"{name}: {what}" for what in outcome.differences)
     try:
         computed: PeriodComputation | None = period_compute(
             month=month, pool_minor=period.pool_minor, as_of=period.closed_at
@@ -151,6 +165,25 @@ def period_verify(*, month: str) -> VerifyReport:
     unbalanced = ledger.unbalanced_transactions(period=month)
     _compare(report, "ledger: every transaction of the month balances", [], unbalanced)
     return report
+
+
+def _compare_signatures(report: VerifyReport, month: str) -> None:
+    """Every manifest the month's plays are paid by carries the platform's valid signature."""
+    mix_ids = Play.objects.filter(accounting_period=month).values("mix_id").distinct()
+    key = verification_key_pem()
+    broken = sorted(
+        str(mix.pk)
+        for mix in Mix.objects.filter(pk__in=mix_ids).only("pk", "manifest")
+        if not verify_manifest(mix.manifest or {}, key)
+    )
+    for mix_id in broken[:20]:
+        report.differences.append(
+            f"mix {mix_id}: its manifest's signature does not verify (altered after signing)"
+        )
+    if len(broken) > 20:
+        report.differences.append(f"... and {len(broken) - 20} more mixes whose manifests do not")
+    if not broken:
+        report.checked.append("manifest signatures of the month's mixes")
 
 
 def _compare_marks(report: VerifyReport, computed: PeriodComputation) -> None:

@@ -168,6 +168,7 @@ def how_plays_count(request: HttpRequest) -> HttpResponse:
             "qualifying": explain.qualifying_text(),
             "late_window_days": services.late_window().days,
             "clock_skew_s": int(services.clock_skew().total_seconds()),
+            "stream": explain.stream_texts(),
         },
     )
 

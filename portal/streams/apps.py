@@ -8,4 +8,9 @@ class StreamsConfig(AppConfig):
     label = "streams"
 
     def ready(self) -> None:
-        from portal.streams import tasks  # noqa: F401  (registers the job kinds)
+        from portal.royalties.verify_checks import verify_check_register
+        from portal.streams import checks, tasks  # noqa: F401  (registers checks and job kinds)
+        from portal.streams.verification import stream_listening_verify
+
+        # verify_period checks the rows stream plays came from, without importing streams.
+        verify_check_register("streams", stream_listening_verify)

@@ -129,6 +129,9 @@ class StreamSegment(models.Model):
     # Counting (see services/counting.py): first delivery, and the heartbeat that confirmed it.
     fetched_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the listener heard it on the wall clock, as counted (see counting.confirm_position).
+    heard_from = models.DateTimeField(null=True, blank=True)
+    heard_until = models.DateTimeField(null=True, blank=True)
     # The paid stretch (a mixes.Mix of kind "stream") its seconds were paid through.
     play_mix = models.ForeignKey(
         "mixes.Mix", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -151,6 +154,29 @@ class StreamSegment(models.Model):
     @property
     def end_frame(self) -> int:
         return int(self.start_frame) + int(self.frames)
+
+
+class StreamListener(models.Model):
+    """One listener of one app as the counting sees them, across all their sessions: the row a
+    heartbeat locks (after its session's) before counting, so a listener's sessions count one
+    at a time, and where their counted listening stands on the wall clock."""
+
+    app = models.ForeignKey("clients.ClientApp", on_delete=models.PROTECT, related_name="+")
+    listener_id = models.CharField(max_length=128)
+    # The end of the last counted segment's wall-clock interval: one pair of ears hears one
+    # stream at a time, so nothing heard before it counts again (services/counting.py).
+    heard_until = models.DateTimeField(null=True, blank=True)
+    # The daily cap: counted frames on the UTC day `cap_day` (a new day starts from 0).
+    cap_day = models.DateField(null=True, blank=True)
+    cap_frames = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "listener_id"], name="stream_listener_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"listener {self.listener_id} of app {self.app_id}"
 
 
 class StreamStretch(models.Model):

@@ -74,6 +74,14 @@ def manifest_for(
     }
 
 
+def signed(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest signed with the platform key, as every render's is (verify_period checks)."""
+    from portal.mixes.keys import signing_key_pem
+    from renderer.signing import sign_manifest
+
+    return sign_manifest(manifest, signing_key_pem())
+
+
 def _even(mix: Any) -> list[dict[Stem, float]]:
     share = round(1 / len(mix.stems), 6)
     return [{stem: share for stem in mix.stems}] * mix.even_seconds
@@ -93,7 +101,9 @@ class PlayedMixFactory(MixFactory):
         credits = None
 
     request = factory.LazyFunction(dict)
-    manifest = factory.LazyAttribute(lambda mix: manifest_for(mix.stems, mix.seconds, mix.credits))
+    manifest = factory.LazyAttribute(
+        lambda mix: signed(manifest_for(mix.stems, mix.seconds, mix.credits))
+    )
     duration_ms = factory.LazyAttribute(lambda mix: len(mix.seconds) * 1000)
     duration_s = factory.LazyAttribute(lambda mix: mix.duration_ms / 1000)
 

@@ -75,3 +75,14 @@ def test_a_rule_threshold_is_read_from_the_environment_and_a_bad_one_refuses_to_
     refused = run("7x")
     assert refused.returncode != 0
     assert "ROYALTIES_SPIKE_FACTOR" in refused.stderr
+
+
+def test_it_says_how_the_rules_apply_to_stream_listening(client_for: Any, settings: Any) -> None:
+    settings.STREAM_DAILY_CAP_SECONDS = 2 * 3600
+    text = client_for(None).get(PAGE).content.decode()
+    assert "Stream listening (the live player)" in text
+    assert "at most <strong>2 hours</strong> of stream listening per UTC day" in text
+    assert "<strong>Lockstep listening</strong> never fires for streams" in text
+    assert "each stretch of a stream is its own mix with exactly one play" in text
+    assert "<strong>Stopping just after 30 seconds</strong> cannot apply to streams" in text
+    assert "<strong>Over the daily limit</strong> never fires for streams" in text

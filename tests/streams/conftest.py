@@ -93,19 +93,53 @@ class Player:
             f"/api/v1/streams/{self.id}/heartbeat", {"position_s": position_s}, format="json"
         )
 
+    def fetch_due(self, position: float, fetched: set[int]) -> None:
+        """Fetch what a real-time player at `position` wants: up to one segment ahead."""
+        for index in self.refresh():
+            if index not in fetched and index <= int(position // 2) + 1:
+                assert self.fetch(index).status_code == 200
+                fetched.add(index)
+
     def listen(self, seconds: float, *, start: float = 0.0) -> float:
         """Play from `start` for `seconds` of wall clock, two seconds at a time."""
         position = start
         fetched: set[int] = set()
         while position < start + seconds:
-            for index in self.refresh():
-                if index not in fetched and index <= int(position // 2) + 1:
-                    assert self.fetch(index).status_code == 200
-                    fetched.add(index)
+            self.fetch_due(position, fetched)
             self.clock.advance(timedelta(seconds=2))
             position += 2
             assert self.heartbeat(position).status_code == 200
         return position
+
+    def end(self, position_s: float | None = None) -> Any:
+        body = {} if position_s is None else {"position_s": position_s}
+        return self.api.post(f"/api/v1/streams/{self.id}/end", body, format="json")
+
+
+def listen_together(clock: Any, plans: list[tuple[Callable[[], Player], int, int]]) -> list[Any]:
+    """Several players of one test clock at once, two seconds at a time: each plan is (open a
+    player, wall second it starts at, seconds it plays); each ends at its last position.
+    Returns the players in plan order."""
+    players: list[Any] = [None] * len(plans)
+    positions = [0.0] * len(plans)
+    fetched: list[set[int]] = [set() for _ in plans]
+    last = max(start + seconds for _, start, seconds in plans)
+    for second in range(0, last, 2):
+        for i, (make, start, _) in enumerate(plans):
+            if second == start:
+                players[i] = make()
+        active = [
+            i for i, (_, start, seconds) in enumerate(plans) if start <= second < start + seconds
+        ]
+        for i in active:
+            players[i].fetch_due(positions[i], fetched[i])
+        clock.advance(timedelta(seconds=2))
+        for i in active:
+            positions[i] += 2
+            assert players[i].heartbeat(positions[i]).status_code == 200
+            if positions[i] >= plans[i][2]:
+                assert players[i].end(positions[i]).status_code == 200
+    return players
 
 
 @pytest.fixture
