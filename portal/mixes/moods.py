@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from portal.core.errors import ApplicationError
+
 MOOD_MAP: dict[str, tuple[float, float]] = {
     # pleasant, calm
     "calm": (0.4, -0.7),
@@ -84,3 +86,18 @@ def mood_weights(moods: Iterable[str]) -> dict[str, float]:
 def known_moods(tagged: Iterable[str]) -> list[str]:
     """Every mood a request may name: the map's and any mood an approved stem is tagged with."""
     return sorted(set(MOOD_MAP) | {normalise(m) for m in tagged if normalise(m)})
+
+
+def check_mood(mood: str, tagged: Iterable[str]) -> None:
+    """Refuse a mood that is neither on the map nor on an approved stem, listing the known."""
+    known = known_moods(tagged)
+    if normalise(mood) in known:
+        return
+    listed = ", ".join(known)
+    raise ApplicationError(
+        "unknown_mood",
+        f"The mood {mood!r} is not one the planner knows. Choose one of: {listed} "
+        f"(GET /api/v1/vocabulary/ lists them with how many approved stems each has).",
+        fields={"mood": [f"Choose one of: {listed}."]},
+        status=400,
+    )

@@ -18,7 +18,7 @@ from portal.stems.models import StemStatus
 from tests.conftest import ROOT, need
 from tests.factories.audio import ebur128
 from tests.factories.mixes import MixFactory
-from tests.factories.stems import StemFactory, vault_of
+from tests.factories.stems import StemFactory, hit_stem, vault_of
 
 LIST_URL = "/api/v1/soundtracks/"
 
@@ -58,6 +58,7 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     artist: Any, app_api: Any, client_app: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
     vault_of(artist)
+    hit = hit_stem(artist)
     api = app_api(client_app)
     response = api.post(
         LIST_URL,
@@ -80,6 +81,12 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     assert done["true_peak_dbtp"] <= -1.0
     assert done["manifest"]["render_id"] == body["id"]
     assert done["audio_url"].endswith(reverse("api:mixes-audio", args=[body["id"]]))
+    # 5 s and 10 s fall between the 120 bpm loops' bar lines: the hit one-shot marks them, on
+    # the exact sample, and the manifest says where they landed.
+    landed = done["manifest"]["hits"]
+    assert [h["requested_s"] for h in landed] == [5.0, 10.0]
+    assert [h["frame"] for h in landed] == [5 * 48000, 10 * 48000]
+    assert {h["by"] for h in landed} == {"accent"} and {h["stem"] for h in landed} == {str(hit.pk)}
 
     data = _download(api, done["audio_url"])
     # The browser's player seeks with Range requests.
