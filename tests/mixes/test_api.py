@@ -134,6 +134,8 @@ def test_the_same_request_through_the_api_gives_byte_identical_audio(
         ({"duration_s": 700, "mood": "calm"}, "duration_s"),
         ({"duration_s": 20, "mood": "calm", "hit_points": [25]}, "hit_points"),
         ({"duration_s": 20, "mood": "calm", "hit_points": [12, 4]}, "hit_points"),
+        ({"duration_s": 20, "mood": "calm", "hit_points": [0.4, 8]}, "hit_points"),
+        ({"duration_s": 20, "mood": "calm", "hit_points": [8, 8.5]}, "hit_points"),
         ({"duration_s": 20, "mood": "calm", "loudness_lufs": -5}, "loudness_lufs"),
         ({"duration_s": 20, "mood": "calm", "format": "mp3"}, "format"),
         ({"duration_s": 20, "mood": "calm", "key": "H dorian"}, "key"),
