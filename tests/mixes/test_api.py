@@ -280,6 +280,9 @@ def test_a_signed_in_user_requests_a_soundtrack_from_the_page_and_watches_it(
     for stem in mix.stems_used.select_related("stem"):
         assert stem.stem.title in done  # legend and the text alternative table
     assert len(re.findall(r"<rect ", done)) > 0
+    # The hits are drawn on the waveform and listed where the manifest says they landed.
+    assert done.count('class="hit-mark"') == 2
+    assert "lands at 4.000 s (a section change, 0.00 ms off)" in done
     listing = browser.get("/soundtracks/").content.decode()
     assert f"/soundtracks/{mix.pk}/" in listing
 
