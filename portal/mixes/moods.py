@@ -11,7 +11,8 @@ Two moods are neighbours when their points are at most `NEIGHBOUR_RADIUS` apart:
 of the plane's width, so a neighbour shares the requested mood's feeling and energy (calm and
 peaceful) while moods that differ in one of the two (bright and uplifting: equally pleasant, but
 one lifts) stay apart. A request for a mood uses stems tagged with it first, then stems tagged
-with a neighbour (see portal.mixes.selection).
+with a neighbour; when the vault holds neither, the nearest mood on the map that it does hold
+stands in (see portal.mixes.selection).
 
 Moods an artist tags a stem with that are not on the map are known too (the vocabulary lists
 them), but have no neighbours: the map cannot say what they are close to.
@@ -81,6 +82,17 @@ def mood_weights(moods: Iterable[str]) -> dict[str, float]:
     for mood in requested:
         weights[mood] = 1.0
     return weights
+
+
+def nearest_tagged(moods: Iterable[str], tagged: Iterable[str]) -> str | None:
+    """The map mood nearest the requested ones among `tagged` (the moods the usable stems
+    carry), for a request none of whose moods or neighbours the vault holds: "epic" with no
+    epic or energetic stems borrows from "uplifting", not from whatever fits the most roles."""
+    points = [MOOD_MAP[normalise(m)] for m in moods if normalise(m) in MOOD_MAP]
+    options = sorted({normalise(t) for t in tagged} & set(MOOD_MAP))
+    if not points or not options:
+        return None
+    return min(options, key=lambda name: (min(math.dist(p, MOOD_MAP[name]) for p in points), name))
 
 
 def known_moods(tagged: Iterable[str]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.core.errors import ApplicationError
 from portal.core.music import MusicalKey, keys_fit, parse_key
-from portal.mixes.moods import mood_weights, normalise
+from portal.mixes.moods import mood_weights, nearest_tagged, normalise
 from renderer.plan import MAX_TEMPO_CONFORM
 
 DEFAULT_TEMPO_BPM = 120.0
@@ -103,8 +103,9 @@ def vault_candidates() -> list[Candidate]:
 # (portal.mixes.moods), 0 otherwise. When the stems with an affinity can make a soundtrack (at
 # least one of drums, bass, harmony or melody among them), the tempo and key are chosen to suit
 # them and the mix is built from them only; off-mood stems join only to fill a vault whose mood
-# stems would leave the mix a single role group. Otherwise the mood cannot steer and the
-# choice is the balanced one it always was.
+# stems would leave the mix a single role group. When the vault holds no stem of the mood or
+# its neighbours, the nearest mood on the map that it holds stands in; only a vault without any
+# mapped mood falls back to the balanced choice by role coverage.
 
 
 def _affinity(candidate: Candidate, weights: dict[str, float]) -> float:
@@ -236,6 +237,10 @@ def select_stems(
         bpm = bpm or include.bpm
     if key is not None:
         pool = [c for c in pool if keys_fit(c.key, key)]
+    if mood_leads and not any(_affinity(c, weights) > 0 for c in pool):
+        stand_in = nearest_tagged(moods, (m for c in pool for m in c.moods))
+        if stand_in is not None:
+            weights = mood_weights([stand_in])
     anchor = bpm if bpm is not None else _choose_anchor(pool, weights)
     pool = [c for c in pool if c.fits_tempo(anchor)]
     if key is None:

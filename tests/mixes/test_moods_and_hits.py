@@ -144,3 +144,14 @@ def test_hit_points_too_close_are_refused_not_moved(hits: list[float], message: 
         soundtrack_request_from({"duration_s": 20, "mood": "calm", "hit_points": hits})
     assert caught.value.code == "invalid" and caught.value.fields is not None
     assert message in caught.value.fields["hit_points"][0]
+
+
+def test_a_mood_the_vault_lacks_borrows_from_the_nearest_mood_it_holds(artist: Any) -> None:
+    # No melancholic stems and no neighbours of it: dark is nearest on the map, uplifting
+    # far, even though the uplifting stems cover more role groups.
+    dark = [
+        StemFactory(artist=artist, role="bass", bpm=90, musical_key="A minor", moods=["dark"]),
+        StemFactory(artist=artist, role="harmony", bpm=90, musical_key="A minor", moods=["dark"]),
+    ]
+    vault_of(artist, bpm=120, mood="uplifting")
+    assert _ids(_plan(mood="melancholic")) == {stem.pk for stem in dark}
