@@ -43,6 +43,7 @@ from renderer.embedding import (
     extract,
 )
 from renderer.engine import RenderResult
+from renderer.placement import hit_landings
 from renderer.plan import RenderPlan, canonical_json, plan_hash
 from renderer.signing import (
     ALGORITHM as LEGACY_ALGORITHM,
@@ -134,6 +135,7 @@ def build_manifest(
         "stems": stems,
         "placements": [p.to_dict() for p in result.placements],
         "hit_points": list(plan.hit_points),
+        "hits": hit_landings(plan, result.placements),
         "attribution": result.attribution,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy.typing as npt
 from renderer.plan import RenderPlan
 
 Float64Array = npt.NDArray[np.float64]
+ACCENT_SECTION = "accent"  # the `section` of an accent's placement (accents are in none)
 
 
 def bar_to_frame(bar: float, tempo_bpm: float, sample_rate: int) -> int:
@@ -120,7 +121,63 @@ def plan_placements(plan: RenderPlan, stem_frames: Mapping[str, int]) -> list[Pl
                     sample_rate=sr,
                 )
             )
+    for accent in plan.accents:
+        length = stem_frames[accent.stem]
+        start = round(accent.at_s * sr)  # the exact sample: no bar grid, no rounding to beats
+        end = min(start + length, total)
+        if length == 0 or end <= start:
+            continue
+        placements.append(
+            Placement(
+                stem_id=accent.stem,
+                section=ACCENT_SECTION,
+                start_frame=start,
+                end_frame=end,
+                period_frames=length,
+                repeats=1,
+                gain_db=accent.gain_db,
+                fade_in_frames=0,
+                fade_in_shape="linear",
+                fade_out_start=end,
+                fade_out_frames=0,
+                fade_out_shape="linear",
+                sample_rate=sr,
+            )
+        )
     return placements
+
+
+def hit_landings(plan: RenderPlan, placements: Sequence[Placement]) -> list[dict[str, Any]]:
+    """Where each of the plan's hit points actually lands in the rendered audio: the nearest
+    accent onset or section change (the frames the mix was built from, not the request), with
+    its error in milliseconds. What the manifest lists as `hits`."""
+    sr = plan.sample_rate
+    marks: list[tuple[int, str, str | None]] = [
+        (p.start_frame, "accent", p.stem_id) for p in placements if p.section == ACCENT_SECTION
+    ]
+    marks += [
+        (bar_to_frame(section.start_bar, plan.tempo_bpm, sr), "section", None)
+        for section in plan.sections
+        if section.start_bar > 0
+    ]
+    landings = []
+    for hit in plan.hit_points:
+        if not marks:
+            landings.append({"requested_s": hit, "actual_s": None, "by": None, "error_ms": None})
+            continue
+        # Nearest first; at equal distance an accent (a sound on the hit) before a section.
+        frame, by, stem = min(marks, key=lambda m: (abs(m[0] - hit * sr), m[1] != "accent"))
+        landing: dict[str, Any] = {
+            "requested_s": hit,
+            "actual_s": round(frame / sr, 6),
+            "frame": frame,
+            "by": by,
+            "error_ms": round(abs(frame / sr - hit) * 1000.0, 3),
+        }
+        if stem is not None:
+            landing["stem"] = stem
+        landings.append(landing)
+    return landings
 
 
 @functools.lru_cache(maxsize=16)

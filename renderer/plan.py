@@ -23,6 +23,9 @@ A plan is a JSON document, schema ``"stemvault.render-plan/1"`` (machine-readabl
       "loudness_preset": "streaming", # optional: streaming | ebu_r128 | atsc_a85 (renderer.presets)
       "loudness_lufs": -14,         # integrated loudness target, -40..-5, default -14 (or the preset's)
       "true_peak_dbtp": -1,         # true-peak ceiling, -12..0, default -1 (or the preset's)
+      "accents": [                  # optional: one-shots placed on an exact sample
+        {"stem": "hit", "at_s": 12.0, "gain_db": -2}
+      ],
       "format": "wav",              # "wav" (24-bit PCM WAV) or "flac" (24-bit FLAC)
       "seed": 0                     # reserved for seeded variation; the engine uses no randomness
     }
@@ -40,6 +43,12 @@ Timing: a layer starts at ``section.start_bar + layer.start_bar`` bars; sample p
 ``k * period`` later, where period is ``period_beats`` beats if given, else the loop's length in
 whole beats at its own tempo (stems with ``bpm``), else the stem's length rounded up to whole
 beats. The layer is cut at its section's end (and at the render's end).
+
+Accents: a stem (a stinger, an impact) played once from the frame ``round(at_s *
+sample_rate)``, whatever the tempo and the bar grid, to its own end or the render's: not cut by
+sections and never faded. They are how a hit point lands on the exact sample when it falls
+between bar lines. ``accents`` is left out of the canonical form when empty, so every plan
+written before accents existed keeps its form and hash.
 
 Fades: ``fade_in_s`` ramps the layer in from its start, ``fade_out_s`` ramps it out towards its
 end, linearly in time. At a boundary between two adjacent sections the fades become an
@@ -68,6 +77,7 @@ MAX_TEMPO_CONFORM = 0.06  # a loop may be sped up or slowed down by at most 6%
 # Key sets the JSON Schema file must agree with (tests compare them).
 REQUIRED_KEYS = frozenset({"schema", "tempo_bpm", "duration_s", "stems", "sections"})
 PLAN_KEYS = REQUIRED_KEYS | {
+    "accents",
     "key",
     "sample_rate",
     "channels",
@@ -91,6 +101,9 @@ LAYER_KEYS = LAYER_REQUIRED_KEYS | {
     "fade_out_s",
     "period_beats",
 }
+
+ACCENT_REQUIRED_KEYS = frozenset({"stem", "at_s"})
+ACCENT_KEYS = ACCENT_REQUIRED_KEYS | {"gain_db"}
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -146,6 +159,16 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Accent:
+    stem: str  # a StemRef id
+    at_s: float
+    gain_db: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stem": self.stem, "at_s": self.at_s, "gain_db": self.gain_db}
+
+
+@dataclass(frozen=True)
 class Section:
     name: str
     start_bar: int
@@ -180,6 +203,7 @@ class RenderPlan:
     format: str = "wav"
     seed: int = 0
     loudness_preset: str | None = None  # the named target the two figures above come from
+    accents: tuple[Accent, ...] = ()
     _stem_index: Mapping[str, StemRef] = field(
         default_factory=dict, repr=False, compare=False, hash=False
     )
@@ -197,8 +221,9 @@ class RenderPlan:
         return 4 * 60.0 / self.tempo_bpm
 
     def to_dict(self) -> dict[str, Any]:
-        """The canonical form: every default filled in, stems hoisted into `stems`."""
-        return {
+        """The canonical form: every default filled in, stems hoisted into `stems`; `accents`
+        only when there are some."""
+        data = {
             "schema": SCHEMA,
             "tempo_bpm": self.tempo_bpm,
             "key": self.key,
@@ -215,6 +240,9 @@ class RenderPlan:
             # Only when named, so the plans (and plan hashes) made before presets stay the same.
             **({"loudness_preset": self.loudness_preset} if self.loudness_preset else {}),
         }
+        if self.accents:
+            data["accents"] = [accent.to_dict() for accent in self.accents]
+        return data
 
 
 def canonical_json(data: Any) -> bytes:
@@ -466,6 +494,7 @@ def parse_plan(data: Any) -> RenderPlan:
             )
         hits.append(float(value))
 
+    accents = _parse_accents(data.get("accents", []), stems, duration)
     stem_tuple = tuple(stems.values())
     return RenderPlan(
         tempo_bpm=tempo,
@@ -481,5 +510,25 @@ def parse_plan(data: Any) -> RenderPlan:
         format=fmt,
         seed=seed,
         loudness_preset=preset_name,
+        accents=accents,
         _stem_index={stem.id: stem for stem in stem_tuple},
     )
+
+
+def _parse_accents(raw: Any, stems: Mapping[str, StemRef], duration: float) -> tuple[Accent, ...]:
+    if not isinstance(raw, list):
+        raise PlanError("plan.accents must be a list")
+    accents: list[Accent] = []
+    for index, item in enumerate(raw):
+        where = f"accents[{index}]"
+        _check_keys(item, where, ACCENT_KEYS, ACCENT_REQUIRED_KEYS)
+        stem_id = _string(item, "stem", where)
+        if stem_id not in stems:
+            known = ", ".join(sorted(stems)) or "none"
+            raise PlanError(f"{where} uses unknown stem {stem_id!r} (known stems: {known})")
+        at_s = _number(item, "at_s", where, low=0.0)
+        if at_s >= duration:
+            raise PlanError(f"{where}.at_s = {at_s:g} s is at or after the end ({duration:g} s)")
+        gain = _number(item, "gain_db", where, 0.0, low=-120.0, high=24.0)
+        accents.append(Accent(stem=stem_id, at_s=at_s, gain_db=gain))
+    return tuple(sorted(accents, key=lambda a: (a.at_s, a.stem)))

@@ -164,6 +164,7 @@ def load_stems(
     """Prepared samples of every stem the plan's layers use, each decoded at most once, on up
     to `workers` threads (default `default_workers()`)."""
     used = {layer.stem for section in plan.sections for layer in section.layers}
+    used |= {accent.stem for accent in plan.accents}
     prepared: dict[str, Samples] = {}
     missing: list[tuple[StemRef, tuple[Any, ...], Audio | bytes | None]] = []
     for ref in plan.stems:

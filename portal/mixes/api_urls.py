@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         apis.SoundtrackDetailApi.as_view(),
         name="mixes-soundtrack-detail",
     ),
+    path("vocabulary/", apis.VocabularyApi.as_view(), name="mixes-vocabulary"),
     path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
     path("mixes/<uuid:mix_id>/audio/", apis.MixAudioApi.as_view(), name="mixes-audio"),
     path("mixes/<uuid:mix_id>/manifest/", apis.MixManifestApi.as_view(), name="mixes-manifest"),

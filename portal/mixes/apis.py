@@ -26,7 +26,12 @@ from portal.mixes import services
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
-from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
+from portal.mixes.selectors import (
+    mix_get_for_user,
+    mix_progress,
+    soundtracks_for_user,
+    vocabulary,
+)
 
 AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
@@ -76,7 +81,11 @@ class SoundtrackListApi(APIView):
             ref_name = "SoundtrackCreate"
 
         duration_s = serializers.FloatField(min_value=5, max_value=600)
-        mood = serializers.CharField(max_length=40, help_text="e.g. calm, uplifting, tense")
+        mood = serializers.CharField(
+            max_length=40,
+            help_text="e.g. calm, uplifting, tense: one of GET /api/v1/vocabulary/'s moods "
+            "(another is refused with unknown_mood)",
+        )
         bpm = serializers.FloatField(min_value=40, max_value=240, required=False, allow_null=True)
         key = serializers.CharField(
             max_length=20, required=False, allow_blank=True, help_text='e.g. "A minor", "F#m"'
@@ -85,8 +94,10 @@ class SoundtrackListApi(APIView):
             child=serializers.FloatField(min_value=0),
             required=False,
             max_length=32,
-            help_text="Seconds, increasing, inside the duration: section changes land on the "
-            "bar lines nearest to them.",
+            help_text="Seconds, increasing, inside the duration, at least 1 s after the start "
+            "and 1 s apart. Each lands within 10 ms: a hit one-shot from the vault on its exact "
+            "sample, or a section change; a request whose hits cannot land is refused "
+            "(hit_point_unreachable). The manifest's `hits` lists where each landed.",
         )
         intensity = serializers.FloatField(
             min_value=0, max_value=1, required=False, help_text="0 sparse .. 1 full (0.5)"
@@ -131,8 +142,14 @@ class SoundtrackListApi(APIView):
         request=InputSerializer,
         responses={
             202: CreatedSerializer,
-            400: OpenApiResponse(description="Invalid request"),
-            422: OpenApiResponse(description="no_compatible_stems: the vault cannot satisfy it"),
+            400: OpenApiResponse(
+                description="invalid: a field breaks a rule; unknown_mood: a mood the planner "
+                "does not know (the message lists the known ones)"
+            ),
+            422: OpenApiResponse(
+                description="no_compatible_stems: the vault cannot satisfy it; "
+                "hit_point_unreachable: hit points that would not land within 10 ms"
+            ),
             429: OpenApiResponse(
                 description="render_quota: too many renders queued or running at once, or "
                 "the day's render seconds used up (Retry-After says when they reset)"
@@ -150,6 +167,52 @@ class SoundtrackListApi(APIView):
         headers = {"Location": reverse("api:mixes-soundtrack-detail", args=[mix.pk])}
         return Response(
             self.CreatedSerializer(body).data, status=status.HTTP_202_ACCEPTED, headers=headers
+        )
+
+
+class VocabularyApi(APIView):
+    """What a request's mood may be, and what the vault holds of each mood, genre and role."""
+
+    allowed_token_scopes = ("app",)
+
+    class TermSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "VocabularyTerm"
+
+        name = serializers.CharField()
+        approved_stems = serializers.IntegerField()
+
+    class MoodSerializer(TermSerializer):
+        class Meta:
+            ref_name = "VocabularyMood"
+
+        on_mood_map = serializers.BooleanField()
+        neighbours = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Moods close to this one on the mood map: their stems may join its mixes",
+        )
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "Vocabulary"
+
+        moods = serializers.ListField(child=serializers.DictField())
+        genres = serializers.ListField(child=serializers.DictField())
+        roles = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        responses=OutputSerializer,
+        summary="The moods a soundtrack may ask for, and the vault's genres and roles, each "
+        "with its count of approved stems",
+    )
+    def get(self, request: Request) -> Response:
+        data = vocabulary()
+        return Response(
+            {
+                "moods": self.MoodSerializer(data["moods"], many=True).data,
+                "genres": self.TermSerializer(data["genres"], many=True).data,
+                "roles": self.TermSerializer(data["roles"], many=True).data,
+            }
         )
 
 

@@ -18,11 +18,16 @@ Music rules, kept deliberately simple and explainable:
 * Tempo: a stem with a bpm is a loop the engine conforms by resampling, allowed only within
   6% (`renderer.plan.MAX_TEMPO_CONFORM`). Stems without a bpm fit any tempo.
 * Keys: same key, relative major/minor, or a fifth away (same mode); key-less stems always fit.
-* Mood: stems tagged with the requested mood are preferred within their group, not required.
+* Mood leads: the mix is built from stems tagged with the requested mood or a mood near it on
+  the mood map (`moods.py`), and the tempo and key are then chosen to suit them (`selection.py`).
+  A mood the planner does not know is refused with the list of those it does.
+* Intensity: more role groups play in more sections, more voices join (a second tonal voice
+  from 0.5, a second texture from 0.75), drums and accents play louder, as it rises.
 * Form: sections of whole bars (intro, build, main, breakdown, outro). Hit points become
   section boundaries on the nearest bar line; when the tempo is not fixed, the planner picks
   the tempo inside the stems' 6% window that lands the hit points (and the end) closest to bar
-  lines.
+  lines. Each hit also gets an accent on its exact sample when the vault has a hit one-shot;
+  without one, a hit no section change lands on is refused (`hits.py`).
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from portal.core.music import keys_fit, parse_key
+from portal.mixes.hits import END_WEIGHT, bar_seconds, choose_tempo, plan_hits
+from portal.mixes.moods import check_mood
 from portal.mixes.selection import (
-    TEMPO_TOLERANCE,
     Candidate,
     no_stems_error,
     select_stems,
@@ -47,7 +53,6 @@ SAMPLE_RATE = 48000
 CHANNELS = 2
 TRUE_PEAK_CEILING_DBTP = -1.0
 PREVIEW_DURATION_S = 30.0
-TEMPO_STEP_BPM = 0.01
 
 # Mixing levels before loudness normalisation: the master gain is the engine's business, these
 # only balance the layers against each other.
@@ -75,41 +80,6 @@ TEMPLATE_BOUNDARIES = (0.35, 0.85, 0.15, 0.7)
 
 
 # --- tempo and form --------------------------------------------------------------------------
-
-
-def bar_seconds(tempo_bpm: float) -> float:
-    return 240.0 / tempo_bpm
-
-
-END_WEIGHT = 0.25  # ending on a bar line is nice; landing the hit points is the point
-
-
-def _bar_error(targets: Sequence[tuple[float, float]], tempo_bpm: float) -> float:
-    bar = bar_seconds(tempo_bpm)
-    return math.fsum(weight * abs(t - round(t / bar) * bar) for t, weight in targets)
-
-
-def choose_tempo(
-    stems: Sequence[Candidate], *, anchor: float, targets: Sequence[tuple[float, float]]
-) -> float:
-    """The tempo (0.01 bpm grid) inside every chosen loop's 6% window that puts `targets`
-    ((seconds, weight): hit points and the end) closest to bar lines; ties go to the tempo
-    nearest the anchor, which resamples the loops least."""
-    low, high = anchor * (1.0 - TEMPO_TOLERANCE), anchor * (1.0 + TEMPO_TOLERANCE)
-    for stem in stems:
-        lo, hi = stem.tempo_window()
-        low, high = max(low, lo), min(high, hi)
-    first, last = math.ceil(low / TEMPO_STEP_BPM), math.floor(high / TEMPO_STEP_BPM)
-    best_tempo, best_score = round(anchor, 2), (math.inf, math.inf)
-    for step in range(first, last + 1):
-        tempo = round(step * TEMPO_STEP_BPM, 2)
-        if not all(stem.fits_tempo(tempo) for stem in stems):
-            continue
-        # Errors compared on a 0.1 ms grid so float noise cannot break ties non-deterministically.
-        score = (round(_bar_error(targets, tempo), 4), abs(tempo - anchor))
-        if score < best_score:
-            best_tempo, best_score = tempo, score
-    return best_tempo
 
 
 def _section_names(count: int) -> list[str]:
@@ -149,8 +119,12 @@ def _active_groups(name: str, intensity: float, available: set[str]) -> set[str]
         groups.add("bass")
     if intensity >= 0.8 and name in ("intro", "breakdown"):
         groups.add("drums" if name == "breakdown" else "bass")
+    if intensity >= 0.8 and name == "outro":
+        groups.add("drums")
     if intensity < 0.3 and name == "build":
         groups.discard("drums")
+    if intensity < 0.3 and name == "breakdown":
+        groups.discard("bass")
     active = groups & available
     # Never a silent section: if none of its roles is in the mix, everything plays.
     return active or set(available)
@@ -276,11 +250,18 @@ def plan_soundtrack(
     """A render plan for a soundtrack request; ApplicationError("no_compatible_stems") when
     the vault cannot satisfy it."""
     pool = sorted(vault_candidates() if candidates is None else candidates, key=lambda c: c.id)
+    check_mood(request.mood, (m for c in pool for m in c.moods))
     key = parse_key(request.key)
     rng = random.Random(f"stemvault-soundtrack:{request.seed}")
     moods = frozenset({request.mood})
     selection = select_stems(
-        pool, bpm=request.bpm, key=key, moods=moods, rng=rng, intensity=request.intensity
+        pool,
+        bpm=request.bpm,
+        key=key,
+        moods=moods,
+        rng=rng,
+        intensity=request.intensity,
+        mood_leads=True,
     )
     # Texture alone (ambience, fx) is not a soundtrack: at least one of drums, bass,
     # harmony or melody must fit.
@@ -307,6 +288,14 @@ def plan_soundtrack(
         hit_points=request.hit_points,
         intensity=request.intensity,
     )
+    hit_stem, accents = plan_hits(
+        request,
+        pool,
+        key=selection.key,
+        tempo=tempo,
+        section_starts_s=[s["start_bar"] * bar_seconds(tempo) for s in sections],
+    )
+    used = [*selection.stems, *([hit_stem] if hit_stem is not None else [])]
     return _finish(
         {
             "schema": SCHEMA,
@@ -315,9 +304,10 @@ def plan_soundtrack(
             "duration_s": request.duration_s,
             "sample_rate": SAMPLE_RATE,
             "channels": CHANNELS,
-            "stems": _stem_refs(selection.stems),
+            "stems": _stem_refs(used),
             "sections": sections,
             "hit_points": list(request.hit_points),
+            "accents": accents,
             "loudness_lufs": request.loudness_lufs,
             "true_peak_dbtp": request.true_peak_dbtp,
             "format": request.format,

@@ -1,5 +1,5 @@
-"""Choosing stems for a plan: which approved stems fit a request's tempo, key and mood, and a
-balanced set of them by role group (see the planner's module docstring for the rules).
+"""Choosing stems for a plan: the request's mood first, then which of its stems fit one tempo
+and key, and a balanced set of them by role group (see the planner's module docstring).
 
 Pure Python over plain `Candidate` records; the only database read is `vault_candidates()`.
 Every choice is a sort or a draw from the caller's seeded `random.Random`, so it is
@@ -16,6 +16,7 @@ from typing import Any
 
 from portal.core.errors import ApplicationError
 from portal.core.music import MusicalKey, keys_fit, parse_key
+from portal.mixes.moods import mood_weights, nearest_tagged, normalise
 from renderer.plan import MAX_TEMPO_CONFORM
 
 DEFAULT_TEMPO_BPM = 120.0
@@ -29,6 +30,10 @@ ROLE_GROUPS: dict[str, tuple[str, ...]] = {
     "texture": ("texture", "percussion", "fx"),
 }
 GROUP_OF_ROLE = {role: group for group, roles in ROLE_GROUPS.items() for role in roles}
+# A hit (a stinger or impact the planner places on a hit point, never loops): a one-shot of
+# one of these roles, no longer than this.
+HIT_ROLES = frozenset({"fx", "percussion", "drums"})
+HIT_MAX_SECONDS = 8.0
 
 
 # --- candidates ----------------------------------------------------------------------------
@@ -45,10 +50,21 @@ class Candidate:
     moods: frozenset[str]
     duration_s: float
     content_sha256: str  # sha256 of the stored file's bytes: what the engine's loader checks
+    kind: str = "loop"
+    genres: frozenset[str] = frozenset()
 
     @property
     def group(self) -> str:
         return GROUP_OF_ROLE.get(self.role, "texture")
+
+    @property
+    def is_hit(self) -> bool:
+        return (
+            self.kind == "one-shot"
+            and self.role in HIT_ROLES
+            and self.bpm is None
+            and self.duration_s <= HIT_MAX_SECONDS
+        )
 
     def fits_tempo(self, tempo_bpm: float) -> bool:
         return self.bpm is None or abs(tempo_bpm / self.bpm - 1.0) <= TEMPO_TOLERANCE
@@ -68,6 +84,8 @@ def candidate_from_stem(stem: Any) -> Candidate:
         moods=frozenset(str(m).strip().lower() for m in (stem.moods or []) if str(m).strip()),
         duration_s=float(stem.duration_s),
         content_sha256=str(stem.file_sha256),
+        kind=str(stem.kind),
+        genres=frozenset(str(g).strip().lower() for g in (stem.genres or []) if str(g).strip()),
     )
 
 
@@ -79,29 +97,46 @@ def vault_candidates() -> list[Candidate]:
 
 
 # --- choosing stems ------------------------------------------------------------------------
+#
+# Mood comes first. Every stem gets an affinity for the request: 1 when it is tagged with the
+# requested mood, NEIGHBOUR_WEIGHT when tagged with a mood near it on the mood map
+# (portal.mixes.moods), 0 otherwise. When the stems with an affinity can make a soundtrack (at
+# least one of drums, bass, harmony or melody among them), the tempo and key are chosen to suit
+# them and the mix is built from them only; off-mood stems join only to fill a vault whose mood
+# stems would leave the mix a single role group. When the vault holds no stem of the mood or
+# its neighbours, the nearest mood on the map that it holds stands in; only a vault without any
+# mapped mood falls back to the balanced choice by role coverage.
 
 
-def _mood_match(candidate: Candidate, moods: Iterable[str]) -> bool:
-    return bool(candidate.moods & set(moods))
+def _affinity(candidate: Candidate, weights: dict[str, float]) -> float:
+    return max((weights.get(m, 0.0) for m in candidate.moods), default=0.0)
 
 
 def _groups_covered(pool: Sequence[Candidate]) -> int:
     return len({c.group for c in pool})
 
 
-def _choose_anchor(pool: Sequence[Candidate], moods: frozenset[str]) -> float:
-    """The tempo to build around when none is asked for: the loop tempo whose compatible pool
-    covers the most role groups (then: most mood matches, then most stems, then lowest bpm)."""
+def _can_lead(pool: Sequence[Candidate]) -> bool:
+    return any(c.group != "texture" for c in pool)
+
+
+def _choose_anchor(pool: Sequence[Candidate], weights: dict[str, float]) -> float:
+    """The tempo to build around when none is asked for: the loop tempo whose fitting mood
+    stems can lead a mix and cover the most role groups with the most affinity (then: most
+    role groups overall, most stems, lowest bpm)."""
     tempos = sorted({c.bpm for c in pool if c.bpm is not None})
     if not tempos:
         return DEFAULT_TEMPO_BPM
-    best: tuple[tuple[int, int, int], float] | None = None
+    best: tuple[tuple[float, ...], float] | None = None
     for tempo in tempos:
         fitting = [c for c in pool if c.fits_tempo(tempo)]
+        on_mood = [c for c in fitting if _affinity(c, weights) > 0]
         score = (
-            _groups_covered(fitting),
-            sum(1 for c in fitting if _mood_match(c, moods)),
-            len(fitting),
+            float(_can_lead(on_mood)),
+            float(_groups_covered(on_mood)),
+            round(math.fsum(_affinity(c, weights) for c in on_mood), 6),
+            float(_groups_covered(fitting)),
+            float(len(fitting)),
         )
         if best is None or score > best[0]:
             best = (score, tempo)
@@ -109,8 +144,9 @@ def _choose_anchor(pool: Sequence[Candidate], moods: frozenset[str]) -> float:
     return best[1]
 
 
-def _choose_key(pool: Sequence[Candidate], moods: frozenset[str]) -> MusicalKey | None:
-    """The key to build around when none is asked for: the one most keyed stems fit."""
+def _choose_key(pool: Sequence[Candidate], weights: dict[str, float]) -> MusicalKey | None:
+    """The key to build around when none is asked for: one the mood stems are in, then the one
+    most keyed stems fit."""
     keys = sorted({c.key for c in pool if c.key is not None}, key=lambda k: (k.pitch, k.minor))
     if not keys:
         return None
@@ -119,29 +155,34 @@ def _choose_key(pool: Sequence[Candidate], moods: frozenset[str]) -> MusicalKey 
         fitting = [c for c in pool if c.key is not None and key.fits(c.key)]
         scored.append(
             (
+                round(math.fsum(_affinity(c, weights) for c in fitting), 6),
                 sum(1 for c in fitting if c.key == key),
-                sum(1 for c in fitting if _mood_match(c, moods)),
                 len(fitting),
                 -keys.index(key),
                 key,
             )
         )
-    # Prefer a key that some stem is actually in, then mood matches, then fit count.
-    return max(scored, key=lambda row: (row[0] > 0, row[1], row[2], row[3]))[4]
+    # Prefer the key the mood stems fit, then a key some stem is actually in, then fit count.
+    return max(scored, key=lambda row: (row[0], row[1] > 0, row[2], row[3]))[4]
 
 
 def _pick(
     pool: Sequence[Candidate],
     group: str,
-    moods: frozenset[str],
+    weights: dict[str, float],
     rng: random.Random,
     taken: set[int],
+    *,
+    roles_taken: frozenset[str] = frozenset(),
 ) -> Candidate | None:
-    options = [c for c in pool if c.group == group and c.id not in taken]
+    options = [
+        c for c in pool if c.group == group and c.id not in taken and c.role not in roles_taken
+    ]
     if not options:
         return None
-    preferred = [c for c in options if _mood_match(c, moods)] or options
-    return rng.choice(preferred)
+    # The closest mood tier that has a stem: the requested mood, its neighbours, the rest.
+    best = max(_affinity(c, weights) for c in options)
+    return rng.choice([c for c in options if _affinity(c, weights) == best])
 
 
 def no_stems_error(
@@ -182,22 +223,35 @@ def select_stems(
     intensity: float = 0.5,
     include: Candidate | None = None,
     max_context: int | None = None,
+    mood_leads: bool = False,
 ) -> Selection:
     """Choose a balanced, compatible set of stems. `include` is a stem that must be in it (a
-    preview's subject); then `max_context` bounds how many others join it."""
-    pool = sorted(candidates, key=lambda c: c.id)
+    preview's subject); then `max_context` bounds how many others join it. `mood_leads`: build
+    from the mood's stems only when they can make a mix (a soundtrack); otherwise the mood
+    only breaks ties within a role group (a preview, whose subject leads)."""
+    weights = mood_weights(moods) if mood_leads else {normalise(m): 1.0 for m in moods}
+    pool = sorted((c for c in candidates if not c.is_hit), key=lambda c: c.id)
     if include is not None:
         pool = [c for c in pool if c.id != include.id]
         key = key or include.key
         bpm = bpm or include.bpm
     if key is not None:
         pool = [c for c in pool if keys_fit(c.key, key)]
-    anchor = bpm if bpm is not None else _choose_anchor(pool, moods)
+    if mood_leads and not any(_affinity(c, weights) > 0 for c in pool):
+        stand_in = nearest_tagged(moods, (m for c in pool for m in c.moods))
+        if stand_in is not None:
+            weights = mood_weights([stand_in])
+    anchor = bpm if bpm is not None else _choose_anchor(pool, weights)
     pool = [c for c in pool if c.fits_tempo(anchor)]
     if key is None:
-        key = _choose_key(pool, moods)
+        key = _choose_key(pool, weights)
         if key is not None:
             pool = [c for c in pool if keys_fit(c.key, key)]
+    if mood_leads:
+        on_mood = [c for c in pool if _affinity(c, weights) > 0]
+        # Off-mood stems stay out once the mood's own stems can carry a mix of two role groups.
+        if _can_lead(on_mood) and _groups_covered(on_mood) >= 2:
+            pool = on_mood
 
     chosen: list[Candidate] = [include] if include is not None else []
     taken = {c.id for c in chosen}
@@ -206,21 +260,26 @@ def select_stems(
         # A preview shows the stem against the other roles, not against more of its own kind.
         groups = [g for g in groups if g != include.group]
     for group in groups:
-        picked = _pick(pool, group, moods, rng, taken)
+        picked = _pick(pool, group, weights, rng, taken)
         if picked is not None:
             chosen.append(picked)
             taken.add(picked.id)
-    if include is None and intensity >= 0.5:
-        # Fuller arrangements get a second tonal voice when the vault offers a different role.
-        tonal_roles = {c.role for c in chosen if c.group == "harmony"}
-        second = [
-            c
-            for c in pool
-            if c.group == "harmony" and c.id not in taken and c.role not in tonal_roles
-        ]
-        if second:
-            picked = rng.choice([c for c in second if _mood_match(c, moods)] or second)
-            chosen.append(picked)
+    if include is None:
+        # Intensity adds voices of roles not yet playing: a second tonal voice from 0.5 (when
+        # the vault offers a different role), a second texture or percussion layer from 0.75.
+        for group, threshold in (("harmony", 0.5), ("texture", 0.75)):
+            if intensity < threshold:
+                continue
+            roles = frozenset(c.role for c in chosen if c.group == group)
+            picked = _pick(pool, group, weights, rng, taken, roles_taken=roles)
+            if picked is not None:
+                chosen.append(picked)
+                taken.add(picked.id)
     if include is not None and max_context is not None:
         chosen = chosen[: 1 + max_context]
     return Selection(stems=tuple(chosen), anchor_bpm=anchor, key=key)
+
+
+def mood_affinity(candidate: Candidate, moods: Iterable[str]) -> float:
+    """1 for a stem tagged with one of `moods`, NEIGHBOUR_WEIGHT for a neighbour's tag, else 0."""
+    return _affinity(candidate, mood_weights(moods))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +11,42 @@ from django.db.models import QuerySet
 
 from portal.core.errors import NotFound
 from portal.mixes.models import Mix, RenderKind
-from portal.stems.models import Stem, StemStatus
+from portal.mixes.moods import MOOD_MAP, known_moods, neighbours, normalise
+from portal.stems.models import Stem, StemRole, StemStatus
 
 
 def renderable_stems() -> QuerySet[Stem]:
     """Approved stems by id: withdrawn, taken-down and unreviewed stems never join a new plan."""
     return Stem.objects.filter(status=StemStatus.APPROVED).order_by("pk")
+
+
+def vocabulary() -> dict[str, list[dict[str, Any]]]:
+    """The words a soundtrack request may use, each with how many approved stems carry it:
+    every mood the planner knows (the mood map's, with their neighbours, and any an approved
+    stem is tagged with), the genres approved stems are tagged with, and every role."""
+    moods: dict[str, int] = {}
+    genres: dict[str, int] = {}
+    for stem_moods, stem_genres in renderable_stems().values_list("moods", "genres"):
+        for tag in {normalise(str(m)) for m in stem_moods or [] if str(m).strip()}:
+            moods[tag] = moods.get(tag, 0) + 1
+        for tag in {normalise(str(g)) for g in stem_genres or [] if str(g).strip()}:
+            genres[tag] = genres.get(tag, 0) + 1
+    roles = Counter(renderable_stems().values_list("role", flat=True))
+    return {
+        "moods": [
+            {
+                "name": mood,
+                "approved_stems": moods.get(mood, 0),
+                "on_mood_map": mood in MOOD_MAP,
+                "neighbours": neighbours(mood),
+            }
+            for mood in known_moods(moods)
+        ],
+        "genres": [{"name": g, "approved_stems": n} for g, n in sorted(genres.items())],
+        "roles": [
+            {"name": role.value, "approved_stems": roles.get(role.value, 0)} for role in StemRole
+        ],
+    }
 
 
 def mix_visible_to(mix: Mix, user: Any) -> bool:

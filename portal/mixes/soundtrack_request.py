@@ -3,6 +3,8 @@ form check types and ranges first)."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,9 @@ from renderer.presets import DEFAULT_LOUDNESS_PRESET, LOUDNESS_PRESETS, known_pr
 
 DEFAULT_LOUDNESS_LUFS = LOUDNESS_PRESETS[DEFAULT_LOUDNESS_PRESET].loudness_lufs
 DEFAULT_TRUE_PEAK_DBTP = LOUDNESS_PRESETS[DEFAULT_LOUDNESS_PRESET].true_peak_dbtp
+# Room an accent needs to be heard as its own event: after the start, and between two hits.
+MIN_HIT_FROM_START_S = 1.0
+MIN_HIT_GAP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,24 @@ class SoundtrackRequest:
         }
 
 
+def hit_spacing_errors(hits: Sequence[float]) -> list[str]:
+    """What is wrong with the hit points' spacing (empty when nothing is): the checks that need
+    no vault, run with the request's other field checks."""
+    errors = []
+    if hits and hits[0] < MIN_HIT_FROM_START_S:
+        errors.append(
+            f"The hit point at {hits[0]:g} s is too close to the start: leave at least "
+            f"{MIN_HIT_FROM_START_S:g} s before the first hit."
+        )
+    for before, after in itertools.pairwise(hits):
+        if after - before < MIN_HIT_GAP_S:
+            errors.append(
+                f"The hit points at {before:g} s and {after:g} s are {after - before:.3g} s "
+                f"apart: leave at least {MIN_HIT_GAP_S:g} s between two hits."
+            )
+    return errors
+
+
 def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
     """Check the rules that cross fields (the API and the form check types and ranges first)."""
     fields: dict[str, list[str]] = {}
@@ -58,6 +81,8 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
         ]
     elif hits != sorted(hits):
         fields["hit_points"] = ["List the hit points in increasing order."]
+    elif spacing := hit_spacing_errors(hits):
+        fields["hit_points"] = spacing
     key = str(data.get("key") or "").strip()
     if key and parse_key(key) is None:
         fields["key"] = ['Write a key like "C", "F#m", "Bb major" or "A minor".']

@@ -93,9 +93,12 @@ class Spec:
     genres: tuple[str, ...]
     seed: int
     make: Callable[[Spec, np.random.Generator], Array]
+    one_shot_s: float | None = None  # a one-shot this long: no tempo, no bars
 
     @property
     def seconds(self) -> float:
+        if self.one_shot_s is not None:
+            return self.one_shot_s
         return self.bars * 4 * 60.0 / self.bpm
 
 
@@ -223,6 +226,18 @@ def texture(spec: Spec, rng: np.random.Generator) -> Array:
     )  # no DC: it would waste headroom and thump at loop points
 
 
+def impact(spec: Spec, rng: np.random.Generator) -> Array:
+    """A stinger for hit points: full level from its first sample (the planner places that
+    sample on the hit), a falling low boom under a noise crack, decaying over its length."""
+    frames = round(spec.seconds * RATE)
+    t = np.arange(frames) / RATE
+    sweep = 38 + 90 * np.exp(-t * 12)
+    boom = np.sin(2 * np.pi * np.cumsum(sweep) / RATE) * np.exp(-t * 2.5)
+    crack = rng.standard_normal((frames, 2)) * np.exp(-t * 18)[:, None]
+    audio = 0.8 * boom[:, None] + 0.4 * crack
+    return np.asarray(audio - audio.mean(axis=0), dtype=np.float64)
+
+
 SPECS = [
     Spec("ada", "Dusty boom bap", "drums", 90, 4, "", ("calm",), ("hip-hop",), 1, drums),
     Spec("ada", "Driving four", "drums", 120, 4, "", ("uplifting", "bright"), ("house",), 2, drums),
@@ -238,6 +253,7 @@ SPECS = [
     Spec("ben", "Quiet heron", "melody", 90, 4, "Am", ("calm",), ("lo-fi",), 12, melody),
     Spec("ben", "Glass fields", "texture", 90, 4, "Em", ("calm",), ("ambient",), 13, texture),
     Spec("ben", "Undertow", "bass", 110, 4, "Dm", ("dark", "tense"), ("techno",), 14, bass),
+    Spec("ada", "Slam", "fx", 120, 0, "", ("tense", "dark"), ("cinematic",), 15, impact, 2.5),
 ]
 
 
@@ -276,10 +292,10 @@ def seed(*, out: Any) -> None:
                 metadata=[
                     {
                         "title": spec.title,
-                        "kind": "loop",
+                        "kind": "loop" if spec.one_shot_s is None else "one-shot",
                         "role": spec.role,
-                        "bpm": Decimal(spec.bpm),
-                        "bars": spec.bars,
+                        "bpm": Decimal(spec.bpm) if spec.one_shot_s is None else None,
+                        "bars": spec.bars if spec.one_shot_s is None else None,
                         "musical_key": spec.key,
                         "moods": list(spec.moods),
                         "genres": list(spec.genres),

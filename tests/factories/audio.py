@@ -170,6 +170,21 @@ def role_loop(
     return np.clip(samples, -0.95, 0.95).astype(np.float32)
 
 
+def impact(
+    *, seconds: float = 1.5, seed: int = 0, channels: int = 1, rate: int = RATE
+) -> np.ndarray:
+    """A hit one-shot (a stinger, an impact): full level on its first sample, then a noise and
+    low sine burst decaying over `seconds`, so its onset is exactly where it is placed."""
+    rng = np.random.default_rng(seed)
+    frames = round(seconds * rate)
+    t = np.arange(frames) / rate
+    out = (0.5 * rng.standard_normal(frames) + 0.5 * np.sin(2 * np.pi * 55.0 * t)) * np.exp(-t * 6)
+    out[0] = 0.9
+    out *= rng.uniform(0.7, 1.0)  # no two stems share a PCM hash
+    samples = np.repeat(out[:, None], channels, axis=1)
+    return np.clip(samples, -0.95, 0.95).astype(np.float32)
+
+
 # --- bytes ---------------------------------------------------------------------------------
 def encode(
     samples: np.ndarray, rate: int = RATE, fmt: str = "WAV", subtype: str | None = "PCM_24"

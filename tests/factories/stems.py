@@ -201,6 +201,21 @@ class StemFactory(DjangoModelFactory):
         return stem
 
 
+def hit_stem(artist: Any, *, mood: str = "calm", seconds: float = 1.5, **fields: Any) -> Stem:
+    """An approved hit one-shot (role fx): what the planner places on a hit point's sample."""
+    seed = fields.pop("seed", None) or 900 + Stem.objects.count()
+    return StemFactory(
+        artist=artist,
+        kind=StemKind.ONE_SHOT,
+        role="fx",
+        bpm=None,
+        moods=[mood],
+        samples=audio.impact(seconds=seconds, seed=seed),
+        seed=seed,
+        **fields,
+    )
+
+
 def vault_of(
     artist: Any, *, bpm: float = 120.0, key: str = "A minor", mood: str = "calm"
 ) -> list[Stem]:

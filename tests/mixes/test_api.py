@@ -18,7 +18,7 @@ from portal.stems.models import StemStatus
 from tests.conftest import ROOT, need
 from tests.factories.audio import ebur128
 from tests.factories.mixes import MixFactory
-from tests.factories.stems import StemFactory, vault_of
+from tests.factories.stems import StemFactory, hit_stem, vault_of
 
 LIST_URL = "/api/v1/soundtracks/"
 
@@ -58,6 +58,7 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     artist: Any, app_api: Any, client_app: Any, run_jobs: Any, tmp_path: Path
 ) -> None:
     vault_of(artist)
+    hit = hit_stem(artist)
     api = app_api(client_app)
     response = api.post(
         LIST_URL,
@@ -80,6 +81,12 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     assert done["true_peak_dbtp"] <= -1.0
     assert done["manifest"]["render_id"] == body["id"]
     assert done["audio_url"].endswith(reverse("api:mixes-audio", args=[body["id"]]))
+    # 5 s and 10 s fall between the 120 bpm loops' bar lines: the hit one-shot marks them, on
+    # the exact sample, and the manifest says where they landed.
+    landed = done["manifest"]["hits"]
+    assert [h["requested_s"] for h in landed] == [5.0, 10.0]
+    assert [h["frame"] for h in landed] == [5 * 48000, 10 * 48000]
+    assert {h["by"] for h in landed} == {"accent"} and {h["stem"] for h in landed} == {str(hit.pk)}
 
     data = _download(api, done["audio_url"])
     # The browser's player seeks with Range requests.
@@ -127,6 +134,8 @@ def test_the_same_request_through_the_api_gives_byte_identical_audio(
         ({"duration_s": 700, "mood": "calm"}, "duration_s"),
         ({"duration_s": 20, "mood": "calm", "hit_points": [25]}, "hit_points"),
         ({"duration_s": 20, "mood": "calm", "hit_points": [12, 4]}, "hit_points"),
+        ({"duration_s": 20, "mood": "calm", "hit_points": [0.4, 8]}, "hit_points"),
+        ({"duration_s": 20, "mood": "calm", "hit_points": [8, 8.5]}, "hit_points"),
         ({"duration_s": 20, "mood": "calm", "loudness_lufs": -5}, "loudness_lufs"),
         ({"duration_s": 20, "mood": "calm", "format": "mp3"}, "format"),
         ({"duration_s": 20, "mood": "calm", "key": "H dorian"}, "key"),
@@ -271,6 +280,9 @@ def test_a_signed_in_user_requests_a_soundtrack_from_the_page_and_watches_it(
     for stem in mix.stems_used.select_related("stem"):
         assert stem.stem.title in done  # legend and the text alternative table
     assert len(re.findall(r"<rect ", done)) > 0
+    # The hits are drawn on the waveform and listed where the manifest says they landed.
+    assert done.count('class="hit-mark"') == 2
+    assert "lands at 4.000 s (a section change, 0.00 ms off)" in done
     listing = browser.get("/soundtracks/").content.decode()
     assert f"/soundtracks/{mix.pk}/" in listing
 

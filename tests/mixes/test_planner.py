@@ -11,7 +11,7 @@ from portal.mixes.selection import candidate_from_stem
 from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import StemStatus
 from renderer.plan import parse_plan
-from tests.factories.stems import StemFactory, vault_of
+from tests.factories.stems import StemFactory, hit_stem, vault_of
 
 
 def _request(**overrides: object) -> object:
@@ -33,6 +33,7 @@ def test_the_same_request_seed_and_vault_give_the_same_plan(artist: object) -> N
     vault_of(artist)
     StemFactory(artist=artist, role="drums", bpm=122, moods=["calm"])
     StemFactory(artist=artist, role="harmony", bpm=118, musical_key="C major", moods=["calm"])
+    hit_stem(artist)
     first = plan_soundtrack(_request(hit_points=[9.0], seed=7))
     second = plan_soundtrack(_request(hit_points=[9.0], seed=7))
     assert first == second
@@ -58,18 +59,38 @@ def test_a_plan_balances_roles_and_prefers_the_mood(artist: object) -> None:
     assert tense_drums.pk in _stem_ids(tense)
 
 
-def test_hit_points_become_section_boundaries_on_bar_lines_at_a_fixed_tempo(
+def test_hit_points_between_bar_lines_get_an_accent_on_their_exact_time_at_a_fixed_tempo(
     artist: object,
 ) -> None:
     vault_of(artist)
+    hit = hit_stem(artist)
     plan = plan_soundtrack(_request(duration_s=40, bpm=120, hit_points=[8.3, 19.7]))
     assert plan["tempo_bpm"] == 120
     starts = _section_start_seconds(plan)
-    # At 120 bpm a bar is 2 s: 8.3 s lands on bar 4 (8 s), 19.7 s on bar 10 (20 s).
+    # At 120 bpm a bar is 2 s: the sections still change on bar 4 (8 s) and bar 10 (20 s)...
     assert 8.0 in starts and 20.0 in starts
     bar = bar_seconds(plan["tempo_bpm"])
     total_bars = sum(section["bars"] for section in plan["sections"])
     assert total_bars == 20 and total_bars * bar == pytest.approx(40.0)
+    # ...and the hit one-shot sounds on the requested times themselves.
+    assert [(a["stem"], a["at_s"]) for a in plan["accents"]] == [
+        (str(hit.pk), 8.3),
+        (str(hit.pk), 19.7),
+    ]
+
+
+def test_hit_points_no_section_change_can_land_are_refused_without_a_hit_one_shot(
+    artist: object,
+) -> None:
+    vault_of(artist)
+    with pytest.raises(ApplicationError) as caught:
+        plan_soundtrack(_request(duration_s=40, bpm=120, hit_points=[8.3, 20.0]))
+    assert caught.value.code == "hit_point_unreachable" and caught.value.status == 422
+    assert "8.3 s (nearest section change 8.000 s)" in caught.value.message
+    assert "20 s" not in caught.value.message  # 20 s is a bar line at 120 bpm: it lands
+    # On the bar grid they land without any accent.
+    plan = plan_soundtrack(_request(duration_s=40, bpm=120, hit_points=[8.0, 20.0]))
+    assert "accents" not in plan and {8.0, 20.0} <= set(_section_start_seconds(plan))
 
 
 def test_the_planner_picks_the_tempo_that_puts_hit_points_exactly_on_bar_lines(

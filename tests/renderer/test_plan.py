@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from renderer.plan import (
+    ACCENT_KEYS,
+    ACCENT_REQUIRED_KEYS,
     LAYER_KEYS,
     LAYER_REQUIRED_KEYS,
     PLAN_KEYS,
@@ -74,6 +76,8 @@ def test_schema_file_keys_match_the_parser() -> None:
     assert set(defs["section"]["properties"]) == SECTION_KEYS
     assert set(defs["layer"]["required"]) == LAYER_REQUIRED_KEYS
     assert set(defs["layer"]["properties"]) == LAYER_KEYS
+    assert set(defs["accent"]["required"]) == ACCENT_REQUIRED_KEYS
+    assert set(defs["accent"]["properties"]) == ACCENT_KEYS
 
 
 def test_defaults_are_filled_in() -> None:

@@ -18,6 +18,35 @@ WAVEFORM_HEIGHT = 60
 
 
 @dataclass(frozen=True)
+class HitMark:
+    """One hit point as the signed manifest says it landed, and where to draw it."""
+
+    requested_s: float
+    actual_s: float | None
+    by: str  # "accent" (a one-shot on the exact sample) or "section" (a section change)
+    error_ms: float | None
+    x: float  # on the waveform's viewBox (one unit per peak)
+
+
+def hit_marks(mix: Mix, points: int) -> list[HitMark]:
+    duration = float(mix.duration_s or 0.0)
+    marks = []
+    for hit in (mix.manifest or {}).get("hits") or []:
+        actual = hit.get("actual_s")
+        where = float(actual if actual is not None else hit["requested_s"])
+        marks.append(
+            HitMark(
+                requested_s=float(hit["requested_s"]),
+                actual_s=float(actual) if actual is not None else None,
+                by=str(hit.get("by") or ""),
+                error_ms=hit.get("error_ms"),
+                x=round(points * where / duration, 3) if duration > 0 else 0.0,
+            )
+        )
+    return marks
+
+
+@dataclass(frozen=True)
 class MixView:
     mix: Mix
     ready: bool
@@ -26,6 +55,7 @@ class MixView:
     waveform_points: int
     waveform_path: str
     timeline: Timeline
+    hits: list[HitMark]
 
 
 def waveform_path(peaks: list[float], height: int = WAVEFORM_HEIGHT) -> str:
@@ -45,6 +75,7 @@ def mix_view(mix: Mix) -> MixView:
         waveform_points=max(1, len(peaks)),
         waveform_path=waveform_path(peaks),
         timeline=mix_timeline(mix) if ready else Timeline(seconds=1, rows=[]),
+        hits=hit_marks(mix, max(1, len(peaks))) if ready else [],
     )
 
 
