@@ -306,6 +306,11 @@ ACCOUNTS_ATTEMPT_WINDOW_MINUTES = env_int("ACCOUNTS_ATTEMPT_WINDOW_MINUTES", 15)
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 30)
 STEMVAULT_SIGNING_KEY = env_str("STEMVAULT_SIGNING_KEY")  # PEM path; unset = var/keys/
+# Content Credentials (C2PA): PEM paths of a certificate chain (signer first) and its private
+# key, both or neither; unset = a development CA and signer generated in var/keys/c2pa/.
+C2PA_CERT_CHAIN_PEM = env_str("C2PA_CERT_CHAIN_PEM")
+C2PA_PRIVATE_KEY_PEM = env_str("C2PA_PRIVATE_KEY_PEM")
+C2PA_TSA_URL = env_str("C2PA_TSA_URL")  # an RFC 3161 timestamp authority; unset = none
 MIXES_RENDER_TIME_LIMIT_S = env_int("MIXES_RENDER_TIME_LIMIT_S", 300)
 MIXES_STEM_CACHE_BYTES = env_int("MIXES_STEM_CACHE_BYTES", 512 * 1024**2)
 # Render quotas (see mixes.quotas): soundtracks queued or rendering at once, and requested

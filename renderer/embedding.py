@@ -13,6 +13,12 @@ Layout (schema 2; `renderer.manifest` says what the bytes mean):
 Schema 1 (legacy) files have only the manifest: an ``svmf`` chunk at the end of a WAV, or a
 ``STEMVAULT_MANIFEST`` comment, the last of a VORBIS_COMMENT block placed after STREAMINFO.
 
+Content Credentials (C2PA, `renderer.credentials`) are written after the manifest, by c2pa-rs,
+and are the one addition allowed: in a WAV exactly one ``C2PA`` chunk, the file's last, right
+after the manifest's chunks; in a FLAC exactly one ID3v2 tag before ``fLaC`` holding only one
+``GEOB`` frame of MIME type application/c2pa (and zero padding). Re-embedding a manifest drops
+them, since it would break their hash anyway. Their own signature covers every other byte.
+
 Reading is strict, because bytes outside the signed payload must not change what a reader
 sees: a second manifest chunk or comment (two readers could pick different ones), a chunk or
 metadata block after the manifest, bytes past the RIFF size or past the last comment, a
@@ -32,6 +38,8 @@ WAV_CHUNK_ID = b"svmf"
 WAV_SIGNATURE_CHUNK_ID = b"svsg"
 FLAC_COMMENT_KEY = "STEMVAULT_MANIFEST"
 FLAC_SIGNATURE_COMMENT_KEY = "STEMVAULT_MANIFEST_JWS"
+C2PA_CHUNK_ID = b"C2PA"  # where c2pa-rs puts a WAV's Content Credentials
+C2PA_GEOB_MIME = b"application/c2pa"
 
 _STREAMINFO, _VORBIS_COMMENT = 0, 4
 
@@ -50,8 +58,8 @@ class Embedded:
 
 
 def embed_wav(data: bytes, payload: bytes, jws: str | None) -> bytes:
-    ours = (WAV_CHUNK_ID, WAV_SIGNATURE_CHUNK_ID)
-    # Re-embedding replaces the old manifest and signature.
+    ours = (WAV_CHUNK_ID, WAV_SIGNATURE_CHUNK_ID, C2PA_CHUNK_ID)
+    # Re-embedding replaces the old manifest and signature, and drops Content Credentials.
     parts = [data[:12], *(data[c.offset : c.next] for c in riff_chunks(data) if c.id not in ours)]
     parts.append(riff_chunk(WAV_CHUNK_ID, payload))
     if jws is not None:
@@ -82,6 +90,14 @@ def _wav_chunks(data: bytes) -> list[Chunk]:
 def extract_wav(data: bytes) -> Embedded | None:
     chunks = _wav_chunks(data)
     ids = [c.id for c in chunks]
+    if C2PA_CHUNK_ID in ids:
+        # Content Credentials: one chunk, the very last, directly after the manifest's chunks
+        # (checked below once it is set aside).
+        if ids.count(C2PA_CHUNK_ID) > 1 or ids[-1] != C2PA_CHUNK_ID:
+            raise EmbeddingError(
+                "the file's C2PA chunk must be one chunk, the last: nothing may follow it"
+            )
+        chunks, ids = chunks[:-1], ids[:-1]
     for ours in (WAV_CHUNK_ID, WAV_SIGNATURE_CHUNK_ID):
         if ids.count(ours) > 1:
             raise EmbeddingError(f"the file has {ids.count(ours)} {ours.decode()} chunks, not one")
@@ -113,6 +129,43 @@ def _ascii(raw: bytes) -> str:
 
 
 # --- FLAC ----------------------------------------------------------------------------------
+
+
+def _syncsafe(raw: bytes) -> int:
+    if any(b & 0x80 for b in raw):
+        raise EmbeddingError("the ID3v2 tag's size is not a syncsafe integer")
+    return (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
+
+
+def c2pa_id3_length(data: bytes) -> int:
+    """How many bytes of Content Credentials (an ID3v2 tag) precede a FLAC's ``fLaC``: 0 when
+    the file does not start with an ID3v2 tag followed by a FLAC stream; EmbeddingError when it
+    does and the tag holds anything but exactly one application/c2pa GEOB frame."""
+    if data[:3] != b"ID3" or len(data) < 10 or any(b & 0x80 for b in data[6:10]):
+        return 0
+    end = 10 + _syncsafe(data[6:10])
+    if data[end : end + 4] != b"fLaC":
+        return 0  # an MP3's tag, say: not a file this module embeds into
+    if data[3] not in (3, 4) or data[5]:
+        # No unsynchronisation, extended header, experimental flag or footer: c2pa-rs writes
+        # none, and each would be a way to hide bytes from this reader.
+        raise EmbeddingError("the ID3v2 tag before the FLAC stream is not a plain v2.3/v2.4 tag")
+    frames = []
+    offset = 10
+    while offset + 10 <= end and data[offset] != 0:
+        raw_size = data[offset + 4 : offset + 8]
+        size = _syncsafe(raw_size) if data[3] == 4 else int.from_bytes(raw_size, "big")
+        frames.append((data[offset : offset + 4], data[offset + 10 : offset + 10 + size]))
+        offset += 10 + size
+    if offset > end or any(data[offset:end]):
+        raise EmbeddingError("the ID3v2 tag before the FLAC stream is malformed")
+    if len(frames) != 1 or frames[0][0] != b"GEOB":
+        raise EmbeddingError(
+            "the ID3v2 tag before the FLAC stream may hold only the Content Credentials' GEOB"
+        )
+    if not frames[0][1][1:].startswith(C2PA_GEOB_MIME + b"\x00"):
+        raise EmbeddingError("the ID3v2 tag's GEOB frame is not of type application/c2pa")
+    return end
 
 
 def _flac_blocks(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
@@ -173,6 +226,7 @@ def _comment_key(comment: bytes) -> str | None:
 
 
 def embed_flac(data: bytes, payload: bytes, jws: str | None) -> bytes:
+    data = data[c2pa_id3_length(data) :]  # Content Credentials would no longer match
     blocks, audio_start = _flac_blocks(data)
     vendor: bytes = b"stemvault"
     comments: list[bytes] = []
@@ -257,6 +311,9 @@ def extract(file_bytes: bytes) -> Embedded | None:
             return extract_wav(file_bytes)
         if file_bytes[:4] == b"fLaC":
             return extract_flac(file_bytes)
+        skip = c2pa_id3_length(file_bytes)
+        if skip:
+            return extract_flac(file_bytes[skip:])
     except EmbeddingError:
         raise
     except (ValueError, struct.error) as exc:

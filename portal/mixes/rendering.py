@@ -27,7 +27,7 @@ from django.utils import timezone
 from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError
 from portal.jobs.services import job_claim_assert
-from portal.mixes.keys import signing_key_pem
+from portal.mixes.keys import credentials_signer, signing_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.mixes.planner import plan_preview, plan_soundtrack
 from portal.mixes.selection import candidate_from_stem
@@ -36,6 +36,7 @@ from portal.mixes.soundtrack_request import soundtrack_request_from
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.bwf import broadcast_wav
+from renderer.credentials import CredentialsError, sign_credentials
 from renderer.dsp.peaks import slice_peaks
 from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest
@@ -55,6 +56,9 @@ PREVIEWABLE_STATUSES = {
     StemStatus.CHANGES_REQUESTED,
     StemStatus.APPROVED,
 }
+
+
+STEM_MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "aiff": "audio/aiff"}
 
 
 class RenderFailed(Exception):
@@ -161,6 +165,13 @@ def stems_meta_for(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "role": stem.role,
         }
     return meta
+
+
+def _stem_formats(plan: dict[str, Any]) -> dict[str, str]:
+    """Each stem's MIME type, for its Content Credentials ingredient."""
+    ids = [int(s["id"]) for s in plan.get("stems", []) if str(s.get("id", "")).isdigit()]
+    rows = Stem.objects.filter(pk__in=ids).values_list("pk", "audio_format")
+    return {str(pk): STEM_MIME_TYPES.get(str(fmt).lower(), "") for pk, fmt in rows}
 
 
 def signed_manifest_for(
@@ -298,6 +309,13 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         # Broadcast WAV chunks first: the manifest and its signature stay the last two chunks.
         data = broadcast_wav(data, manifest, result.loudness_report, originated=timezone.now())
     data = embed_manifest(data, result.format, manifest)
+    try:
+        # Content Credentials last: their hash covers every byte written before them.
+        data = sign_credentials(
+            data, result.format, manifest, credentials_signer(), stem_formats=_stem_formats(plan)
+        )
+    except CredentialsError as exc:
+        raise RenderFailed("credentials_failed", str(exc)) from exc
     progress(88)
     job_claim_assert()  # cheap, before the fingerprint; the commit below checks under lock
     _register_fingerprint(mix, result)

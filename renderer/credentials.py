@@ -1,0 +1,174 @@
+"""C2PA Content Credentials on a delivered render, with c2pa-python (the c2pa-rs SDK).
+
+What the C2PA manifest says, built from the render's signed Stemvault manifest so that the two
+can never disagree:
+
+* ``c2pa.actions.v2``: one ``c2pa.created`` action by the software agent "Stemvault <engine
+  version>" with the IPTC digital source type `DIGITAL_SOURCE_TYPE` ("composite": the README says
+  why), then one ``c2pa.placed`` action per stem, linked to its ingredient.
+* one ``c2pa.ingredient.v3`` per stem heard (relationship componentOf): its title, the MIME
+  type of the stored stem, an instance id ``urn:stemvault:stem:<id>``, a description naming the
+  role and the credited artists, and in the ingredient's metadata under ``io.stemvault.stem``
+  what the standard ingredient fields have no place for: the stem id, the sha256 of the stored
+  file's bytes, the licence version and the credits with their royalty splits in basis points.
+  (An ingredient's standard ``data`` reference would embed the stem itself in the manifest.)
+* the custom assertion `ATTRIBUTION_LABEL`: the Stemvault manifest exactly as
+  `renderer.manifest.read_embedded_manifest` reads it from the file (payload plus its signature
+  block with the detached JWS).
+* the hard binding ``c2pa.hash.data``, which c2pa-rs computes over every byte of the file except
+  the C2PA manifest store itself, so the bext/iXML chunks and the embedded Stemvault manifest are
+  covered too. That is why the Content Credentials are the last thing written.
+
+Where c2pa-rs puts the manifest store: WAV, a ``C2PA`` RIFF chunk appended after our manifest
+and signature chunks; FLAC, an ID3v2 tag holding one ``GEOB`` frame of type application/c2pa
+prepended to the ``fLaC`` stream (C2PA 2.x, the ID3 embedding its FLAC support uses).
+`renderer.embedding` allows exactly that one addition. No timestamp authority is used unless one
+is configured: the renders are signed offline, so the signing time in the claim is the signer's
+own clock, and the signature is valid only while the certificate is.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import c2pa
+
+from renderer.credential_chain import signing_algorithm
+
+DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/composite"
+ATTRIBUTION_LABEL = "io.stemvault.attribution"
+STEM_METADATA_KEY = "io.stemvault.stem"
+SOFTWARE_AGENT = "Stemvault"
+MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
+
+
+class CredentialsError(RuntimeError):
+    """The file could not be given Content Credentials; the message says why."""
+
+
+@dataclass(frozen=True)
+class CredentialsSigner:
+    """What signs: a PEM certificate chain (signer first) and its PEM private key."""
+
+    cert_chain_pem: bytes
+    private_key_pem: bytes
+    tsa_url: str | None = None
+
+
+def stem_instance_id(stem_id: str) -> str:
+    return f"urn:stemvault:stem:{stem_id}"
+
+
+def _credit_line(credits: list[dict[str, Any]]) -> str:
+    names = [f"{c.get('artist')} ({c.get('split_percent')}%)" for c in credits]
+    return ", ".join(names) if names else "uncredited"
+
+
+def _ingredient(stem: Mapping[str, Any], fmt: str | None) -> dict[str, Any]:
+    stem_id = str(stem["id"])
+    credits = list(stem.get("credits", []))
+    role = stem.get("role")
+    ingredient: dict[str, Any] = {
+        "title": str(stem.get("title") or f"Stem {stem_id}"),
+        "relationship": "componentOf",
+        "instance_id": stem_instance_id(stem_id),
+        "description": f"{role or 'stem'} by {_credit_line(credits)}",
+        "metadata": {
+            STEM_METADATA_KEY: {
+                "id": stem_id,
+                "content_sha256": stem.get("content_sha256"),
+                "content_hash_of": "the stored stem file's bytes",
+                "license_version": stem.get("license_version"),
+                "role": role,
+                "credits": credits,
+            }
+        },
+    }
+    if fmt:
+        ingredient["format"] = fmt
+    return ingredient
+
+
+def manifest_definition(
+    manifest: Mapping[str, Any], *, stem_formats: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The c2pa-rs manifest definition (JSON) for a render with this signed Stemvault manifest.
+    `stem_formats[id]` is a stem's MIME type, when known."""
+    fmt = str(manifest["audio"]["format"])
+    version = str(manifest["engine_version"])
+    stems = list(manifest.get("stems", []))
+    agent = {"name": SOFTWARE_AGENT, "version": version}
+    actions: list[dict[str, Any]] = [
+        {
+            "action": "c2pa.created",
+            "digitalSourceType": DIGITAL_SOURCE_TYPE,
+            "softwareAgent": agent,
+            "description": "An algorithmic arrangement of human-made, licensed stems; "
+            "no generative model.",
+        }
+    ]
+    actions += [
+        {
+            "action": "c2pa.placed",
+            "softwareAgent": agent,
+            "parameters": {"ingredientIds": [stem_instance_id(str(stem["id"]))]},
+        }
+        for stem in stems
+    ]
+    formats = stem_formats or {}
+    return {
+        "claim_generator_info": [{"name": SOFTWARE_AGENT, "version": version}],
+        "title": f"Stemvault render {manifest['render_id']}.{fmt}",
+        "format": MIME_TYPES[fmt],
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+            {"label": ATTRIBUTION_LABEL, "data": dict(manifest)},
+        ],
+        "ingredients": [_ingredient(stem, formats.get(str(stem["id"]))) for stem in stems],
+    }
+
+
+def sign_credentials(
+    data: bytes,
+    fmt: str,
+    manifest: Mapping[str, Any],
+    signer: CredentialsSigner,
+    *,
+    stem_formats: Mapping[str, str] | None = None,
+) -> bytes:
+    """The file with Content Credentials added. Call it last: any later change to the file's
+    bytes breaks the credentials' data hash."""
+    if fmt not in MIME_TYPES:
+        raise CredentialsError(f"cannot add Content Credentials to {fmt!r} files")
+    try:
+        algorithm = signing_algorithm(signer.private_key_pem)
+        info = c2pa.C2paSignerInfo(
+            algorithm.encode("ascii"),
+            signer.cert_chain_pem,
+            signer.private_key_pem,
+            signer.tsa_url.encode("ascii") if signer.tsa_url else None,
+        )
+        definition = json.dumps(manifest_definition(manifest, stem_formats=stem_formats))
+        out = io.BytesIO()
+        with c2pa.Signer.from_info(info) as c2pa_signer, c2pa.Builder(definition) as builder:
+            builder.sign(c2pa_signer, MIME_TYPES[fmt], io.BytesIO(data), out)
+    except (c2pa.C2paError, ValueError) as exc:
+        raise CredentialsError(f"signing the Content Credentials failed: {exc}") from exc
+    return out.getvalue()
+
+
+def read_credentials(data: bytes, fmt: str) -> dict[str, Any] | None:
+    """The manifest store as c2pa-rs reports it (manifests, validation_status,
+    validation_results, validation_state), or None when the file carries none."""
+    try:
+        with c2pa.Reader(MIME_TYPES[fmt], io.BytesIO(data)) as reader:
+            report: dict[str, Any] = json.loads(reader.json())
+    except c2pa.C2paError as exc:
+        if "ManifestNotFound" in f"{type(exc).__name__} {exc}":
+            return None
+        raise CredentialsError(f"the Content Credentials cannot be read: {exc}") from exc
+    return report
