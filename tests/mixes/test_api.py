@@ -15,6 +15,7 @@ from django.urls import reverse
 from portal.mixes import services
 from portal.mixes.models import Mix, RenderStatus
 from portal.stems.models import StemStatus
+from renderer.embedding import c2pa_id3_length
 from tests.conftest import ROOT, need
 from tests.factories.audio import ebur128
 from tests.factories.mixes import MixFactory
@@ -122,7 +123,9 @@ def test_the_same_request_through_the_api_gives_byte_identical_audio(
     hashes = [api.get(_detail_url(i)).json()["manifest"]["audio_sha256"] for i in ids]
     assert hashes[0] == hashes[1]
     files = [_download(api, f"/api/v1/mixes/{i}/audio/") for i in ids]
-    assert files[0][:4] == b"fLaC"
+    # Content Credentials (an ID3v2 tag, the C2PA way for FLAC) come first, then the stream.
+    assert files[0][:3] == b"ID3"
+    assert files[0][c2pa_id3_length(files[0]) :][:4] == b"fLaC"
     mixes = [Mix.objects.get(pk=i) for i in ids]
     assert mixes[0].audio_sha256 == mixes[1].audio_sha256 == hashes[0]
 

@@ -166,5 +166,5 @@ def test_the_signing_algorithm_follows_the_key(tmp_path: Path) -> None:
 
     assert signing_algorithm(pem(ec.generate_private_key(ec.SECP384R1()))) == "es384"
     assert signing_algorithm(pem(ed25519.Ed25519PrivateKey.generate())) == "ed25519"
-    with pytest.raises(ValueError, match="SECP256K1|secp256k1"):
+    with pytest.raises(ValueError, match=r"(?i)secp256k1"):
         signing_algorithm(pem(ec.generate_private_key(ec.SECP256K1())))
