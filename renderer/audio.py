@@ -144,6 +144,16 @@ class _MaskedReader(io.RawIOBase):
 _FLAC_TOTAL_AT = 21
 
 
+def id3v2_length(head: bytes) -> int:
+    """The length of an ID3v2 tag at the start of `head` (header, body and any footer), 0 when
+    there is none. A FLAC may start with one: C2PA Content Credentials live there
+    (renderer.credentials), and some taggers put one there too."""
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
 def flac_declared_frames(head: bytes) -> int | None:
     """The total frame count a FLAC's STREAMINFO declares, or None (unknown, or no STREAMINFO)."""
     if len(head) < 42 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
@@ -174,13 +184,24 @@ class AudioStream:
         try:
             start = self._file.tell()
             head = self._file.read(42)
+            tag = id3v2_length(head)
+            if tag:
+                # A FLAC behind an ID3v2 tag: judge the stream's own STREAMINFO.
+                self._file.seek(start + tag)
+                after = self._file.read(42)
+                if after[:4] == b"fLaC":
+                    head, start_of_stream = after, start + tag
+                else:
+                    tag = 0
+            if not tag:
+                start_of_stream = start
             self._file.seek(start)
             declared: int | None = None
             target: BinaryIO = self._file
             is_flac = head[:4] == b"fLaC" and len(head) >= 42 and head[4] & 0x7F == 0
             if is_flac:
                 declared = flac_declared_frames(head)
-                base = start + _FLAC_TOTAL_AT
+                base = start_of_stream + _FLAC_TOTAL_AT
                 masked = {base: head[_FLAC_TOTAL_AT] & 0xF0, **{base + i: 0 for i in range(1, 5)}}
                 target = _MaskedReader(self._file, masked)  # type: ignore[assignment]
             if not is_flac and isinstance(source, str | Path):

@@ -30,6 +30,7 @@ from renderer.audio import (
     PcmHasher,
     StreamHeader,
     frame_budget,
+    id3v2_length,
     read_all,
 )
 from renderer.dsp.chunks import iter_chunks
@@ -97,7 +98,8 @@ def sniff_container(raw: bytes) -> str:
     """'WAV', 'FLAC', 'AIFF', 'MP3', 'OGG' or '' from the leading bytes."""
     if raw[:4] == b"RIFF" and raw[8:12] == b"WAVE":
         return "WAV"
-    if raw[:4] == b"fLaC":
+    if raw[:4] == b"fLaC" or raw[id3v2_length(raw) :][:4] == b"fLaC":
+        # A FLAC may start with an ID3v2 tag (Content Credentials put theirs there).
         return "FLAC"
     if raw[:4] == b"FORM" and raw[8:12] in (b"AIFF", b"AIFC"):
         return "AIFF"

@@ -14,6 +14,7 @@ from typing import Any
 import c2pa
 import pytest
 
+from renderer.audio import AudioStream
 from renderer.credential_chain import development_chain, signing_algorithm
 from renderer.credentials import (
     MIME_TYPES,
@@ -27,6 +28,7 @@ from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest, verify_file
 from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, sign_manifest
+from renderer.validate import sniff_container
 from tests.renderer.test_manifest import STEMS_META, plan_data, write_stems
 
 Signed = tuple[str, bytes, bytes]  # format, the credentialed file, the manifest public key
@@ -168,3 +170,18 @@ def test_the_signing_algorithm_follows_the_key(tmp_path: Path) -> None:
     assert signing_algorithm(pem(ed25519.Ed25519PrivateKey.generate())) == "ed25519"
     with pytest.raises(ValueError, match=r"(?i)secp256k1"):
         signing_algorithm(pem(ec.generate_private_key(ec.SECP256K1())))
+
+
+def test_a_credentialed_flac_is_still_read_as_flac_with_its_declared_length(
+    build: Callable[[str], Signed],
+) -> None:
+    _, data, _ = build("flac")
+    assert data[:3] == b"ID3"
+    # Not mistaken for an MP3 (which also starts with an ID3v2 tag) by the upload checks...
+    assert sniff_container(data) == "FLAC"
+    # ...and the decoder still judges the FLAC's own STREAMINFO (its declared length).
+    plain = data[c2pa_id3_length(data) :]
+    with AudioStream(data) as credentialed, AudioStream(plain) as bare:
+        assert credentialed.header.declared_frames == bare.header.declared_frames
+        assert credentialed.header.declared_frames is not None
+        assert credentialed.header.format == "FLAC"
