@@ -11,7 +11,9 @@
 //  1. layout: the manifest bytes and the detached JWS are the last two RIFF chunks (svmf, svsg)
 //     of a WAV whose RIFF size is the file's, or the last two comments (STEMVAULT_MANIFEST,
 //     STEMVAULT_MANIFEST_JWS) of a FLAC's only VORBIS_COMMENT block, the last metadata block;
-//     one of each, nothing after them;
+//     one of each, nothing after them but the Content Credentials (C2PA) c2pa-rs adds last:
+//     exactly one "C2PA" chunk, a WAV's last, or one ID3v2 tag holding only an
+//     application/c2pa GEOB frame before a FLAC's "fLaC" (renderer/embedding.py);
 //  2. the JWS: "header..signature" (RFC 7515 appendix F), header exactly
 //     {"alg":"EdDSA","kid":<key id>}, kid = first 16 hex of sha256(raw public key), signature
 //     64 bytes; Ed25519 over ASCII(header + "." + base64url(manifest bytes)) (RFC 7515 5.1);
@@ -45,7 +47,12 @@ function riffChunks(data) {
 }
 
 function fromWav(data) {
-  const chunks = riffChunks(data);
+  let chunks = riffChunks(data);
+  if (chunks.some((c) => c.id === "C2PA")) {
+    if (chunks.filter((c) => c.id === "C2PA").length !== 1 || chunks.at(-1).id !== "C2PA")
+      fail("the file's C2PA chunk must be one chunk, the last");
+    chunks = chunks.slice(0, -1);
+  }
   const ids = chunks.map((c) => c.id);
   if (ids.includes("svmf") && !ids.includes("svsg"))
     fail("no svsg (JWS) chunk: a schema-1 (legacy) file, which only `python -m renderer verify` checks");
@@ -56,7 +63,34 @@ function fromWav(data) {
   return { payload: chunks.at(-2).body, jws: chunks.at(-1).body.toString("latin1"), chunks };
 }
 
-function fromFlac(data) {
+const syncsafe = (b, at) => {
+  if ([0, 1, 2, 3].some((i) => b[at + i] & 0x80)) fail("an ID3v2 size is not syncsafe");
+  return (b[at] << 21) | (b[at + 1] << 14) | (b[at + 2] << 7) | b[at + 3];
+};
+
+// The Content Credentials' ID3v2 tag before "fLaC": its length, after checking that it holds
+// exactly one GEOB frame of type application/c2pa and zero padding.
+function c2paTagLength(data) {
+  if (data.toString("latin1", 0, 3) !== "ID3") return 0;
+  const end = 10 + syncsafe(data, 6);
+  if (data.toString("latin1", end, end + 4) !== "fLaC") fail("not a WAV or FLAC file");
+  if (![3, 4].includes(data[3]) || data[5] !== 0) fail("the ID3v2 tag is not a plain v2.3/v2.4 tag");
+  const frames = [];
+  let at = 10;
+  while (at + 10 <= end && data[at] !== 0) {
+    const size = data[3] === 4 ? syncsafe(data, at + 4) : data.readUInt32BE(at + 4);
+    frames.push({ id: data.toString("latin1", at, at + 4), body: data.subarray(at + 10, at + 10 + size) });
+    at += 10 + size;
+  }
+  if (at > end || data.subarray(at, end).some((b) => b !== 0)) fail("the ID3v2 tag is malformed");
+  const mime = "application/c2pa\0";
+  if (frames.length !== 1 || frames[0].id !== "GEOB" || frames[0].body.toString("latin1", 1, 1 + mime.length) !== mime)
+    fail("the ID3v2 tag before the FLAC stream may hold only the Content Credentials' GEOB");
+  return end;
+}
+
+function fromFlac(whole) {
+  const data = whole.subarray(c2paTagLength(whole));
   const blocks = [];
   let offset = 4;
   for (;;) {
@@ -139,7 +173,7 @@ function main([file, keyFile]) {
   const data = readFileSync(file);
   const magic = data.toString("latin1", 0, 4);
   const wave = magic === "RIFF" && data.toString("latin1", 8, 12) === "WAVE";
-  if (!wave && magic !== "fLaC") fail("not a WAV or FLAC file");
+  if (!wave && magic !== "fLaC" && magic.slice(0, 3) !== "ID3") fail("not a WAV or FLAC file");
   const found = wave ? fromWav(data) : fromFlac(data);
   const kid = checkSignature(found.payload, found.jws, readFileSync(keyFile));
   const manifest = JSON.parse(found.payload.toString("utf8"));

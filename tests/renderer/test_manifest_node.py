@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from renderer.credential_chain import development_chain
+from renderer.credentials import CredentialsSigner, sign_credentials
 from renderer.embedding import extract
 from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest
@@ -65,6 +68,40 @@ def test_node_verifies_a_real_render(rendered: Any, keys: Any) -> None:
     # Node hashes the WAV's 24-bit PCM itself; a FLAC's audio needs a decoder it does not have.
     expected = "matches" if path.suffix == ".wav" else "not checked"
     assert summary["audio"].startswith(expected)
+
+
+def test_node_verifies_a_render_with_content_credentials(
+    rendered: Any, keys: Any, tmp_path: Path
+) -> None:
+    # The delivered files carry C2PA Content Credentials after the manifest (a WAV's last
+    # chunk, a FLAC's leading ID3v2 tag): the Node verifier accepts exactly that addition.
+    path, signed = rendered
+    fmt = path.suffix[1:]
+    chain = development_chain(datetime.now(UTC))
+    signer = CredentialsSigner(chain.signer_chain_pem, chain.signer_key_pem)
+    credentialed = tmp_path / path.name
+    credentialed.write_bytes(sign_credentials(path.read_bytes(), fmt, signed, signer))
+    done = node_verify(credentialed, keys[1])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["render_id"] == "r-node"
+    # Anything beside the credentials is still refused.
+    data = credentialed.read_bytes()
+    if fmt == "wav":
+        extra = bytearray(data + b"junk\x01\x00\x00\x00x\x00")
+        extra[4:8] = (len(extra) - 8).to_bytes(4, "little")
+        credentialed.write_bytes(bytes(extra))
+        reason = "C2PA chunk must be one chunk, the last"
+    else:
+        # A TXXX frame slipped into the tag, its size fixed up: more than the GEOB.
+        end = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+        body = b"\x03note\x00hidden"
+        frame = b"TXXX" + bytes([0, 0, 0, len(body)]) + b"\x00\x00" + body
+        size = end - 10 + len(frame)
+        header = data[:6] + bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+        credentialed.write_bytes(header + data[10:end] + frame + data[end:])
+        reason = "may hold only the Content Credentials' GEOB"
+    refused = node_verify(credentialed, keys[1])
+    assert refused.returncode == 1 and reason in refused.stderr, refused.stderr
 
 
 def test_node_refuses_an_edited_manifest_byte(rendered: Any, keys: Any, tmp_path: Path) -> None:
