@@ -5,6 +5,10 @@ Where the key comes from, in order: the STEMVAULT_SIGNING_KEY setting or environ
 in VAR_DIR/keys/ (mode 0600) so that a development checkout signs consistently across restarts.
 The public half is served at /.well-known/stemvault-manifest-key.pem and
 /api/v1/mixes/public-key/ so that anyone can verify a file.
+
+Content Credentials (C2PA) are signed with a certificate chain instead (`credentials_signer`,
+below): C2PA_CERT_CHAIN_PEM and C2PA_PRIVATE_KEY_PEM in production, else a development CA and
+signing certificate generated once in VAR_DIR/keys/c2pa/.
 """
 
 from __future__ import annotations

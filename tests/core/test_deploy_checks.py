@@ -23,7 +23,8 @@ def _deploy_ids() -> set[str]:
 @pytest.fixture
 def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "secret_key").write_text(GENERATED)
-    monkeypatch.delenv("STEMVAULT_SIGNING_KEY", raising=False)
+    for name in ("STEMVAULT_SIGNING_KEY", "C2PA_CERT_CHAIN_PEM", "C2PA_PRIVATE_KEY_PEM"):
+        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 
@@ -75,3 +76,17 @@ def test_the_deploy_check_command_names_both_keys_for_a_broker_left_on_defaults(
     )
     assert result.returncode != 0
     assert "stemvault.W001" in result.stderr and "stemvault.W002" in result.stderr
+
+
+def test_a_broker_without_a_content_credentials_chain_warns(machine):
+    with override_settings(BROKER_URL="redis://127.0.0.1:6379/0", C2PA_CERT_CHAIN_PEM=""):
+        assert "stemvault.W003" in _deploy_ids()
+    chain, key = machine / "chain.pem", machine / "key.pem"
+    with override_settings(
+        BROKER_URL="redis://127.0.0.1:6379/0",
+        C2PA_CERT_CHAIN_PEM=str(chain),
+        C2PA_PRIVATE_KEY_PEM=str(key),
+    ):
+        assert not _deploy_ids() & {"stemvault.W003", "stemvault.E003"}
+    with override_settings(C2PA_CERT_CHAIN_PEM=str(chain), C2PA_PRIVATE_KEY_PEM=""):
+        assert "stemvault.E003" in _deploy_ids()
