@@ -160,15 +160,3 @@ def sign_credentials(
         raise CredentialsError(f"signing the Content Credentials failed: {exc}") from exc
     return out.getvalue()
 
-
-def read_credentials(data: bytes, fmt: str) -> dict[str, Any] | None:
-    """The manifest store as c2pa-rs reports it (manifests, validation_status,
-    validation_results, validation_state), or None when the file carries none."""
-    try:
-        with c2pa.Reader(MIME_TYPES[fmt], io.BytesIO(data)) as reader:
-            report: dict[str, Any] = json.loads(reader.json())
-    except c2pa.C2paError as exc:
-        if "ManifestNotFound" in f"{type(exc).__name__} {exc}":
-            return None
-        raise CredentialsError(f"the Content Credentials cannot be read: {exc}") from exc
-    return report
