@@ -243,6 +243,23 @@ class RequestHandler(BaseHTTPRequestHandler):
             )
             self.reply(status, payload, {**headers, **(extra or {})})
 
+        def dropped(payload: bytes | None) -> None:
+            """Record the request as dropped (with what it would have answered, if anything)
+            and close the connection without an answer."""
+            self._record(
+                method=method,
+                path=path,
+                params=params,
+                idempotency_key=idem_key,
+                status=None,
+                request_id=request_id,
+                api_key=api_key,
+                stripe_account=stripe_account,
+                body=payload,
+                fault="drop",
+            )
+            self.drop()
+
         api_key, auth_error = authenticate(self.headers.get("Authorization"), app.api_key)
         if auth_error is not None:
             finish(401, encode(auth_error))
@@ -263,19 +280,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
         if fault is not None and not fault.after_apply and fault.kind != "delay":
             if fault.kind == "drop":
-                self._record(
-                    method=method,
-                    path=path,
-                    params=params,
-                    idempotency_key=idem_key,
-                    status=None,
-                    request_id=request_id,
-                    api_key=api_key,
-                    stripe_account=stripe_account,
-                    body=None,
-                    fault="drop",
-                )
-                self.drop()
+                dropped(None)
                 return
             payload = encode(fault.body)
             if fault.store and idem_key:
@@ -340,19 +345,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 app._sleep(fault.seconds)
                 finish(status, payload, fault="delay")
             elif fault.kind == "drop":
-                self._record(
-                    method=method,
-                    path=path,
-                    params=params,
-                    idempotency_key=idem_key,
-                    status=None,
-                    request_id=request_id,
-                    api_key=api_key,
-                    stripe_account=stripe_account,
-                    body=payload,
-                    fault="drop",
-                )
-                self.drop()
+                dropped(payload)
             else:
                 finish(fault.status, encode(fault.body), fault="error")
             return
