@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from renderer.engine import render
+from renderer.engine import MAX_MAKEUP_GAIN_DB, RenderError, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
@@ -122,6 +122,10 @@ def main(args: argparse.Namespace) -> int:
         keep_freed_memory()
         pin_blas_threads()
         result = render(plan, load=load)
+    except RenderError as exc:
+        # The plan parsed but yields no valid audio (silent, not finite): nothing is written.
+        print(f"error: render failed: {exc.message}", file=sys.stderr)
+        return 1
     except PlanError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -129,15 +133,26 @@ def main(args: argparse.Namespace) -> int:
     manifest = sign_manifest(
         build_manifest(plan, result, render_id=render_id, stems_meta=stems_meta), private_pem
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, embed_manifest(result.audio, result.format, manifest))
-    write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
-    if ephemeral:
-        write_atomic(sidecar(out, ".pub.pem"), public_pem)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, embed_manifest(result.audio, result.format, manifest))
+        write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
+        if ephemeral:
+            write_atomic(sidecar(out, ".pub.pem"), public_pem)
+    except OSError as exc:
+        print(f"error: render failed: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
         print(
             f"note: no signing key given (--key or ${SIGNING_KEY_ENV}); signed with an ephemeral "
             f"key, public half in {sidecar(out, '.pub.pem')} (verify names it: "
             f"--public-key {sidecar(out, '.pub.pem')}; it is never picked up on its own)",
+            file=sys.stderr,
+        )
+    if result.loudness_shortfall_lu > 0.0:
+        print(
+            f"note: the plan's {plan.loudness_lufs:g} LUFS is out of reach within the "
+            f"{MAX_MAKEUP_GAIN_DB:g} dB make-up bound; rendered "
+            f"{result.loudness_shortfall_lu:.2f} LU under it",
             file=sys.stderr,
         )
     print(

@@ -91,6 +91,24 @@ def click_loop(
     return np.repeat(out[:, None], 2, axis=1).astype(np.float32)
 
 
+def blip(
+    seconds: float = 0.3,
+    *,
+    burst_s: float = 0.005,
+    rate: int = RATE,
+    level: float = 0.5,
+    channels: int = 2,
+) -> np.ndarray:
+    """A very short one-shot: a 1 kHz burst of `burst_s` at `level` peak, then silence to
+    `seconds`. Alone in a long render it is almost all silence, the hardest case for
+    loudness normalisation (the limiter flattens the burst, the gaps are gated out)."""
+    frames, burst = round(seconds * rate), round(burst_s * rate)
+    out = np.zeros(frames)
+    t = np.arange(burst) / rate
+    out[:burst] = level * np.sin(2 * np.pi * 1000.0 * t) * np.exp(-t * 60.0)
+    return np.repeat(out[:, None], channels, axis=1).astype(np.float32)
+
+
 def tone_loop(
     seconds: float = 4.0,
     *,
