@@ -142,6 +142,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: render failed: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    if ephemeral:
         print(
             f"note: no signing key given (--key or ${SIGNING_KEY_ENV}); signed with an ephemeral "
             f"key, public half in {sidecar(out, '.pub.pem')} (verify names it: "
