@@ -195,7 +195,7 @@ def _finished(
     peak = true_peak_dbtp(samples, sample_rate)
     if not math.isfinite(peak):
         raise RenderError("the mastered output's true peak is not finite; nothing was written")
-    # Short of the target by more than the tolerance only when the make-up bound stopped it.
+    # Short of the target by more than the tolerance: the make-up bound (or the passes) ran out.
     shortfall = target_lufs - loudness
     return Mastered(
         pcm,
