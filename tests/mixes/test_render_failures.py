@@ -16,7 +16,10 @@ from portal.stems.models import RenderedAudio, StemKind, StemStatus
 from renderer.engine import RenderError
 from tests.factories.audio import blip
 from tests.factories.stems import StemFactory, vault_of
-from tests.mixes.test_render_job import REQUEST, _outputs_of
+from tests.helpers.storage import mix_outputs
+
+# A soundtrack of the vault's calm stems, with a hit point.
+REQUEST = {"duration_s": 12, "mood": "calm", "hit_points": [4.0], "seed": 3}
 
 
 def _requested(artist: Any) -> Mix:
@@ -27,7 +30,7 @@ def _requested(artist: Any) -> Mix:
 def _nothing_left(mix: Mix) -> None:
     mix.refresh_from_db()
     assert not RenderedAudio.objects.filter(key=f"mix:{mix.pk}").exists()
-    assert _outputs_of(mix) == []
+    assert mix_outputs(mix.pk) == []
     assert mix.status != RenderStatus.DONE
     assert not mix.audio and mix.manifest in (None, {}) and not mix.audio_sha256
     assert not MixStem.objects.filter(mix=mix).exists()
@@ -75,7 +78,7 @@ def test_a_retry_after_a_failed_store_registers_the_render_once(
     rendering.mix_render(mix_id=mix.pk, progress=lambda percent: None)
     mix.refresh_from_db()
     assert mix.status == RenderStatus.DONE, mix.error
-    assert _outputs_of(mix) == [mix.audio.name]
+    assert mix_outputs(mix.pk) == [mix.audio.name]
     assert RenderedAudio.objects.filter(key=f"mix:{mix.pk}").count() == 1
 
 
