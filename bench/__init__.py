@@ -27,6 +27,7 @@ MODULES = [
     "bench.fraud",
     "bench.payouts",
     "bench.uploads",
+    "bench.stream",
 ]
 
 

@@ -1,6 +1,6 @@
 """Measures the live player in a process of its own (see bench/stream.py).
 
-`python -m bench._stream_probe [--seconds S] [--sessions N] [--posts P]` migrates the SQLite
+`python -m bench._stream_probe [--seconds S] [--sessions N] [--posts P] [--stems K]` migrates the SQLite
 database of its VAR_DIR, seeds the demo vault (accounts, client app, stems, review: the stems
 approved through the product's own services), then prints one JSON object with what it measured:
 
@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -41,12 +40,16 @@ class _Quiet:
         pass
 
 
-def _seed() -> Any:
+def _seed(stems: int) -> Any:
     import importlib
 
     from portal.clients.demo import demo_app
     from portal.clients.services import credential_issue
+    from portal.stems import demo as stems_demo
 
+    if stems:  # a small vault for a quick run: the first `stems` demo stems of the two moods
+        specs = [s for s in stems_demo.SPECS if set(s.moods) & set(MOODS)]
+        stems_demo.SPECS = specs[:stems]
     for name in SEEDERS:
         importlib.import_module(name).seed(out=_Quiet())
     _drain()  # the approvals' preview renders, before anything is timed
@@ -243,9 +246,9 @@ def _player(api: _Api, base: str, stop: threading.Event, delivered: list[int]) -
         while not stop.is_set():
             playlist = api.get(base + "/live.m3u8")
             for index in map(int, re.findall(r"seg/(\d+)\.m4s", playlist.content.decode())):
-                if not delivered or index > delivered[-1]:
-                    if api.get(f"{base}/seg/{index}.m4s").status_code == 200:
-                        delivered.append(index)
+                fresh = not delivered or index > delivered[-1]
+                if fresh and api.get(f"{base}/seg/{index}.m4s").status_code == 200:
+                    delivered.append(index)
             stop.wait(engine.segment_seconds() / 2)
     finally:
         connection.close()
@@ -294,7 +297,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     }
 
 
-def main(seconds: float, sessions: int, posts: int) -> None:
+def main(seconds: float, sessions: int, posts: int, stems: int) -> None:
     import django
 
     django.setup()
@@ -302,7 +305,7 @@ def main(seconds: float, sessions: int, posts: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    app, credential = _seed()
+    app, credential = _seed(stems)
     result: dict[str, Any] = {"broker": settings.BROKER_KIND}
     if seconds > 0:
         result["rtf"] = measure_rtf(app, seconds)
@@ -340,5 +343,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--stems", type=int, default=0, help="0: the whole demo vault")
     args = parser.parse_args()
-    main(args.seconds, args.sessions, args.posts)
+    main(args.seconds, args.sessions, args.posts, args.stems)
