@@ -125,7 +125,7 @@ def measure_rtf(app: Any, seconds: float) -> dict[str, Any]:
 
     # Warm-up: imports, code paths and the worker's decode cache (a worker in service has the
     # vault's stems decoded already; one decode serves every listener).
-    _render_run(app, 1, 8.0)
+    _render_run(app, 4, seconds)  # the mood of the timed session, another seed
     stages: dict[str, float] = defaultdict(float)
     undo = [
         _timed(engine, "vault_now", stages, "vault"),
@@ -254,6 +254,24 @@ def _player(api: _Api, base: str, stop: threading.Event, delivered: list[int]) -
         connection.close()
 
 
+def _margins(session: Any, changes: list[tuple[int, float]]) -> list[float]:
+    """For each change whose first changed segment was rendered before a later change discarded
+    it: how long before its play time (origin + its start) it was ready; negative = a stall."""
+    from portal.streams import engine
+    from portal.streams.models import StreamSegment
+
+    margins = []
+    for generation, heard_s in changes:
+        index = int(heard_s // engine.segment_seconds())
+        row = StreamSegment.objects.filter(
+            session=session, generation=generation, index=index
+        ).first()
+        if row is not None:
+            plays_at = session.origin.timestamp() + index * engine.segment_seconds()
+            margins.append(plays_at - row.rendered_at.timestamp())
+    return margins
+
+
 def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     from portal.streams import engine, selectors
     from portal.streams.models import StreamSession
@@ -269,6 +287,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     player = threading.Thread(target=_player, args=(api, base, stop, delivered), daemon=True)
     player.start()
     latencies: list[float] = []
+    changes: list[tuple[int, float]] = []  # (generation after the POST, heard_from_s)
     tempos: set[float] = set()
     try:
         time.sleep(1.0)
@@ -283,6 +302,10 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
             playhead = time.time() - session.origin.timestamp()
             answer = api.post(f"/api/v1/streams/{session.pk}/controls", body)
             latencies.append(answer["heard_from_s"] - playhead)
+            generation = StreamSession.objects.values_list("generation", flat=True).get(
+                pk=session.pk
+            )
+            changes.append((generation, answer["heard_from_s"]))
             last = selectors.latest_ready(session)
             if last is not None and last.state_after["data"]["plan"].get("tempo"):
                 tempos.add(float(last.state_after["data"]["plan"]["tempo"]))
@@ -291,6 +314,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
         player.join(timeout=10)
     return {
         "latencies_s": latencies,
+        "margins_s": _margins(session, changes),
         "segment_s": engine.segment_seconds(),
         "tempos": sorted(tempos),
         "delivered": len(delivered),

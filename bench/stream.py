@@ -18,7 +18,13 @@ Figures:
 - stream_control_latency_s (median) and _p95: heard_from_s of a controls POST's answer minus the
   playhead at the POST (wall time since the session's origin: a player playing in real time),
   over POSTs at random moments while a player thread fetches in real time; target p95 <= one
-  segment plus one bar at the session's tempo (computed from the settings and printed).
+  segment plus one bar at the session's tempo (computed from the settings and printed). What the
+  latency is made of, by the code: a change starts at the segment after max(delivered, published
+  edge), the edge running STREAM_PUBLISH_AHEAD_SEGMENTS ahead of real time (1 to 2 segments after
+  the playhead), then at the first bar line the state has not planned yet, and the state plans
+  `rider_lookahead_s` (1 s) beyond each segment for the loudness rider: so from about 1 segment +
+  1 s up to 2 segments + 1 s + 1 bar. The peer also says whether each change's first segment was
+  rendered before its play time (a late one would be a stall, making the latency longer).
 
 The API is called in process through Django's test client (same middleware, authentication and
 views, no socket), so the HTTP server's own cost is not in these figures.
@@ -141,6 +147,16 @@ def _first_audio_figures(kind: str, timings: list[float]) -> Iterable[Figure]:
     )
 
 
+def _margin_note(margins: list[float]) -> str:
+    if not margins:
+        return "no changed segment left to check (each discarded by the next POST)"
+    late = sum(m < 0 for m in margins)
+    return (
+        f"first changed segment ready {min(margins):.2f} s before its play time at worst "
+        f"({late} of {len(margins)} late)"
+    )
+
+
 def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
     latencies = control["latencies_s"]
     segment_s = control["segment_s"]
@@ -153,7 +169,8 @@ def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
         f"s, controls POST to changed audio at the playhead, median of {len(latencies)}",
         target,
         peer=f"min {min(latencies):.2f} s, max {max(latencies):.2f} s; "
-        f"{control['delivered']} segments delivered to the player meanwhile",
+        f"{control['delivered']} segments delivered to the player meanwhile; "
+        + _margin_note(control.get("margins_s", [])),
     )
     yield Figure(
         "stream_control_latency_s_p95",
