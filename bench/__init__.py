@@ -29,6 +29,7 @@ MODULES = [
     "bench.payouts",
     "bench.uploads",
     "bench.soundtracks",
+    "bench.stream",
 ]
 
 
