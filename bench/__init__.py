@@ -11,8 +11,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,29 @@ MODULES = [
     "bench.payouts",
     "bench.uploads",
     "bench.soundtracks",
+    "bench.stream",
 ]
 
 
 ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "cc0-samples"
+# Eight CC0 recordings that make a mix: beats, bass, pads, a choir, a drone, tabla.
+CORPUS_MIX_STEMS = (
+    "arovane_beat_a",
+    "arovane_beat_b",
+    "bass_dnb_f",
+    "ambi_choir",
+    "ambi_drone",
+    "ambi_piano",
+    "ambi_glass_hum",
+    "loop_tabla",
+)
+
+
+def corpus_mix_paths() -> list[Path] | None:
+    """The FLAC files of CORPUS_MIX_STEMS, or None when the shared corpus is not there."""
+    paths = [CORPUS / f"{name}.flac" for name in CORPUS_MIX_STEMS]
+    return paths if all(path.exists() for path in paths) else None
 
 
 def run_probe(module_args: list[str], *, env: dict[str, str], timeout: float) -> Any:
@@ -85,6 +105,34 @@ def one_cpu() -> Iterator[None]:
     finally:
         if allowed:
             os.sched_setaffinity(0, allowed)
+
+
+@dataclass
+class Rounds:
+    """Seconds of one contender's timed runs: wall clock, and this process's CPU time."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def interleaved_rounds(actions: dict[str, Callable[[], object]], runs: int) -> dict[str, Rounds]:
+    """Time each action over `runs` rounds, every round running each action once in turn (the
+    order rotating from round to round), after one untimed round: a slow spell of the machine
+    falls on every contender alike, none always follows the same one, and none is timed with
+    cold caches or a cold heap. CPU time is `time.process_time` (all of this process's threads,
+    at a finer grain than `cpu_seconds`; a child process's time is not in it)."""
+    for action in actions.values():
+        action()
+    rounds = {name: Rounds() for name in actions}
+    names = list(actions)
+    for round_ in range(runs):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            actions[name]()
+            rounds[name].cpu.append(time.process_time() - cpu)
+            rounds[name].wall.append(time.perf_counter() - wall)
+    return rounds
 
 
 def cpu_seconds() -> float:

@@ -462,40 +462,23 @@ class _Clock:
 
 
 def _setup(world: World, clock: _Clock) -> tuple[dict[str, Any], dict[int, Any], dict[str, int]]:
+    from bench._rows import approved_stem, license_for_bench
     from portal.accounts.services import user_create
     from portal.clients.services import app_decide, app_register
     from portal.mixes.models import Mix, RenderKind, RenderStatus
-    from portal.stems.models import Credit, LicenseTemplate, Stem, StemStatus, Submission
+    from portal.stems.models import Submission
 
     staff = user_create(username="bench-staff", role="staff", password=None)
     artists: dict[str, Any] = {}
     for artist in sorted(set(world.stem_artist.values())):
         artists[artist] = user_create(username=artist, role="artist", password=None)
-    license_template = LicenseTemplate.objects.create(
-        version=1, title="bench", terms="bench", terms_sha256="0" * 64
-    )
+    license_template = license_for_bench()
     stem_rows: dict[str, Any] = {}
     for i, (name, artist) in enumerate(sorted(world.stem_artist.items())):
         submission = Submission.objects.create(artist=artists[artist], license=license_template)
-        stem = Stem.objects.create(
-            submission=submission,
-            artist=artists[artist],
-            title=name,
-            kind="loop",
-            role="drums",
-            status=StemStatus.APPROVED,
-            audio=f"bench/{i}.wav",
-            original_filename="b.wav",
-            size_bytes=1,
-            file_sha256=f"{i:064x}",
-            pcm_sha256=f"{i + 100_000:064x}",
-            audio_format="wav",
-            sample_rate=48000,
-            channels=1,
-            duration_s=4.0,
+        stem_rows[name] = approved_stem(
+            submission=submission, artist=artists[artist], title=name, index=i
         )
-        Credit.objects.create(stem=stem, artist=artists[artist], split_bps=10_000)
-        stem_rows[name] = stem
     owners = {
         "game": "studio-a",
         "player": "player-co",

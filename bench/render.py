@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from bench import Figure, cpu_seconds, one_cpu
+from bench import CORPUS, Figure, corpus_mix_paths, cpu_seconds, interleaved_rounds, one_cpu
 from renderer.encoding import encode, quantise_24
 from renderer.engine import mix, render
 from renderer.fingerprint import fingerprint
@@ -49,17 +49,6 @@ FIGURES = (
     "render_vs_ffmpeg_ratio",
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cc0-samples"
-CORPUS_STEMS = (
-    "arovane_beat_a",
-    "arovane_beat_b",
-    "bass_dnb_f",
-    "ambi_choir",
-    "ambi_drone",
-    "ambi_piano",
-    "ambi_glass_hum",
-    "loop_tabla",
-)
 DURATION_S = 180
 SR = 48000
 RUNS = 5
@@ -85,28 +74,9 @@ def _memory_backed_dir() -> str | None:
     return None
 
 
-def _interleaved_times(actions: dict[str, Callable[[], Any]], runs: int) -> dict[str, list[float]]:
-    """Seconds of each action over `runs` rounds, every round running each action once in turn
-    (the order rotating from round to round), after one untimed round: a slow spell of the
-    machine falls on every contender alike, none always follows the same one, and none is timed
-    with cold caches or a cold heap."""
-    for action in actions.values():
-        action()
-    times: dict[str, list[float]] = {name: [] for name in actions}
-    names = list(actions)
-    for round_ in range(runs):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            action = actions[name]
-            start = time.perf_counter()
-            action()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def _stem_files(folder: Path) -> list[Path]:
-    paths = [CORPUS / f"{name}.flac" for name in CORPUS_STEMS]
-    if all(p.exists() for p in paths):
+    paths = corpus_mix_paths()
+    if paths is not None:
         return paths
     rng = np.random.default_rng(1)
     made = []
@@ -299,10 +269,10 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
             }
             for _, tool, command in todo:
                 contenders[tool] = _runner(command(files, folder / f"{tool}.wav"))
-            times = _interleaved_times(contenders, RUNS)
-            ours = statistics.median(times["ours"])
+            times = interleaved_rounds(contenders, RUNS)
+            ours = statistics.median(times["ours"].wall)
             for name, tool, _ in todo:
-                theirs = statistics.median(times[tool])
+                theirs = statistics.median(times[tool].wall)
                 yield Figure(
                     name,
                     round(ours / theirs, 3),

@@ -473,37 +473,18 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from bench._rows import approved_stem, license_for_bench
     from portal.accounts.services import user_create
     from portal.mixes.models import Mix, RenderKind, RenderStatus
-    from portal.stems.models import Credit, LicenseTemplate, Stem, StemStatus, Submission
+    from portal.stems.models import Submission
 
     player = user_create(username="bench-player", role="artist", password=None)
     artist = user_create(username="bench-artist", role="artist", password=None)
-    license_template = LicenseTemplate.objects.create(
-        version=1, title="bench", terms="bench", terms_sha256="0" * 64
-    )
-    submission = Submission.objects.create(artist=artist, license=license_template)
-    stems = []
-    for i in range(20):
-        stem = Stem.objects.create(
-            submission=submission,
-            artist=artist,
-            title=f"bench {i}",
-            kind="loop",
-            role="drums",
-            status=StemStatus.APPROVED,
-            audio=f"bench/{i}.wav",
-            original_filename="b.wav",
-            size_bytes=1,
-            file_sha256=f"{i:064x}",
-            pcm_sha256=f"{i + 1000:064x}",
-            audio_format="wav",
-            sample_rate=48000,
-            channels=1,
-            duration_s=4.0,
-        )
-        Credit.objects.create(stem=stem, artist=artist, split_bps=10_000)
-        stems.append(stem)
+    submission = Submission.objects.create(artist=artist, license=license_for_bench())
+    stems = [
+        approved_stem(submission=submission, artist=artist, title=f"bench {i}", index=i)
+        for i in range(20)
+    ]
     mixes = []
     for m in range(50):
         used = [stems[(m + k) % 20] for k in range(4)]

@@ -1,9 +1,10 @@
 """The live stream's codec: encode speed of `renderer.stream.hls.media_segment` on one core and
-the bitrate it delivers. Run alone with `python -m bench --module stream_codec`; bench/stream.py
-may call `codec_figures(samples)` with its own rendered segments.
+the bitrate it delivers. Run alone with `python -m bench --module stream_codec`; a caller with
+rendered segments of its own passes them to `codec_figures(samples)`.
 
-Figures (each the median of RUNS rounds over the same 2 s segments, pinned to one CPU with one
-BLAS thread, as bench.render does):
+Figures (each the median of RUNS rounds over the same 2 s segments, ours and the bare encoder
+in interleaved rounds after an untimed one (`bench.interleaved_rounds`, as bench.render times
+its peers), pinned to one CPU with one BLAS thread, as bench.render does):
 - stream_encode_rtf: seconds of audio turned into finished media segments (dither, FLAC encode,
   frame renumbering, fMP4 boxes) per second of one core.
 - stream_encode_rtf_cpu: the same over the process's CPU time instead of wall time (on a shared
@@ -25,16 +26,14 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Iterable
-from pathlib import Path
 
 import av
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from bench import Figure, one_cpu
+from bench import Figure, corpus_mix_paths, interleaved_rounds, one_cpu
 from renderer.dsp.resample import polyphase_resample
 from renderer.encoding import quantise_24
 from renderer.stream import hls
@@ -47,17 +46,6 @@ FIGURES = (
     "stream_bitrate_vs_pcm_ratio",
     "stream_bitrate_24bit_vs_16bit_ratio",
 )
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cc0-samples"
-STEMS = (
-    "arovane_beat_a",
-    "arovane_beat_b",
-    "bass_dnb_f",
-    "ambi_choir",
-    "ambi_drone",
-    "ambi_piano",
-    "ambi_glass_hum",
-    "loop_tabla",
-)
 RATE = 48_000
 SEGMENT = 96_000
 SEGMENTS = 8
@@ -68,8 +56,8 @@ def programme(seconds: int = SEGMENT * SEGMENTS // RATE) -> npt.NDArray[np.float
     """A stand-in for the engine's mastered output: float32 (frames, 2) at 48 kHz."""
     frames = seconds * RATE
     mix = np.zeros((frames, 2), dtype=np.float32)
-    paths = [CORPUS / f"{name}.flac" for name in STEMS]
-    if all(path.exists() for path in paths):
+    paths = corpus_mix_paths()
+    if paths is not None:
         for path in paths:
             audio, rate = sf.read(path, dtype="float32", always_2d=True)
             audio = np.ascontiguousarray(
@@ -120,31 +108,26 @@ def codec_figures(
     parts = [np.ascontiguousarray(audio[i * SEGMENT : (i + 1) * SEGMENT]) for i in range(count)]
     pcm = [hls.quantise_dithered(p, start_frame=i * SEGMENT) for i, p in enumerate(parts)]
     seconds = count * SEGMENT / RATE
-    # Per round, sums over the segments of wall and CPU (process_time: high resolution, this
-    # thread alone once pinned) time, ours and the bare encoder's alternating segment by segment
-    # so that a neighbour's load on the shared core falls on both alike.
-    ours_wall: list[float] = []
-    ours_cpu: list[float] = []
-    bare_cpu: list[float] = []
     segments: list[bytes] = []
+    block = hls.block_frames(RATE)
+
+    def ours() -> None:
+        segments[:] = [
+            hls.media_segment(part, sequence=index, start_frame=index * SEGMENT)
+            for index, part in enumerate(parts)
+        ]
+
+    def bare() -> None:
+        for pcm_block in pcm:
+            hls._encode_flac(pcm_block, sample_rate=RATE, block=block)
+
+    # CPU time (process_time: this thread alone once pinned) as well as wall time: on a shared
+    # machine the pinned core is not ours alone.
     with one_cpu():
-        for round_ in range(runs + 1):  # round 0 warms up and is not timed
-            wall = cpu = bare = 0.0
-            segments = []
-            for index, (part, block) in enumerate(zip(parts, pcm, strict=True)):
-                w0, c0 = time.perf_counter(), time.process_time()
-                segments.append(
-                    hls.media_segment(part, sequence=index, start_frame=index * SEGMENT)
-                )
-                w1, c1 = time.perf_counter(), time.process_time()
-                hls._encode_flac(block, sample_rate=RATE, block=hls.block_frames(RATE))
-                c2 = time.process_time()
-                wall, cpu, bare = wall + w1 - w0, cpu + c1 - c0, bare + c2 - c1
-            if round_:
-                ours_wall.append(wall)
-                ours_cpu.append(cpu)
-                bare_cpu.append(bare)
-    wall_s, cpu_s, bare_s = (statistics.median(v) for v in (ours_wall, ours_cpu, bare_cpu))
+        rounds = interleaved_rounds({"ours": ours, "bare": bare}, runs)
+    wall_s = statistics.median(rounds["ours"].wall)
+    cpu_s = statistics.median(rounds["ours"].cpu)
+    bare_s = statistics.median(rounds["bare"].cpu)
     kbps = sum(len(s) for s in segments) * 8 / seconds / 1000
     kbps_24 = _flac24_bytes(audio[: count * SEGMENT]) * 8 / seconds / 1000
     return [

@@ -11,4 +11,8 @@ from __future__ import annotations
 # (was 16 taps of its own, always 4x), so limited renders' samples change wherever the limiter
 # acts; K-weighting by scipy's sosfilt moves loudness by ~1e-10 LU, which can round the input
 # gain to another float32.
-ENGINE_VERSION = "1.4.0"
+# 1.5.0: mastering adds at most MAX_MAKEUP_GAIN_DB (12 dB) above plain normalisation, so a plan
+# that needed more (a sparse one-shot alone, e.g. perc_swash at 19.6 dB) now renders short of its
+# target instead of reaching it by heavy limiting, or overflowing to NaN; plans may carry accents
+# and a loudness preset. Every other plan renders the same samples as under 1.4.0.
+ENGINE_VERSION = "1.5.0"

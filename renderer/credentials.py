@@ -159,4 +159,3 @@ def sign_credentials(
     except (c2pa.C2paError, ValueError) as exc:
         raise CredentialsError(f"signing the Content Credentials failed: {exc}") from exc
     return out.getvalue()
-

@@ -11,7 +11,9 @@ Pipeline (`render`):
 4. Normalise to the target integrated loudness (BS.1770, `renderer.loudness`), true-peak limit
    (`renderer.limiter`, with the meter's own interpolator), re-measure; the input gain is
    corrected and the limiter re-run until the loudness is within 0.05 LU of the target and the
-   24-bit result's true peak is at or under the ceiling.
+   24-bit result's true peak is at or under the ceiling. The gain that makes up for what the
+   limiter took is bounded (`MAX_MAKEUP_GAIN_DB`, see `master`); a mix that is silent or not
+   finite is refused (`RenderError`), and no non-finite sample ever reaches the encoder.
 5. Encode 24-bit WAV or FLAC from integer samples (`renderer.encoding`: no timestamps, no
    dither, so the output is a pure function of the plan, the stems' contents and
    ENGINE_VERSION).
@@ -42,12 +44,31 @@ from renderer.loudness import (
     true_peak_dbtp,
 )
 from renderer.placement import Placement, pieces, plan_placements, repeat_spans
-from renderer.plan import RenderPlan
+from renderer.plan import PlanError, RenderPlan
 from renderer.stems import StemCache, StemLoader, load_stems
 from renderer.threads import default_workers
 
 LOUDNESS_TOLERANCE_LU = 0.05  # aim well inside the 0.1 LU promise
 _MAX_PASSES = 10
+# The most gain `master` adds on top of plain loudness normalisation to make up for what the
+# limiter took. Dense music needs a few dB; a short one-shot alone in a long preview would need
+# without bound (limiting keeps its loudness flat while the gain climbs to overflow), so past
+# this the render stays at the loudness it reached and says so (`loudness_shortfall_lu`).
+MAX_MAKEUP_GAIN_DB = 12.0
+_FINITE_BLOCK = 1 << 16  # frames per finiteness check (a small temporary, not a full copy)
+
+
+class RenderError(PlanError):
+    """The engine cannot produce valid audio for this plan (a silent or non-finite mix, or
+    output that would not be finite); the message names the cause."""
+
+
+def all_finite(samples: Samples) -> bool:
+    """Whether every sample is finite (no NaN, no infinity), checked block by block."""
+    for start in range(0, samples.shape[0], _FINITE_BLOCK):
+        if not np.isfinite(samples[start : start + _FINITE_BLOCK]).all():
+            return False
+    return True
 
 
 _MIX_CHUNK = 32768  # frames per scratch block when a long stem is gained on the fly
@@ -158,6 +179,8 @@ class Mastered:
     # K-weighted segment energies of the result (None when it is too short to reuse them or
     # was trimmed afterwards): the bext loudness figures come from them without filtering again.
     energies: SegmentEnergies | None = None
+    makeup_gain_db: float = 0.0  # input gain beyond plain normalisation (<= MAX_MAKEUP_GAIN_DB)
+    loudness_shortfall_lu: float = 0.0  # how far under the target the render stayed (>= 0)
 
     def loudness_report(self, sample_rate: int) -> LoudnessReport:
         """The five EBU figures of the result (the bext chunk's)."""
@@ -166,8 +189,63 @@ class Mastered:
         return self.energies.report(self.true_peak_dbtp)
 
 
+def _finished(
+    limited: Samples,
+    sample_rate: int,
+    loudness: float,
+    *,
+    input_gain_db: float,
+    plain_gain_db: float,
+    target_lufs: float,
+    reduction_db: float,
+    passes: int,
+    energies: SegmentEnergies | None,
+) -> Mastered:
+    """Quantise a pass's output, refusing it unless every sample and both measures are finite:
+    quantising would turn a NaN into a full-scale integer, so the check comes first."""
+    if not all_finite(limited) or not math.isfinite(loudness):
+        raise RenderError(
+            f"the mastered output is not finite (input gain {input_gain_db:.1f} dB); "
+            "nothing was written"
+        )
+    pcm, samples = quantise_24(limited)
+    peak = true_peak_dbtp(samples, sample_rate)
+    if not math.isfinite(peak):
+        raise RenderError("the mastered output's true peak is not finite; nothing was written")
+    # Short of the target by more than the tolerance: the make-up bound (or the passes) ran out.
+    shortfall = target_lufs - loudness
+    return Mastered(
+        pcm,
+        samples,
+        loudness,
+        peak,
+        input_gain_db,
+        reduction_db,
+        passes,
+        energies,
+        makeup_gain_db=input_gain_db - plain_gain_db,
+        loudness_shortfall_lu=shortfall if shortfall > LOUDNESS_TOLERANCE_LU else 0.0,
+    )
+
+
 def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: float) -> Mastered:
-    """Normalise to `target_lufs`, limit to `ceiling_dbtp`, quantise to 24 bits."""
+    """Normalise to `target_lufs`, limit to `ceiling_dbtp`, quantise to 24 bits.
+
+    The input gain starts at plain normalisation (target minus the mix's loudness) and rises
+    while the limiter takes loudness away, by at most `MAX_MAKEUP_GAIN_DB` above that start.
+    When the target is out of reach within the bound (a short one-shot alone in a 30 s
+    preview: the limiter flattens every hit, so more gain buys almost no loudness), the result
+    is the bounded pass: finite, under the ceiling, at the loudness it reached, with the gap
+    in `loudness_shortfall_lu`. A preview of a sparse sound is still worth hearing; a render
+    pushed further would only be a wall of clipped clicks, and without the bound the gain ran
+    to overflow and NaN.
+
+    Refused with `RenderError` (nothing to normalise, or nothing valid to write): a mix with
+    a non-finite sample, and a silent one (below BS.1770's -70 LUFS absolute gate, so its
+    loudness is -inf and no gain reaches any target).
+    """
+    if not all_finite(mixed):
+        raise RenderError("the mix holds non-finite samples (NaN or infinity); nothing to master")
     # K-weight the mix once. Every pass's limiter output equals the gained mix except where the
     # limiter's gain is below 1, so its loudness comes from these energies with only the
     # segments the limiter touched filtered again (bit-identical measurement of the mix; the
@@ -180,13 +258,17 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
         else integrated_loudness(mixed, sample_rate)
     )
     if not math.isfinite(measured):
-        pcm, samples = quantise_24(mixed)
-        return Mastered(pcm, samples, measured, true_peak_dbtp(samples, sample_rate), 0.0, 0.0, 0)
-    gain_db = target_lufs - measured
+        raise RenderError(
+            "the mix is silent (below the -70 LUFS absolute gate of BS.1770): no gain reaches "
+            f"the {target_lufs:g} LUFS target; check that the plan's stems play and are not muted"
+        )
+    plain_gain_db = gain_db = target_lufs - measured
+    max_gain_db = plain_gain_db + MAX_MAKEUP_GAIN_DB
     margin_db, search_db = 0.05, 3.0
     best: Mastered | None = None
     previous: tuple[float, float] | None = None  # (input gain, loudness) of the last pass
     for attempt in range(1, _MAX_PASSES + 1):
+        gain_db = min(gain_db, max_gain_db)
         factor = np.float32(10.0 ** (gain_db / 20.0))
         scaled = np.multiply(mixed, factor, dtype=np.float32)
         limited, gain, stats = limit_with_gain(
@@ -201,7 +283,8 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             loudness = integrated_loudness(limited, sample_rate)
         del gain
         off = target_lufs - loudness
-        if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 2:
+        bounded = off > 0.0 and gain_db >= max_gain_db  # more gain is not allowed: keep this
+        if abs(off) > LOUDNESS_TOLERANCE_LU and attempt < _MAX_PASSES - 2 and not bounded:
             # Limiting took loudness away: raise the input gain and limit again. Loudness rises
             # monotonically but, under heavy limiting, less than 1 dB per dB of gain, so step
             # by the secant slope of the last two passes (clamped to a sane range).
@@ -211,11 +294,19 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
             previous = (gain_db, loudness)
             gain_db += off / slope
             continue
-        pcm, samples = quantise_24(limited)
-        peak = true_peak_dbtp(samples, sample_rate)
-        best = Mastered(
-            pcm, samples, loudness, peak, gain_db, stats.max_reduction_db, attempt, after
+        best = _finished(
+            limited,
+            sample_rate,
+            loudness,
+            input_gain_db=gain_db,
+            plain_gain_db=plain_gain_db,
+            target_lufs=target_lufs,
+            reduction_db=stats.max_reduction_db,
+            passes=attempt,
+            energies=after,
         )
+        del limited
+        peak = best.true_peak_dbtp
         if peak <= ceiling_dbtp:
             return best
         # The BS.1770 meter found an over our estimate missed: widen the search, add margin.
@@ -223,16 +314,19 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
         search_db += 3.0
     if best is not None and best.true_peak_dbtp > ceiling_dbtp:
         # Last resort, never expected: scale the result under the ceiling.
-        trim = np.float32(10.0 ** ((ceiling_dbtp - best.true_peak_dbtp - 0.01) / 20.0))
-        pcm, samples = quantise_24(np.multiply(best.samples, trim, dtype=np.float32))
-        return Mastered(
-            pcm,
-            samples,
-            integrated_loudness(samples, sample_rate),
-            true_peak_dbtp(samples, sample_rate),
-            best.input_gain_db,
-            best.limiter_reduction_db,
-            best.passes,
+        trim_db = ceiling_dbtp - best.true_peak_dbtp - 0.01
+        trimmed = np.multiply(best.samples, np.float32(10.0 ** (trim_db / 20.0)), dtype=np.float32)
+        _, trimmed = quantise_24(trimmed)  # measured as written (quantising again is exact)
+        return _finished(
+            trimmed,
+            sample_rate,
+            integrated_loudness(trimmed, sample_rate),
+            input_gain_db=best.input_gain_db,
+            plain_gain_db=plain_gain_db,
+            target_lufs=target_lufs,
+            reduction_db=best.limiter_reduction_db,
+            passes=best.passes,
+            energies=None,  # trimmed: the energies no longer describe the samples
         )
     assert best is not None
     return best
@@ -254,6 +348,9 @@ class RenderResult:
     placements: tuple[Placement, ...]
     attribution: dict[str, Any]
     engine_version: str = ENGINE_VERSION
+    # How far under the plan's loudness the render stayed, in LU: 0 unless the make-up bound
+    # stopped it (`master`); the manifest's audio section carries it then.
+    loudness_shortfall_lu: float = 0.0
     stats: dict[str, float] = field(default_factory=dict)
     # The other EBU R 128 figures of the output, for the Broadcast WAV bext chunk.
     loudness_range_lu: float = 0.0
@@ -292,6 +389,13 @@ def render(
     placements = plan_placements(plan, {k: v.shape[0] for k, v in stems.items()})
     frames, channels, sr = plan.frames, plan.channels, plan.sample_rate
     mixed = mix(placements, stems, frames, channels, workers=workers or default_workers())
+    if not all_finite(mixed):
+        # Name the cause: a stem that decodes to NaN or infinity (a float file can hold them).
+        bad = sorted(k for k, v in stems.items() if not all_finite(v))
+        named = ", ".join(repr(k) for k in bad) if bad else "none of the stems alone"
+        raise RenderError(
+            f"the mix holds non-finite samples (NaN or infinity); stems with such samples: {named}"
+        )
     report(40)
     energies = stem_energy_per_second(placements, stems, frames, channels, sr)
     attribution = attribution_map(energies, sr, channels)
@@ -313,10 +417,12 @@ def render(
         true_peak_dbtp=mastered.true_peak_dbtp,
         placements=tuple(placements),
         attribution=attribution,
+        loudness_shortfall_lu=mastered.loudness_shortfall_lu,
         stats={
             "input_gain_db": mastered.input_gain_db,
             "limiter_reduction_db": mastered.limiter_reduction_db,
             "mastering_passes": float(mastered.passes),
+            "makeup_gain_db": mastered.makeup_gain_db,
         },
         loudness_range_lu=loudness.loudness_range_lu,
         max_momentary_lufs=loudness.max_momentary_lufs,

@@ -131,6 +131,13 @@ def build_manifest(
             "duration_s": result.duration_s,
             "loudness_lufs": _finite(result.loudness_lufs),
             "true_peak_dbtp": _finite(result.true_peak_dbtp),
+            # Only when the target was out of reach (renderer.engine.master): normal renders'
+            # manifests keep their exact bytes.
+            **(
+                {"loudness_shortfall_lu": round(result.loudness_shortfall_lu, 3)}
+                if result.loudness_shortfall_lu > 0.0
+                else {}
+            ),
         },
         "stems": stems,
         "placements": [p.to_dict() for p in result.placements],

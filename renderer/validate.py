@@ -33,7 +33,7 @@ from renderer.audio import (
     id3v2_length,
     read_all,
 )
-from renderer.dsp.chunks import iter_chunks
+from renderer.dsp.chunks import WaveFormat, iter_chunks, read_wave_format
 
 DURATION_LIMITS: dict[str, tuple[float, float]] = {
     "one-shot": (0.05, 10.0),
@@ -116,7 +116,10 @@ def _overrun(code_cut: str, code_lie: str, container_complete: bool) -> str:
     return code_lie if container_complete else code_cut
 
 
-def _check_wav(raw: bytes) -> None:
+def _check_wav(raw: bytes) -> WaveFormat:
+    """The RIFF structure checked against the bytes; returns what the fmt chunk says (read by
+    `renderer.dsp.chunks.read_wave_format`, the one reader of it: plain, float and
+    WAVE_FORMAT_EXTENSIBLE headers are judged by their encoding, not by the header's kind)."""
     length = len(raw)
     if length < 12:
         raise AudioRejected("truncated", "The WAV file stops inside its header; export it again.")
@@ -129,17 +132,21 @@ def _check_wav(raw: bytes) -> None:
             "the file was damaged or edited. Export it again.",
         )
     end = min(length, riff_size + 8)
-    seen_fmt = False
+    wave: WaveFormat | None = None
     for chunk in iter_chunks(raw, 12, end):
         chunk_id, size, body = chunk.id, chunk.size, chunk.body
-        if chunk_id == b"fmt ":
-            seen_fmt = True
-            if size >= 2 and body + 2 <= length:
-                tag = struct.unpack_from("<H", raw, body)[0]
-                if tag in (0x0050, 0x0055):  # MPEG layer I/II, MPEG layer III inside RIFF
-                    raise AudioRejected(
-                        "lossy_format", "This WAV holds MP3-encoded audio. " + _LOSSY_HINT
-                    )
+        if chunk_id == b"fmt " and wave is None:
+            try:
+                wave = read_wave_format(raw, chunk)
+            except ValueError as exc:
+                if body + size <= length:  # a chunk cut by the file's end is reported below
+                    raise AudioRejected("not_audio", f"{exc}; export the file again.") from None
+            if (
+                wave is not None and wave.lossy_mpeg
+            ):  # MPEG layer I/II/III inside RIFF, with either header
+                raise AudioRejected(
+                    "lossy_format", "This WAV holds MP3-encoded audio. " + _LOSSY_HINT
+                )
         if body + size > length:
             if chunk_id == b"data":
                 promised = size
@@ -167,9 +174,9 @@ def _check_wav(raw: bytes) -> None:
                 "declares; export the file again.",
             )
         if chunk_id == b"data":
-            if not seen_fmt:
+            if wave is None:
                 raise AudioRejected("not_audio", "The WAV has audio data but no format chunk.")
-            return
+            return wave
     raise AudioRejected(
         "truncated" if not complete else "not_audio",
         "The WAV file has no audio data chunk; export it again.",
@@ -271,14 +278,13 @@ def validate_upload(
             "unsupported_container",
             f"{info.format_info or info.format} files are not accepted; send WAV, FLAC or AIFF.",
         )
-    if container == "WAV":
-        _check_wav(raw)
-    elif container == "AIFF":
+    wave = _check_wav(raw) if container == "WAV" else None
+    if container == "AIFF":
         _check_aiff(raw)
     try:
         with AudioStream(raw) as stream:
             _check_header(stream.header, container, kind)
-            upload = _decode_checked(stream, container, kind)
+            upload = _decode_checked(stream, container, kind, wave)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioRejected(
             "not_audio",
@@ -308,7 +314,11 @@ def load_upload(data: bytes | BinaryIO, *, kind: str) -> Audio:
 
 @dataclass(frozen=True)
 class CheckedUpload:
-    """An upload that passed every check: its header and what its one decode measured."""
+    """An upload that passed every check: its header and what its one decode measured.
+
+    `format` is the container as identified from the bytes (WAV, FLAC, AIFF), whatever
+    header variant it uses: libsndfile names a WAVE_FORMAT_EXTENSIBLE file "WAVEX", which is
+    still a WAV to everyone downstream. `wave` is the WAV's fmt chunk (None for the others)."""
 
     format: str
     subtype: str
@@ -318,6 +328,7 @@ class CheckedUpload:
     pcm_sha256: str
     peak: float
     non_finite: int
+    wave: WaveFormat | None = None
 
     @property
     def duration_s(self) -> float:
@@ -375,7 +386,9 @@ def _check_header(header: StreamHeader, container: str, kind: str) -> None:
         )
 
 
-def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUpload:
+def _decode_checked(
+    stream: AudioStream, container: str, kind: str, wave: WaveFormat | None = None
+) -> CheckedUpload:
     header = stream.header
     hasher = PcmHasher(header.sample_rate, header.channels)
     peak = 0.0
@@ -401,7 +414,7 @@ def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUp
             "the file was cut short. Upload the complete file.",
         )
     return CheckedUpload(
-        format=header.format,
+        format=container,
         subtype=header.subtype,
         sample_rate=header.sample_rate,
         channels=header.channels,
@@ -409,6 +422,7 @@ def _decode_checked(stream: AudioStream, container: str, kind: str) -> CheckedUp
         pcm_sha256=hasher.hexdigest(),
         peak=peak,
         non_finite=non_finite,
+        wave=wave,
     )
 
 

@@ -220,13 +220,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         params: JSON = {}
         api_key: str | None = None
 
-        def finish(
-            status: int,
-            payload: bytes,
-            *,
-            extra: Mapping[str, str] | None = None,
-            replayed: bool = False,
-            fault: str | None = None,
+        def record(
+            status: int | None, payload: bytes | None, *, replayed: bool, fault: str | None
         ) -> None:
             self._record(
                 method=method,
@@ -241,7 +236,23 @@ class RequestHandler(BaseHTTPRequestHandler):
                 replayed=replayed,
                 fault=fault,
             )
+
+        def finish(
+            status: int,
+            payload: bytes,
+            *,
+            extra: Mapping[str, str] | None = None,
+            replayed: bool = False,
+            fault: str | None = None,
+        ) -> None:
+            record(status, payload, replayed=replayed, fault=fault)
             self.reply(status, payload, {**headers, **(extra or {})})
+
+        def dropped(payload: bytes | None) -> None:
+            """Record the request as dropped (with what it would have answered, if anything)
+            and close the connection without an answer."""
+            record(None, payload, replayed=False, fault="drop")
+            self.drop()
 
         api_key, auth_error = authenticate(self.headers.get("Authorization"), app.api_key)
         if auth_error is not None:
@@ -263,19 +274,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
         if fault is not None and not fault.after_apply and fault.kind != "delay":
             if fault.kind == "drop":
-                self._record(
-                    method=method,
-                    path=path,
-                    params=params,
-                    idempotency_key=idem_key,
-                    status=None,
-                    request_id=request_id,
-                    api_key=api_key,
-                    stripe_account=stripe_account,
-                    body=None,
-                    fault="drop",
-                )
-                self.drop()
+                dropped(None)
                 return
             payload = encode(fault.body)
             if fault.store and idem_key:
@@ -340,19 +339,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 app._sleep(fault.seconds)
                 finish(status, payload, fault="delay")
             elif fault.kind == "drop":
-                self._record(
-                    method=method,
-                    path=path,
-                    params=params,
-                    idempotency_key=idem_key,
-                    status=None,
-                    request_id=request_id,
-                    api_key=api_key,
-                    stripe_account=stripe_account,
-                    body=payload,
-                    fault="drop",
-                )
-                self.drop()
+                dropped(payload)
             else:
                 finish(fault.status, encode(fault.body), fault="error")
             return

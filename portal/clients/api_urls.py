@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from portal.clients import apis
 
-urlpatterns: list[URLPattern | URLResolver] = [
-    path("apps/", apis.AppListApi.as_view(), name="apps-list"),
+# Under apps/<int:app_id>/: one client app's credentials and staff's decision on it.
+app_patterns: list[URLPattern | URLResolver] = [
+    path("credentials/", apis.CredentialListApi.as_view(), name="apps-credentials"),
     path(
-        "apps/<int:app_id>/credentials/",
-        apis.CredentialListApi.as_view(),
-        name="apps-credentials",
-    ),
-    path(
-        "apps/<int:app_id>/credentials/<int:credential_id>/",
+        "credentials/<int:credential_id>/",
         apis.CredentialRevokeApi.as_view(),
         name="apps-credential-revoke",
     ),
-    path("apps/<int:app_id>/decision/", apis.AppDecisionApi.as_view(), name="apps-decision"),
+    path("decision/", apis.AppDecisionApi.as_view(), name="apps-decision"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("apps/", apis.AppListApi.as_view(), name="apps-list"),
+    path("apps/<int:app_id>/", include(app_patterns)),
 ]

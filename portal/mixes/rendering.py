@@ -1,6 +1,11 @@
 """The render pipeline of the "mixes.render" job: render a queued mix, store its file with a
 signed manifest, register it with the self-output guard, and record success, retry or failure.
 
+A render enters the self-output index only once it is stored and recorded: the registration
+is in the transaction that moves the file into place and marks the mix done, so a render that
+fails at any step (storage, the row, the claim) leaves no index entry, no stored file and no
+half-written row behind.
+
 The job is idempotent: the output's storage name is fixed by the mix id, it is written under a
 temporary name and moved into place while the mix row is locked, and a mix that is already done
 is left alone, so a retried or duplicated job never leaves two outputs or a partial file. A
@@ -38,7 +43,8 @@ from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.bwf import broadcast_wav
 from renderer.credentials import CredentialsError, sign_credentials
 from renderer.dsp.peaks import slice_peaks
-from renderer.engine import RenderResult, render
+from renderer.engine import RenderError, RenderResult, render
+from renderer.fingerprint import Fingerprint, fingerprint
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import PlanError, StemRef, parse_plan
 from renderer.signing import sign_manifest
@@ -229,8 +235,9 @@ def _storage_move(source: str, target: str) -> None:
     default_storage.delete(source)
 
 
-def _register_fingerprint(mix: Mix, result: RenderResult) -> None:
-    """Put the render into the self-output guard, so an upload of it (or of an excerpt) fails."""
+def _register_fingerprint(mix: Mix, result: RenderResult, fp: Fingerprint) -> None:
+    """Put the render into the self-output guard, so an upload of it (or of an excerpt) fails.
+    Called inside the transaction that records the stored render (see the module docstring)."""
     key = f"mix:{mix.pk}"
     if RenderedAudio.objects.filter(key=key).exists():
         return
@@ -240,6 +247,7 @@ def _register_fingerprint(mix: Mix, result: RenderResult) -> None:
         sample_rate=result.sample_rate,
         # What the self-output index needs to recompute this fingerprint, without reading Mix.
         audio_name=output_name(mix, result.format),
+        fingerprinted=fp,
     )
 
 
@@ -301,12 +309,15 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
             "stem_audio_unreadable",
             f"The stored audio of stem #{exc.stem_id}{title} cannot be decoded.",
         ) from exc
+    except RenderError as exc:
+        # The engine refused (a silent or non-finite mix): retrying renders the same refusal.
+        raise RenderFailed("render_refused", f"The render was refused: {exc.message}.") from exc
     except PlanError as exc:
         raise RenderFailed("invalid_plan", exc.message) from exc
     manifest = signed_manifest_for(plan, result, render_id=str(mix.pk))
     data = result.audio
     if result.format == "wav":
-        # Broadcast WAV chunks first: the manifest and its signature stay the last two chunks.
+        # Broadcast WAV chunks first; then the manifest and its signature; credentials last.
         data = broadcast_wav(data, manifest, result.loudness_report, originated=timezone.now())
     data = embed_manifest(data, result.format, manifest)
     try:
@@ -316,12 +327,15 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         )
     except CredentialsError as exc:
         raise RenderFailed("credentials_failed", str(exc)) from exc
+    waveform = waveform_peaks(result.samples)
     progress(88)
     job_claim_assert()  # cheap, before the fingerprint; the commit below checks under lock
-    _register_fingerprint(mix, result)
+    # Computed outside the locks below (it is the slow part); registered inside them.
+    fp = fingerprint(result.samples, result.sample_rate)
     progress(92)
 
     final = output_name(mix, result.format)
+    moved = False
     temporary = default_storage.save(
         f"mixes/tmp/{mix.pk}-{uuid.uuid4().hex}.{result.format}", ContentFile(data)
     )
@@ -333,6 +347,7 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
             if locked.status != RenderStatus.RENDERING:
                 return {"mix_id": str(mix.pk), "status": locked.status, "skipped": True}
             _storage_move(temporary, final)
+            moved = True
             used = sorted({int(p.stem_id) for p in result.placements if p.stem_id.isdigit()})
             locked.plan = plan
             locked.plan_sha256 = plan_sha256(plan)
@@ -344,7 +359,7 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
             locked.loudness_lufs = _finite(result.loudness_lufs)
             locked.true_peak_dbtp = _finite(result.true_peak_dbtp)
             locked.manifest = manifest
-            locked.waveform = waveform_peaks(result.samples)
+            locked.waveform = waveform
             locked.status = RenderStatus.DONE
             locked.error = ""
             locked.finished_at = timezone.now()
@@ -352,6 +367,9 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
             # Exactly one set of rows, however many times this ran.
             MixStem.objects.filter(mix=locked).delete()
             MixStem.objects.bulk_create([MixStem(mix=locked, stem_id=i) for i in used])
+            # Stored and recorded: only now does the render join the self-output index, in
+            # this transaction, so a failure before the commit rolls the entry back too.
+            _register_fingerprint(locked, result, fp)
             audit_record(
                 actor=None,
                 action="mix.rendered",
@@ -364,6 +382,12 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
                     "stems": used,
                 },
             )
+    except BaseException:
+        # The file was moved into place but the transaction did not commit: the mix is not
+        # done, so the file at its name is nobody's render. Remove it (the retry writes anew).
+        if moved and default_storage.exists(final):
+            default_storage.delete(final)
+        raise
     finally:
         if default_storage.exists(temporary):
             default_storage.delete(temporary)

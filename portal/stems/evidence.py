@@ -10,8 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.audio import Audio
-from renderer.dsp.chunks import iter_chunks, list_chunks
+from renderer.dsp.chunks import iter_chunks, list_chunks, wave_format
 from renderer.dsp.spectra import BAND_HOP_S, band_energies
+from renderer.validate import sniff_container
 
 Array = npt.NDArray[np.float32]
 
@@ -152,6 +153,20 @@ def _mutagen_tags(raw: bytes) -> list[tuple[str, str, str]]:
             if str(value).strip():
                 found.append((source, key.upper(), str(value).strip()))
     return found
+
+
+def file_format(raw: bytes) -> str:
+    """What the file's header says it holds, for the curator: "WAV, 24-bit PCM
+    (WAVE_FORMAT_EXTENSIBLE)", "FLAC", "AIFF", or "" when the header says nothing readable.
+    A WAV's fmt chunk is read by the reader upload validation uses, so the two agree."""
+    container = sniff_container(raw)
+    if container == "WAV":
+        try:
+            wave = wave_format(raw)
+        except ValueError:
+            return "WAV"
+        return f"WAV, {wave.describe()}" if wave is not None else "WAV"
+    return container if container in ("FLAC", "AIFF") else ""
 
 
 def read_tags(raw: bytes) -> list[tuple[str, str, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from portal.stems.checks import CheckResult
-from portal.stems.evidence import GENERATORS, explained_share, read_tags
+from portal.stems.evidence import GENERATORS, explained_share, file_format, read_tags
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
     indexed_stems,
@@ -244,11 +244,11 @@ def check_metadata(raw: bytes) -> CheckResult:
             Verdict.FLAG,
             f"Its {first['source']} tag {first['tag']} names a music generator: "
             f"“{first['value'][:80]}”.",
-            {"matches": hits, "tags_read": len(tags)},
+            {"matches": hits, "tags_read": len(tags), "format": file_format(raw)},
         )
     return CheckResult(
         CheckName.METADATA,
         Verdict.PASS,
         f"None of its {len(tags)} text tags names a music generator.",
-        {"matches": [], "tags_read": len(tags)},
+        {"matches": [], "tags_read": len(tags), "format": file_format(raw)},
     )

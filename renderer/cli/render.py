@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.bwf import broadcast_wav
-from renderer.engine import render
+from renderer.engine import MAX_MAKEUP_GAIN_DB, RenderError, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
@@ -124,6 +124,10 @@ def main(args: argparse.Namespace) -> int:
         keep_freed_memory()
         pin_blas_threads()
         result = render(plan, load=load)
+    except RenderError as exc:
+        # The plan parsed but yields no valid audio (silent, not finite): nothing is written.
+        print(f"error: render failed: {exc.message}", file=sys.stderr)
+        return 1
     except PlanError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -134,15 +138,27 @@ def main(args: argparse.Namespace) -> int:
     audio = result.audio
     if result.format == "wav":  # a Broadcast WAV: bext and iXML before the data chunk
         audio = broadcast_wav(audio, manifest, result.loudness_report, originated=datetime.now(UTC))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, embed_manifest(audio, result.format, manifest))
-    write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, embed_manifest(audio, result.format, manifest))
+        write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
+        if ephemeral:
+            write_atomic(sidecar(out, ".pub.pem"), public_pem)
+    except OSError as exc:
+        print(f"error: render failed: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     if ephemeral:
-        write_atomic(sidecar(out, ".pub.pem"), public_pem)
         print(
             f"note: no signing key given (--key or ${SIGNING_KEY_ENV}); signed with an ephemeral "
             f"key, public half in {sidecar(out, '.pub.pem')} (verify names it: "
             f"--public-key {sidecar(out, '.pub.pem')}; it is never picked up on its own)",
+            file=sys.stderr,
+        )
+    if result.loudness_shortfall_lu > 0.0:
+        print(
+            f"note: the plan's {plan.loudness_lufs:g} LUFS is out of reach within the "
+            f"{MAX_MAKEUP_GAIN_DB:g} dB make-up bound; rendered "
+            f"{result.loudness_shortfall_lu:.2f} LU under it",
             file=sys.stderr,
         )
     print(

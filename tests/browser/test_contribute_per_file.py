@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from portal.stems.models import Stem
 from tests.factories.audio import encode, tone_loop
-from tests.helpers.browser import UNLABELLED
+from tests.helpers.browser import UNLABELLED, input_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _wav(seed: int, name: str) -> dict[str, Any]:
-    return {"name": name, "mimeType": "audio/wav", "buffer": encode(tone_loop(seed=seed))}
 
 
 def test_each_file_of_a_batch_gets_its_own_details(page, shot, live_server, client, artist):
@@ -30,9 +24,14 @@ def test_each_file_of_a_batch_gets_its_own_details(page, shot, live_server, clie
     assert rows.is_hidden()
 
     files = page.get_by_label("Audio files")
-    files.set_input_files(files=[_wav(71, "kick_a.wav")])
+    files.set_input_files(files=[input_file("kick_a.wav", encode(tone_loop(seed=71)))])
     assert rows.is_hidden()  # one file: the shared details are its details
-    files.set_input_files(files=[_wav(72, "kick_a.wav"), _wav(73, "bass_b.wav")])
+    files.set_input_files(
+        files=[
+            input_file("kick_a.wav", encode(tone_loop(seed=72))),
+            input_file("bass_b.wav", encode(tone_loop(seed=73))),
+        ]
+    )
     assert rows.is_visible()
     assert page.locator("[data-per-file-details] tbody tr").count() == 2
     assert page.evaluate(UNLABELLED) == []

@@ -3,14 +3,11 @@ the local Stripe-compatible server over HTTP. Each step leaves a screenshot."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from portal.jobs.models import Job, JobStatus
 from portal.mixes.models import Mix, RenderStatus
@@ -18,28 +15,12 @@ from portal.payouts.models import Payout
 from portal.royalties.models import Period
 from portal.stems.models import Stem, StemStatus
 from tests.conftest import wait_for
+from tests.factories.audio import encode, tone_loop
+from tests.helpers.browser import input_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-RATE = 48_000
 PASSWORD = "a-long-unusual-passphrase"
-
-
-def _stem_audio(seed: int, seconds: float = 8.0) -> bytes:
-    """A short, unique, human-sounding-enough phrase: plucked partials with their own rhythm."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    out = np.zeros_like(t)
-    for onset in np.arange(0, seconds, 0.5):
-        pitch = 110.0 * 2 ** (rng.integers(0, 24) / 12)
-        env = np.where(t >= onset, np.exp(-(t - onset) * 5.0), 0.0)
-        out += env * sum(np.sin(2 * np.pi * pitch * h * t) / h for h in (1, 2, 3))
-    out += 0.01 * rng.standard_normal(t.size)
-    out = 0.4 * out / np.max(np.abs(out))
-    stereo = np.stack([out, np.roll(out, 37)], axis=1).astype(np.float32)
-    buffer = io.BytesIO()
-    sf.write(buffer, stereo, RATE, format="WAV", subtype="PCM_24")
-    return buffer.getvalue()
 
 
 def _login(page: Any, username: str, password: str) -> None:
@@ -53,9 +34,7 @@ def _login(page: Any, username: str, password: str) -> None:
 
 def _contribute(page: Any, shot: Any, *, title: str, audio: bytes, role: str, name: str) -> Stem:
     page.goto("/contribute/")
-    page.get_by_label("Audio files").set_input_files(
-        files=[{"name": name, "mimeType": "audio/wav", "buffer": audio}]
-    )
+    page.get_by_label("Audio files").set_input_files(files=[input_file(name, audio)])
     page.get_by_label("Title").fill(title)
     page.get_by_label("Kind").select_option("stem")
     page.get_by_label("Role").select_option(role)
@@ -144,10 +123,20 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, vault_of: Any)
 
     # 2. She uploads two stems, watching the progress bar; provenance runs in the worker.
     first = _contribute(
-        page, shot, title="Night harp", audio=_stem_audio(1), role="melody", name="harp.wav"
+        page,
+        shot,
+        title="Night harp",
+        audio=encode(tone_loop(8.0, seed=1)),
+        role="melody",
+        name="harp.wav",
     )
     second = _contribute(
-        page, shot, title="Dust choir", audio=_stem_audio(2), role="harmony", name="choir.wav"
+        page,
+        shot,
+        title="Dust choir",
+        audio=encode(tone_loop(8.0, seed=2)),
+        role="harmony",
+        name="choir.wav",
     )
     for stem in (first, second):
         wait_for(

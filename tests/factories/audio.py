@@ -91,6 +91,24 @@ def click_loop(
     return np.repeat(out[:, None], 2, axis=1).astype(np.float32)
 
 
+def blip(
+    seconds: float = 0.3,
+    *,
+    burst_s: float = 0.005,
+    rate: int = RATE,
+    level: float = 0.5,
+    channels: int = 2,
+) -> np.ndarray:
+    """A very short one-shot: a 1 kHz burst of `burst_s` at `level` peak, then silence to
+    `seconds`. Alone in a long render it is almost all silence, the hardest case for
+    loudness normalisation (the limiter flattens the burst, the gaps are gated out)."""
+    frames, burst = round(seconds * rate), round(burst_s * rate)
+    out = np.zeros(frames)
+    t = np.arange(burst) / rate
+    out[:burst] = level * np.sin(2 * np.pi * 1000.0 * t) * np.exp(-t * 60.0)
+    return np.repeat(out[:, None], channels, axis=1).astype(np.float32)
+
+
 def tone_loop(
     seconds: float = 4.0,
     *,
@@ -193,6 +211,42 @@ def encode(
     buffer = io.BytesIO()
     sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
     return buffer.getvalue()
+
+
+def sox_convert(data: bytes, *options: str, suffix: str = ".wav") -> bytes:
+    """The file rewritten by sox with output `options` (e.g. "-b", "24": sox then writes a
+    WAVE_FORMAT_EXTENSIBLE header, as many DAWs do), a second writer beside libsndfile."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / f"in{suffix}", Path(folder) / f"out{suffix}"
+        source.write_bytes(data)
+        subprocess.run(["sox", str(source), *options, str(target)], check=True, timeout=60)
+        return target.read_bytes()
+
+
+# The WAV header variants the vault takes wherever it takes a WAV, and who writes them: each is
+# (label, the samples as such a file's bytes). `wav_variants(samples)` builds them all.
+WAV_VARIANTS = (
+    "soundfile WAVEX PCM_16",
+    "soundfile WAVEX PCM_24",
+    "soundfile WAVEX PCM_32",
+    "soundfile WAVEX FLOAT",
+    "soundfile WAV FLOAT",
+    "sox -b 24",
+    "sox -b 32",
+    "sox -e floating-point -b 32",
+)
+
+
+def wav_variant(samples: np.ndarray, label: str, rate: int = RATE) -> bytes:
+    """`samples` as a WAV written the way `label` (one of WAV_VARIANTS) says."""
+    writer, *rest = label.split(" ")
+    if writer == "soundfile":
+        fmt, subtype = rest
+        return encode(samples, rate, fmt=fmt, subtype=subtype)
+    assert writer == "sox", label
+    return sox_convert(encode(samples, rate, subtype="PCM_16"), *rest)
 
 
 def decode(data: bytes) -> np.ndarray:

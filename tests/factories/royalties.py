@@ -108,6 +108,13 @@ class PlayedMixFactory(MixFactory):
     duration_s = factory.LazyAttribute(lambda mix: mix.duration_ms / 1000)
 
 
+class EarlyMixFactory(PlayedMixFactory):
+    """A PlayedMixFactory soundtrack requested at MIX_CREATED, before any play the tests report
+    (one created at the clock's now would refuse earlier plays as before_mix_existed)."""
+
+    created_at = MIX_CREATED
+
+
 def event(
     mix: Mix,
     *,

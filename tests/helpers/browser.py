@@ -1,4 +1,8 @@
-"""Page checks the browser tests run in Chromium."""
+"""Page checks the browser tests run in Chromium, and the files they choose in a page."""
+
+from __future__ import annotations
+
+from typing import Any
 
 # For each control: does it have an accessible name a screen reader would announce?
 UNLABELLED = """
@@ -11,3 +15,8 @@ UNLABELLED = """
     return !named;
 }).map(el => el.outerHTML.slice(0, 120))
 """
+
+
+def input_file(name: str, data: bytes, mime_type: str = "audio/wav") -> dict[str, Any]:
+    """A file as Playwright's `set_input_files` takes it: what an artist picks in the form."""
+    return {"name": name, "mimeType": mime_type, "buffer": data}

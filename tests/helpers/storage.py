@@ -1,5 +1,5 @@
-"""What the stems tests check in storage: what a contribution stored, and that a refused one
-stored nothing."""
+"""What the tests check in storage: what a contribution stored, that a refused one stored
+nothing, and what a render left under its mix's name."""
 
 from __future__ import annotations
 
@@ -32,3 +32,17 @@ def nothing_left_behind(files_before: list[str]) -> None:
     assert Credit.objects.count() == 0
     assert ContributionReceipt.objects.count() == 0
     assert stored_files() == files_before
+
+
+def mix_outputs(mix_pk: object) -> list[str]:
+    """Every stored object named after the mix: its final output and any temporary file."""
+    from django.core.files.storage import default_storage
+
+    names: list[str] = []
+    for folder in ("mixes", "mixes/tmp"):
+        try:
+            _, files = default_storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        names += [f"{folder}/{name}" for name in files if name.startswith(str(mix_pk))]
+    return names

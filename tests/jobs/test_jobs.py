@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -8,6 +11,7 @@ from django.utils import timezone
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.registry import JobFailed, job_kind
 from portal.jobs.services import job_claim, job_enqueue, job_execute, job_heartbeat, jobs_sweep
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -178,29 +182,41 @@ def test_the_job_api_shows_progress_to_its_owner_only(artist, other_artist, api_
     assert api_for(other_artist).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
 
 
-def test_worker_processes_switch_to_the_render_allocator_settings_before_any_thread_starts(
-    monkeypatch,
-):
-    import dramatiq
-    from dramatiq.middleware import TimeLimit
+# Run in a fresh interpreter: this one already has threads (other tests' workers, sweepers).
+# The spy only records which threads exist when the real keep_freed_memory is called.
+_BOOT_PROBE = """
+import json, os, threading
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+django.setup()
+import dramatiq
+import renderer.memory
+from portal.jobs.embedded import boot_process
 
-    import renderer.memory
-    from portal.jobs.middleware import KeepFreedMemoryMiddleware
+real, at_switch = renderer.memory.keep_freed_memory, []
+def spy():
+    at_switch.append(sorted(t.name for t in threading.enumerate()))
+    return real()
+renderer.memory.keep_freed_memory = spy
+before = set(threading.enumerate())
+boot_process(dramatiq.get_broker())
+started = [t.name for t in threading.enumerate() if t not in before]
+print(json.dumps({"at_switch": at_switch, "started": started}))
+"""
 
-    broker = dramatiq.get_broker()
-    assert sum(isinstance(m, KeepFreedMemoryMiddleware) for m in broker.middleware) == 1
-    order: list[str] = []
-    for middleware in broker.middleware:  # record, instead of running, every boot hook
-        name = type(middleware).__name__
-        monkeypatch.setattr(
-            middleware, "after_process_boot", lambda broker, name=name: order.append(name)
-        )
-    (keeper,) = [m for m in broker.middleware if isinstance(m, KeepFreedMemoryMiddleware)]
-    broker.emit_after("process_boot")
-    # First of all: TimeLimit starts its timer thread in its own after_process_boot.
-    assert order[0] == KeepFreedMemoryMiddleware.__name__
-    assert TimeLimit.__name__ in order
-    calls: list[bool] = []
-    monkeypatch.setattr(renderer.memory, "keep_freed_memory", lambda: calls.append(True) or True)
-    KeepFreedMemoryMiddleware.after_process_boot(keeper, broker)
-    assert calls == [True]
+
+def test_a_worker_process_switches_the_allocator_before_its_boot_starts_any_thread() -> None:
+    """The real broker's middleware, booted as `rundramatiq` and the embedded worker boot it:
+    the allocator switch (KeepFreedMemoryMiddleware) runs while the main thread is still the
+    only one, and the boot then starts TimeLimit's timer thread (so the check is not vacuous)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BOOT_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["at_switch"] == [["MainThread"]]
+    assert seen["started"], "process_boot started no thread: is TimeLimit still armed on boot?"

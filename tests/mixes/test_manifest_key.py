@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 from django.test import Client
 
 from portal.mixes.keys import signing_key_pem, verification_key_pem
@@ -19,6 +16,7 @@ from renderer.audio import load_audio, pcm_sha256
 from renderer.manifest import SCHEMA, embed_manifest
 from renderer.signing import generate_keypair, sign_manifest
 from tests.conftest import ROOT
+from tests.factories.audio import encode, tone
 
 WELL_KNOWN = "/.well-known/stemvault-manifest-key.pem"
 
@@ -34,10 +32,7 @@ def test_the_well_known_key_is_the_published_signing_key(db: None) -> None:
 
 
 def _signed_file(tmp_path: Path, private_pem: bytes, name: str) -> Path:
-    buffer = io.BytesIO()
-    tone = 0.1 * np.sin(np.arange(4800) / 7.0)
-    sf.write(buffer, np.stack([tone, tone], 1), 48000, format="WAV", subtype="PCM_24")
-    audio = buffer.getvalue()
+    audio = encode(tone(1000.0, 0.1, level=0.1))
     manifest = {"schema": SCHEMA, "render_id": name, "audio_sha256": pcm_sha256(load_audio(audio))}
     path = tmp_path / f"{name}.wav"
     path.write_bytes(embed_manifest(audio, "wav", sign_manifest(manifest, private_pem)))

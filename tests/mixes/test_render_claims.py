@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from portal.audit.models import AuditEntry
@@ -16,19 +15,9 @@ from portal.jobs.services import job_claim, job_execute, jobs_sweep
 from portal.mixes import rendering, services
 from portal.mixes.models import Mix, MixStem, RenderStatus
 from tests.factories.stems import vault_of
+from tests.helpers.storage import mix_outputs
 
 REQUEST = {"duration_s": 10, "mood": "calm", "seed": 7}
-
-
-def _stored_names(mix: Mix) -> list[str]:
-    names: list[str] = []
-    for folder in ("mixes", "mixes/tmp"):
-        try:
-            _, files = default_storage.listdir(folder)
-        except FileNotFoundError:
-            continue
-        names += [f"{folder}/{name}" for name in files if name.startswith(str(mix.pk))]
-    return names
 
 
 def _sweep_and_claim_again(job_id: int) -> None:
@@ -80,7 +69,7 @@ def test_a_render_whose_claim_was_lost_stores_nothing(
     mix.refresh_from_db()
     assert mix.status == RenderStatus.RENDERING  # what the second worker found and keeps
     assert not mix.audio and mix.manifest == {} and mix.audio_sha256 == ""
-    assert _stored_names(mix) == []  # not the output, not its temporary file
+    assert mix_outputs(mix.pk) == []  # not the output, not its temporary file
     assert not MixStem.objects.filter(mix=mix).exists()
     assert not AuditEntry.objects.filter(action="mix.rendered", subject=f"mix:{mix.pk}").exists()
     job = Job.objects.get(pk=job_id)
@@ -95,7 +84,7 @@ def test_a_render_whose_claim_was_lost_stores_nothing(
     mix.refresh_from_db()
     assert mix.status == RenderStatus.DONE, mix.error
     assert "written_by" not in mix.manifest
-    assert _stored_names(mix) == [f"mixes/{mix.pk}.wav"]
+    assert mix_outputs(mix.pk) == [f"mixes/{mix.pk}.wav"]
     assert AuditEntry.objects.filter(action="mix.rendered", subject=f"mix:{mix.pk}").count() == 1
 
 

@@ -19,20 +19,9 @@ from portal.stems.models import StemStatus
 from renderer.audio import load_audio, pcm_sha256
 from renderer.manifest import extract_manifest, verify_file
 from tests.factories.stems import StemFactory, vault_of
+from tests.helpers.storage import mix_outputs
 
 REQUEST = {"duration_s": 12, "mood": "calm", "hit_points": [4.0], "seed": 3}
-
-
-def _outputs_of(mix: Mix) -> list[str]:
-    """Every stored object named after this mix: final outputs and temporary files."""
-    names: list[str] = []
-    for folder in ("mixes", "mixes/tmp"):
-        try:
-            _, files = default_storage.listdir(folder)
-        except FileNotFoundError:
-            continue
-        names += [f"{folder}/{name}" for name in files if name.startswith(str(mix.pk))]
-    return names
 
 
 def _render(user: Any, run_jobs: Any, **overrides: Any) -> Mix:
@@ -54,7 +43,7 @@ def test_a_render_stores_one_file_whose_signed_manifest_matches_the_database(
     mix = _render(artist, run_jobs)
     assert mix.status == RenderStatus.DONE, mix.error
     assert mix.audio.name == f"mixes/{mix.pk}.wav"
-    assert _outputs_of(mix) == [mix.audio.name]
+    assert mix_outputs(mix.pk) == [mix.audio.name]
     data = _stored_bytes(mix)
     ok, reason = verify_file(data, verification_key_pem())
     assert ok, reason
@@ -140,7 +129,7 @@ def test_running_the_job_again_leaves_one_output_and_one_set_of_rows(
     job_execute(retry.pk)
     mix.refresh_from_db()
     assert mix.status == RenderStatus.DONE
-    assert _outputs_of(mix) == [f"mixes/{mix.pk}.wav"]
+    assert mix_outputs(mix.pk) == [f"mixes/{mix.pk}.wav"]
     assert sorted(MixStem.objects.filter(mix=mix).values_list("stem_id", flat=True)) == sorted(rows)
     ok, reason = verify_file(_stored_bytes(mix), verification_key_pem())
     assert ok, reason
@@ -161,7 +150,7 @@ def _failed_cleanly(mix: Mix, code: str) -> Job:
     assert mix.job is not None
     job = Job.objects.get(pk=mix.job.pk)
     assert job.status == JobStatus.FAILED and job.error_code == code
-    assert _outputs_of(mix) == []
+    assert mix_outputs(mix.pk) == []
     assert not mix.audio and not MixStem.objects.filter(mix=mix).exists()
     return job
 

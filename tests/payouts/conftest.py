@@ -118,6 +118,20 @@ def closed_period(db: None) -> str:
     return PERIOD
 
 
+@pytest.fixture
+def payable_artist(stripe_server: StripeTestServer, closed_period: str) -> Any:
+    """`payable_artist(user, amount)`: onboard the user on Stripe and give them `amount` payable,
+    on a platform whose Stripe balance can pay every artist of the test."""
+    stripe_server.set_balance("usd", 1_000_000)
+
+    def make(user: Any, amount: int) -> Any:
+        onboard(stripe_server, user)
+        fund(user, amount)
+        return user
+
+    return make
+
+
 def fund(artist: Any, amount: int, *, reference: str = "", currency: str = "usd") -> None:
     """Give an artist a payable balance: a balanced posting from the platform."""
     from portal.royalties import ledger

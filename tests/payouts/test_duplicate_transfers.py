@@ -17,16 +17,14 @@ from portal.payouts import stripe_gateway
 from portal.payouts.models import Payout, PayoutStatus, StripeEvent
 from portal.payouts.services import runs
 from portal.payouts.stripe_gateway import TransferInfo
-from tests.payouts.conftest import PERIOD, fund, ledger_balanced, onboard, paid, payable
+from tests.payouts.conftest import PERIOD, ledger_balanced, paid, payable
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paid_payout(stripe_server: Any, artist: Any, closed_period: str) -> Payout:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 2_500)
+def paid_payout(artist: Any, payable_artist: Any) -> Payout:
+    payable_artist(artist, 2_500)
     runs.payout_run(period=PERIOD)
     payout = Payout.objects.get()
     assert payout.status == PayoutStatus.PAID

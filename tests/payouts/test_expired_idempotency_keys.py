@@ -19,10 +19,8 @@ from portal.payouts.models import ConnectedAccount, Payout, PayoutStatus
 from portal.payouts.services import onboarding, runs
 from tests.payouts.conftest import (
     PERIOD,
-    fund,
     in_flight,
     ledger_balanced,
-    onboard,
     paid,
     payable,
 )
@@ -33,10 +31,8 @@ HOUR = 3600
 
 
 @pytest.fixture
-def funded_artist(stripe_server: Any, artist: Any, closed_period: str) -> Any:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 3_000)
+def funded_artist(artist: Any, payable_artist: Any) -> Any:
+    payable_artist(artist, 3_000)
     return artist
 
 

@@ -17,12 +17,9 @@ ARTISTS = {"artist", "other_artist", "outsider"}
 
 
 @pytest.fixture
-def paid_run(stripe_server: Any, artist: Any, other_artist: Any, closed_period: str) -> PayoutRun:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    onboard(stripe_server, other_artist)
-    fund(artist, 2_000)
-    fund(other_artist, 3_000)
+def paid_run(artist: Any, other_artist: Any, payable_artist: Any) -> PayoutRun:
+    payable_artist(artist, 2_000)
+    payable_artist(other_artist, 3_000)
     return runs.payout_run(period=PERIOD)
 
 
@@ -97,11 +94,9 @@ def test_an_app_credential_of_the_artist_cannot_list_their_payouts(
 
 
 def test_the_staff_button_runs_payouts_in_a_job(
-    stripe_server: Any, staff: Any, artist: Any, closed_period: str, client_for: Any, run_jobs: Any
+    staff: Any, artist: Any, client_for: Any, run_jobs: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 4_200)
+    payable_artist(artist, 4_200)
     browser = client_for(staff)
     runs_page = browser.get("/payouts/runs/").content.decode()
     assert PERIOD in runs_page

@@ -24,12 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def two_artists(stripe_server: Any, artist: Any, other_artist: Any, closed_period: str) -> Any:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    onboard(stripe_server, other_artist)
-    fund(artist, 2_500)
-    fund(other_artist, 1_500)
+def two_artists(artist: Any, other_artist: Any, payable_artist: Any) -> Any:
+    payable_artist(artist, 2_500)
+    payable_artist(other_artist, 1_500)
     return artist, other_artist
 
 
@@ -64,11 +61,9 @@ def test_a_run_pays_each_eligible_artist_once_with_the_period_as_transfer_group(
 
 
 def test_a_balance_below_the_threshold_carries_forward(
-    stripe_server: Any, artist: Any, closed_period: str
+    stripe_server: Any, artist: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 999)
+    payable_artist(artist, 999)
 
     runs.payout_run(period=PERIOD)
 
@@ -106,11 +101,9 @@ def test_a_rerun_pays_nobody_twice(stripe_server: Any, two_artists: Any) -> None
 
 
 def test_an_injected_500_leaves_the_payout_in_flight_and_a_rerun_pays_it_once(
-    stripe_server: Any, artist: Any, closed_period: str
+    stripe_server: Any, artist: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 2_000)
+    payable_artist(artist, 2_000)
     stripe_server.fail_next("POST", "/v1/transfers", status=500)
 
     run = runs.payout_run(period=PERIOD)
@@ -134,11 +127,9 @@ def test_an_injected_500_leaves_the_payout_in_flight_and_a_rerun_pays_it_once(
 
 
 def test_a_rate_limit_is_retried_on_the_next_run(
-    stripe_server: Any, artist: Any, closed_period: str
+    stripe_server: Any, artist: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 2_000)
+    payable_artist(artist, 2_000)
     stripe_server.rate_limit_next("POST", "/v1/transfers")
 
     runs.payout_run(period=PERIOD)
@@ -150,11 +141,9 @@ def test_a_rate_limit_is_retried_on_the_next_run(
 
 
 def test_a_timeout_after_stripe_applied_the_transfer_then_a_rerun_leaves_exactly_one(
-    stripe_server: Any, artist: Any, closed_period: str
+    stripe_server: Any, artist: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 3_000)
+    payable_artist(artist, 3_000)
     stripe_server.delay_next("POST", "/v1/transfers", seconds=3, after_apply=True)
 
     runs.payout_run(period=PERIOD)
@@ -175,11 +164,9 @@ def test_a_timeout_after_stripe_applied_the_transfer_then_a_rerun_leaves_exactly
 
 
 def test_a_lost_response_is_settled_by_the_transfer_created_webhook(
-    stripe_server: Any, artist: Any, closed_period: str, deliver: Any, run_jobs: Any
+    stripe_server: Any, artist: Any, deliver: Any, run_jobs: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 3_000)
+    payable_artist(artist, 3_000)
     stripe_server.delay_next("POST", "/v1/transfers", seconds=3, after_apply=True)
     runs.payout_run(period=PERIOD)
     [event] = stripe_server.events("transfer.created")
@@ -287,11 +274,9 @@ def test_a_run_interrupted_at_any_transfer_then_rerun_pays_each_artist_exactly_o
 
 
 def test_a_reversal_webhook_returns_the_amount_to_payable_once(
-    stripe_server: Any, artist: Any, closed_period: str, deliver: Any, run_jobs: Any
+    stripe_server: Any, artist: Any, deliver: Any, run_jobs: Any, payable_artist: Any
 ) -> None:
-    stripe_server.set_balance("usd", 1_000_000)
-    onboard(stripe_server, artist)
-    fund(artist, 2_500)
+    payable_artist(artist, 2_500)
     runs.payout_run(period=PERIOD)
     payout = Payout.objects.get()
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from renderer.validate import AudioRejected, validate_filename, validate_upload
-from tests.factories.audio import encode, tone
+from tests.factories.audio import WAV_VARIANTS, encode, tone, wav_variant
 
 MB = 1_000_000
 
@@ -165,3 +165,22 @@ def test_bad_filenames_are_rejected(name):
 
 def test_ordinary_filename_is_kept():
     assert validate_filename(" My Take (final).wav ") == "My Take (final).wav"
+
+
+# --- WAV header variants (issue 18: they passed here, then stem_submit refused them) --------
+
+
+@pytest.mark.parametrize("label", WAV_VARIANTS)
+def test_extensible_and_float_wavs_are_accepted_as_wav(label):
+    data = wav_variant(tone(), label)
+    audio = validate_upload(data, filename="take.wav", kind="stem", max_bytes=50 * MB)
+    # The container, not libsndfile's "WAVEX": everything downstream treats it as a WAV.
+    assert audio.format == "WAV"
+    assert audio.wave is not None and audio.wave.linear
+    assert audio.frames == 96000 and audio.channels == 2
+
+
+def test_an_extensible_wav_carrying_mp3_is_refused_as_lossy():
+    data = bytearray(encode(tone(), fmt="WAVEX", subtype="PCM_24"))
+    struct.pack_into("<H", data, data.index(b"fmt ") + 8 + 24, 0x0055)  # SubFormat: MP3
+    assert _rejected(bytes(data)).code == "lossy_format"

@@ -3,16 +3,13 @@ a curator claims, listens, reads the evidence and decides, and the artist sees t
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -20,9 +17,9 @@ from portal.review.models import Decision, Notification, ReasonTemplate
 from portal.stems.models import Stem, StemStatus
 from portal.stems.services.licenses import license_template_publish
 from portal.stems.services.submission import stem_submit
+from tests.factories.audio import encode, tone_loop
 
 pytestmark = pytest.mark.django_db
-RATE = 48000
 
 
 @pytest.fixture(autouse=True)
@@ -46,29 +43,10 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     reset_indexes()
 
 
-def _take(seed: int, seconds: float = 4.0) -> bytes:
-    """A plucked, slightly noisy stereo phrase: unique per seed, clean enough to pass checks."""
-    rng = np.random.default_rng(seed)
-    frames = int(seconds * RATE)
-    out = np.zeros(frames)
-    for start in np.arange(0.0, seconds, 0.25):
-        freq = 110.0 * 2 ** (rng.integers(0, 24) / 12)
-        begin = int(start * RATE)
-        length = min(frames - begin, int(0.5 * RATE))
-        t = np.arange(length) / RATE
-        note = sum(np.sin(2 * np.pi * freq * k * t) / k for k in (1, 2, 3))
-        out[begin : begin + length] += note * np.exp(-t * 6.0)
-    out += 0.02 * rng.standard_normal(frames)
-    out *= 0.4 / np.max(np.abs(out))
-    buffer = io.BytesIO()
-    sf.write(buffer, np.stack([out, out * 0.9], axis=1), RATE, format="WAV", subtype="PCM_24")
-    return buffer.getvalue()
-
-
 def _contribute(artist: Any, title: str, seed: int) -> Stem:
     [stem] = stem_submit(
         artist=artist,
-        files=[SimpleUploadedFile(f"{title}.wav", _take(seed))],
+        files=[SimpleUploadedFile(f"{title}.wav", encode(tone_loop(seed=seed)))],
         metadata=[
             {
                 "title": title,

@@ -4,7 +4,11 @@ from typing import Any
 
 import pytest
 
-from tests.factories.royalties import MIX_CREATED, REPORTED, PlayedMixFactory, PlayedStemFactory
+from tests.factories.royalties import (
+    REPORTED,
+    EarlyMixFactory,
+    PlayedStemFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,9 +31,7 @@ def stem(artist: Any) -> Any:
 @pytest.fixture
 def mix(stem: Any, client_app: Any) -> Any:
     """A 60 s mix of one stem credited wholly to `artist`, requested by `client_app`."""
-    return PlayedMixFactory(
-        stems=[stem], even_seconds=60, client_app=client_app, created_at=MIX_CREATED
-    )
+    return EarlyMixFactory(stems=[stem], even_seconds=60, client_app=client_app)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from portal.royalties.held import held_overview
 from portal.royalties.models import Period, Play
 from portal.royalties.periods import month_of, previous_month
 from portal.royalties.verification import period_verify
-from tests.factories.royalties import MIX_CREATED, PlayedMixFactory, PlayedStemFactory
+from tests.factories.royalties import EarlyMixFactory, PlayedMixFactory, PlayedStemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,8 @@ def test_the_demo_closes_last_month_over_the_demo_mixes_once(
     artist: Any, other_artist: Any, staff: Any, demo_app: Any
 ) -> None:
     a, b = PlayedStemFactory(artist=artist), PlayedStemFactory(artist=other_artist)
-    PlayedMixFactory(stems=[a, b], even_seconds=90, client_app=demo_app, created_at=MIX_CREATED)
-    PlayedMixFactory(stems=[b], even_seconds=45, client_app=demo_app, created_at=MIX_CREATED)
+    EarlyMixFactory(stems=[a, b], even_seconds=90, client_app=demo_app)
+    EarlyMixFactory(stems=[b], even_seconds=45, client_app=demo_app)
     PlayedMixFactory(
         stems=[a], even_seconds=60
     )  # requested on the web, by no app: the demo's plays never touch it

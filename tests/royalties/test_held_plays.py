@@ -14,8 +14,7 @@ from portal.royalties.models import Period, Play, PlayRelease
 from portal.royalties.services import period_close
 from tests.factories.royalties import (
     MARCH_WINDOW_PASSED,
-    MIX_CREATED,
-    PlayedMixFactory,
+    EarlyMixFactory,
     PlayedStemFactory,
     event,
     ingest,
@@ -31,11 +30,10 @@ API = "/api/v1/royalties/held/"
 def month(artist: Any, client_app: Any) -> dict[str, Any]:
     """March: ten people, a looping bot (15 plays) and a listener on two devices (2 plays,
     the second overlapping)."""
-    mix = PlayedMixFactory(
+    mix = EarlyMixFactory(
         stems=[PlayedStemFactory(artist=artist, title="Tide")],
         even_seconds=180,
         client_app=client_app,
-        created_at=MIX_CREATED,
     )
     people = [
         event(mix, started_at=DAY + timedelta(hours=i), ms_played=100_000, listener=f"p{i}")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portal.royalties.models import Play, PlayReason
 from portal.royalties.services import period_close
-from tests.factories.royalties import MIX_CREATED, PlayedMixFactory, event
+from tests.factories.royalties import EarlyMixFactory, event
 
 URL = "/api/v1/plays/"
 PAST = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
@@ -88,13 +88,7 @@ def test_a_future_start_is_rejected_but_clock_skew_of_a_minute_is_not(
 def test_a_non_object_event_and_a_mix_not_yet_rendered_are_rejected(
     player: Any, stem: Any, client_app: Any
 ) -> None:
-    queued = PlayedMixFactory(
-        stems=[stem],
-        even_seconds=60,
-        status="queued",
-        client_app=client_app,
-        created_at=MIX_CREATED,
-    )
+    queued = EarlyMixFactory(stems=[stem], even_seconds=60, status="queued", client_app=client_app)
     response = post(player, ["hello", event(queued, started_at=PAST, ms_played=40_000)])
     assert [r["code"] for r in response.json()["rejected"]] == ["invalid_event", "unknown_mix"]
 
@@ -120,12 +114,8 @@ def test_a_repeated_event_within_one_batch_is_a_duplicate(player: Any, mix: Any)
 def test_a_play_qualifies_at_30_seconds_or_the_whole_of_a_shorter_mix(
     player: Any, stem: Any, client_app: Any
 ) -> None:
-    long_mix = PlayedMixFactory(
-        stems=[stem], even_seconds=120, client_app=client_app, created_at=MIX_CREATED
-    )
-    short_mix = PlayedMixFactory(
-        stems=[stem], even_seconds=20, client_app=client_app, created_at=MIX_CREATED
-    )
+    long_mix = EarlyMixFactory(stems=[stem], even_seconds=120, client_app=client_app)
+    short_mix = EarlyMixFactory(stems=[stem], even_seconds=20, client_app=client_app)
     events = [
         event(long_mix, started_at=PAST, ms_played=29_999),
         event(long_mix, started_at=PAST, ms_played=30_000),

@@ -20,8 +20,7 @@ from tests.factories.accounts import UserFactory
 from tests.factories.clients import ClientAppFactory
 from tests.factories.royalties import (
     MARCH_WINDOW_PASSED,
-    MIX_CREATED,
-    PlayedMixFactory,
+    EarlyMixFactory,
     PlayedStemFactory,
     event,
     ingest,
@@ -52,21 +51,19 @@ def close(clock: Any, pool: int = 10_000) -> Any:
 def test_a_farm_on_a_sock_puppet_app_is_held_and_real_listening_takes_the_pool(
     artist: Any, outsider: Any, client_app: Any, clock: Any
 ) -> None:
-    genuine = PlayedMixFactory(
+    genuine = EarlyMixFactory(
         stems=[PlayedStemFactory(artist=artist, title="Rain")],
         even_seconds=120,
         client_app=client_app,
-        created_at=MIX_CREATED,
     )
     ingest(client_app, real_listening(genuine, client_app))
     # mallory's accomplice registers a "radio" (not credited anywhere: no self-play) whose
     # controller starts 20 accounts on mallory's mix at once, every 12 minutes, for 2 hours.
     puppet = ClientAppFactory(owner=UserFactory(username="farmer"), name="Totally real radio")
-    bait = PlayedMixFactory(
+    bait = EarlyMixFactory(
         stems=[PlayedStemFactory(artist=outsider, title="Mallory's loop")],
         even_seconds=120,
         client_app=puppet,
-        created_at=MIX_CREATED,
     )
     farm = [
         event(
@@ -93,11 +90,8 @@ def test_a_farm_on_a_sock_puppet_app_is_held_and_real_listening_takes_the_pool(
 def test_a_looping_bot_is_held_by_threshold_hugging(
     artist: Any, client_app: Any, clock: Any
 ) -> None:
-    mix = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=180,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    mix = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=180, client_app=client_app
     )
     people = real_listening(mix, client_app, n=10)
     bot = [
@@ -118,17 +112,11 @@ def test_one_listener_id_on_two_apps_is_two_listeners(
     artist: Any, developer: Any, client_app: Any, clock: Any
 ) -> None:
     other = ClientAppFactory(owner=developer, name="Second game")
-    ours = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    ours = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=client_app
     )
-    theirs = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=other,
-        created_at=MIX_CREATED,
+    theirs = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=other
     )
     ingest(client_app, [event(ours, started_at=DAY, ms_played=120_000, listener="user-1")])
     ingest(other, [event(theirs, started_at=DAY, ms_played=120_000, listener="user-1")])
@@ -147,11 +135,10 @@ def test_self_play_is_recomputed_at_the_close_whatever_its_row_says(
     # mallory plays her own stem through her own app; someone (or a bug) later flips the
     # stored mark to "counted": the close decides from the app's owner and the manifest.
     own_app = ClientAppFactory(owner=outsider, name="Mallory's player")
-    mine = PlayedMixFactory(
+    mine = EarlyMixFactory(
         stems=[PlayedStemFactory(artist=outsider), PlayedStemFactory(artist=artist)],
         even_seconds=60,
         client_app=own_app,
-        created_at=MIX_CREATED,
     )
     plays = [
         event(mine, started_at=DAY + timedelta(minutes=2 * i), ms_played=60_000, listener=f"l{i}")
@@ -171,11 +158,8 @@ def test_self_play_is_recomputed_at_the_close_whatever_its_row_says(
 def test_verify_finds_a_held_mark_changed_after_the_close(
     artist: Any, client_app: Any, clock: Any
 ) -> None:
-    mix = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    mix = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=client_app
     )
     first = event(mix, started_at=DAY, ms_played=120_000, listener="two-devices")
     second = event(
@@ -193,11 +177,8 @@ def test_verify_finds_a_held_mark_changed_after_the_close(
 def test_a_released_play_counts_and_verify_reproduces_it(
     artist: Any, client_app: Any, clock: Any, staff: Any
 ) -> None:
-    mix = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    mix = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=client_app
     )
     first = event(mix, started_at=DAY, ms_played=120_000, listener="dj")
     second = event(mix, started_at=DAY + timedelta(seconds=20), ms_played=100_000, listener="dj")
@@ -224,17 +205,11 @@ def test_an_apps_usual_volume_comes_from_earlier_months(
 ) -> None:
     settings.ROYALTIES_SPIKE_FLOOR = 20  # a small app: 100 plays a day before it is held
     new_app = ClientAppFactory(owner=developer, name="Launched in March")
-    old_mix = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    old_mix = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=client_app
     )
-    new_mix = PlayedMixFactory(
-        stems=[PlayedStemFactory(artist=artist)],
-        even_seconds=120,
-        client_app=new_app,
-        created_at=MIX_CREATED,
+    new_mix = EarlyMixFactory(
+        stems=[PlayedStemFactory(artist=artist)], even_seconds=120, client_app=new_app
     )
     # February: the established app had 60 counted plays a day for two weeks.
     clock.set(datetime(2024, 3, 1, 12, tzinfo=UTC))

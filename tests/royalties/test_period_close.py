@@ -15,8 +15,7 @@ from portal.royalties.models import AllocationLine, Period, Play, PlayReason
 from portal.royalties.services import period_close
 from tests.factories.royalties import (
     MARCH_WINDOW_PASSED,
-    MIX_CREATED,
-    PlayedMixFactory,
+    EarlyMixFactory,
     PlayedStemFactory,
     event,
 )
@@ -31,11 +30,8 @@ def two_artist_mix(artist: Any, other_artist: Any, client_app: Any) -> tuple[Any
     """60 s: alice's drums at 75 % of every second, bob's bass at 25 %; requested by the app."""
     drums = PlayedStemFactory(artist=artist, title="Drums")
     bass = PlayedStemFactory(artist=other_artist, title="Bass")
-    mix = PlayedMixFactory(
-        stems=[drums, bass],
-        seconds=[{drums: 0.75, bass: 0.25}] * 60,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    mix = EarlyMixFactory(
+        stems=[drums, bass], seconds=[{drums: 0.75, bass: 0.25}] * 60, client_app=client_app
     )
     return mix, drums, bass
 
@@ -88,9 +84,7 @@ def test_a_stems_share_is_split_among_its_credited_artists(
     artist: Any, other_artist: Any, client_app: Any, ingest: Any, clock: Any
 ) -> None:
     duet = PlayedStemFactory(artist=artist, credits=[(artist, 7000), (other_artist, 3000)])
-    mix = PlayedMixFactory(
-        stems=[duet], seconds=[{duet: 1.0}] * 40, client_app=client_app, created_at=MIX_CREATED
-    )
+    mix = EarlyMixFactory(stems=[duet], seconds=[{duet: 1.0}] * 40, client_app=client_app)
     ingest([event(mix, started_at=DAY, ms_played=40_000)])
     clock.set(MARCH_WINDOW_PASSED)
     period_close(month="2024-03", pool_minor=999, currency="usd", actor=None)

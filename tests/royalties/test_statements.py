@@ -15,8 +15,7 @@ from portal.royalties.services import period_close, plays_ingest
 from tests.factories.clients import ClientAppFactory
 from tests.factories.royalties import (
     MARCH_WINDOW_PASSED,
-    MIX_CREATED,
-    PlayedMixFactory,
+    EarlyMixFactory,
     PlayedStemFactory,
     event,
 )
@@ -31,17 +30,13 @@ def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> dict[
     kick = PlayedStemFactory(artist=artist, title="Kick")
     pad = PlayedStemFactory(artist=artist, title="Pad")
     keys = PlayedStemFactory(artist=other_artist, title="Keys")
-    first = PlayedMixFactory(
-        stems=[kick, keys],
-        seconds=[{kick: 0.7, keys: 0.3}] * 40,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    first = EarlyMixFactory(
+        stems=[kick, keys], seconds=[{kick: 0.7, keys: 0.3}] * 40, client_app=client_app
     )
-    second = PlayedMixFactory(
+    second = EarlyMixFactory(
         stems=[pad, keys],
         seconds=[{pad: 0.5, keys: 0.5}] * 20 + [{pad: 1.0}] * 20,
         client_app=client_app,
-        created_at=MIX_CREATED,
     )
     events = [
         event(
@@ -227,11 +222,8 @@ def test_the_csv_neutralises_titles_and_names_a_spreadsheet_would_evaluate(
     ArtistProfile.objects.update_or_create(user=artist, defaults={"display_name": "-2+3"})
     link = PlayedStemFactory(artist=artist, title='=HYPERLINK("http://evil","x")')
     total = PlayedStemFactory(artist=artist, title="@SUM(1)")
-    mix = PlayedMixFactory(
-        stems=[link, total],
-        seconds=[{link: 0.5, total: 0.5}] * 40,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    mix = EarlyMixFactory(
+        stems=[link, total], seconds=[{link: 0.5, total: 0.5}] * 40, client_app=client_app
     )
     events = [
         event(mix, started_at=DAY + timedelta(minutes=i), ms_played=40_000, listener=f"l{i}")
@@ -263,15 +255,10 @@ def test_a_statement_counts_the_held_plays_of_the_artists_mixes_by_rule(
     app = ClientAppFactory(owner=UserFactory(username="studio"), name="Beat game")
     alices = PlayedStemFactory(artist=artist, title="Alice loop")
     bobs = PlayedStemFactory(artist=other_artist, title="Bob loop")
-    shared = PlayedMixFactory(
-        stems=[alices, bobs],
-        seconds=[{alices: 0.5, bobs: 0.5}] * 120,
-        client_app=app,
-        created_at=MIX_CREATED,
+    shared = EarlyMixFactory(
+        stems=[alices, bobs], seconds=[{alices: 0.5, bobs: 0.5}] * 120, client_app=app
     )
-    bob_only = PlayedMixFactory(
-        stems=[bobs], seconds=[{bobs: 1.0}] * 120, client_app=app, created_at=MIX_CREATED
-    )
+    bob_only = EarlyMixFactory(stems=[bobs], seconds=[{bobs: 1.0}] * 120, client_app=app)
     people = [
         event(shared, started_at=DAY + timedelta(hours=i), ms_played=90_000, listener=f"p{i}")
         for i in range(5)

@@ -14,8 +14,7 @@ from portal.royalties.services import period_close, plays_ingest
 from portal.royalties.verification import period_verify
 from tests.factories.royalties import (
     MARCH_WINDOW_PASSED,
-    MIX_CREATED,
-    PlayedMixFactory,
+    EarlyMixFactory,
     PlayedStemFactory,
     event,
 )
@@ -29,18 +28,14 @@ def closed(artist: Any, other_artist: Any, client_app: Any, clock: Any) -> str:
     a = PlayedStemFactory(artist=artist, title="Kick")
     b = PlayedStemFactory(artist=other_artist, title="Keys")
     shared = PlayedStemFactory(artist=artist, credits=[(artist, 5000), (other_artist, 5000)])
-    first = PlayedMixFactory(
-        stems=[a, b],
-        seconds=[{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30,
-        client_app=client_app,
-        created_at=MIX_CREATED,
+    first = EarlyMixFactory(
+        stems=[a, b], seconds=[{a: 0.6, b: 0.4}] * 30 + [{b: 1.0}] * 30, client_app=client_app
     )
-    second = PlayedMixFactory(
+    second = EarlyMixFactory(
         stems=[a, shared],
         seconds=[{a: 0.333333, shared: 0.666667}] * 45,
         duration_ms=44_500,
         client_app=client_app,
-        created_at=MIX_CREATED,
     )
     events = [
         event(

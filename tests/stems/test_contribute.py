@@ -111,9 +111,7 @@ def _wav_with_lying_data_size() -> bytes:
 
 
 def _lossy(fmt: str, subtype: str) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, tone_loop(seed=8), RATE, format=fmt, subtype=subtype)
-    return buffer.getvalue()
+    return encode(tone_loop(seed=8), RATE, fmt=fmt, subtype=subtype)
 
 
 def _nan_wav() -> bytes:
@@ -317,12 +315,11 @@ def test_the_same_pcm_rewrapped_as_flac_is_refused_naming_when_it_was_submitted(
     (first,) = submit(other_artist, upload(wav, "orig.wav"))
     # Re-wrap losslessly, as a converter would: the same integer samples in a FLAC container.
     pcm, rate = sf.read(io.BytesIO(wav), dtype="int32")
-    flac = io.BytesIO()
-    sf.write(flac, pcm, rate, format="FLAC", subtype="PCM_24")
-    assert flac.getvalue() != wav
+    flac = encode(pcm, rate, fmt="FLAC")
+    assert flac != wav
     before = stored_files()
     with pytest.raises(ApplicationError) as caught:
-        submit(artist, upload(flac.getvalue(), "renamed.flac"))
+        submit(artist, upload(flac, "renamed.flac"))
     assert caught.value.status == 409 and caught.value.code == "duplicate"
     assert "already submitted by another artist" in caught.value.message
     assert f"{first.created_at:%Y-%m-%d}" in caught.value.message

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import struct
 
 import numpy as np
-import soundfile as sf
 
 from portal.stems.evidence import explained_share, read_tags
 from renderer.audio import Audio
+from tests.factories.audio import encode
 
 
 def _chunk(chunk_id: bytes, body: bytes, fmt: str) -> bytes:
     return chunk_id + struct.pack(fmt, len(body)) + body + (b"\x00" if len(body) & 1 else b"")
 
 
-def _wav() -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, np.zeros((100, 1), np.float32), 44100, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
 def test_riff_info_tags_after_an_odd_sized_chunk_are_read():
-    wav = _wav()
+    wav = encode(np.zeros((100, 1), np.float32), 44100, subtype="PCM_16")
     info = b"INFO" + _chunk(b"INAM", b"Loop\x00", "<I") + _chunk(b"ISFT", b"Suno v4", "<I")
     extra = _chunk(b"odd ", b"abc", "<I") + _chunk(b"LIST", info, "<I")
     body = wav[12:] + extra

@@ -9,21 +9,28 @@ from django.db import IntegrityError, transaction
 
 from portal.core.errors import ApplicationError
 from portal.stems.models import RenderedAudio
-from renderer.fingerprint import fingerprint
+from renderer.fingerprint import Fingerprint, fingerprint
 
 
 def rendered_audio_register(
-    *, key: str, samples: npt.NDArray[np.float32], sample_rate: int, audio_name: str = ""
+    *,
+    key: str,
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    audio_name: str = "",
+    fingerprinted: Fingerprint | None = None,
 ) -> RenderedAudio:
     """Fingerprint a render and add it to the self-output index. Idempotent on `key`: the
     renderer calls this after every render, and a retried render registers nothing twice.
-    `audio_name` is where the render's file is stored (to recompute an old-format fingerprint)."""
+    `audio_name` is where the render's file is stored (to recompute an old-format fingerprint).
+    `fingerprinted` is the samples' fingerprint if the caller computed it already: the render
+    job does, before it takes the locks under which it registers the stored render."""
     existing = RenderedAudio.objects.filter(key=key).first()
     if existing is not None:
         return existing
     if not key or len(key) > 64:
         raise ApplicationError("invalid_key", "A rendered audio key has 1 to 64 characters.")
-    fp = fingerprint(np.asarray(samples, dtype=np.float32), int(sample_rate))
+    fp = fingerprinted or fingerprint(np.asarray(samples, dtype=np.float32), int(sample_rate))
     try:
         with transaction.atomic():
             return RenderedAudio.objects.create(

@@ -104,7 +104,11 @@ def _prepare_file(upload: Any, metadata: dict[str, Any], *, label: str) -> _Prep
         raise ApplicationError(
             exc.code, f"{name}: {exc.message}", fields={"files": [exc.message]}, status=status
         ) from None
-    if audio.format not in EXTENSIONS:  # validate_upload only passes these, but be explicit
+    # validate_upload only passes these, but be explicit. A WAV is judged by what its fmt chunk
+    # holds (renderer.dsp.chunks.read_wave_format, the reader validate_upload used), never by
+    # libsndfile's name for its header: a WAVE_FORMAT_EXTENSIBLE 24-bit file is a WAV.
+    wave = audio.wave
+    if audio.format not in EXTENSIONS or (audio.format == "WAV" and not (wave and wave.linear)):
         raise ApplicationError("unsupported_container", f"{filename}: send WAV, FLAC or AIFF.")
     return _Prepared(
         upload=upload,
