@@ -84,6 +84,9 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     # With a broker (workers elsewhere) the machines must share the manifest signing key too.
     env["BROKER_URL"] = env.get("BROKER_URL") or "redis://127.0.0.1:6379/0"
     env["STEMVAULT_SIGNING_KEY"] = str(tmp_path / "signing.pem")
+    # ...and Content Credentials need a configured certificate chain.
+    env["C2PA_CERT_CHAIN_PEM"] = str(tmp_path / "c2pa-chain.pem")
+    env["C2PA_PRIVATE_KEY_PEM"] = str(tmp_path / "c2pa-key.pem")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
