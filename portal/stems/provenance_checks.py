@@ -28,7 +28,7 @@ from portal.stems.fingerprint_indexes import (
     stem_matches,
     stem_matches_among,
 )
-from portal.stems.models import CheckName, Stem, StemStatus, Verdict
+from portal.stems.models import CheckName, RenderedAudio, Stem, StemStatus, Verdict
 from renderer.audio import Audio
 from renderer.fingerprint import Fingerprint, Match
 from renderer.validate import load_upload
@@ -97,6 +97,7 @@ class NearDuplicates:
     result: CheckResult
     same_sound: set[int]  # ids of the stems judged the same sound (containment skips them)
     later: list[Stem]  # stems submitted after this one that matched it: theirs to answer for
+    copies: dict[int, int]  # the same-sound stems' matched landmarks (the self-output guard's)
 
 
 def check_near_duplicate(
@@ -149,6 +150,7 @@ def check_near_duplicate(
     compared = indexed_stems()
     evidence: dict[str, Any] = {"compared": compared, "matches": duplicates}
     ids = {d["stem_id"] for d in duplicates}
+    copies = {d["stem_id"]: d["matched_hashes"] for d in duplicates}
     if worst == Verdict.FAIL:
         first = next(d for d in duplicates if not d["same_artist"])
         # The artist reads this (and the rejection reason made of it): another artist's stem
@@ -167,7 +169,7 @@ def check_near_duplicate(
     else:
         summary = f"No near-copy of it among the {compared} fingerprinted stems."
     result = CheckResult(CheckName.NEAR_DUPLICATE, worst, summary, evidence)
-    return NearDuplicates(result, ids, later)
+    return NearDuplicates(result, ids, later, copies)
 
 
 def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResult:
@@ -198,17 +200,57 @@ def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResul
     )
 
 
-def check_self_output(fp: Fingerprint) -> CheckResult:
-    found = render_matches(fp)
+# A render match is left to the near-duplicate check when the upload copies one of the
+# render's stems and the render explains at most this many times the landmarks that stem does:
+# the render itself (the stem with the rest of the mix) explains many more than its stem alone.
+RENDER_EXPLAINED_BY_STEM = 1.5
+
+
+def check_self_output(
+    fp: Fingerprint,
+    *,
+    copies: dict[int, int] | None = None,
+    found: list[tuple[Match, RenderedAudio]] | None = None,
+) -> CheckResult:
+    """Is the upload (an excerpt of) audio the platform rendered? `copies` maps the stems the
+    near-duplicate check found the upload to be a copy of to their matched landmarks; `found`
+    is render_matches(fp), when the caller looked already.
+
+    The guard answers for the render itself, not for audio that merely shares a stem with it: a
+    copy of a vault stem also matches every preview that stem sounds in, and is reported by the
+    near-duplicate check as a copy of that stem (a match here is explained by a stem when the
+    render's manifest lists it and the render explains not much more than the stem does)."""
+    copies = copies or {}
+    found = render_matches(fp) if found is None else found
     compared = indexed_renders()
-    if not found:
+    own: list[tuple[Match, RenderedAudio]] = []
+    explained: list[dict[str, Any]] = []
+    for match, row in found:
+        via = [
+            pk
+            for pk in row.stem_ids or []
+            if pk in copies and match.matched_hashes <= RENDER_EXPLAINED_BY_STEM * copies[pk]
+        ]
+        if via:
+            explained.append(
+                {"rendered": row.key, "matched_hashes": match.matched_hashes, "stem_ids": via}
+            )
+        else:
+            own.append((match, row))
+    if not own:
+        summary = f"It matches none of the {compared} mixes the platform has rendered."
+        if explained:
+            summary = (
+                f"It matches {len(explained)} of the {compared} mixes the platform has rendered "
+                "only through a stem it copies, which the near-duplicate check reports."
+            )
         return CheckResult(
             CheckName.SELF_OUTPUT,
             Verdict.PASS,
-            f"It matches none of the {compared} mixes the platform has rendered.",
-            {"compared": compared},
+            summary,
+            {"compared": compared, "explained_by_stems": explained},
         )
-    match, row = found[0]
+    match, row = own[0]
     return CheckResult(
         CheckName.SELF_OUTPUT,
         Verdict.FAIL,
@@ -224,8 +266,9 @@ def check_self_output(fp: Fingerprint) -> CheckResult:
                     "upload_offset_s": round(m.query_offset_s, 3),
                     "render_offset_s": round(m.item_offset_s, 3),
                 }
-                for m, r in found
+                for m, r in own
             ],
+            "explained_by_stems": explained,
         },
     )
 

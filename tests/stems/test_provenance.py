@@ -258,6 +258,59 @@ def test_an_excerpt_of_a_rendered_mix_fails_and_is_rejected(artist, submit, run_
     assert "never ingests its own output" in stem.rejection_reason
 
 
+def _preview_of(stem_audio: np.ndarray) -> np.ndarray:
+    """A preview render: the stem twice over, against another vault stem at the same level."""
+    context = tone_loop(16.0, seed=43, bpm=90)
+    return ((np.concatenate([stem_audio, stem_audio]) + context) * 0.5).astype(np.float32)
+
+
+def test_a_copy_of_a_vault_stem_is_a_copy_of_that_stem_not_platform_output(
+    artist, other_artist, submit, run_jobs
+):
+    from portal.stems.services.rendered_audio import rendered_audio_register
+
+    original = tone_loop(8.0, seed=41)
+    (vault,) = submit(other_artist, upload(encode(original)))
+    vault = processed(vault, run_jobs)
+    Stem.objects.filter(pk=vault.pk).update(status=StemStatus.APPROVED)
+    # Its preview, registered with the stems its manifest lists, matches a copy of it too.
+    rendered_audio_register(
+        key="mix:preview-41", samples=_preview_of(original), sample_rate=RATE, stem_ids=[vault.pk]
+    )
+    (copy,) = submit(artist, upload(mp3_round_trip_wav(original, RATE), "mine.wav"))
+    copy = processed(copy, run_jobs)
+    found = checks(copy)
+    assert found[CheckName.NEAR_DUPLICATE].verdict == Verdict.FAIL
+    assert found[CheckName.NEAR_DUPLICATE].evidence["matches"][0]["stem_id"] == vault.pk
+    own = found[CheckName.SELF_OUTPUT]
+    assert own.verdict == Verdict.PASS
+    assert own.evidence["explained_by_stems"][0]["rendered"] == "mix:preview-41"
+    assert own.evidence["explained_by_stems"][0]["stem_ids"] == [vault.pk]
+    assert copy.status == StemStatus.REJECTED
+    assert "matches a stem already submitted to the vault" in copy.rejection_reason
+    assert "never ingests its own output" not in copy.rejection_reason
+
+
+def test_an_upload_of_the_preview_itself_is_platform_output(artist, other_artist, submit, run_jobs):
+    from portal.stems.services.rendered_audio import rendered_audio_register
+
+    original = tone_loop(8.0, seed=42)
+    (vault,) = submit(other_artist, upload(encode(original)))
+    vault = processed(vault, run_jobs)
+    Stem.objects.filter(pk=vault.pk).update(status=StemStatus.APPROVED)
+    preview = _preview_of(original)
+    rendered_audio_register(
+        key="mix:preview-42", samples=preview, sample_rate=RATE, stem_ids=[vault.pk]
+    )
+    (stem,) = submit(artist, upload(encode(preview * 0.8), "found-this.wav"))
+    stem = processed(stem, run_jobs)
+    own = checks(stem)[CheckName.SELF_OUTPUT]
+    assert own.verdict == Verdict.FAIL
+    assert own.evidence["matches"][0]["rendered"] == "mix:preview-42"
+    assert stem.status == StemStatus.REJECTED
+    assert "never ingests its own output" in stem.rejection_reason
+
+
 def test_registering_the_same_render_twice_is_a_no_op(db):
     from portal.stems.models import RenderedAudio
     from portal.stems.services.rendered_audio import rendered_audio_register

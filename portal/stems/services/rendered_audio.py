@@ -3,6 +3,8 @@ or of an excerpt, is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import numpy.typing as npt
 from django.db import IntegrityError, transaction
@@ -13,11 +15,18 @@ from renderer.fingerprint import fingerprint
 
 
 def rendered_audio_register(
-    *, key: str, samples: npt.NDArray[np.float32], sample_rate: int, audio_name: str = ""
+    *,
+    key: str,
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    audio_name: str = "",
+    stem_ids: Iterable[int] = (),
 ) -> RenderedAudio:
     """Fingerprint a render and add it to the self-output index. Idempotent on `key`: the
     renderer calls this after every render, and a retried render registers nothing twice.
-    `audio_name` is where the render's file is stored (to recompute an old-format fingerprint)."""
+    `audio_name` is where the render's file is stored (to recompute an old-format fingerprint);
+    `stem_ids` the stems audible in it (its manifest's), so that a copy of one of them is
+    reported as a copy of that stem rather than as platform output."""
     existing = RenderedAudio.objects.filter(key=key).first()
     if existing is not None:
         return existing
@@ -31,6 +40,7 @@ def rendered_audio_register(
                 fingerprint=fp.to_bytes(),
                 duration_s=round(fp.duration_s, 6),
                 audio_name=audio_name,
+                stem_ids=sorted({int(i) for i in stem_ids}),
             )
     except IntegrityError:
         return RenderedAudio.objects.get(key=key)
