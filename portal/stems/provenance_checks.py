@@ -20,7 +20,14 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from portal.stems.checks import CheckResult
-from portal.stems.evidence import GENERATORS, explained_share, read_tags
+from portal.stems.evidence import (
+    GENERATORS,
+    NEAR_DUPLICATE_EXPLAINED,
+    NEAR_DUPLICATE_OVERLAP,
+    RENDER_EXPLAINED_BY_STEM,
+    explained_share,
+    read_tags,
+)
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
     indexed_stems,
@@ -30,19 +37,10 @@ from portal.stems.fingerprint_indexes import (
 )
 from portal.stems.models import CheckName, RenderedAudio, Stem, StemStatus, Verdict
 from renderer.audio import Audio
-from renderer.fingerprint import Fingerprint, Match
+from renderer.fingerprint import Fingerprint, Match, conclusive
 from renderer.validate import load_upload
 
 logger = logging.getLogger(__name__)
-
-# A match whose aligned audio accounts for this share of the upload's energy over their overlap
-# is the same sound (transformed); below it the stem is one layer among others. Measured on the
-# corpus: MP3/Ogg round trips, resampling, +-12 dB and 10 dB SNR noise explain >= 0.92; a stem
-# layered under another sound at equal level explains <= 0.62.
-NEAR_DUPLICATE_EXPLAINED = 0.8
-# ...and the overlap must cover at least this share of the upload: a 60 s upload that merely
-# starts with a 5 s vault stem contains it rather than duplicating it.
-NEAR_DUPLICATE_OVERLAP = 0.5
 
 
 def load_stem_audio(stem: Stem) -> tuple[bytes, Audio]:
@@ -80,6 +78,11 @@ def submitted_before(first: Stem, second: Stem) -> bool:
 
 def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
     return {
+        # What `conclusive` weighs: aligned landmarks against the shared ones chance could
+        # stack on one offset, and the overlap they were found in.
+        "shared_hashes": match.shared_hashes,
+        "chance_matched": match.chance_matched,
+        "overlap_s": round(match.overlap_s, 3),
         "stem_id": other.pk,
         "title": other.title,
         "status": other.status,
@@ -134,16 +137,20 @@ def check_near_duplicate(
         if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
             continue  # a layer, not a copy: the containment check speaks to it
         same_artist = other.artist_id == stem.artist_id
+        # Refused only on landmarks an unrelated sound cannot produce (renderer.fingerprint.
+        # conclusive); a resemblance short of that goes to curators with its evidence.
+        sure = conclusive(match)
         duplicates.append(
             _match_evidence(
                 match,
                 other,
                 same_artist=same_artist,
+                conclusive=sure,
                 explained_share=round(share, 3),
                 overlap_share=round(overlap, 3),
             )
         )
-        if not same_artist:
+        if not same_artist and sure:
             worst = Verdict.FAIL
         elif worst == Verdict.PASS:
             worst = Verdict.FLAG
@@ -159,6 +166,13 @@ def check_near_duplicate(
             "It matches a stem already submitted to the vault by another artist "
             f"(the same sound, possibly re-encoded, resampled, trimmed or with noise added; "
             f"match score {first['score']:.2f})."
+        )
+    elif worst == Verdict.FLAG and not all(d["same_artist"] for d in duplicates):
+        first = next(d for d in duplicates if not d["same_artist"])
+        summary = (
+            "It resembles a stem already submitted to the vault by another artist, on too "
+            f"little evidence to call it a copy ({first['matched_hashes']} aligned landmarks, "
+            f"match score {first['score']:.2f}); curators will compare the two."
         )
     elif worst == Verdict.FLAG:
         first = duplicates[0]
@@ -200,10 +214,17 @@ def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResul
     )
 
 
-# A render match is left to the near-duplicate check when the upload copies one of the
-# render's stems and the render explains at most this many times the landmarks that stem does:
-# the render itself (the stem with the rest of the mix) explains many more than its stem alone.
-RENDER_EXPLAINED_BY_STEM = 1.5
+def _render_evidence(match: Match, row: RenderedAudio, *, conclusive: bool) -> dict[str, Any]:
+    return {
+        "rendered": row.key,
+        "conclusive": conclusive,
+        "score": round(match.score, 3),
+        "matched_hashes": match.matched_hashes,
+        "shared_hashes": match.shared_hashes,
+        "chance_matched": match.chance_matched,
+        "upload_offset_s": round(match.query_offset_s, 3),
+        "render_offset_s": round(match.item_offset_s, 3),
+    }
 
 
 def check_self_output(
@@ -212,18 +233,22 @@ def check_self_output(
     copies: dict[int, int] | None = None,
     found: list[tuple[Match, RenderedAudio]] | None = None,
 ) -> CheckResult:
-    """Is the upload (an excerpt of) audio the platform rendered? `copies` maps the stems the
-    near-duplicate check found the upload to be a copy of to their matched landmarks; `found`
-    is render_matches(fp), when the caller looked already.
+    """Is the upload (an excerpt of) audio the platform rendered? `copies` maps the vault stems
+    the upload copies or contains (near-duplicate and containment checks) to their matched
+    landmarks; `found` is render_matches(fp), when the caller looked already.
 
     The guard answers for the render itself, not for audio that merely shares a stem with it: a
     copy of a vault stem also matches every preview that stem sounds in, and is reported by the
     near-duplicate check as a copy of that stem (a match here is explained by a stem when the
-    render's manifest lists it and the render explains not much more than the stem does)."""
+    render's manifest lists it and the render explains not much more than the stem does). An
+    upload that merely holds a vault stem, like a render does, is the containment check's.
+    Past that, it is refused only on conclusive evidence (renderer.fingerprint.conclusive); a
+    weaker match is a flag for curators with its evidence."""
     copies = copies or {}
     found = render_matches(fp) if found is None else found
     compared = indexed_renders()
     own: list[tuple[Match, RenderedAudio]] = []
+    weak: list[tuple[Match, RenderedAudio]] = []
     explained: list[dict[str, Any]] = []
     for match, row in found:
         via = [
@@ -233,10 +258,30 @@ def check_self_output(
         ]
         if via:
             explained.append(
-                {"rendered": row.key, "matched_hashes": match.matched_hashes, "stem_ids": via}
+                {
+                    "rendered": row.key,
+                    "matched_hashes": match.matched_hashes,
+                    "matched_stem_ids": via,
+                }
             )
-        else:
+        elif conclusive(match):
             own.append((match, row))
+        else:  # matches a render, on evidence chance could produce: for curators to hear
+            weak.append((match, row))
+    if not own and weak:
+        match, row = weak[0]
+        return CheckResult(
+            CheckName.SELF_OUTPUT,
+            Verdict.FLAG,
+            f"It resembles a mix the platform rendered ({row.key}, from "
+            f"{match.item_offset_s:.1f} s) on too little evidence to call it platform output "
+            f"({match.matched_hashes} aligned landmarks); curators will listen to both.",
+            {
+                "compared": compared,
+                "matches": [_render_evidence(m, r, conclusive=False) for m, r in weak],
+                "explained_by_stems": explained,
+            },
+        )
     if not own:
         summary = f"It matches none of the {compared} mixes the platform has rendered."
         if explained:
@@ -258,16 +303,8 @@ def check_self_output(
         f"{match.item_offset_s:.1f} s); the platform never ingests its own output.",
         {
             "compared": compared,
-            "matches": [
-                {
-                    "rendered": r.key,
-                    "score": round(m.score, 3),
-                    "matched_hashes": m.matched_hashes,
-                    "upload_offset_s": round(m.query_offset_s, 3),
-                    "render_offset_s": round(m.item_offset_s, 3),
-                }
-                for m, r in own
-            ],
+            "matches": [_render_evidence(m, r, conclusive=True) for m, r in own]
+            + [_render_evidence(m, r, conclusive=False) for m, r in weak],
             "explained_by_stems": explained,
         },
     )

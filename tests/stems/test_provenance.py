@@ -285,7 +285,7 @@ def test_a_copy_of_a_vault_stem_is_a_copy_of_that_stem_not_platform_output(
     own = found[CheckName.SELF_OUTPUT]
     assert own.verdict == Verdict.PASS
     assert own.evidence["explained_by_stems"][0]["rendered"] == "mix:preview-41"
-    assert own.evidence["explained_by_stems"][0]["stem_ids"] == [vault.pk]
+    assert own.evidence["explained_by_stems"][0]["matched_stem_ids"] == [vault.pk]
     assert copy.status == StemStatus.REJECTED
     assert "matches a stem already submitted to the vault" in copy.rejection_reason
     assert "never ingests its own output" not in copy.rejection_reason
