@@ -148,6 +148,7 @@ class Verdict:
     flags: list[str] = field(default_factory=list)  # checks that flagged
     contained: list[str] = field(default_factory=list)  # stems containment found
     renders: list[str] = field(default_factory=list)  # renders self-output matched
+    self_output_refused: bool = False
 
 
 def judge(
@@ -179,7 +180,6 @@ def judge(
             verdict.flags.append("near_duplicate")
     found = [m for m in stems.find_contained(fp, limit=20) if m.key not in copies]
     verdict.contained = [m.key for m in found]
-    copies = {**{m.key: m.matched_hashes for m in found}, **copies}
     if found:
         verdict.flags.append("containment")
     matched: dict[str, Match] = {m.key: m for m in renders.find_contained(fp, limit=5)}
@@ -195,6 +195,7 @@ def judge(
         verdict.renders.append(key)
         if conclusive(m):
             verdict.rejected, verdict.reason = True, verdict.reason or "self_output"
+            verdict.self_output_refused = True
         else:
             verdict.flags.append("self_output")
     return verdict
@@ -280,12 +281,12 @@ def evaluate_half(items: list[Item]) -> HalfResult:
             samples, rate = t_mp3(Clip(v_item.name, v_item.samples, v_item.rate), rng)
             copy = Audio(samples, rate)
             v = judge(copy, fingerprint(samples, rate), stems, by_name, renders, render_stems)
-            # The right reason: refused as a copy of that stem, and no render refused it.
+            # The right reason: refused as a copy of that stem, and not as platform output.
             result.copy_right[v_item.cls].add(
                 v.rejected
                 and v.reason == "near_duplicate"
                 and v_item.name in v.near
-                and not v.renders
+                and not v.self_output_refused
             )
         for r in rendered:
             start = float(rng.uniform(0.0, PREVIEW_S - 12.0))
@@ -346,7 +347,7 @@ def run(selected: list[str] | None = None) -> Iterator[Figure]:
                 "provenance_copy_rejected_right_reason",
                 res.copy_right,
                 "",
-                "MP3 copies of vault stems refused as a copy of that stem, no self-output match",
+                "MP3 copies of vault stems refused as a copy of that stem, and not as platform output",
             ),
             (
                 "provenance_render_excerpt_rejected",

@@ -155,15 +155,11 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
         if locked.status != StemStatus.PROCESSING:  # withdrawn while we worked
             return {"skipped": locked.status}
         near = check_near_duplicate(locked, audio, fp)
-        contained = check_containment(locked, fp, near.same_sound)
-        # The vault stems it copies or holds, with their landmarks: a render of one of them
-        # matches for that stem's sake (check_self_output).
-        shared = {m["stem_id"]: m["matched_hashes"] for m in contained.evidence["matches"]}
         results = [
             check_exact_duplicate(locked),
             near.result,
-            contained,
-            check_self_output(fp, copies={**shared, **near.copies}, found=renders),
+            check_containment(locked, fp, near.same_sound),
+            check_self_output(fp, copies=near.copies, found=renders),
             *own,
         ]
         # Before this stem's fingerprint is stored: the index must never hold uncommitted rows.
