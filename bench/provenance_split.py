@@ -114,7 +114,8 @@ def make_split(folder: Path = CORPUS) -> dict[str, Any]:
             rng = np.random.default_rng(seed)
             target = float(rng.uniform(30.0, 120.0))
             picks = [sources[int(j)] for j in rng.choice(len(sources), 3, replace=False)]
-            sections, total = [], 0.0
+            sections: list[dict[str, Any]] = []
+            total = 0.0
             while total < target:
                 name = picks[len(sections) % len(picks)]
                 repeats = int(rng.integers(2, 9))
