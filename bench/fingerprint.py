@@ -106,7 +106,10 @@ def half_clips(half: str, clips: list[Clip]) -> list[Clip]:
 def _roundtrip(samples: Array, rate: int, fmt: str, subtype: str | None) -> Array:
     """Encode, decode, then store as 16-bit WAV like an uploader re-saving the file."""
     lossy = io.BytesIO()
-    sf.write(lossy, samples, rate, format=fmt, subtype=subtype)
+    # In blocks: libsndfile's Vorbis encoder crashes on one large write (a 2-minute stem).
+    with sf.SoundFile(lossy, "w", rate, samples.shape[1], format=fmt, subtype=subtype) as handle:
+        for start in range(0, samples.shape[0], 1 << 15):
+            handle.write(samples[start : start + (1 << 15)])
     decoded, _ = sf.read(io.BytesIO(lossy.getvalue()), dtype="float32", always_2d=True)
     wav = io.BytesIO()
     sf.write(wav, np.clip(decoded, -1.0, 1.0), rate, format="WAV", subtype="PCM_16")
@@ -237,7 +240,13 @@ def evaluate(
         for clip in clips:
             samples, rate = TRANSFORMS[name](clip, rng)
             matches = index.query(fingerprint(samples, rate), limit=everyone)
-            hit = bool(matches) and matches[0].key == clip.name
+            # A long stem bounced from this loop may rank first (it holds the loop many times
+            # over): a hit when the source is among the matches and whatever ranks above it is
+            # made of it.
+            keys = [m.key for m in matches]
+            hit = clip.name in keys and all(
+                related_clips(by_name[k], clip) for k in keys[: keys.index(clip.name)]
+            )
             tally.count(hit, clip.cls)
             wrong = [m for m in matches if not related_clips(by_name[m.key], clip)]
             false_matches += len(wrong)
