@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from portal.stems.models import CheckName, ProvenanceCheck, Stem, StemStatus, Verdict
-from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop
+from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop, with_riff_info
 from tests.factories.contributions import meta, upload
 
 
@@ -323,19 +322,6 @@ def test_registering_the_same_render_twice_is_a_no_op(db):
 
 
 # --- Metadata ----------------------------------------------------------------------------------
-
-
-def with_riff_info(wav: bytes, tags: dict[str, str]) -> bytes:
-    """Append a LIST/INFO chunk, as DAWs and generators write it, and fix the RIFF size."""
-    body = b"INFO"
-    for key, value in tags.items():
-        data = value.encode() + b"\x00"
-        if len(data) % 2:
-            data += b"\x00"
-        body += key.encode() + struct.pack("<I", len(data)) + data
-    out = bytearray(wav + b"LIST" + struct.pack("<I", len(body)) + body)
-    struct.pack_into("<I", out, 4, len(out) - 8)
-    return bytes(out)
 
 
 def test_a_riff_info_tag_naming_a_generator_is_flagged(artist, submit, run_jobs):
