@@ -23,6 +23,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.utils.str_converters import to_camel_case
 
 from portal.clients.selectors import request_app
@@ -101,7 +102,8 @@ class RestErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if isinstance(result, ExecutionResult) and result.errors:
+        # graphql-core's result after execution, strawberry's when parsing or validation failed
+        if isinstance(result, ExecutionResult | StrawberryResult) and result.errors:
             result.errors = [self._coded(error) for error in result.errors]
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
@@ -158,9 +160,9 @@ schema = SyncSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         RestErrorCodes,
     ],
 )

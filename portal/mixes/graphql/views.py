@@ -60,6 +60,11 @@ class GraphQLApi(APIView):
         response: HttpResponseBase = view(request._request)
         return response
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # Strawberry answers in its own formats (JSON, or GraphiQL's page for a browser); DRF's
+        # renderer only writes refusals, in JSON whatever the Accept header asked for.
+        return super().perform_content_negotiation(request, force=True)
+
     def handle_exception(self, exc: Exception) -> Response:
         """The REST refusal (status, headers, code), its body in GraphQL's error shape."""
         response = super().handle_exception(exc)
