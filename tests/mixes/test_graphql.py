@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,12 @@ def gql(api: Any, query: str, variables: dict[str, Any] | None = None, **extra: 
     )
 
 
+def codes_of(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
 def codes(response: Any) -> list[str]:
-    return [error["extensions"]["code"] for error in response.json().get("errors") or []]
+    return codes_of(response.json())
 
 
 def test_an_app_requests_a_soundtrack_through_graphql_and_reads_what_rest_reads(
@@ -256,6 +261,12 @@ def test_a_session_request_keeps_csrf_and_a_token_request_needs_none(
     assert Mix.objects.get().requested_by == artist
 
 
+def test_a_page_larger_than_rests_is_refused(artist: Any, api_for: Any) -> None:
+    answer = gql(api_for(artist), "{ soundtracks(limit: 201) { id } }").json()
+    assert answer["data"] is None and codes_of(answer) == ["invalid"]
+    assert "1 to 200" in answer["errors"][0]["extensions"]["fields"]["limit"][0]
+
+
 def test_too_many_aliases_are_refused_before_anything_runs(artist: Any, api_for: Any) -> None:
     query = "{ " + " ".join(f"a{i}: soundtracks {{ id }}" for i in range(MAX_ALIASES + 1)) + " }"
     answer = gql(api_for(artist), query)
@@ -287,3 +298,24 @@ def test_the_checked_in_schema_is_the_one_served() -> None:
         "portal.mixes.graphql.schema:schema --path portal/mixes/graphql/schema.graphql) "
         "and commit it"
     )
+
+
+def test_an_unexpected_failure_answers_server_error_and_is_logged_as_rests(
+    artist: Any, api_for: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    from portal.mixes import services
+
+    def broken(**kwargs: Any) -> Mix:
+        raise RuntimeError("the secret database password is hunter2")
+
+    monkeypatch.setattr(services, "soundtrack_request", broken)
+    api = api_for(artist)
+    api.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = gql(api, REQUEST, {"input": {"durationS": 10, "mood": "calm"}})
+    error = answer.json()["errors"][0]
+    assert error["extensions"] == {"code": "server_error", "status": 500}
+    assert "hunter2" not in answer.content.decode()
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.ERROR and GRAPHQL_URL in record.getMessage()
+    assert record.exc_info and isinstance(record.exc_info[1], RuntimeError)

@@ -43,51 +43,56 @@ MAX_PAGE_SIZE = Pagination.max_page_size  # the REST list's bound
 INVALID_QUERY = "invalid_query"
 
 
+def _soundtrack(info: Info[Any, Any], id: uuid.UUID) -> SoundtrackType | None:
+    request = request_of(info)
+    mix = mix_get_for_user(
+        mix_id=id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+    )
+    return _as_type(mix)
+
+
+def _soundtracks(info: Info[Any, Any], offset: int = 0, limit: int = 50) -> list[SoundtrackType]:
+    if not 0 < limit <= MAX_PAGE_SIZE or offset < 0:
+        message = f"Ask for 1 to {MAX_PAGE_SIZE} soundtracks from an offset of 0 or more."
+        raise ValidationError({"limit": [message]})
+    request = request_of(info)
+    mixes = soundtracks_for_user(user=request.user, app=request_app(request))
+    return [_as_type(mix) for mix in mixes[offset : offset + limit]]
+
+
+def _request_soundtrack(
+    info: Info[Any, Any], input: SoundtrackRequestInput
+) -> SoundtrackType | None:
+    request = request_of(info)
+    # The REST serializer checks types and ranges, so both APIs refuse the same requests with
+    # the same fields; the service (the one the REST view calls) checks the rest.
+    data = SoundtrackListApi.InputSerializer(data=input.as_rest_data())
+    data.is_valid(raise_exception=True)
+    mix = services.soundtrack_request(
+        user=request.user, data=dict(data.validated_data), app=request_app(request)
+    )
+    return _as_type(mix)
+
+
 @strawberry.type
 class Query:
-    @strawberry.field(description="A soundtrack of yours (through an app's credential: of the app)")
-    def soundtrack(self, info: Info[Any, Any], id: uuid.UUID) -> SoundtrackType | None:
-        request = request_of(info)
-        mix = mix_get_for_user(
-            mix_id=id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        return _as_type(mix)
-
-    @strawberry.field(description="Your soundtracks, newest first (an app's: the app's own)")
-    def soundtracks(
-        self, info: Info[Any, Any], offset: int = 0, limit: int = 50
-    ) -> list[SoundtrackType]:
-        if not 0 < limit <= MAX_PAGE_SIZE or offset < 0:
-            raise ValidationError(
-                {
-                    "limit": [
-                        f"Ask for 1 to {MAX_PAGE_SIZE} soundtracks from an offset of 0 or more."
-                    ]
-                }
-            )
-        request = request_of(info)
-        mixes = soundtracks_for_user(user=request.user, app=request_app(request))
-        return [_as_type(mix) for mix in mixes[offset : offset + limit]]
+    soundtrack: SoundtrackType | None = strawberry.field(
+        resolver=_soundtrack,
+        description="A soundtrack of yours (through an app's credential: of the app)",
+    )
+    soundtracks: list[SoundtrackType] = strawberry.field(
+        resolver=_soundtracks,
+        description="Your soundtracks, newest first (an app's: the app's own)",
+    )
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    request_soundtrack: SoundtrackType | None = strawberry.mutation(
+        resolver=_request_soundtrack,
         description="Request a soundtrack (POST /api/v1/soundtracks/): the same checks and "
-        "error codes; poll it with `soundtrack(id)` until its status is done"
+        "error codes; poll it with `soundtrack(id)` until its status is done",
     )
-    def request_soundtrack(
-        self, info: Info[Any, Any], input: SoundtrackRequestInput
-    ) -> SoundtrackType | None:
-        request = request_of(info)
-        # The REST serializer checks types and ranges, so both APIs refuse the same requests
-        # with the same fields; the service checks the rest.
-        data = SoundtrackListApi.InputSerializer(data=input.as_rest_data())
-        data.is_valid(raise_exception=True)
-        mix = services.soundtrack_request(
-            user=request.user, data=dict(data.validated_data), app=request_app(request)
-        )
-        return _as_type(mix)
 
 
 def _as_type(mix: Mix) -> SoundtrackType:
@@ -113,7 +118,13 @@ class RestErrorCodes(SchemaExtension):
             return _with(error, error.message, extensions)
         context = self.execution_context.context
         request = getattr(context, "request", None)
-        response = exception_handler(original, {"request": _DrfLike(request)})
+        try:
+            # Raised again so that the handler runs inside `except`, as under a REST view:
+            # what listens to got_request_exception (error reporters, the test client) reads
+            # the exception from sys.exc_info().
+            raise original
+        except Exception as exc:
+            response = exception_handler(exc, {"request": _DrfLike(request)})
         assert response is not None  # the handler answers every exception, unknown ones with 500
         body = response.data["error"]
         extensions = {"code": body["code"], "status": response.status_code}

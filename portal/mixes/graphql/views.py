@@ -32,7 +32,7 @@ GRAPHIQL_POLICY = (
 )
 
 
-class _StrawberryView(GraphQLView):  # type: ignore[type-arg]
+class _StrawberryView(GraphQLView):
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         response = super().render_graphql_ide(request)
         response["Content-Security-Policy"] = GRAPHIQL_POLICY
