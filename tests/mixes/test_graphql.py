@@ -319,3 +319,24 @@ def test_an_unexpected_failure_answers_server_error_and_is_logged_as_rests(
     [record] = [r for r in caplog.records if r.name == "django.request"]
     assert record.levelno == logging.ERROR and GRAPHQL_URL in record.getMessage()
     assert record.exc_info and isinstance(record.exc_info[1], RuntimeError)
+
+
+def test_a_render_quota_refusal_carries_rests_code_and_retry_after(
+    artist: Any, api_for: Any, settings: Any, clock: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    settings.MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = 30
+    clock.set(datetime(2026, 12, 2, 23, 50, tzinfo=UTC))
+    vault_of(artist)
+    api = api_for(artist)
+    accepted = gql(api, REQUEST, {"input": {"durationS": 20, "mood": "calm"}})
+    assert "errors" not in accepted.json(), accepted.json()
+    rest = api.post(LIST_URL, {"duration_s": 15, "mood": "calm"}, format="json")
+    refused = gql(api, REQUEST, {"input": {"durationS": 15, "mood": "calm"}})
+    assert rest.status_code == 429
+    [error] = refused.json()["errors"]
+    assert error["message"] == rest.json()["error"]["message"]
+    assert error["extensions"] == {"code": "render_quota", "status": 429, "retryAfter": 600}
+    assert refused["Retry-After"] == rest["Retry-After"] == "600"
+    assert Mix.objects.count() == 1
