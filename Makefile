@@ -7,7 +7,7 @@ PORT ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck format bench lock clean
+.PHONY: help run test lint typecheck format bench graphql-schema lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ typecheck: $(BIN)/.installed-dev ## mypy with django-stubs
 
 bench: $(BIN)/.installed-dev ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
+
+graphql-schema: $(BIN)/.installed-runtime ## Rewrite the checked-in GraphQL schema (portal/mixes/graphql/schema.graphql)
+	$(BIN)/python manage.py export_schema portal.mixes.graphql.schema:schema --path portal/mixes/graphql/schema.graphql
 
 # The dev set is resolved first (keeping the versions already locked); the runtime set is then
 # resolved under it as a constraint, so both files pin the same version of every shared package.

@@ -23,6 +23,7 @@ MODULES = [
     "bench.jobs",
     "bench.provenance",
     "bench.fingerprint",
+    "bench.provenance_eval",
     "bench.render",
     "bench.royalties",
     "bench.fraud",

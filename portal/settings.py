@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_dramatiq",
+    # For its `export_schema` command (make graphql-schema); the schema is portal.mixes.graphql.
+    "strawberry_django",
     "portal.core",
     "portal.site",
     "portal.accounts",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from portal.mixes import apis
+from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", apis.SoundtrackListApi.as_view(), name="mixes-soundtrack-list"),
@@ -13,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         apis.SoundtrackDetailApi.as_view(),
         name="mixes-soundtrack-detail",
     ),
+    # The same Sync API as GraphQL (portal/mixes/graphql).
+    path("graphql/", GraphQLApi.as_view(), name="mixes-graphql"),
     path("vocabulary/", apis.VocabularyApi.as_view(), name="mixes-vocabulary"),
     path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
     path("mixes/<uuid:mix_id>/audio/", apis.MixAudioApi.as_view(), name="mixes-audio"),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -36,7 +36,8 @@ from portal.mixes.selectors import (
 AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
 
-def _audio_url(request: Request, mix: Mix) -> str | None:
+def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None:
+    """The download URL of a finished render (None before): REST and GraphQL answer the same."""
     if mix.status != RenderStatus.DONE or not mix.audio:
         return None
     return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
@@ -65,7 +66,7 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
         return mix_progress(mix)
 
     def get_audio_url(self, mix: Mix) -> str | None:
-        return _audio_url(self.context["request"], mix)
+        return soundtrack_audio_url(self.context["request"], mix)
 
     def get_manifest(self, mix: Mix) -> dict[str, Any] | None:
         return mix.manifest if mix.status == RenderStatus.DONE else None

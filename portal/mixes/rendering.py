@@ -248,6 +248,8 @@ def _register_fingerprint(mix: Mix, result: RenderResult, fp: Fingerprint) -> No
         # What the self-output index needs to recompute this fingerprint, without reading Mix.
         audio_name=output_name(mix, result.format),
         fingerprinted=fp,
+        # Its stems, so that a copy of one of them is judged a copy of that stem.
+        stem_ids=[int(p.stem_id) for p in result.placements if p.stem_id.isdigit()],
     )
 
 

@@ -205,4 +205,8 @@ class RenderedAudio(models.Model):
     # Where the rendered file is stored, so that an old-format fingerprint can be recomputed
     # from its audio without stems reaching up into the domain that rendered it.
     audio_name = models.CharField(max_length=300, blank=True)
+    # The stems audible in the render (from its manifest's placements). An upload that copies
+    # one of them also matches the render; the self-output guard leaves such a match to the
+    # near-duplicate check, which names the stem (see provenance_checks.check_self_output).
+    stem_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from portal.audit.services import audit_record
 from portal.jobs.services import job_claim_assert
 from portal.stems.checks import check_quality, check_record
+from portal.stems.fingerprint_indexes import render_matches
 from portal.stems.models import CheckName, Stem, StemStatus, Verdict
 from portal.stems.provenance_checks import (
     check_containment,
@@ -140,7 +141,9 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
     fp = fingerprint(audio.samples, audio.sample_rate)
     progress(60)
     # These depend on the upload and the platform's renders only, not on other uploads.
-    own = [check_self_output(fp), check_metadata(raw), check_quality(analysis)]
+    # The platform's renders are matched here, judged once the near-duplicates are known.
+    renders = render_matches(fp)
+    own = [check_metadata(raw), check_quality(analysis)]
     progress(75)
     with transaction.atomic():
         # A worker whose job the sweeper gave to another records no verdict (it locks the job
@@ -156,6 +159,7 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
             check_exact_duplicate(locked),
             near.result,
             check_containment(locked, fp, near.same_sound),
+            check_self_output(fp, copies=near.copies, found=renders),
             *own,
         ]
         # Before this stem's fingerprint is stored: the index must never hold uncommitted rows.

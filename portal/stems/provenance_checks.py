@@ -20,7 +20,15 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from portal.stems.checks import CheckResult
-from portal.stems.evidence import GENERATORS, explained_share, file_format, read_tags
+from portal.stems.evidence import (
+    GENERATORS,
+    NEAR_DUPLICATE_EXPLAINED,
+    NEAR_DUPLICATE_OVERLAP,
+    RENDER_EXPLAINED_BY_STEM,
+    explained_share,
+    file_format,
+    read_tags,
+)
 from portal.stems.fingerprint_indexes import (
     indexed_renders,
     indexed_stems,
@@ -28,21 +36,12 @@ from portal.stems.fingerprint_indexes import (
     stem_matches,
     stem_matches_among,
 )
-from portal.stems.models import CheckName, Stem, StemStatus, Verdict
+from portal.stems.models import CheckName, RenderedAudio, Stem, StemStatus, Verdict
 from renderer.audio import Audio
-from renderer.fingerprint import Fingerprint, Match
+from renderer.fingerprint import Fingerprint, Match, conclusive
 from renderer.validate import load_upload
 
 logger = logging.getLogger(__name__)
-
-# A match whose aligned audio accounts for this share of the upload's energy over their overlap
-# is the same sound (transformed); below it the stem is one layer among others. Measured on the
-# corpus: MP3/Ogg round trips, resampling, +-12 dB and 10 dB SNR noise explain >= 0.92; a stem
-# layered under another sound at equal level explains <= 0.62.
-NEAR_DUPLICATE_EXPLAINED = 0.8
-# ...and the overlap must cover at least this share of the upload: a 60 s upload that merely
-# starts with a 5 s vault stem contains it rather than duplicating it.
-NEAR_DUPLICATE_OVERLAP = 0.5
 
 
 def load_stem_audio(stem: Stem) -> tuple[bytes, Audio]:
@@ -80,6 +79,11 @@ def submitted_before(first: Stem, second: Stem) -> bool:
 
 def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
     return {
+        # What `conclusive` weighs: aligned landmarks against the shared ones chance could
+        # stack on one offset, and the overlap they were found in.
+        "shared_hashes": match.shared_hashes,
+        "chance_matched": match.chance_matched,
+        "overlap_s": round(match.overlap_s, 3),
         "stem_id": other.pk,
         "title": other.title,
         "status": other.status,
@@ -97,6 +101,7 @@ class NearDuplicates:
     result: CheckResult
     same_sound: set[int]  # ids of the stems judged the same sound (containment skips them)
     later: list[Stem]  # stems submitted after this one that matched it: theirs to answer for
+    copies: dict[int, int]  # the same-sound stems' matched landmarks (the self-output guard's)
 
 
 def check_near_duplicate(
@@ -133,22 +138,27 @@ def check_near_duplicate(
         if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
             continue  # a layer, not a copy: the containment check speaks to it
         same_artist = other.artist_id == stem.artist_id
+        # Refused only on landmarks an unrelated sound cannot produce (renderer.fingerprint.
+        # conclusive); a resemblance short of that goes to curators with its evidence.
+        sure = conclusive(match)
         duplicates.append(
             _match_evidence(
                 match,
                 other,
                 same_artist=same_artist,
+                conclusive=sure,
                 explained_share=round(share, 3),
                 overlap_share=round(overlap, 3),
             )
         )
-        if not same_artist:
+        if not same_artist and sure:
             worst = Verdict.FAIL
         elif worst == Verdict.PASS:
             worst = Verdict.FLAG
     compared = indexed_stems()
     evidence: dict[str, Any] = {"compared": compared, "matches": duplicates}
     ids = {d["stem_id"] for d in duplicates}
+    copies = {d["stem_id"]: d["matched_hashes"] for d in duplicates}
     if worst == Verdict.FAIL:
         first = next(d for d in duplicates if not d["same_artist"])
         # The artist reads this (and the rejection reason made of it): another artist's stem
@@ -157,6 +167,13 @@ def check_near_duplicate(
             "It matches a stem already submitted to the vault by another artist "
             f"(the same sound, possibly re-encoded, resampled, trimmed or with noise added; "
             f"match score {first['score']:.2f})."
+        )
+    elif worst == Verdict.FLAG and not all(d["same_artist"] for d in duplicates):
+        first = next(d for d in duplicates if not d["same_artist"])
+        summary = (
+            "It resembles a stem already submitted to the vault by another artist, on too "
+            f"little evidence to call it a copy ({first['matched_hashes']} aligned landmarks, "
+            f"match score {first['score']:.2f}); curators will compare the two."
         )
     elif worst == Verdict.FLAG:
         first = duplicates[0]
@@ -167,7 +184,7 @@ def check_near_duplicate(
     else:
         summary = f"No near-copy of it among the {compared} fingerprinted stems."
     result = CheckResult(CheckName.NEAR_DUPLICATE, worst, summary, evidence)
-    return NearDuplicates(result, ids, later)
+    return NearDuplicates(result, ids, later, copies)
 
 
 def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResult:
@@ -198,17 +215,89 @@ def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResul
     )
 
 
-def check_self_output(fp: Fingerprint) -> CheckResult:
-    found = render_matches(fp)
+def _render_evidence(match: Match, row: RenderedAudio, *, conclusive: bool) -> dict[str, Any]:
+    return {
+        "rendered": row.key,
+        "conclusive": conclusive,
+        "score": round(match.score, 3),
+        "matched_hashes": match.matched_hashes,
+        "shared_hashes": match.shared_hashes,
+        "chance_matched": match.chance_matched,
+        "upload_offset_s": round(match.query_offset_s, 3),
+        "render_offset_s": round(match.item_offset_s, 3),
+    }
+
+
+def check_self_output(
+    fp: Fingerprint,
+    *,
+    copies: dict[int, int] | None = None,
+    found: list[tuple[Match, RenderedAudio]] | None = None,
+) -> CheckResult:
+    """Is the upload (an excerpt of) audio the platform rendered? `copies` maps the stems the
+    near-duplicate check found the upload to be a copy of to their matched landmarks; `found`
+    is render_matches(fp), when the caller looked already.
+
+    The guard answers for the render itself, not for audio that merely shares a stem with it: a
+    copy of a vault stem also matches every preview that stem sounds in, and is reported by the
+    near-duplicate check as a copy of that stem (a match here is explained by a stem when the
+    render's manifest lists it and the render explains not much more than the stem does). Only
+    copies explain a render match: an excerpt of a render holds each of its stems too, so a
+    stem the upload merely contains explains nothing (measured: it would let 13% of render
+    excerpts through on the calibration half). Past that, it is refused only on conclusive evidence (renderer.fingerprint.conclusive); a
+    weaker match is a flag for curators with its evidence."""
+    copies = copies or {}
+    found = render_matches(fp) if found is None else found
     compared = indexed_renders()
-    if not found:
+    own: list[tuple[Match, RenderedAudio]] = []
+    weak: list[tuple[Match, RenderedAudio]] = []
+    explained: list[dict[str, Any]] = []
+    for match, row in found:
+        via = [
+            pk
+            for pk in row.stem_ids or []
+            if pk in copies and match.matched_hashes <= RENDER_EXPLAINED_BY_STEM * copies[pk]
+        ]
+        if via:
+            explained.append(
+                {
+                    "rendered": row.key,
+                    "matched_hashes": match.matched_hashes,
+                    "matched_stem_ids": via,
+                }
+            )
+        elif conclusive(match):
+            own.append((match, row))
+        else:  # matches a render, on evidence chance could produce: for curators to hear
+            weak.append((match, row))
+    if not own and weak:
+        match, row = weak[0]
+        return CheckResult(
+            CheckName.SELF_OUTPUT,
+            Verdict.FLAG,
+            f"It resembles a mix the platform rendered ({row.key}, from "
+            f"{match.item_offset_s:.1f} s) on too little evidence to call it platform output "
+            f"({match.matched_hashes} aligned landmarks); curators will listen to both.",
+            {
+                "compared": compared,
+                "matches": [_render_evidence(m, r, conclusive=False) for m, r in weak],
+                "explained_by_stems": explained,
+            },
+        )
+    if not own:
+        summary = f"It matches none of the {compared} mixes the platform has rendered."
+        if explained:
+            summary = (
+                f"It matches {len(explained)} of the {compared} mixes the platform has rendered "
+                "only through a stem it copies, which the near-duplicate check reports."
+            )
         return CheckResult(
             CheckName.SELF_OUTPUT,
             Verdict.PASS,
-            f"It matches none of the {compared} mixes the platform has rendered.",
-            {"compared": compared},
+            summary,
+            {"compared": compared, "explained_by_stems": explained},
         )
-    match, row = found[0]
+    match, row = own[0]
     return CheckResult(
         CheckName.SELF_OUTPUT,
         Verdict.FAIL,
@@ -216,16 +305,9 @@ def check_self_output(fp: Fingerprint) -> CheckResult:
         f"{match.item_offset_s:.1f} s); the platform never ingests its own output.",
         {
             "compared": compared,
-            "matches": [
-                {
-                    "rendered": r.key,
-                    "score": round(m.score, 3),
-                    "matched_hashes": m.matched_hashes,
-                    "upload_offset_s": round(m.query_offset_s, 3),
-                    "render_offset_s": round(m.item_offset_s, 3),
-                }
-                for m, r in found
-            ],
+            "matches": [_render_evidence(m, r, conclusive=True) for m, r in own]
+            + [_render_evidence(m, r, conclusive=False) for m, r in weak],
+            "explained_by_stems": explained,
         },
     )
 

@@ -40,7 +40,7 @@ from renderer.fingerprint.extraction import (
     fingerprint,
 )
 from renderer.fingerprint.index import INDEX_FORMAT_VERSION, FingerprintIndex
-from renderer.fingerprint.matching import Match
+from renderer.fingerprint.matching import Match, conclusive
 
 __all__ = [
     "FORMAT_VERSION",
@@ -51,5 +51,6 @@ __all__ = [
     "Fingerprint",
     "FingerprintIndex",
     "Match",
+    "conclusive",
     "fingerprint",
 ]

@@ -4,6 +4,7 @@ with the query (near-duplicates and excerpts), or whose landmarks appear inside 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -25,7 +26,10 @@ QUERY_BUDGET: Final = 200_000  # postings one query may visit; the commonest has
 MIN_MATCHED: Final = 12
 MIN_SCORE: Final = 0.05
 RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best match's score
-CONTAIN_MIN_MATCHED: Final = 12
+# Containment flags an unrelated original on a chance match; on the calibration half of the
+# corpus split (bench.provenance_split) unrelated one-shots reach 14-15 aligned landmarks as a
+# "layer" of a similar drum, while a stem layered at 0 dB keeps 16 or more in all but 1 of 88.
+CONTAIN_MIN_MATCHED: Final = 16
 CONTAIN_MIN_SCORE: Final = 0.05
 # A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
 # candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
@@ -35,6 +39,11 @@ DECAY_WEIGHT_FLOOR: Final = 0.5
 DECAY_MIN_MATCHED: Final = 6
 DECAY_MIN_SHARE: Final = 0.75
 DECAY_SCORE: Final = 0.06
+# Refusing an upload (see `conclusive`) takes an alignment chance reaches less often than this,
+# at least REFUSE_MIN_MATCHED aligned landmarks and REFUSE_PER_S per second of overlap.
+CHANCE_ALPHA: Final = 1e-6
+REFUSE_MIN_MATCHED: Final = 20
+REFUSE_PER_S: Final = 1.5
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,13 @@ class Match:
     query_offset_s: float  # where in the query the matched item's material starts
     item_offset_s: float  # where in the indexed item the matched material starts
     coverage: float  # share of the query's (query) or item's (find_contained) duration explained
+    # Hashes the query shares with the item at *any* offset: a copy's shared hashes mostly sit
+    # at its one alignment, chance collisions spread over all offsets (see `conclusive`).
+    shared_hashes: int = 0
+    overlap_s: float = 0.0  # the duration query and item overlap at this alignment
+    # The aligned count that the shared hashes reach at *some* offset by chance with
+    # probability CHANCE_ALPHA, were they spread over the offsets at random (see chance_bound).
+    chance_matched: int = 0
 
 
 @dataclass
@@ -57,6 +73,7 @@ class _Candidates:
     span_lo: I64  # first and last query frame among the aligned hashes
     span_hi: I64
     decay: I64  # how many of the aligned hashes are decay landmarks
+    shared: I64  # hashes shared with the item at any offset
 
 
 def candidates(
@@ -72,7 +89,7 @@ def candidates(
         landmarks = (fp.hashes & np.uint32(QUERY_ONLY - 1)) < np.uint32(DECAY_BASE)
         fp = Fingerprint(fp.hashes[landmarks], fp.times[landmarks], fp.duration_s)
     empty = np.zeros(0, np.int64)
-    none = _Candidates(empty, empty, empty, empty, empty, empty)
+    none = _Candidates(empty, empty, empty, empty, empty, empty, empty)
     if len(fp) == 0 or index.postings == 0:
         return none
     q_hash = np.asarray(fp.hashes, np.uint32) & np.uint32(QUERY_ONLY - 1)
@@ -183,7 +200,8 @@ def candidates(
         np.minimum.at(span_lo, hit_pos, hit_t)
         np.maximum.at(span_hi, hit_pos, hit_t)
         np.add.at(decay_hits, hit_pos[is_decay[hit]], 1)
-    return _Candidates(cand_items, cand_matched, cand_offset, span_lo, span_hi, decay_hits)
+    shared = hits[cand_items].astype(np.int64)
+    return _Candidates(cand_items, cand_matched, cand_offset, span_lo, span_hi, decay_hits, shared)
 
 
 def matches(
@@ -235,6 +253,10 @@ def matches(
                 ok = True
             coverage = min(1.0, span / max(fp.duration_s, HOP_S))
         if ok:
+            # Chance: the shared hashes spread over every offset the two could align at; an
+            # alignment also counts its neighbour's (see candidates), hence twice the rate.
+            offsets = (fp.duration_s + item_dur) / HOP_S
+            chance = chance_bound(2.0 * int(cands.shared[i]) / max(offsets, 1.0), offsets)
             results.append(
                 Match(
                     key=index._names[slot],
@@ -243,6 +265,9 @@ def matches(
                     query_offset_s=float(q_start),
                     item_offset_s=float(i_start),
                     coverage=float(coverage),
+                    shared_hashes=int(cands.shared[i]),
+                    overlap_s=float(overlap),
+                    chance_matched=chance,
                 )
             )
     results.sort(key=lambda m: (-m.score, -m.matched_hashes, m.key))
@@ -267,3 +292,37 @@ def find_contained(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) 
     """Items whose material appears inside the query, possibly layered under other sounds."""
     cands = candidates(index, fp, dense=True, decay=False)
     return matches(index, fp, cands, contained=True, limit=limit)
+
+
+def chance_bound(rate: float, offsets: float, alpha: float = CHANCE_ALPHA) -> int:
+    """The smallest count m that chance reaches at any of `offsets` alignments with probability
+    at most `alpha`, when each alignment draws Poisson(`rate`) hashes: offsets * P(X >= m) <=
+    alpha, with the tail bounded above by its first term times (m + 1) / (m + 1 - rate)."""
+    if rate <= 0.0:
+        return 1
+    m = max(1, math.ceil(rate))
+    limit = math.log(alpha / max(offsets, 1.0))
+    while True:
+        log_term = -rate + m * math.log(rate) - math.lgamma(m + 1)
+        if log_term + math.log((m + 1) / (m + 1 - rate)) <= limit:
+            return m
+        m += 1
+
+
+def conclusive(match: Match) -> bool:
+    """Is `match` evidence that an unrelated original cannot produce, enough to refuse an upload
+    outright? Two independent conditions, both required:
+
+    * enough aligned landmarks: at least REFUSE_MIN_MATCHED, and REFUSE_PER_S per second of the
+      audio the two overlap in (a long upload meets more landmarks by chance, so the bar rises
+      with its length). Sibling one-shots (two strokes of one tabla) align on up to ~14.
+    * an alignment peak chance cannot explain: more aligned landmarks than the hashes the two
+      share at *any* offset would pile onto one offset by chance (`chance_matched`, at
+      CHANCE_ALPHA). A long render shares thousands of common hashes with any long upload,
+      and 12-14 of them land on one offset somewhere; a copy's aligned count towers over that.
+
+    A match that passes the matching thresholds but not these is shown to curators as a flag,
+    with its evidence, instead of refusing the upload.
+    """
+    floor = max(REFUSE_MIN_MATCHED, math.ceil(REFUSE_PER_S * match.overlap_s))
+    return match.matched_hashes >= floor and match.matched_hashes >= match.chance_matched

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -276,6 +277,19 @@ def flac_declaring(flac: bytes, frames: int) -> bytes:
     patched[21] = (patched[21] & 0xF0) | ((frames >> 32) & 0x0F)
     patched[22:26] = (frames & 0xFFFFFFFF).to_bytes(4, "big")
     return bytes(patched)
+
+
+def with_riff_info(wav: bytes, tags: dict[str, str]) -> bytes:
+    """Append a LIST/INFO chunk, as DAWs and generators write it, and fix the RIFF size."""
+    body = b"INFO"
+    for key, value in tags.items():
+        data = value.encode() + b"\x00"
+        if len(data) % 2:
+            data += b"\x00"
+        body += key.encode() + struct.pack("<I", len(data)) + data
+    out = bytearray(wav + b"LIST" + struct.pack("<I", len(body)) + body)
+    struct.pack_into("<I", out, 4, len(out) - 8)
+    return bytes(out)
 
 
 # --- the reference meter -------------------------------------------------------------------

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +14,11 @@ from portal.mixes import services
 from portal.mixes.models import Mix, RenderStatus
 from portal.stems.models import StemStatus
 from renderer.embedding import c2pa_id3_length
-from tests.conftest import ROOT, need
+from tests.conftest import need
 from tests.factories.audio import ebur128
 from tests.factories.mixes import MixFactory
 from tests.factories.stems import StemFactory, hit_stem, vault_of
-
-LIST_URL = "/api/v1/soundtracks/"
-
-
-def _detail_url(mix_id: Any) -> str:
-    return f"/api/v1/soundtracks/{mix_id}/"
-
-
-def _download(api: Any, url: str) -> bytes:
-    response = api.get(url)
-    assert response.status_code == 200, response.content[:300]
-    return b"".join(response.streaming_content)
-
-
-def _public_key(tmp_path: Path) -> Path:
-    from rest_framework.test import APIClient
-
-    response = APIClient().get("/api/v1/mixes/public-key/")
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/x-pem-file")
-    path = tmp_path / "stemvault.pub.pem"
-    path.write_bytes(response.content)
-    return path
-
-
-def _verify(path: Path, key: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "renderer", "verify", str(path), "--public-key", str(key)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.helpers.sync_api import LIST_URL, detail_url, download, public_key, verify
 
 
 def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
@@ -70,12 +36,12 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     body = response.json()
     assert body["status"] == "queued" and body["progress"] == 0 and body["job_id"]
     assert Mix.objects.get(pk=body["id"]).client_app == client_app  # its plays can earn
-    polled = api.get(_detail_url(body["id"])).json()
+    polled = api.get(detail_url(body["id"])).json()
     assert polled["status"] == "queued" and polled["audio_url"] is None
     assert polled["manifest"] is None
 
     assert run_jobs() >= 1
-    done = api.get(_detail_url(body["id"])).json()
+    done = api.get(detail_url(body["id"])).json()
     assert done["status"] == "done" and done["progress"] == 100
     assert done["duration_s"] == pytest.approx(15.0)
     assert done["loudness_lufs"] == pytest.approx(-14.0, abs=0.1)
@@ -89,7 +55,7 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     assert [h["frame"] for h in landed] == [5 * 48000, 10 * 48000]
     assert {h["by"] for h in landed} == {"accent"} and {h["stem"] for h in landed} == {str(hit.pk)}
 
-    data = _download(api, done["audio_url"])
+    data = download(api, done["audio_url"])
     # The browser's player seeks with Range requests.
     partial = api.get(done["audio_url"], HTTP_RANGE="bytes=8-15")
     assert partial.status_code == 206
@@ -99,15 +65,15 @@ def test_a_client_app_requests_a_soundtrack_polls_it_and_gets_a_verifiable_file(
     assert manifest == done["manifest"]
     audio = tmp_path / "soundtrack.wav"
     audio.write_bytes(data)
-    key = _public_key(tmp_path)
-    verified = _verify(audio, key)
+    key = public_key(tmp_path)
+    verified = verify(audio, key)
     assert verified.returncode == 0, verified.stderr
 
     # Flip one sample near the middle of the audio: the same file no longer verifies.
     tampered = bytearray(data)
     tampered[len(data) // 2] ^= 0x40
     audio.write_bytes(bytes(tampered))
-    rejected = _verify(audio, key)
+    rejected = verify(audio, key)
     assert rejected.returncode == 1
     assert "altered" in rejected.stderr
 
@@ -120,9 +86,9 @@ def test_the_same_request_through_the_api_gives_byte_identical_audio(
     request = {"duration_s": 10, "mood": "calm", "bpm": 120, "seed": 5, "format": "flac"}
     ids = [api.post(LIST_URL, request, format="json").json()["id"] for _ in range(2)]
     run_jobs()
-    hashes = [api.get(_detail_url(i)).json()["manifest"]["audio_sha256"] for i in ids]
+    hashes = [api.get(detail_url(i)).json()["manifest"]["audio_sha256"] for i in ids]
     assert hashes[0] == hashes[1]
-    files = [_download(api, f"/api/v1/mixes/{i}/audio/") for i in ids]
+    files = [download(api, f"/api/v1/mixes/{i}/audio/") for i in ids]
     # Content Credentials (an ID3v2 tag, the C2PA way for FLAC) come first, then the stream.
     assert files[0][:3] == b"ID3"
     assert files[0][c2pa_id3_length(files[0]) :][:4] == b"fLaC"
@@ -167,7 +133,7 @@ def test_a_request_the_vault_cannot_satisfy_is_a_422_with_advice(artist: Any, ap
 
 
 def test_the_public_key_is_served_to_anyone(db: None, tmp_path: Path) -> None:
-    key = _public_key(tmp_path).read_text()
+    key = public_key(tmp_path).read_text()
     assert key.startswith("-----BEGIN PUBLIC KEY-----")
 
 
@@ -198,7 +164,7 @@ def test_who_may_read_a_soundtrack_through_the_api(
     api = api_for(user)
     mix = rendered["soundtrack"]
     urls = [
-        _detail_url(mix.pk),
+        detail_url(mix.pk),
         f"/api/v1/mixes/{mix.pk}/audio/",
         f"/api/v1/mixes/{mix.pk}/manifest/",
     ]
@@ -228,7 +194,7 @@ def test_who_may_hear_a_preview(
             assert status == 404, url
     # A preview is not a soundtrack: the Sync API's soundtrack endpoint does not list it.
     if user is not None:
-        assert api.get(_detail_url(mix.pk)).status_code == 404
+        assert api.get(detail_url(mix.pk)).status_code == 404
 
 
 def test_anyone_signed_in_may_request_a_soundtrack_but_not_anonymously(

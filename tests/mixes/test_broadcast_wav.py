@@ -20,17 +20,7 @@ from renderer.loudness import integrated_loudness, loudness_report, true_peak_db
 from tests.conftest import need
 from tests.factories.audio import ebur128
 from tests.factories.stems import StemFactory, vault_of
-from tests.mixes.test_api import LIST_URL, _detail_url, _download, _public_key, _verify
-
-
-def _request(app_api: Any, client_app: Any, run_jobs: Any, **fields: Any) -> tuple[Mix, bytes]:
-    api = app_api(client_app)
-    response = api.post(LIST_URL, {"duration_s": 10, "mood": "calm", **fields}, format="json")
-    assert response.status_code == 202, response.content
-    run_jobs()
-    done = api.get(_detail_url(response.json()["id"])).json()
-    assert done["status"] == "done", done
-    return Mix.objects.get(pk=done["id"]), _download(api, done["audio_url"])
+from tests.helpers.sync_api import LIST_URL, public_key, request_soundtrack, verify
 
 
 def test_a_delivered_wav_carries_bext_and_ixml_that_wavinfo_reads(
@@ -60,10 +50,10 @@ def test_a_delivered_wav_carries_bext_and_ixml_that_wavinfo_reads(
         moods=["calm"],
         bars=2,
     )
-    mix, data = _request(app_api, client_app, run_jobs, seed=3)
+    mix, data = request_soundtrack(app_api, client_app, run_jobs, seed=3)
     path = tmp_path / "delivered.wav"
     path.write_bytes(data)
-    verified = _verify(path, _public_key(tmp_path))
+    verified = verify(path, public_key(tmp_path))
     assert verified.returncode == 0, verified.stderr
 
     info = wavinfo.WavInfoReader(str(path))
@@ -127,7 +117,7 @@ def test_each_loudness_preset_delivers_its_target_under_its_ceiling(
     ceiling: float,
 ) -> None:
     vault_of(artist)
-    mix, data = _request(app_api, client_app, run_jobs, loudness_preset=preset)
+    mix, data = request_soundtrack(app_api, client_app, run_jobs, loudness_preset=preset)
     assert mix.plan["loudness_preset"] == preset
     decoded = load_audio(data)
     assert abs(integrated_loudness(decoded.samples, decoded.sample_rate) - target) <= 0.5
@@ -181,7 +171,7 @@ def test_a_custom_loudness_without_a_preset_still_works_under_the_default_ceilin
     artist: Any, app_api: Any, client_app: Any, run_jobs: Any
 ) -> None:
     vault_of(artist)
-    mix, data = _request(app_api, client_app, run_jobs, loudness_lufs=-18)
+    mix, data = request_soundtrack(app_api, client_app, run_jobs, loudness_lufs=-18)
     assert "loudness_preset" not in mix.plan
     assert (mix.plan["loudness_lufs"], mix.plan["true_peak_dbtp"]) == (-18, -1.0)
     decoded = load_audio(data)

@@ -11,7 +11,7 @@ from portal.mixes.models import MixStem
 from portal.stems.models import Credit
 from tests.factories.mixes import MixFactory
 from tests.factories.stems import vault_of
-from tests.mixes.test_broadcast_wav import _request
+from tests.helpers.sync_api import request_soundtrack
 
 
 def _manifest() -> dict[str, Any]:
@@ -62,7 +62,7 @@ def test_the_cue_sheet_and_certificate_download_through_the_api_and_the_page(
     run_jobs: Any,
 ) -> None:
     vault_of(artist)
-    mix, _ = _request(app_api, client_app, run_jobs, seed=4)
+    mix, _ = request_soundtrack(app_api, client_app, run_jobs, seed=4)
     api = app_api(client_app)
     response = api.get(f"/api/v1/soundtracks/{mix.pk}/cue-sheet/")
     assert response.status_code == 200

@@ -23,7 +23,7 @@ from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, sign_manifest
 from tests.conftest import need
 from tests.factories.audio import ebur128, ebur128_maxima
-from tests.renderer.test_manifest import REPO, plan_data, write_stems
+from tests.helpers.manifests import REPO, plan_data, write_stems
 
 RENDER_ID = "0b7d9a3e-1c2f-4f55-9a51-8e8a3f1d2c44"
 ORIGINATED = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)

@@ -29,7 +29,7 @@ from renderer.manifest import build_manifest, embed_manifest, verify_file
 from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, sign_manifest
 from renderer.validate import sniff_container
-from tests.renderer.test_manifest import STEMS_META, plan_data, write_stems
+from tests.helpers.manifests import STEMS_META, plan_data, write_stems
 
 Signed = tuple[str, bytes, bytes]  # format, the credentialed file, the manifest public key
 

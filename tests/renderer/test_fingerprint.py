@@ -401,3 +401,54 @@ def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_3_ones(
         times = np.ascontiguousarray(fp.times, "<u4").tobytes()
         total.update(f"{path.stem}:{hashlib.sha256(hashes + times).hexdigest()}\n".encode())
     assert total.hexdigest() == CORPUS_FINGERPRINTS_V3
+
+
+# --- When a match may refuse an upload (matching.conclusive) ------------------------------------
+
+
+def test_chance_bound_rises_with_the_shared_hashes_and_the_offsets_they_spread_over() -> None:
+    few = matching.chance_bound(0.01, 40)
+    many = matching.chance_bound(5.0, 2500)  # a 30 s render sharing ~6000 common hashes
+    assert few <= 4
+    assert 14 < many < 40  # 12-14 aligned landmarks are what such a pair reaches by chance
+    assert matching.chance_bound(5.0, 25_000) > many
+
+
+def _match(matched: int, shared: int, overlap_s: float, item_s: float) -> Match:
+    offsets = (overlap_s + item_s) / fp_module.HOP_S
+    return Match(
+        key="mix:1",
+        score=0.1,
+        matched_hashes=matched,
+        query_offset_s=0.0,
+        item_offset_s=3.0,
+        coverage=1.0,
+        shared_hashes=shared,
+        overlap_s=overlap_s,
+        chance_matched=matching.chance_bound(2.0 * shared / offsets, offsets),
+    )
+
+
+def test_a_dozen_aligned_landmarks_among_thousands_shared_are_not_conclusive() -> None:
+    # What refused 3 of 125 unrelated originals as platform output: 12-14 landmarks of a 6 s
+    # upload on one offset of a 30 s render they share thousands of common hashes with.
+    assert not matching.conclusive(_match(14, 4000, 6.0, 30.0))
+    # Sibling one-shots (two strokes of one drum) align on that many with little else shared.
+    assert not matching.conclusive(_match(14, 17, 0.3, 0.3))
+    # A 60 s upload needs more than a 6 s one: the floor rises with the overlap.
+    assert not matching.conclusive(_match(60, 100, 60.0, 60.0))
+    # Copies: an MP3 round trip of a kick, an excerpt of a render.
+    assert matching.conclusive(_match(22, 22, 0.43, 0.43))
+    assert matching.conclusive(_match(45, 1421, 7.6, 30.0))
+
+
+@corpus
+@pytest.mark.corpus
+def test_matches_carry_what_conclusive_weighs() -> None:
+    samples, rate = clip("loop_tabla")
+    copy = lossy_copy(samples, rate)
+    (found,) = [m for m in corpus_index().query(fingerprint(copy, rate)) if m.key == "loop_tabla"]
+    assert found.shared_hashes >= found.matched_hashes > 0
+    assert found.overlap_s == pytest.approx(samples.shape[0] / rate, abs=0.1)
+    assert 0 < found.chance_matched < found.matched_hashes
+    assert matching.conclusive(found)

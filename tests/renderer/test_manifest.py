@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
-import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,50 +18,7 @@ from renderer.engine import RenderResult, render
 from renderer.manifest import build_manifest, embed_manifest, extract_manifest, verify_file
 from renderer.plan import RenderPlan, parse_plan, plan_hash
 from renderer.signing import generate_keypair, key_id, sign_manifest, verify_manifest
-
-SR = 48000
-REPO = Path(__file__).resolve().parents[2]
-
-
-def write_stems(folder: Path) -> None:
-    t = np.arange(int(0.3 * SR)) / SR
-    kick = (0.9 * np.sin(2 * np.pi * 60 * t) * np.exp(-t * 12)).astype(np.float32)
-    sf.write(folder / "kick.wav", kick, SR, subtype="PCM_24")
-    t = np.arange(2 * SR) / SR
-    pad = np.stack([0.2 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], 1)
-    sf.write(folder / "pad.flac", pad.astype(np.float32), SR, subtype="PCM_24")
-
-
-def plan_data(fmt: str, folder: Path | None = None) -> dict[str, Any]:
-    prefix = "" if folder is None else f"{folder}/"
-    return {
-        "schema": "stemvault.render-plan/1",
-        "tempo_bpm": 120,
-        "duration_s": 9,
-        "format": fmt,
-        "stems": [
-            {"id": "kick", "path": f"{prefix}kick.wav"},
-            {"id": "pad", "path": f"{prefix}pad.flac"},
-        ],
-        "sections": [
-            {"name": "intro", "start_bar": 0, "bars": 2, "layers": [{"stem": "pad", "repeats": 2}]},
-            {
-                "name": "main",
-                "start_bar": 2,
-                "bars": 2,
-                "layers": [{"stem": "kick", "repeats": 8, "period_beats": 1}, {"stem": "pad"}],
-            },
-        ],
-    }
-
-
-STEMS_META = {
-    "kick": {"license_version": "svl-1.2", "credits": [{"artist": "Ana", "split_percent": 100}]},
-    "pad": {
-        "license_version": "svl-1.2",
-        "credits": [{"artist": "Ben", "split_percent": 60}, {"artist": "Cy", "split_percent": 40}],
-    },
-}
+from tests.helpers.manifests import STEMS_META, cli, plan_data, write_stems
 
 
 @pytest.fixture(scope="module")
@@ -200,23 +153,6 @@ def test_verify_file_with_the_wrong_key_fails(rendered: Any) -> None:
 
 
 # --- CLI -----------------------------------------------------------------------------------
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    # `python -m renderer` imports every subcommand; until all of them exist, drive ours directly.
-    if importlib.util.find_spec("renderer.cli.analyze") is not None:
-        command = [sys.executable, "-m", "renderer", *args]
-    else:
-        runner = (
-            "import argparse, importlib, sys; m = importlib.import_module('renderer.cli.' + "
-            "sys.argv[1]); p = argparse.ArgumentParser(); m.add_arguments(p); "
-            "sys.exit(m.main(p.parse_args(sys.argv[2:])))"
-        )
-        command = [sys.executable, "-c", runner, *args]
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    full_env.pop("STEMVAULT_SIGNING_KEY", None) if env is None else None
-    full_env.pop("STEMVAULT_PUBLIC_KEY", None) if env is None else None
-    return subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=REPO)
 
 
 def test_cli_render_then_verify_and_tamper(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, key_id, sign_manifest
-from tests.renderer.test_manifest import REPO, STEMS_META, plan_data, write_stems
+from tests.helpers.manifests import REPO, STEMS_META, plan_data, write_stems
 
 NODE = shutil.which("node")
 VERIFIER = REPO / "tools" / "verify-manifest.mjs"

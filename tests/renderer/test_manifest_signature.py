@@ -34,7 +34,7 @@ from renderer.signing import (
     verify_detached,
     verify_manifest,
 )
-from tests.renderer.test_manifest import STEMS_META, cli, plan_data, write_stems
+from tests.helpers.manifests import STEMS_META, cli, plan_data, write_stems
 
 # A number Python's JSON writer spells with an exponent, so that its case can be edited.
 SMALL = 1e-07

@@ -18,7 +18,7 @@ from renderer.loudness import integrated_loudness, true_peak_dbtp
 from renderer.manifest import build_manifest, extract_manifest
 from renderer.plan import parse_plan
 from tests.factories.audio import RATE, blip, encode, tone_loop
-from tests.renderer.test_manifest import cli
+from tests.helpers.manifests import cli
 
 TARGET, CEILING = -14.0, -1.0
 

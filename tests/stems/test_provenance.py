@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from portal.stems.models import CheckName, ProvenanceCheck, Stem, StemStatus, Verdict
-from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop
+from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop, with_riff_info
 from tests.factories.contributions import meta, upload
 
 
@@ -258,6 +257,59 @@ def test_an_excerpt_of_a_rendered_mix_fails_and_is_rejected(artist, submit, run_
     assert "never ingests its own output" in stem.rejection_reason
 
 
+def _preview_of(stem_audio: np.ndarray) -> np.ndarray:
+    """A preview render: the stem twice over, against another vault stem at the same level."""
+    context = tone_loop(16.0, seed=43, bpm=90)
+    return ((np.concatenate([stem_audio, stem_audio]) + context) * 0.5).astype(np.float32)
+
+
+def test_a_copy_of_a_vault_stem_is_a_copy_of_that_stem_not_platform_output(
+    artist, other_artist, submit, run_jobs
+):
+    from portal.stems.services.rendered_audio import rendered_audio_register
+
+    original = tone_loop(8.0, seed=41)
+    (vault,) = submit(other_artist, upload(encode(original)))
+    vault = processed(vault, run_jobs)
+    Stem.objects.filter(pk=vault.pk).update(status=StemStatus.APPROVED)
+    # Its preview, registered with the stems its manifest lists, matches a copy of it too.
+    rendered_audio_register(
+        key="mix:preview-41", samples=_preview_of(original), sample_rate=RATE, stem_ids=[vault.pk]
+    )
+    (copy,) = submit(artist, upload(mp3_round_trip_wav(original, RATE), "mine.wav"))
+    copy = processed(copy, run_jobs)
+    found = checks(copy)
+    assert found[CheckName.NEAR_DUPLICATE].verdict == Verdict.FAIL
+    assert found[CheckName.NEAR_DUPLICATE].evidence["matches"][0]["stem_id"] == vault.pk
+    own = found[CheckName.SELF_OUTPUT]
+    assert own.verdict == Verdict.PASS
+    assert own.evidence["explained_by_stems"][0]["rendered"] == "mix:preview-41"
+    assert own.evidence["explained_by_stems"][0]["matched_stem_ids"] == [vault.pk]
+    assert copy.status == StemStatus.REJECTED
+    assert "matches a stem already submitted to the vault" in copy.rejection_reason
+    assert "never ingests its own output" not in copy.rejection_reason
+
+
+def test_an_upload_of_the_preview_itself_is_platform_output(artist, other_artist, submit, run_jobs):
+    from portal.stems.services.rendered_audio import rendered_audio_register
+
+    original = tone_loop(8.0, seed=42)
+    (vault,) = submit(other_artist, upload(encode(original)))
+    vault = processed(vault, run_jobs)
+    Stem.objects.filter(pk=vault.pk).update(status=StemStatus.APPROVED)
+    preview = _preview_of(original)
+    rendered_audio_register(
+        key="mix:preview-42", samples=preview, sample_rate=RATE, stem_ids=[vault.pk]
+    )
+    (stem,) = submit(artist, upload(encode(preview * 0.8), "found-this.wav"))
+    stem = processed(stem, run_jobs)
+    own = checks(stem)[CheckName.SELF_OUTPUT]
+    assert own.verdict == Verdict.FAIL
+    assert own.evidence["matches"][0]["rendered"] == "mix:preview-42"
+    assert stem.status == StemStatus.REJECTED
+    assert "never ingests its own output" in stem.rejection_reason
+
+
 def test_registering_the_same_render_twice_is_a_no_op(db):
     from portal.stems.models import RenderedAudio
     from portal.stems.services.rendered_audio import rendered_audio_register
@@ -270,19 +322,6 @@ def test_registering_the_same_render_twice_is_a_no_op(db):
 
 
 # --- Metadata ----------------------------------------------------------------------------------
-
-
-def with_riff_info(wav: bytes, tags: dict[str, str]) -> bytes:
-    """Append a LIST/INFO chunk, as DAWs and generators write it, and fix the RIFF size."""
-    body = b"INFO"
-    for key, value in tags.items():
-        data = value.encode() + b"\x00"
-        if len(data) % 2:
-            data += b"\x00"
-        body += key.encode() + struct.pack("<I", len(data)) + data
-    out = bytearray(wav + b"LIST" + struct.pack("<I", len(body)) + body)
-    struct.pack_into("<I", out, 4, len(out) - 8)
-    return bytes(out)
 
 
 def test_a_riff_info_tag_naming_a_generator_is_flagged(artist, submit, run_jobs):
@@ -450,3 +489,60 @@ def test_a_fingerprint_stored_in_an_older_format_is_recomputed_and_still_matches
     assert checks(copy)[CheckName.NEAR_DUPLICATE].verdict == Verdict.FAIL
     first.refresh_from_db()
     assert bytes(first.fingerprint) != b"SVFP\x00\x01old-format"
+
+
+# --- No false rejections: refused only on conclusive evidence -----------------------------------
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "cc0-samples"
+corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
+
+
+@corpus
+@pytest.mark.corpus
+def test_a_sibling_recording_matching_on_a_dozen_landmarks_is_flagged_not_rejected(
+    artist, other_artist, submit, run_jobs
+):
+    # Two different strokes of one tabla (separate recordings in the CC0 corpus): they align on
+    # 14 landmarks and one explains most of the other's energy, which refused the second as a
+    # copy. That is a resemblance for curators to hear, not proof.
+    first = (CORPUS / "tabla_te2.flac").read_bytes()
+    (vault,) = submit(other_artist, upload(first, "te2.flac"), metadata=[meta(kind="one-shot")])
+    processed(vault, run_jobs)
+    second = (CORPUS / "tabla_te_m.flac").read_bytes()
+    (stem,) = submit(artist, upload(second, "te.flac"), metadata=[meta(kind="one-shot")])
+    stem = processed(stem, run_jobs)
+    near = checks(stem)[CheckName.NEAR_DUPLICATE]
+    assert near.verdict == Verdict.FLAG
+    match = near.evidence["matches"][0]
+    assert match["stem_id"] == vault.pk and match["conclusive"] is False
+    assert match["matched_hashes"] < 20 and match["shared_hashes"] >= match["matched_hashes"]
+    assert "curators will compare" in near.summary and f"#{vault.pk}" not in near.summary
+    assert stem.status == StemStatus.IN_REVIEW and stem.provenance_verdict == Verdict.FLAG
+
+
+def _nothing() -> Any:
+    from renderer.fingerprint import Fingerprint
+
+    return Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint32), 6.0)
+
+
+def test_a_render_match_chance_could_produce_is_a_flag_with_its_evidence(db):
+    from portal.stems.models import RenderedAudio
+    from portal.stems.provenance_checks import check_self_output
+    from renderer.fingerprint import Match
+    from renderer.fingerprint.matching import chance_bound
+
+    row = RenderedAudio.objects.create(key="mix:chance", fingerprint=b"", duration_s=30.0)
+    offsets = 36.0 / 0.016
+    weak = Match(
+        "render:1", 0.05, 14, 0.0, 12.0, 1.0, 4000, 6.0, chance_bound(8000 / offsets, offsets)
+    )
+    result = check_self_output(_nothing(), found=[(weak, row)])
+    assert result.verdict == Verdict.FLAG
+    assert result.evidence["matches"][0]["conclusive"] is False
+    assert result.evidence["matches"][0]["matched_hashes"] == 14
+    assert "curators will listen" in result.summary
+    strong = Match(
+        "render:1", 0.4, 300, 0.0, 12.0, 1.0, 900, 6.0, chance_bound(1800 / offsets, offsets)
+    )
+    assert check_self_output(_nothing(), found=[(strong, row)]).verdict == Verdict.FAIL

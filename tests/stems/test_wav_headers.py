@@ -9,9 +9,8 @@ import pytest
 from portal.stems.evidence import file_format, read_tags
 from portal.stems.models import CheckName, ProvenanceCheck, StemStatus
 from renderer.audio import load_audio, pcm_sha256
-from tests.factories.audio import WAV_VARIANTS, encode, tone_loop, wav_variant
+from tests.factories.audio import WAV_VARIANTS, encode, tone_loop, wav_variant, with_riff_info
 from tests.factories.contributions import upload
-from tests.stems.test_provenance import with_riff_info
 
 
 @pytest.mark.parametrize("label", WAV_VARIANTS)

@@ -66,7 +66,12 @@ def self_output_register(*, session: StreamSession, below: int, final: bool = Fa
             continue
         samples = engine.decode(init_bytes(), [segment_bytes(row) for row in rows])
         rendered_audio_register(
-            key=key, samples=samples, sample_rate=engine.SAMPLE_RATE, audio_name=rows[0].storage_key
+            key=key,
+            samples=samples,
+            sample_rate=engine.SAMPLE_RATE,
+            audio_name=rows[0].storage_key,
+            # The stems audible in the chunk: a copy of one of them is a copy of that stem.
+            stem_ids=[int(i) for row in rows for i in row.stems if str(i).isdigit()],
         )
         registered += 1
     return registered

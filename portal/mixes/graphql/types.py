@@ -1,0 +1,168 @@
+"""What GraphQL shows of a soundtrack: the REST body's fields, its files and its credits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.http import HttpRequest
+from django.urls import reverse
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from portal.mixes.apis import soundtrack_audio_url
+from portal.mixes.deliverables import cue_credits
+from portal.mixes.models import Mix, RenderStatus
+from portal.mixes.selectors import mix_progress
+
+
+def request_of(info: Info[Any, Any]) -> HttpRequest:
+    request: HttpRequest = info.context.request
+    return request
+
+
+@strawberry.type(
+    description="A file of a finished soundtrack, downloaded with the same credentials"
+)
+class SoundtrackFile:
+    kind: str = strawberry.field(description="audio, manifest, certificate or cue_sheet")
+    url: str
+    content_type: str
+
+
+@strawberry.type(
+    description="One credited artist on one stem heard in the soundtrack, as on its cue sheet"
+)
+class Credit:
+    artist: str
+    stem_id: str
+    stem_title: str
+    stem_role: str
+    split_bps: int = strawberry.field(description="The artist's split of the stem, in 1/10000")
+    share_bps: int = strawberry.field(
+        description="The artist's share of the whole soundtrack, in 1/10000 (they sum to 10000)"
+    )
+    license_version: str | None
+
+
+def _done(mix: Mix) -> bool:
+    return mix.status == RenderStatus.DONE and bool(mix.audio)
+
+
+def _progress(root: strawberry.Parent[Mix]) -> int:
+    return mix_progress(root)
+
+
+def _manifest(root: strawberry.Parent[Mix]) -> JSON | None:
+    return root.manifest if root.status == RenderStatus.DONE else None
+
+
+def _audio_url(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> str | None:
+    return soundtrack_audio_url(request_of(info), root)
+
+
+def _files(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> list[SoundtrackFile]:
+    """The REST endpoints that serve this soundtrack's files; none until it is done."""
+    if not _done(root):
+        return []
+    request = request_of(info)
+    audio = soundtrack_audio_url(request, root) or ""
+    audio_type = "audio/flac" if root.audio_format == "flac" else "audio/wav"
+
+    def url(name: str) -> str:
+        return request.build_absolute_uri(reverse(name, args=[root.pk]))
+
+    return [
+        SoundtrackFile(kind="audio", url=audio, content_type=audio_type),
+        SoundtrackFile(
+            kind="manifest", url=url("api:mixes-manifest"), content_type="application/json"
+        ),
+        SoundtrackFile(
+            kind="certificate",
+            url=url("api:mixes-soundtrack-certificate"),
+            content_type="text/html",
+        ),
+        SoundtrackFile(
+            kind="cue_sheet", url=url("api:mixes-soundtrack-cue-sheet"), content_type="text/csv"
+        ),
+    ]
+
+
+def _credits(root: strawberry.Parent[Mix]) -> list[Credit]:
+    """From the signed manifest, like the cue sheet (a credit edited later changes nothing)."""
+    if root.status != RenderStatus.DONE:
+        return []
+    return [
+        Credit(
+            artist=c.artist,
+            stem_id=c.stem_id,
+            stem_title=c.stem_title,
+            stem_role=c.stem_role,
+            split_bps=c.split_bps,
+            share_bps=c.share_bps,
+            license_version=None if c.license_version is None else str(c.license_version),
+        )
+        for c in cue_credits(root.manifest)
+    ]
+
+
+@strawberry_django.type(
+    Mix,
+    name="Soundtrack",
+    description="A soundtrack requested through the Sync API: poll it until status is done",
+)
+class SoundtrackType:
+    id: strawberry.auto
+    status: str = strawberry_django.field(description="queued, rendering, done or failed")
+    request: JSON = strawberry_django.field(description="What was asked for, as checked")
+    duration_s: strawberry.auto
+    loudness_lufs: strawberry.auto
+    true_peak_dbtp: strawberry.auto
+    audio_sha256: strawberry.auto
+    error: strawberry.auto
+    created_at: strawberry.auto
+    finished_at: strawberry.auto
+    job_id: int | None = strawberry_django.field(
+        description="Its render job (GET /api/v1/jobs/<id>/)"
+    )
+    progress: int = strawberry_django.field(resolver=_progress, description="0..100")
+    audio_url: str | None = strawberry_django.field(
+        resolver=_audio_url, description="The download URL once done (the REST body's audio_url)"
+    )
+    files: list[SoundtrackFile] = strawberry_django.field(resolver=_files)
+    manifest: JSON | None = strawberry_django.field(
+        resolver=_manifest, description="The signed provenance manifest once done"
+    )
+    credits: list[Credit] = strawberry_django.field(resolver=_credits)
+
+
+@strawberry.input(description="The REST request's fields (POST /api/v1/soundtracks/), same rules")
+class SoundtrackRequestInput:
+    duration_s: float
+    mood: str = strawberry.field(
+        description="One of the vocabulary's moods (GET /api/v1/vocabulary/)"
+    )
+    bpm: float | None = None
+    key: str | None = strawberry.field(default=None, description='e.g. "A minor", "F#m"')
+    hit_points: list[float] | None = strawberry.field(
+        default=None, description="Seconds, increasing, at least 1 s apart and after the start"
+    )
+    intensity: float | None = strawberry.field(default=None, description="0 sparse .. 1 full (0.5)")
+    loudness_preset: str | None = strawberry.field(
+        default=None, description="streaming (the default), ebu_r128 or atsc_a85"
+    )
+    loudness_lufs: float | None = strawberry.field(
+        default=None, description="A custom target instead of a preset (-30..-8)"
+    )
+    format: str | None = strawberry.field(default=None, description="wav (the default) or flac")
+    seed: int | None = None
+
+    def as_rest_data(self) -> dict[str, Any]:
+        """The REST body this input stands for: fields left out stay out, so the REST
+        serializer's defaults and rules apply unchanged."""
+        fields = (
+            "duration_s", "mood", "bpm", "key", "hit_points", "intensity",
+            "loudness_preset", "loudness_lufs", "format", "seed",
+        )  # fmt: skip
+        return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
