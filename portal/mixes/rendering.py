@@ -64,9 +64,6 @@ PREVIEWABLE_STATUSES = {
 }
 
 
-STEM_MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "aiff": "audio/aiff"}
-
-
 class RenderFailed(Exception):
     """An expected failure (a stem's audio is gone, the vault no longer fits the request):
     recorded on the mix and the job, not retried."""
@@ -177,7 +174,7 @@ def _stem_formats(plan: dict[str, Any]) -> dict[str, str]:
     """Each stem's MIME type, for its Content Credentials ingredient."""
     ids = [int(s["id"]) for s in plan.get("stems", []) if str(s.get("id", "")).isdigit()]
     rows = Stem.objects.filter(pk__in=ids).values_list("pk", "audio_format")
-    return {str(pk): STEM_MIME_TYPES.get(str(fmt).lower(), "") for pk, fmt in rows}
+    return {str(pk): f"audio/{str(fmt).lower()}" for pk, fmt in rows if fmt}  # wav, flac, aiff
 
 
 def signed_manifest_for(
