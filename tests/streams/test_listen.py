@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from portal.clients.house import (
@@ -168,13 +169,23 @@ def test_the_listen_page_lets_media_come_from_blob_urls_and_nothing_else_loosens
     browser = client_for(outsider)
     page = browser.get("/listen/")
     assert page.status_code == 200
-    policy = dict(part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";"))
-    assert policy["media-src"].split() == ["'self'", "blob:"]
+    policy = _directives(page["Content-Security-Policy"])
+    # The storage's origin (S3 in production) stays allowed, as on every page.
+    media_origins = list(getattr(settings, "CSP_MEDIA_ORIGINS", []))
+    assert policy["media-src"].split() == ["'self'", "blob:", *media_origins]
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
     assert "unsafe" not in page["Content-Security-Policy"]
-    # Elsewhere the site's policy keeps media to its own origin.
-    other = browser.get("/dashboard/")["Content-Security-Policy"]
-    assert "blob:" not in other
+    # Elsewhere the site's policy keeps media to its own origins, and every other directive of
+    # this page is the site's own.
+    other = _directives(browser.get("/dashboard/")["Content-Security-Policy"])
+    assert other["media-src"].split() == ["'self'", *media_origins]
+    assert {k: v for k, v in policy.items() if k != "media-src"} == {
+        k: v for k, v in other.items() if k != "media-src"
+    }
+
+
+def _directives(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";") if part.strip())
 
 
 def test_the_navigation_links_to_the_player_and_the_page_needs_sign_in(client_for, outsider):
