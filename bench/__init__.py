@@ -141,3 +141,47 @@ def cpu_seconds() -> float:
     `one_cpu`, it equals the wall time when nothing ran in parallel."""
     times = os.times()
     return times.user + times.system
+
+
+def bench_redis_url(skipped: str) -> str | None:
+    """The Redis a bench may run its broker figures on (BENCH_REDIS_URL, default db 9), or None,
+    with a line naming the figure `skipped` that then is not measured."""
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except Exception:
+        sys.stderr.write(f"bench: no Redis at {url}; {skipped} skipped\n")
+        return None
+    return url
+
+
+@contextlib.contextmanager
+def probe_worker(embedded_threads: int | None = None) -> Iterator[None]:
+    """Inside a probe (Django set up): a worker for the probe's jobs, as `make run` has one. On the
+    embedded broker the in-process worker; on Redis or RabbitMQ a `rundramatiq` process (one
+    process, two threads) started on emptied queues and stopped on the way out."""
+    from django.conf import settings
+
+    worker = None
+    if settings.BROKER_KIND == "embedded":
+        from portal.jobs.embedded import start_embedded_worker
+
+        start_embedded_worker(embedded_threads)
+    else:
+        import dramatiq
+
+        dramatiq.get_broker().flush_all()
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=20)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from bench import probe_worker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -16,7 +17,6 @@ def main(rounds: int) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
 
@@ -24,21 +24,7 @@ def main(rounds: int) -> None:
     from portal.jobs.services import job_enqueue
 
     call_command("migrate", verbosity=0)
-    worker = None
-    if settings.BROKER_KIND == "embedded":
-        from portal.jobs.embedded import start_embedded_worker
-
-        start_embedded_worker(2)
-    else:
-        import dramatiq
-
-        dramatiq.get_broker().flush_all()
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    try:
+    with probe_worker(embedded_threads=2):
         # Warm up: the first jobs pay for imports and connections.
         for _ in range(5):
             _roundtrip(job_enqueue, Job, JobStatus, transaction)
@@ -55,10 +41,6 @@ def main(rounds: int) -> None:
                 cursor.execute("SELECT v FROM bench_floor ORDER BY id DESC LIMIT 1")
                 cursor.fetchone()
                 floor.append(time.perf_counter() - started)
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=20)
     timings.sort()
     print(
         json.dumps(

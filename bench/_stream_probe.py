@@ -20,14 +20,14 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+
+from bench import probe_worker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -334,31 +334,13 @@ def main(seconds: float, sessions: int, posts: int, stems: int) -> None:
     if seconds > 0:
         result["rtf"] = measure_rtf(app, seconds)
         _drain()
-    worker = None
     if sessions or posts:
-        if settings.BROKER_KIND == "embedded":
-            from portal.jobs.embedded import start_embedded_worker
-
-            start_embedded_worker()
-        else:
-            import dramatiq
-
-            dramatiq.get_broker().flush_all()
-            worker = subprocess.Popen(
-                [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-    try:
-        api = _Api(credential)
-        if sessions:
-            result["first_audio_ms"] = measure_first_audio(api, sessions)
-        if posts:
-            result["control"] = measure_control(api, posts)
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=20)
+        with probe_worker():
+            api = _Api(credential)
+            if sessions:
+                result["first_audio_ms"] = measure_first_audio(api, sessions)
+            if posts:
+                result["control"] = measure_control(api, posts)
     print(json.dumps(result))
 
 

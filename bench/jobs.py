@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench import Figure
+from bench import Figure, bench_redis_url
 
 FIGURES = ("job_roundtrip_ms_embedded", "job_roundtrip_ms_redis")
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,24 +48,12 @@ def _probe(broker_url: str | None) -> dict[str, float] | None:
         return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _redis_url() -> str | None:
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_timeout=1).ping()
-    except Exception:
-        sys.stderr.write(f"bench.jobs: no Redis at {url}; job_roundtrip_ms_redis skipped\n")
-        return None
-    return url
-
-
 def run(selected: list[str] | None) -> Iterable[Figure]:
     want = [name for name in FIGURES if not selected or any(name.startswith(s) for s in selected)]
     results: dict[str, dict[str, float] | None] = {}
     if "job_roundtrip_ms_embedded" in want:
         results["embedded"] = _probe(None)
-    if "job_roundtrip_ms_redis" in want and (url := _redis_url()):
+    if "job_roundtrip_ms_redis" in want and (url := bench_redis_url("job_roundtrip_ms_redis")):
         results["redis"] = _probe(url)
     for kind, data in results.items():
         if data is None:

@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 from collections.abc import Iterable
 from typing import Any
 
-from bench import Figure, run_probe
+from bench import Figure, bench_redis_url, run_probe
 
 STAGES = (
     "vault",
@@ -87,18 +86,6 @@ def _probe(
         args += [f"--posts={posts}", f"--stems={stems}"]
         data: dict[str, Any] = run_probe(args, env=env, timeout=1800)
         return data
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_timeout=1).ping()
-    except Exception:
-        sys.stderr.write(f"bench.stream: no Redis at {url}; stream_first_audio_ms_redis skipped\n")
-        return None
-    return url
 
 
 def _render_figures(rtf: dict[str, Any]) -> Iterable[Figure]:
@@ -208,6 +195,8 @@ def run(
         yield from _first_audio_figures("embedded", embedded["first_audio_ms"])
     if "control" in embedded:
         yield from _control_figures(embedded["control"])
-    if wanted("stream_first_audio_ms_redis") and (url := _redis_url()):
+    if wanted("stream_first_audio_ms_redis") and (
+        url := bench_redis_url("stream_first_audio_ms_redis")
+    ):
         redis = _probe(url, seconds=0, sessions=sessions, posts=0, stems=stems)
         yield from _first_audio_figures("redis", redis["first_audio_ms"])
