@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from portal.core import stored_files
 from portal.site import views as site_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -30,6 +31,8 @@ urlpatterns = [
     path("", include("portal.payouts.urls")),
     path("", include("portal.streams.urls")),
     path("healthz", site_views.healthz, name="healthz"),
+    # Short-lived signed links to stored audio on local storage (S3 presigns its own).
+    path("files/<str:token>", stored_files.signed_file_view, name="signed-file"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline <script> (CSP).

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,6 +19,7 @@ from portal.clients.selectors import request_app
 from portal.core.api import Pagination
 from portal.core.csv_export import csv_response
 from portal.core.errors import Conflict
+from portal.core.stored_files import ranged_response
 from portal.mixes import services
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.keys import verification_key_pem
@@ -236,41 +234,6 @@ def _require_done(mix: Mix) -> None:
         raise Conflict("not_ready", f"This mix is {mix.status}; its audio is not ready yet.")
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_CHUNK = 256 * 1024
-
-
-def _stream(handle: Any, start: int, length: int) -> Iterator[bytes]:
-    try:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = handle.read(min(_CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single "bytes=a-b" range, or None if absent or unusable."""
-    match = _RANGE.match(header.strip())
-    if match is None or size == 0:
-        return None
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":  # a suffix: the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start > end or start >= size:
-        return None
-    return start, end
-
-
 class MixAudioApi(APIView):
     allowed_token_scopes = ("app",)
 
@@ -286,23 +249,12 @@ class MixAudioApi(APIView):
     def get(self, request: Request, mix_id: str) -> StreamingHttpResponse:
         mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
         _require_done(mix)
-        size = default_storage.size(mix.audio.name)
-        # Browsers' <audio> seeks with Range requests; everything else gets the whole file.
-        wanted = _byte_range(request.headers.get("Range", ""), size)
-        start, end = wanted if wanted is not None else (0, size - 1)
-        handle = default_storage.open(mix.audio.name, "rb")
-        response = StreamingHttpResponse(
-            _stream(handle, start, end - start + 1),
-            status=206 if wanted is not None else 200,
+        response = ranged_response(
+            request,
+            mix.audio.name,
             content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
+            filename=f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}",
         )
-        response["Content-Length"] = str(end - start + 1)
-        response["Accept-Ranges"] = "bytes"
-        if wanted is not None:
-            response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        filename = f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}"
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-        response["Cache-Control"] = "private, max-age=3600"
         response["X-Audio-SHA256"] = mix.audio_sha256
         return response
 
