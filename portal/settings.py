@@ -246,6 +246,15 @@ EMBEDDED_WORKER_THREADS = env_int("EMBEDDED_WORKER_THREADS", 2)
 # other queues (EMBEDDED_WORKER_THREADS, or `rundramatiq --threads`): see RenderPoolMiddleware.
 WORKER_RENDER_THREADS = env_int("WORKER_RENDER_THREADS", 1)
 
+# The licence certificate PDF embeds the first of these TrueType fonts that exists (artists'
+# names are in any script); portal/mixes/certificate_pdf.py falls back to Latin-1 without one.
+CERTIFICATE_PDF_FONTS = env_str(
+    "CERTIFICATE_PDF_FONTS",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:"
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:"
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+).split(":")
+
 # --- Storage ----------------------------------------------------------------------------------
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 MEDIA_ROOT = VAR_DIR / "media"
@@ -488,5 +497,7 @@ LOGGING = {
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
+        # The certificate PDF's font subsetting logs every table it prunes at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -26,6 +26,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="mixes-soundtrack-certificate",
     ),
     path(
+        "soundtracks/<uuid:mix_id>/certificate.pdf",
+        apis.SoundtrackCertificatePdfApi.as_view(),
+        name="mixes-soundtrack-certificate-pdf",
+    ),
+    path(
         "soundtracks/<uuid:mix_id>/cue-sheet/",
         apis.SoundtrackCueSheetApi.as_view(),
         name="mixes-soundtrack-cue-sheet",

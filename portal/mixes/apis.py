@@ -21,6 +21,7 @@ from portal.core.csv_export import csv_response
 from portal.core.errors import Conflict
 from portal.core.stored_files import ranged_response
 from portal.mixes import services
+from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
@@ -284,8 +285,25 @@ class SoundtrackCertificateApi(APIView):
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
         _require_done(mix)
-        page = render_to_string("mixes/certificate.html", certificate_context(mix), request)
+        context = certificate_context(mix)
+        context["pdf_url"] = reverse("api:mixes-soundtrack-certificate-pdf", args=[mix.pk])
+        page = render_to_string("mixes/certificate.html", context, request)
         return HttpResponse(page, content_type="text/html; charset=utf-8")
+
+
+class SoundtrackCertificatePdfApi(APIView):
+    allowed_token_scopes = ("app",)
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        summary="A soundtrack's licence certificate as a PDF",
+    )
+    def get(self, request: Request, mix_id: str) -> HttpResponse:
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
+        _require_done(mix)
+        return certificate_pdf_response(request, certificate_context(mix))
 
 
 class SoundtrackCueSheetApi(APIView):

@@ -21,13 +21,6 @@ from portal.stems.models import LicenseTemplate
 CUE_USAGE = "BI"  # background instrumental, the usual cue-sheet code for underscore music
 CUE_USAGE_LABEL = "Background instrumental"
 ARTIST_ROLE = "Composer"  # every credited artist wrote and recorded their stem
-PERMITTED_USES = (
-    "Synchronisation with one audiovisual production (film, series, advertisement, game, "
-    "online video), including its trailers and promotion",
-    "Broadcast, streaming, download and public performance of that production worldwide",
-    "Editing, looping and cutting the soundtrack to picture, without remixing its stems "
-    "into other music",
-)
 CUE_SHEET_HEADER = (
     "cue_number",
     "title",
@@ -153,6 +146,18 @@ def cue_sheet_rows(mix: Mix) -> list[list[Any]]:
     ]
 
 
+def permitted_uses(licences: Sequence[LicenseTemplate]) -> list[str]:
+    """The uses every stem's licence grants, in the order the oldest licence lists them.
+
+    A soundtrack may be used only as each of its stems may be: one stem under a narrower
+    licence narrows the whole soundtrack.
+    """
+    if not licences:
+        return []
+    granted = [list(licence.permitted_uses) for licence in licences]
+    return [use for use in granted[0] if all(use in uses for uses in granted[1:])]
+
+
 def certificate_context(mix: Mix) -> dict[str, Any]:
     """What the licence certificate page shows."""
     manifest = mix.manifest
@@ -172,7 +177,7 @@ def certificate_context(mix: Mix) -> dict[str, Any]:
         "duration": _clock(float(manifest.get("audio", {}).get("duration_s") or 0)),
         "audio_sha256": manifest.get("audio_sha256", mix.audio_sha256),
         "key_id": signature.get("key_id", ""),
-        "permitted_uses": PERMITTED_USES,
+        "permitted_uses": permitted_uses(licences),
         "usage_label": f"{CUE_USAGE_LABEL} ({CUE_USAGE})",
         "licences": licences,
         "credits": cue_credits(manifest),

@@ -15,6 +15,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="soundtrack_certificate",
     ),
     path(
+        "soundtracks/<uuid:mix_id>/certificate.pdf",
+        views.soundtrack_certificate_pdf,
+        name="soundtrack_certificate_pdf",
+    ),
+    path(
         "soundtracks/<uuid:mix_id>/cue-sheet.csv",
         views.soundtrack_cue_sheet,
         name="soundtrack_cue_sheet",

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from portal.core.csv_export import csv_response
 from portal.core.errors import ApplicationError, NotFound
 from portal.mixes import services
+from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.forms import SoundtrackForm
 from portal.mixes.keys import verification_key_pem
@@ -66,7 +68,16 @@ def _finished_soundtrack(request: HttpRequest, mix_id: str) -> Mix:
 @require_safe
 def soundtrack_certificate(request: HttpRequest, mix_id: str) -> HttpResponse:
     mix = _finished_soundtrack(request, mix_id)
-    return render(request, "mixes/certificate.html", certificate_context(mix))
+    context = certificate_context(mix)
+    context["pdf_url"] = reverse("mixes:soundtrack_certificate_pdf", args=[mix.pk])
+    return render(request, "mixes/certificate.html", context)
+
+
+@login_required
+@require_safe
+def soundtrack_certificate_pdf(request: HttpRequest, mix_id: str) -> HttpResponse:
+    mix = _finished_soundtrack(request, mix_id)
+    return certificate_pdf_response(request, certificate_context(mix))
 
 
 @login_required

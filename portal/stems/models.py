@@ -41,6 +41,19 @@ class Verdict(models.TextChoices):
     FAIL = "fail", "Fail"
 
 
+STANDARD_PERMITTED_USES = (
+    "Synchronisation with one audiovisual production (film, series, advertisement, game, "
+    "online video), including its trailers and promotion",
+    "Broadcast, streaming, download and public performance of that production worldwide",
+    "Editing, looping and cutting the soundtrack to picture, without remixing its stems "
+    "into other music",
+)
+
+
+def standard_permitted_uses() -> list[str]:
+    return list(STANDARD_PERMITTED_USES)
+
+
 class LicenseTemplate(models.Model):
     """A versioned license the artist grants. Terms never change once published: a new text is
     a new version, and every stem keeps the hash of the exact terms it was licensed under."""
@@ -49,6 +62,10 @@ class LicenseTemplate(models.Model):
     title = models.CharField(max_length=200)
     terms = models.TextField()
     terms_sha256 = models.CharField(max_length=64)
+    # What a licensee of a soundtrack may do with it, as this version grants: the licence
+    # certificate prints the uses every stem's licence in the soundtrack grants. Fixed with
+    # the version, like the terms (license_template_publish refuses a change).
+    permitted_uses = models.JSONField(default=standard_permitted_uses)
     is_current = models.BooleanField(default=True)
     published_at = models.DateTimeField(auto_now_add=True)
 
