@@ -30,6 +30,7 @@ MODULES = [
     "bench.payouts",
     "bench.uploads",
     "bench.soundtracks",
+    "bench.deliveries",
     "bench.stream",
 ]
 
