@@ -106,7 +106,6 @@ def main(seconds: float, requests: int) -> None:
     from django.core.management import call_command
     from rest_framework.test import APIClient
 
-    from portal.jobs.models import Job
     from portal.mixes.models import Mix
     from portal.stems import demo as stems_demo
 
@@ -125,7 +124,7 @@ def main(seconds: float, requests: int) -> None:
             elapsed, mix_id, data = _request(api, seconds, 1 + index, rng.choice(moods))
             timings.append(elapsed)
             mix = Mix.objects.get(pk=mix_id)
-            job = Job.objects.filter(pk=mix.job_id).first()
+            job = mix.job
             if job is not None and job.started_at and job.finished_at:
                 engine.append((job.finished_at - job.started_at).total_seconds())
             _check_credentials(data, mix)
