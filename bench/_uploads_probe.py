@@ -61,12 +61,12 @@ def main(path: str, kind: str, cold: bool) -> None:
     from django.core.files import File
 
     from portal.core.errors import ApplicationError
-    from portal.stems.services.submission import _prepare_file
+    from portal.stems.services.upload_checks import prepare_file
 
     meta = {"kind": kind, "title": "bench"}
 
     def prepare(upload: Any, metadata: dict[str, Any]) -> Any:
-        return _prepare_file(upload, metadata, label="")
+        return prepare_file(upload, metadata, label="")
 
     if not cold:
         _warm_up(prepare, {"kind": "stem", "title": "warm"})

@@ -10,11 +10,13 @@ from portal.core.errors import ApplicationError
 from portal.stems.details import (
     ATTESTATIONS,
     MAX_FILES_PER_SUBMISSION,
+    clean_attestations,
     metadata_per_file,
     split_percent,
 )
 from portal.stems.models import StemKind, StemRole
 from portal.stems.selectors import license_list
+from portal.stems.services import upload_checks
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -142,7 +144,11 @@ class ContributeForm(forms.Form):
         files = self.cleaned_data["audio_files"]
         rows = self.file_details
         if rows is not None and not rows.is_valid():
-            raise ApplicationError("invalid", file_details_errors(rows, files))
+            raise ApplicationError(
+                "invalid",
+                file_details_errors(rows, files),
+                extra={"file_errors": file_details_problems(rows, files)},
+            )
         return metadata_per_file(
             files=files,
             common=self.common_metadata(),
@@ -203,6 +209,7 @@ class FileDetailsForm(forms.Form):
     in the shared details". The contribute page's script adds one per chosen file."""
 
     title = forms.CharField(max_length=200, required=False)
+    kind = forms.ChoiceField(choices=[("", "Same as above"), *StemKind.choices], required=False)
     role = forms.ChoiceField(choices=[("", "Same as above"), *StemRole.choices], required=False)
     bpm = forms.DecimalField(label="BPM", required=False, max_digits=6, decimal_places=2)
     bars = forms.IntegerField(required=False, min_value=1)
@@ -225,6 +232,18 @@ def file_details_formset(data: Any) -> Any:
     if data.get(f"{FILE_DETAILS_PREFIX}-TOTAL_FORMS", "0") in ("", "0"):
         return None
     return FileDetailsFormSet(data, prefix=FILE_DETAILS_PREFIX)
+
+
+def file_details_problems(formset: Any, files: list[Any]) -> list[dict[str, Any]]:
+    """Each per-file row's errors as {index, file, field, message}: what the page shows next to
+    that file's field (the same shape as the service's file_errors)."""
+    problems = []
+    for index, form in enumerate(formset.forms):
+        name = getattr(files[index], "name", f"file {index + 1}") if index < len(files) else ""
+        for field, messages in form.errors.items():
+            for message in messages:
+                problems.append({"index": index, "file": name, "field": field, "message": message})
+    return problems
 
 
 def file_details_errors(formset: Any, files: list[Any]) -> str:
@@ -298,3 +317,75 @@ class ResubmitForm(forms.Form):
 
     def clean_musical_key(self) -> str:
         return str(self.cleaned_data.get("musical_key", "")).strip()
+
+
+def _kinds_sent(form: ContributeForm, count: int) -> list[str | None]:
+    """Each file's kind as the post gives it (its own row's, else the shared one), if valid."""
+    known = {value for value, _ in StemKind.choices}
+    shared = form.data.get("kind")
+    kinds: list[str | None] = []
+    for index in range(count):
+        own = form.data.get(f"{FILE_DETAILS_PREFIX}-{index}-kind") or shared
+        kinds.append(own if own in known else None)
+    return kinds
+
+
+ATTESTATION_FIELDS = (
+    "made_it_and_holds_rights",
+    "no_uncleared_samples",
+    "not_ai_generated",
+    "accept_terms",
+)
+
+
+def _service_field_errors(error: Any) -> dict[str, list[str]]:
+    """A service error's fields under the form's names (unknown ones under "__all__")."""
+    errors: dict[str, list[str]] = {}
+    for name, messages in (error.fields or {}).items():
+        field = ContributeForm.SERVICE_FIELDS.get(name, name) or "__all__"
+        if field not in ContributeForm.base_fields:
+            field = "__all__"
+        errors.setdefault(field, []).extend(str(message) for message in messages)
+    return errors
+
+
+def contribution_errors(form: ContributeForm, error: Any) -> dict[str, Any]:
+    """Every problem of a refused contribution at once, for the page's script: the form's fields
+    (`errors`), and each file's (`file_errors`: index, file, field, message). Nothing was saved.
+
+    Whatever stopped the contribution first (a shared field, a file's own row, the service), the
+    files are judged (name, size, container, signal) and the statements checked too, so the
+    artist fixes everything in one go."""
+    file_errors: list[dict[str, Any]] = list(error.extra.get("file_errors", [])) if error else []
+    if error is None:
+        errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+    else:
+        errors = _service_field_errors(error)
+    if file_errors:
+        errors.pop("audio_files", None)  # each file's problem is shown beside it instead
+        errors.pop("__all__", None)
+    rows = form.file_details
+    files = form.files.getlist("audio_files")
+    if error is None and rows is not None and not rows.is_valid():
+        file_errors.extend(file_details_problems(rows, files))
+    if error is None or not error.extra.get("files_judged"):
+        file_errors.extend(upload_checks.file_problems(files, _kinds_sent(form, len(files))))
+        # Not form.is_valid(): a row's error added to the form makes that False, and the
+        # shared fields it cleaned are still there to check the statements with.
+        cleaned = getattr(form, "cleaned_data", {})
+        if "license_version" in cleaned and not any(name in errors for name in ATTESTATION_FIELDS):
+            try:
+                clean_attestations(form.attestations(), license_version=cleaned["license_version"])
+            except ApplicationError as refused:
+                for name, messages in _service_field_errors(refused).items():
+                    errors.setdefault(name, []).extend(messages)
+    count = sum(len(messages) for messages in errors.values()) + len(file_errors)
+    single = error is not None and count <= 1
+    return {
+        "code": error.code if error is not None else "invalid",
+        "message": error.message
+        if single
+        else f"Nothing was saved: {count} problems to fix, marked below.",
+        "errors": errors,
+        "file_errors": file_errors,
+    }

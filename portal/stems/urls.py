@@ -8,6 +8,7 @@ app_name = "stems"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("contribute/", views.contribute, name="contribute"),
+    path("contribute/measure/", views.contribute_measure, name="contribute-measure"),
     path("stems/", views.stem_list, name="list"),
     path("stems/<int:pk>/", views.stem_detail, name="detail"),
     path("stems/<int:pk>/withdraw/", views.stem_withdraw, name="withdraw"),

@@ -10,14 +10,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from portal.core.csp import media_source_policy
 from portal.core.errors import ApplicationError, NotFound
 from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
-from portal.stems.forms import ContributeForm, ResubmitForm
+from portal.stems.forms import ContributeForm, ResubmitForm, contribution_errors
 from portal.stems.models import Stem, StemStatus
 from portal.stems.provenance_jobs import provenance_rerun
-from portal.stems.services import lifecycle, submission
+from portal.stems.services import lifecycle, submission, upload_checks
 
 
 def _is_xhr(request: HttpRequest) -> bool:
@@ -66,14 +67,36 @@ def contribute(request: HttpRequest) -> HttpResponse:
             if _is_xhr(request):
                 return JsonResponse({"redirect": target}, status=201)
             return redirect(target)
+    if request.method == "POST" and _is_xhr(request):
+        # The page's script keeps the chosen files and shows each error beside its field.
+        return JsonResponse(contribution_errors(form, error), status=error.status if error else 400)
     status = 400 if request.method == "POST" else 200
     licenses = {lic.version: lic for lic in form.licenses}
-    return render(
+    response = render(
         request,
         "stems/contribute.html",
         {"form": form, "error": error, "licenses": licenses.values()},
         status=status,
     )
+    # The chosen files play in the page before they are sent: <audio src="blob:...">.
+    response["Content-Security-Policy"] = media_source_policy()
+    return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def contribute_measure(request: HttpRequest) -> HttpResponse:
+    """One chosen file measured for the contribute page (length, tempo, bars, kind, waveform);
+    nothing is stored."""
+    if not request.user.is_artist:  # type: ignore[union-attr]
+        return JsonResponse({"message": "Only artist accounts can contribute stems."}, status=403)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"message": "Send one audio file as the field 'file'."}, status=400)
+    try:
+        return JsonResponse(upload_checks.measure_upload(upload))
+    except ApplicationError as exc:
+        return JsonResponse({"code": exc.code, "message": exc.message}, status=exc.status)
 
 
 @login_required

@@ -11,16 +11,13 @@ and one decoding block at a time, whatever their headers claim."""
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -43,82 +40,21 @@ from portal.stems.models import (
     Credit,
     LicenseTemplate,
     Stem,
+    StemKind,
     StemStatus,
     Submission,
 )
 from portal.stems.provenance_jobs import PROVENANCE_JOB_KIND
 from portal.stems.services.lifecycle import announce_credits, credit_consent_fields
-from renderer.validate import AudioRejected, CheckedUpload, validate_filename, validate_upload
+from portal.stems.services.upload_checks import (
+    EXTENSIONS,
+    Prepared,
+    files_error,
+    prepare_file,
+)
 
 logger = logging.getLogger(__name__)
-
-EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "AIFF": "aiff"}
-
-
-def max_upload_bytes() -> int:
-    return int(getattr(settings, "STEM_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
-
-
-@dataclass
-class _Prepared:
-    upload: Any
-    filename: str
-    size_bytes: int
-    audio: CheckedUpload
-    file_sha256: str
-    metadata: dict[str, Any]
-    credits: list[tuple[User, int]]
-
-
-def _read_upload(upload: Any, filename: str, limit: int) -> bytes:
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise AudioRejected(
-            "too_large",
-            f"The file is larger than the {limit / 1_000_000:.1f} MB limit; send a shorter "
-            "excerpt or a FLAC (lossless, about half the size of WAV).",
-        )
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    # One byte past the limit tells "too large" apart from "exactly at the limit". A read asks
-    # for its whole size up front (read(n) allocates n bytes, then shrinks), so ask for the
-    # upload's own size, not the limit: 200 MB per small file is what twenty files would cost.
-    expected = min(size, limit) if isinstance(size, int) and size >= 0 else limit
-    first = upload.read(expected + 1)
-    raw: bytes = first if isinstance(first, bytes) else bytes(first)
-    if expected < len(raw) <= limit:  # longer than its size said: read on, up to the limit
-        raw += bytes(upload.read(limit + 1 - len(raw)))
-    return raw
-
-
-def _prepare_file(upload: Any, metadata: dict[str, Any], *, label: str) -> _Prepared:
-    raw_name = getattr(upload, "name", "") or ""
-    try:
-        filename = validate_filename(str(raw_name))
-        limit = max_upload_bytes()
-        raw = _read_upload(upload, filename, limit)
-        audio = validate_upload(raw, filename=filename, kind=metadata["kind"], max_bytes=limit)
-    except AudioRejected as exc:
-        status = 413 if exc.code == "too_large" else 400
-        name = repr(str(raw_name)) if raw_name else "the file"
-        raise ApplicationError(
-            exc.code, f"{name}: {exc.message}", fields={"files": [exc.message]}, status=status
-        ) from None
-    # validate_upload only passes these, but be explicit. A WAV is judged by what its fmt chunk
-    # holds (renderer.dsp.chunks.read_wave_format, the reader validate_upload used), never by
-    # libsndfile's name for its header: a WAVE_FORMAT_EXTENSIBLE 24-bit file is a WAV.
-    wave = audio.wave
-    if audio.format not in EXTENSIONS or (audio.format == "WAV" and not (wave and wave.linear)):
-        raise ApplicationError("unsupported_container", f"{filename}: send WAV, FLAC or AIFF.")
-    return _Prepared(
-        upload=upload,
-        filename=filename,
-        size_bytes=len(raw),
-        audio=audio,
-        file_sha256=hashlib.sha256(raw).hexdigest(),
-        metadata=metadata,
-        credits=[],
-    )
+KINDS = frozenset(StemKind.values)
 
 
 def _duplicate_error(existing: Stem, *, artist: User) -> Conflict:
@@ -140,7 +76,7 @@ def _existing_duplicate(pcm_hashes: Iterable[str]) -> Stem | None:
     return Stem.objects.filter(pcm_sha256__in=list(pcm_hashes)).order_by("created_at").first()
 
 
-def _storage_name(prepared: _Prepared) -> str:
+def _storage_name(prepared: Prepared) -> str:
     now = timezone.now()
     ext = EXTENSIONS[prepared.audio.format]
     return f"stems/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{ext}"
@@ -194,19 +130,40 @@ def stem_submit(
         raise field_error(
             "license_version", f"There is no license version {license_version}.", "no_license"
         )
-    clean_attestation = clean_attestations(attestations, license_version=license_.version)
+    general: list[ApplicationError] = []
+    clean_attestation: dict[str, Any] = {}
+    try:
+        clean_attestation = clean_attestations(attestations, license_version=license_.version)
+    except ApplicationError as exc:
+        general.append(exc)  # reported with the files' problems, not before them
     per_stem_credits = bool(credits) and all(isinstance(c, list | tuple) for c in credits or [])
     if per_stem_credits and len(credits or []) != len(files):
         raise field_error("credits", f"Give credits for each of the {len(files)} files.")
     labels = [str(getattr(f, "name", "") or f"file {i + 1}") for i, f in enumerate(files)]
-    prepared: list[_Prepared] = []
+    prepared: list[Prepared] = []
+    problems: list[tuple[int, ApplicationError]] = []
     for index, (upload, meta) in enumerate(zip(files, metadata, strict=True)):
         label = labels[index] if len(files) > 1 else ""
-        clean = clean_metadata(meta, label=label)
         stem_credits = credits[index] if per_stem_credits else credits  # type: ignore[index]
-        item = _prepare_file(upload, clean, label=label)
-        item.credits = clean_credits(stem_credits, artist=artist)  # type: ignore[arg-type]
-        prepared.append(item)
+        # Every file and its details are judged before any answer, so the artist fixes all of
+        # them in one go.
+        found = len(problems)
+        try:
+            clean = clean_metadata(meta, label=label)
+        except ApplicationError as exc:
+            problems.append((index, exc))
+            clean = {"kind": meta.get("kind")}
+        try:
+            item = prepare_file(upload, clean, label=label) if clean["kind"] in KINDS else None
+            credited = clean_credits(stem_credits, artist=artist)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            problems.append((index, exc))
+            continue
+        if item is not None and len(problems) == found:
+            item.credits = credited
+            prepared.append(item)
+    if problems or general:
+        raise files_error(problems, labels, general=general)
     hashes = [item.audio.pcm_sha256 for item in prepared]
     if len(set(hashes)) != len(hashes):
         raise field_error("files", "Two of the files hold the same audio; send each sound once.")
@@ -255,7 +212,7 @@ def stem_submit(
 def _create_rows(
     *,
     artist: User,
-    prepared: list[_Prepared],
+    prepared: list[Prepared],
     stored: list[str],
     license_: LicenseTemplate,
     attestations: dict[str, Any],
