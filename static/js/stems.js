@@ -84,13 +84,14 @@
         var parts = [data.duration_s.toFixed(2) + " s"];
         if (data.bpm_estimate) parts.push(data.bpm_estimate.toFixed(1) + " BPM");
         if (data.bars_estimate) parts.push(data.bars_estimate + " bar" + (data.bars_estimate === 1 ? "" : "s"));
-        note.textContent = "Measured: " + parts.join(", ") + ". Filled in where empty; check them.";
+        var kinds = { "one-shot": "a one-shot", loop: "a loop", stem: "a stem" };
+        var text = "Measured: " + parts.join(", ") + "; sounds like " + kinds[data.suggested_kind] + ".";
+        if (data.bpm_estimate) text += " Tempo and bars filled in where empty: check them.";
+        note.textContent = text;
         item.row.setAttribute("data-measured", "1");
-        fillIfEmpty(item.row, "kind", data.suggested_kind);
-        if (data.suggested_kind === "loop") {
-          fillIfEmpty(item.row, "bpm", data.bpm_estimate);
-          fillIfEmpty(item.row, "bars", data.bars_estimate);
-        }
+        // The kind stays the artist's choice (the shared one unless this row sets its own).
+        fillIfEmpty(item.row, "bpm", data.bpm_estimate);
+        fillIfEmpty(item.row, "bars", data.bars_estimate);
         drawWaveform(item.row.querySelector("[data-file-waveform]"), data.waveform || []);
       };
       xhr.onerror = function () { note.textContent = "Could not measure the file (network error)."; };

@@ -35,10 +35,10 @@ def _login(page: Any, username: str, password: str) -> None:
 def _contribute(page: Any, shot: Any, *, title: str, audio: bytes, role: str, name: str) -> Stem:
     page.goto("/contribute/")
     page.get_by_label("Audio files").set_input_files(files=[input_file(name, audio)])
-    page.get_by_label("Title").fill(title)
-    page.get_by_label("Kind").select_option("stem")
-    page.get_by_label("Role").select_option(role)
-    page.get_by_label("Musical key").fill("Am")
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Kind", exact=True).select_option("stem")
+    page.get_by_label("Role", exact=True).select_option(role)
+    page.get_by_label("Musical key", exact=True).fill("Am")
     page.get_by_label("Moods").fill("calm")
     for box in page.locator("input[type=checkbox]").all():
         box.check()
