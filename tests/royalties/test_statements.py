@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from portal.royalties import ledger
-from portal.royalties.models import AllocationLine
 from portal.royalties.drilldown import stem_line
+from portal.royalties.models import AllocationLine
 from portal.royalties.services import period_close, plays_ingest
 from tests.factories.clients import ClientAppFactory
 from tests.factories.royalties import (
