@@ -12,8 +12,13 @@ import pytest
 from portal.royalties.services import period_close
 from portal.royalties.statements import statement_estimate, statement_for
 from tests.factories.clients import ClientAppFactory
-from tests.factories.royalties import MARCH_WINDOW_PASSED, EarlyMixFactory, PlayedStemFactory
-from tests.factories.royalties import event, ingest
+from tests.factories.royalties import (
+    MARCH_WINDOW_PASSED,
+    EarlyMixFactory,
+    PlayedStemFactory,
+    event,
+    ingest,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
