@@ -21,11 +21,12 @@ from portal.core.pages import page_with_rows
 from portal.core.pseudonyms import pseudonym
 from portal.mixes.models import Mix, RenderKind
 from portal.royalties.allocation import play_stem_ns, seconds_text
+from portal.royalties.breakdown import NO_APP
 from portal.royalties.computation import compile_mix
 from portal.royalties.manifests import BPS, PPM, CompiledMix
 from portal.royalties.models import AllocationDetail, AllocationLine, Play
 from portal.royalties.selectors import closed_period, money
-from portal.royalties.statements import NO_APP, StatementLine
+from portal.royalties.statements import StatementLine
 
 
 def listener_pseudonym(app_id: int | None, listener_id: str) -> str:
@@ -130,7 +131,7 @@ def _reach(*, month: str, artist: User, stem_id: int) -> _Reach:
 
 
 def _app_name(mix: Mix) -> str:
-    return mix.client_app.name if mix.client_app_id else NO_APP
+    return mix.client_app.name if mix.client_app is not None else NO_APP
 
 
 def stem_line(

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.royalties import ledger, statements
+from portal.royalties import breakdown, ledger, statements
 from portal.royalties.models import AllocationLine, Period
 from portal.royalties.selectors import money
 
@@ -137,7 +137,7 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
         currency,
         [
             (name[:14], amount, "")
-            for name, amount in statements.earnings_by_app(artist=artist, currency=currency)
+            for name, amount in breakdown.earnings_by_app(artist=artist, currency=currency)
         ][:stems],
         bar_width=64,
     )

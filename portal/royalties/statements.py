@@ -15,28 +15,24 @@ client app is the artist's line amounts split over the mixes behind them by the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from django.db.models import Count
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.core.apportion import NothingToAllocate, largest_remainder, percent_shares, percent_text
+from portal.core.apportion import NothingToAllocate, percent_shares, percent_text
 from portal.core.errors import NotFound
-from portal.mixes.models import Mix, RenderKind
+from portal.royalties import breakdown, held
 from portal.royalties.allocation import seconds_text
-from portal.royalties.computation import PeriodComputation, period_compute
+from portal.royalties.breakdown import DetailRow, LineRow
+from portal.royalties.computation import period_compute
 from portal.royalties.explain import label as rule_label
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
 from portal.royalties.periods import month_of, parse_month
 from portal.royalties.rules import RULES
 from portal.royalties.selectors import closed_period, money
 from portal.stems.models import Stem
-
-NO_APP = "Plays from before client apps"
 
 
 @dataclass(frozen=True)
@@ -58,18 +54,6 @@ class StatementLine:
     @property
     def held_plays(self) -> int:
         return sum(self.held.values())
-
-
-@dataclass(frozen=True)
-class AppLine:
-    app_name: str
-    soundtrack_plays: int
-    soundtrack_seconds: str
-    stream_seconds: str
-    attributed_seconds: str
-    amount_minor: int
-    amount: str
-    share: str
 
 
 @dataclass(frozen=True)
@@ -96,7 +80,7 @@ class Statement:
     # once), and the artist's stems that earned nothing but had held plays.
     held: list[HeldCount] = field(default_factory=list)
     held_only: list[StatementLine] = field(default_factory=list)
-    by_app: list[AppLine] = field(default_factory=list)
+    by_app: list[breakdown.AppLine] = field(default_factory=list)
     soundtrack_plays: int = 0
     soundtrack_seconds: str = "0.000"
     stream_seconds: str = "0.000"
@@ -115,11 +99,6 @@ class Statement:
 
 
 # (stem id, plays, weight, amount) and (stem id, mix id, plays, weight): what a statement is
-# built from, read from the close's rows or from a computation.
-_Line = tuple[int, int, int, int]
-_Detail = tuple[int, str, int, int]
-
-
 def statement_for(*, month: str, artist: User) -> Statement:
     """A closed month's statement (NotFound before the month is closed)."""
     period = closed_period(month)
@@ -141,7 +120,7 @@ def statement_for(*, month: str, artist: User) -> Statement:
         total_weight=int(period.total_weight),
         lines=lines,
         details=details,
-        held_per_mix=_held_per_mix_stored(month),
+        held_per_mix=held.held_per_mix_stored(month),
         closed_at=period.closed_at,
     )
 
@@ -195,7 +174,7 @@ def statement_estimate(
         total_weight=allocation.total_weight,
         lines=lines,
         details=details,
-        held_per_mix=_held_per_mix_computed(computed),
+        held_per_mix=held.held_per_mix_computed(computed),
         closed_at=None,
         estimate=True,
         pool_basis=basis,
@@ -218,8 +197,8 @@ def _statement(
     currency: str,
     pool_minor: int,
     total_weight: int,
-    lines: list[_Line],
-    details: list[_Detail],
+    lines: list[LineRow],
+    details: list[DetailRow],
     held_per_mix: dict[str, dict[str, int]],
     closed_at: datetime | None,
     estimate: bool = False,
@@ -230,7 +209,7 @@ def _statement(
         return money(amount_minor, currency) if currency else "—"
 
     lines = sorted(lines, key=lambda line: (-line[3], -line[2], line[0]))
-    mixes = _mix_facts({mix_id for _, mix_id, _, _ in details})
+    mixes = breakdown.mix_facts({mix_id for _, mix_id, _, _ in details})
     # Per stem: [soundtrack plays, soundtrack weight, stream weight].
     kinds: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for stem_id, mix_id, plays, weight in details:
@@ -240,7 +219,7 @@ def _statement(
         else:
             kinds[stem_id][0] += plays
             kinds[stem_id][1] += weight
-    held_totals, held_per_stem = _held_of_artist(held_per_mix, artist)
+    held_totals, held_per_stem = held.held_of_artist(held_per_mix, artist)
     no_held = {rule: 0 for rule in RULES}
     titles = dict(
         Stem.objects.filter(pk__in={s for s, *_ in lines} | set(held_per_stem)).values_list(
@@ -297,7 +276,7 @@ def _statement(
         lines=statement_lines,
         held=[HeldCount(rule, rule_label(rule), held_totals.get(rule, 0)) for rule in RULES],
         held_only=held_only,
-        by_app=_by_app(lines, details, mixes, cash),
+        by_app=breakdown.by_app(lines, details, mixes, cash),
         soundtrack_plays=sum(k[0] for k in kinds.values()),
         soundtrack_seconds=seconds_text(sum(k[1] for k in kinds.values())),
         stream_seconds=seconds_text(sum(k[2] for k in kinds.values())),
@@ -307,138 +286,6 @@ def _statement(
         pool_basis=pool_basis,
         as_of=as_of,
     )
-
-
-def _mix_facts(mix_ids: Iterable[str]) -> dict[str, tuple[bool, str]]:
-    """Per mix: whether it is a stretch of a live stream, and the name of its client app."""
-    return {
-        str(pk): (kind == RenderKind.STREAM, name or NO_APP)
-        for pk, kind, name in Mix.objects.filter(pk__in=list(mix_ids)).values_list(
-            "pk", "kind", "client_app__name"
-        )
-    }
-
-
-def _by_app(
-    lines: list[_Line],
-    details: list[_Detail],
-    mixes: dict[str, tuple[bool, str]],
-    cash: Any,
-) -> list[AppLine]:
-    """Each line's amount split over its mixes by their weights (largest remainder, ties to
-    the lower mix id), then summed per client app: the apps' amounts add up to the total."""
-    per_stem: dict[int, list[_Detail]] = defaultdict(list)
-    for detail in sorted(details, key=lambda d: d[1]):
-        per_stem[detail[0]].append(detail)
-    # Per app: [soundtrack plays, soundtrack weight, stream weight, amount].
-    apps: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for stem_id, _, weight, amount in lines:
-        behind = per_stem[stem_id]
-        if not behind:
-            continue
-        parts = largest_remainder(amount, [d[3] for d in behind]) if weight else [0] * len(behind)
-        for (_, mix_id, plays, mix_weight), part in zip(behind, parts, strict=True):
-            is_stream, app = mixes[mix_id]
-            row = apps[app]
-            if is_stream:
-                row[2] += mix_weight
-            else:
-                row[0] += plays
-                row[1] += mix_weight
-            row[3] += part
-    names = sorted(apps, key=lambda name: (-apps[name][3], -(apps[name][1] + apps[name][2]), name))
-    shares = percent_shares([apps[name][1] + apps[name][2] for name in names])
-    return [
-        AppLine(
-            app_name=name,
-            soundtrack_plays=apps[name][0],
-            soundtrack_seconds=seconds_text(apps[name][1]),
-            stream_seconds=seconds_text(apps[name][2]),
-            attributed_seconds=seconds_text(apps[name][1] + apps[name][2]),
-            amount_minor=apps[name][3],
-            amount=cash(apps[name][3]),
-            share=percent_text(bps),
-        )
-        for name, bps in zip(names, shares, strict=True)
-    ]
-
-
-def _held_per_mix_stored(month: str) -> dict[str, dict[str, int]]:
-    """Held plays per mix and rule, as a closed month's close marked them."""
-    per_mix: dict[str, dict[str, int]] = defaultdict(dict)
-    for mix_id, rule, plays in (
-        Play.objects.filter(accounting_period=month)
-        .exclude(held_by="")
-        .values_list("mix_id", "held_by")
-        .annotate(plays=Count("pk"))
-        .order_by()
-    ):
-        per_mix[str(mix_id)][rule] = plays
-    return per_mix
-
-
-def _held_per_mix_computed(computed: PeriodComputation) -> dict[str, dict[str, int]]:
-    """Held plays per mix and rule, as the computation of an open month holds them now."""
-    position = {play_id: i for i, play_id in enumerate(computed.play_ids)}
-    keys = list(computed.mixes)
-    per_mix: dict[str, dict[str, int]] = defaultdict(dict)
-    for rule, ids in computed.held_ids.items():
-        for play_id in ids:
-            key = keys[int(computed.play_mix[position[play_id]])]
-            per_mix[key][rule] = per_mix[key].get(rule, 0) + 1
-    return per_mix
-
-
-def _held_of_artist(
-    per_mix: dict[str, dict[str, int]], artist: User
-) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
-    """Held plays of the month's mixes crediting `artist` (as their signed manifests say):
-    per rule, each play once, and per stem of theirs. Counts only: whose other stems are in
-    those mixes, and who listened, is not the artist's to see."""
-    totals = {rule: 0 for rule in RULES}
-    per_stem: dict[int, dict[str, int]] = {}
-    for mix_id, manifest in Mix.objects.filter(pk__in=list(per_mix)).values_list("pk", "manifest"):
-        stems = {
-            int(stem["id"])
-            for stem in (manifest or {}).get("stems") or []
-            if str(stem.get("id", "")).isdigit()
-            and any(c.get("artist_id") == artist.pk for c in stem.get("credits") or [])
-        }
-        if not stems:
-            continue
-        for rule, plays in per_mix[str(mix_id)].items():
-            totals[rule] = totals.get(rule, 0) + plays
-            for stem_id in stems:
-                counts = per_stem.setdefault(stem_id, {r: 0 for r in RULES})
-                counts[rule] = counts.get(rule, 0) + plays
-    return totals, per_stem
-
-
-def earnings_by_app(*, artist: User, currency: str, months: int = 12) -> list[tuple[str, int]]:
-    """(app name, minor units) over the artist's last `months` closed periods in `currency`,
-    largest first: each period's lines split over their mixes as its statement splits them."""
-    periods = list(
-        Period.objects.filter(currency=currency, lines__artist=artist)
-        .distinct()
-        .order_by("-month")
-        .values_list("pk", flat=True)[:months]
-    )
-    lines: dict[int, list[_Line]] = defaultdict(list)
-    for period_id, stem_id, plays, weight, amount in AllocationLine.objects.filter(
-        period_id__in=periods, artist=artist
-    ).values_list("period_id", "stem_id", "plays", "weight", "amount_minor"):
-        lines[period_id].append((stem_id, plays, int(weight), amount))
-    details: dict[int, list[_Detail]] = defaultdict(list)
-    for period_id, stem_id, mix_id, plays, weight in AllocationDetail.objects.filter(
-        line__period_id__in=periods, line__artist=artist
-    ).values_list("line__period_id", "line__stem_id", "mix_id", "plays", "weight"):
-        details[period_id].append((stem_id, str(mix_id), plays, int(weight)))
-    mixes = _mix_facts({d[1] for rows in details.values() for d in rows})
-    totals: dict[str, int] = defaultdict(int)
-    for period_id in periods:
-        for app in _by_app(lines[period_id], details[period_id], mixes, str):
-            totals[app.app_name] += app.amount_minor
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
 
 
 def open_months_of(*, now: datetime) -> list[str]:

@@ -62,16 +62,17 @@ def stream_play_trace(*, month: str, artist: User, stem_id: int, event_id: str) 
     )
     if stretch is None:
         raise NotFound("not_found", f"Play {event_id} is not a live stream's.")
-    compiled = compile_mix(Mix.objects.get(pk=play.mix_id))
+    mix = Mix.objects.get(pk=play.mix_id)
+    compiled = compile_mix(mix)
     stem_key = str(stem_id)
     index = compiled.stems.index(stem_key) if stem_key in compiled.stems else -1
     mine = compiled.entry_stem == index
     seconds, ppm = compiled.entry_second[mine], compiled.entry_ppm[mine]
     segments = []
     placed = 0
-    for segment in StreamSegment.objects.filter(
-        play_mix_id=play.mix_id, confirmed_at__isnull=False
-    ).order_by("index"):
+    for segment in StreamSegment.objects.filter(play_mix=mix, confirmed_at__isnull=False).order_by(
+        "index"
+    ):
         # Laid back to back by frames, as the stretch's manifest places them (stretch_body).
         first = placed // engine.SAMPLE_RATE
         placed += int(segment.frames)
