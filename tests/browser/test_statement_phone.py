@@ -13,6 +13,7 @@ from portal.royalties.periods import month_bounds, month_of, previous_month
 from portal.royalties.services import period_close
 from tests.factories.accounts import PASSWORD
 from tests.factories.royalties import EarlyMixFactory, PlayedStemFactory, event, ingest
+from tests.helpers.browser import UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -61,6 +62,7 @@ def test_the_statement_pages_fit_a_phone(page, shot, artist, other_artist, clien
         main = page.inner_text("main")
         assert text in main, path
         assert "minor units" not in main and "Keys" not in main
+        assert page.evaluate(UNLABELLED) == [], path
         # Nothing wider than the phone: no sideways scrolling of the page.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
         shot(page, f"phone-{name}")
