@@ -145,6 +145,8 @@ def statement_estimate(
         raise NotFound("period_not_started", f"{month} has not started yet.")
     if Period.objects.filter(month=month).exists():
         raise NotFound("period_closed", f"{month} is closed: see its statement.")
+    if month != month_of(now) and not Play.objects.filter(accounting_period=month).exists():
+        raise NotFound("period_not_closed", f"{month} is not closed and has no plays.")
     basis = ""
     if pool_minor is None:
         pool_minor, currency, basis = estimate_pool()

@@ -171,7 +171,8 @@ def test_an_estimate_never_shows_another_artists_stems_or_apps(
     assert "Kick" not in nobody and "Keys" not in nobody and "Trail runner" not in nobody
 
 
-def test_a_month_that_has_not_started_has_no_estimate(
+def test_a_month_that_has_not_started_or_a_past_one_without_plays_has_no_estimate(
     client_for: Any, artist: Any, march: dict[str, Any]
 ) -> None:
     assert client_for(artist).get("/royalties/statements/2024-04/").status_code == 404
+    assert client_for(artist).get("/royalties/statements/2023-11/").status_code == 404
