@@ -3,6 +3,7 @@ and the earnings page) and every closed period with what each artist received (s
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.core.errors import ApplicationError
 from portal.royalties import breakdown, ledger, statements
 from portal.royalties.models import AllocationLine, Period
 from portal.royalties.selectors import money
@@ -36,6 +38,8 @@ class Chart:
     height: int
     axis_y: int
 
+
+logger = logging.getLogger(__name__)
 
 CHART_HEIGHT = 180
 CHART_LABEL_ROOM = 40
@@ -101,10 +105,16 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
         for currency in sorted({row["period__currency"] for row in per_period})
     ]
     now = timezone.now()
-    estimates = [
-        statements.statement_estimate(month=month, artist=artist)
-        for month in statements.open_months_of(now=now)
-    ]
+    try:
+        estimates = [
+            statements.statement_estimate(month=month, artist=artist)
+            for month in statements.open_months_of(now=now)
+        ]
+    except ApplicationError:
+        # A month that cannot be computed (a broken manifest: the close would refuse it too)
+        # must not take the artist's earnings page down; its statement page says why.
+        logger.exception("No estimate for the open months")
+        estimates = []
     if not per_period:
         return Overview(False, "", "", payable, [], None, None, None, estimates)
     # Charts speak one currency: the latest period's (a platform changing currency is rare).

@@ -176,3 +176,16 @@ def test_a_month_that_has_not_started_or_a_past_one_without_plays_has_no_estimat
 ) -> None:
     assert client_for(artist).get("/royalties/statements/2024-04/").status_code == 404
     assert client_for(artist).get("/royalties/statements/2023-11/").status_code == 404
+
+
+def test_a_month_that_cannot_be_computed_does_not_take_the_earnings_page_down(
+    client_for: Any, artist: Any, march: dict[str, Any]
+) -> None:
+    from portal.mixes.models import Mix
+
+    broken = {"stems": [], "attribution": {"resolution_s": 5, "seconds": []}}
+    Mix.objects.filter(pk=march["first"].pk).update(manifest=broken)
+    response = client_for(artist).get("/royalties/")
+    assert response.status_code == 200
+    assert "This month so far" not in response.content.decode()
+    assert client_for(artist).get("/royalties/statements/2024-03/").status_code == 400
