@@ -11,10 +11,11 @@ organisation expects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+from portal.core.apportion import percent_shares
 from portal.mixes.models import Mix
 from portal.stems.models import LicenseTemplate
 
@@ -57,19 +58,6 @@ class CueCredit:
         return f"{self.split_bps / 100:.2f}"
 
 
-def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
-    """Integers proportional to `weights` that sum to exactly `total` (Hare quota)."""
-    weight_sum = sum(weights)
-    if weight_sum <= 0:
-        return [0] * len(weights)
-    exact = [total * w / weight_sum for w in weights]
-    parts = [int(x) for x in exact]
-    by_remainder = sorted(range(len(weights)), key=lambda i: (parts[i] - exact[i], i))
-    for i in by_remainder[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
-
-
 def stem_shares(manifest: dict[str, Any]) -> dict[str, float]:
     """Each stem's mean share over the audible seconds of the render (0..1, summing to 1)."""
     seconds = [s.get("shares") or {} for s in manifest.get("attribution", {}).get("seconds", [])]
@@ -97,7 +85,8 @@ def cue_credits(manifest: dict[str, Any]) -> list[CueCredit]:
         if shares.get(str(stem["id"]), 0.0) > 0.0
     ]
     weights = [shares[str(stem["id"])] * _split_bps(credit) for stem, credit in entries]
-    cue_bps = _largest_remainder(10000, weights)
+    # Exact fractions of the float shares: the same split the statements use, without float error.
+    cue_bps = percent_shares([Fraction(w) for w in weights])
     return [
         CueCredit(
             artist=str(credit["artist"]),

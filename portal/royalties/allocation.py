@@ -13,7 +13,7 @@ Units and rounding (every quantity is an exact integer once a manifest is compil
   ms x ppm, is one nanosecond of listening ("stem-ns"); exact.
 * An artist's weight on a (mix, stem) is ``stem_ns * split_bps`` (unit 1e-4 ns): exact, as an
   unbounded Python int, because a month of plays can exceed 64 bits there.
-* Pool to artists (largest remainder, a.k.a. Hamilton): each artist first gets
+* Pool to artists (largest remainder, a.k.a. Hamilton; `portal.core.apportion`): each artist first gets
   ``floor(pool * w / W)``; the minor units left over (fewer than the number of artists) go one
   each to the largest remainders ``pool * w mod W``, ties to the lower artist id. The amounts sum
   to the pool exactly, none is negative, and an artist with no weight gets nothing.
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from portal.core.apportion import NothingToAllocate, largest_remainder
 from portal.royalties.manifests import BPS, PPM, CompiledMix, ManifestError, stem_order
 
 IntArray = npt.NDArray[np.int64]
@@ -39,10 +40,6 @@ QUALIFYING_MS = 30_000  # a play counts from 30 s, or the whole mix if it is sho
 # A stem-ns figure summed over a (mix, stem) stays in int64 while this bound holds; beyond it the
 # sums run on Python ints (object arrays): slower, never wrong. Tests lower it to cover both.
 INT64_SAFE = 2**62
-
-
-class NothingToAllocate(ValueError):
-    """A positive pool but no attributed listening to divide it by."""
 
 
 # --- which plays count ------------------------------------------------------------------------
@@ -196,34 +193,7 @@ def play_stem_ns(mix: CompiledMix, ms_played: int) -> dict[str, int]:
 
 # --- money ------------------------------------------------------------------------------------
 
-
-def largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` minor units in proportion to `weights`, exactly; ties to the earlier index.
-
-    Each share is floor(total * w / W) plus one unit for the `total - sum(floors)` largest
-    remainders. That count is below the number of positive remainders, so a zero weight never
-    receives a unit and no share is negative.
-    """
-    if total < 0:
-        raise ValueError("cannot split a negative amount")
-    if any(w < 0 for w in weights):
-        raise ValueError("weights must not be negative")
-    whole = sum(weights)
-    if whole == 0:
-        if total:
-            raise NothingToAllocate("there is an amount to split but no weight to split it by")
-        return [0] * len(weights)
-    shares: list[int] = []
-    remainders: list[int] = []
-    for weight in weights:
-        share, remainder = divmod(total * weight, whole)
-        shares.append(share)
-        remainders.append(remainder)
-    left = total - sum(shares)
-    if left:
-        for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
-            shares[index] += 1
-    return shares
+# The split itself is portal.core.apportion.largest_remainder (statements reuse it for shares).
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from portal.clients.selectors import request_app
 from portal.core.errors import ApplicationError, PermissionDenied
-from portal.royalties import held, releases, selectors, services
+from portal.royalties import held, releases, selectors, services, statements
 
 
 class PlayRejectionSerializer(serializers.Serializer[Any]):
@@ -42,6 +42,24 @@ class StatementLineSerializer(serializers.Serializer[Any]):
         child=serializers.IntegerField(),
         help_text="Held plays of mixes with this stem, per listening rule",
     )
+    soundtrack_plays = serializers.IntegerField(help_text="Qualifying plays of soundtracks")
+    soundtrack_seconds = serializers.CharField(help_text="Your attributed seconds of them")
+    stream_seconds = serializers.CharField(help_text="Your attributed seconds of live streams")
+    share = serializers.CharField(help_text="Of your attributed listening; lines sum to 100.00%")
+
+
+class StatementAppSerializer(serializers.Serializer[Any]):
+    class Meta:
+        ref_name = "StatementApp"
+
+    app_name = serializers.CharField()
+    soundtrack_plays = serializers.IntegerField()
+    soundtrack_seconds = serializers.CharField()
+    stream_seconds = serializers.CharField()
+    attributed_seconds = serializers.CharField()
+    amount_minor = serializers.IntegerField()
+    amount = serializers.CharField()
+    share = serializers.CharField(help_text="Of your attributed listening; apps sum to 100.00%")
 
 
 class HeldCountSerializer(serializers.Serializer[Any]):
@@ -167,6 +185,12 @@ class StatementApi(APIView):
         amount_minor = serializers.IntegerField()
         amount = serializers.CharField()
         lines = StatementLineSerializer(many=True)
+        by_app = StatementAppSerializer(many=True, help_text="The same money by client app")
+        soundtrack_plays = serializers.IntegerField()
+        soundtrack_seconds = serializers.CharField()
+        stream_seconds = serializers.CharField()
+        pool = serializers.CharField()
+        share_of_pool = serializers.CharField(help_text="Your part of all attributed listening")
         held_plays = serializers.IntegerField(
             help_text="Plays of mixes with your stems that a listening rule held (each once)"
         )
@@ -187,7 +211,7 @@ class StatementApi(APIView):
         artist = selectors.earnings_subject(
             viewer=request.user, artist_id=request.query_params.get("artist")
         )
-        statement = selectors.statement_for(
+        statement = statements.statement_for(
             month=request.query_params.get("period", ""), artist=artist
         )
         return Response(self.OutputSerializer(statement).data)

@@ -13,6 +13,7 @@ import numpy as np
 from django.core.paginator import Page, Paginator
 from django.db.models import Count
 
+from portal.accounts.models import User
 from portal.clients.models import ClientApp
 from portal.core.errors import ApplicationError
 from portal.core.pages import page_with_rows
@@ -234,3 +235,54 @@ def open_months(*, now: datetime, late_window: timedelta) -> list[OpenMonth]:
         until = end + late_window
         out.append(OpenMonth(month, counts[month], until, now >= until))
     return out
+
+
+def held_per_mix_stored(month: str) -> dict[str, dict[str, int]]:
+    """Held plays per mix and rule, as a closed month's close marked them."""
+    per_mix: dict[str, dict[str, int]] = defaultdict(dict)
+    for mix_id, rule, plays in (
+        Play.objects.filter(accounting_period=month)
+        .exclude(held_by="")
+        .values_list("mix_id", "held_by")
+        .annotate(plays=Count("pk"))
+        .order_by()
+    ):
+        per_mix[str(mix_id)][rule] = plays
+    return per_mix
+
+
+def held_per_mix_computed(computed: PeriodComputation) -> dict[str, dict[str, int]]:
+    """Held plays per mix and rule, as the computation of an open month holds them now."""
+    position = {play_id: i for i, play_id in enumerate(computed.play_ids)}
+    keys = list(computed.mixes)
+    per_mix: dict[str, dict[str, int]] = defaultdict(dict)
+    for rule, ids in computed.held_ids.items():
+        for play_id in ids:
+            key = keys[int(computed.play_mix[position[play_id]])]
+            per_mix[key][rule] = per_mix[key].get(rule, 0) + 1
+    return per_mix
+
+
+def held_of_artist(
+    per_mix: dict[str, dict[str, int]], artist: User
+) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
+    """Held plays of the month's mixes crediting `artist` (as their signed manifests say):
+    per rule, each play once, and per stem of theirs. Counts only: whose other stems are in
+    those mixes, and who listened, is not the artist's to see."""
+    totals = {rule: 0 for rule in rules.RULES}
+    per_stem: dict[int, dict[str, int]] = {}
+    for mix_id, manifest in Mix.objects.filter(pk__in=list(per_mix)).values_list("pk", "manifest"):
+        stems = {
+            int(stem["id"])
+            for stem in (manifest or {}).get("stems") or []
+            if str(stem.get("id", "")).isdigit()
+            and any(c.get("artist_id") == artist.pk for c in stem.get("credits") or [])
+        }
+        if not stems:
+            continue
+        for rule, plays in per_mix[str(mix_id)].items():
+            totals[rule] = totals.get(rule, 0) + plays
+            for stem_id in stems:
+                counts = per_stem.setdefault(stem_id, {r: 0 for r in rules.RULES})
+                counts[rule] = counts.get(rule, 0) + plays
+    return totals, per_stem

@@ -3,13 +3,16 @@ and the earnings page) and every closed period with what each artist received (s
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.royalties import ledger
+from portal.core.errors import ApplicationError
+from portal.royalties import breakdown, ledger, statements
 from portal.royalties.models import AllocationLine, Period
 from portal.royalties.selectors import money
 
@@ -35,6 +38,8 @@ class Chart:
     height: int
     axis_y: int
 
+
+logger = logging.getLogger(__name__)
 
 CHART_HEIGHT = 180
 CHART_LABEL_ROOM = 40
@@ -83,6 +88,9 @@ class Overview:
     periods: list[tuple[str, str]]  # (month, amount), newest first
     by_period: Chart | None
     by_stem: Chart | None
+    by_app: Chart | None = None
+    # Open months so far (estimates, by the close's own computation), newest first.
+    estimates: list[statements.Statement] = field(default_factory=list)
 
 
 def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Overview:
@@ -96,8 +104,19 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
         money(ledger.balance(ledger.ARTIST_PAYABLE, artist, currency=currency), currency)
         for currency in sorted({row["period__currency"] for row in per_period})
     ]
+    now = timezone.now()
+    try:
+        estimates = [
+            statements.statement_estimate(month=month, artist=artist)
+            for month in statements.open_months_of(now=now)
+        ]
+    except ApplicationError:
+        # A month that cannot be computed (a broken manifest: the close would refuse it too)
+        # must not take the artist's earnings page down; its statement page says why.
+        logger.exception("No estimate for the open months")
+        estimates = []
     if not per_period:
-        return Overview(False, "", "", payable, [], None, None)
+        return Overview(False, "", "", payable, [], None, None, None, estimates)
     # Charts speak one currency: the latest period's (a platform changing currency is rare).
     currency = per_period[0]["period__currency"]
     same = [row for row in per_period if row["period__currency"] == currency]
@@ -123,6 +142,15 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
         [(titles[s][:14], v, "") for s, v in top],
         bar_width=64,
     )
+    by_app = _chart(
+        "Earnings by client app, last 12 periods",
+        currency,
+        [
+            (name[:14], amount, "")
+            for name, amount in breakdown.earnings_by_app(artist=artist, currency=currency)
+        ][:stems],
+        bar_width=64,
+    )
     total = sum(int(row["total"]) for row in same)
     return Overview(
         has_earnings=True,
@@ -135,6 +163,8 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
         ],
         by_period=by_period,
         by_stem=by_stem,
+        by_app=by_app,
+        estimates=estimates,
     )
 
 

@@ -25,10 +25,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from portal.core.apportion import NothingToAllocate
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix
 from portal.royalties import ledger, rules
-from portal.royalties.allocation import NothingToAllocate
 from portal.royalties.computation import PeriodComputation, period_compute
 from portal.royalties.marks import MARK_RULE, mark_text
 from portal.royalties.models import AllocationDetail, AllocationLine, LedgerEntry, Play

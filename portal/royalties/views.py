@@ -1,40 +1,31 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.core.csv_export import csv_response
-from portal.core.errors import ApplicationError, NotFound, PermissionDenied
-from portal.royalties import explain, held, overview, releases, selectors, services
+from portal.core.errors import ApplicationError, PermissionDenied
+from portal.core.money import amount_text
+from portal.core.pages import pages_speak_http
+from portal.royalties import (
+    drilldown,
+    explain,
+    held,
+    overview,
+    releases,
+    selectors,
+    services,
+    statements,
+)
 from portal.royalties.forms import ClosePeriodForm, ReleaseForm
 from portal.royalties.periods import month_of, previous_month
 from portal.royalties.rules import RULES
-
-
-def _pages_speak_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Domain errors become the matching page: 403, 404, or 400 with the message."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except ApplicationError as exc:
-            return HttpResponseBadRequest(exc.message)
-
-    return wrapper
 
 
 def _subject(request: HttpRequest) -> Any:
@@ -42,7 +33,7 @@ def _subject(request: HttpRequest) -> Any:
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.is_platform_staff:
@@ -56,7 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def periods(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not user.is_platform_staff:
@@ -101,7 +92,7 @@ def _staff(request: HttpRequest) -> Any:
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def held_plays(request: HttpRequest) -> HttpResponse:
     """What the listening rules hold in a month, by rule and app; release per play or group."""
     user = _staff(request)
@@ -174,24 +165,26 @@ def how_plays_count(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def statement(request: HttpRequest, month: str) -> HttpResponse:
+    """A closed month's statement, or an open month's estimate so far (the same page)."""
     artist = _subject(request)
     return render(
         request,
         "royalties/statement.html",
         {
-            "statement": selectors.statement_for(month=month, artist=artist),
+            "statement": statements.statement_or_estimate(month=month, artist=artist),
             "artist_query": f"?artist={artist.pk}" if artist.pk != request.user.pk else "",
+            "qualifying": explain.qualifying_text(),
         },
     )
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
     artist = _subject(request)
-    data = selectors.statement_for(month=month, artist=artist)
+    data = statements.statement_for(month=month, artist=artist)
     # Stem titles and artist names are the artists' own text: csv_response neutralises cells
     # a spreadsheet would evaluate.
     return csv_response(
@@ -208,6 +201,11 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
             "currency",
             # Held plays of mixes with the stem, one column per listening rule.
             *(f"held_{rule}" for rule in RULES),
+            "soundtrack_plays",
+            "soundtrack_seconds",
+            "stream_seconds",
+            "share",
+            "amount",
         ],
         rows=(
             [
@@ -221,6 +219,11 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
                 line.amount_minor,
                 data.currency,
                 *(line.held.get(rule, 0) for rule in RULES),
+                line.soundtrack_plays,
+                line.soundtrack_seconds,
+                line.stream_seconds,
+                line.share,
+                amount_text(line.amount_minor, data.currency),
             ]
             for line in [*data.lines, *data.held_only]
         ),
@@ -228,10 +231,10 @@ def statement_csv(request: HttpRequest, month: str) -> HttpResponse:
 
 
 @login_required
-@_pages_speak_http
+@pages_speak_http
 def statement_stem(request: HttpRequest, month: str, stem_id: str) -> HttpResponse:
     artist = _subject(request)
-    detail = selectors.stem_line(
+    detail = drilldown.stem_line(
         month=month, artist=artist, stem_id=int(stem_id), page=request.GET.get("page", 1)
     )
     return render(

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from portal.streams import listen, playback
+from portal.streams import listen, playback, trace
 
 # The site's player (portal/streams/listen.py): the page and the endpoints it calls.
 _LISTEN = "listen/streams/<uuid:session_id>/"
 
 urlpatterns = [
+    # A live stream's play behind a line of an artist's statement (portal/royalties/urls.py
+    # has the statement itself; streams stand above royalties, so the trace lives here).
+    re_path(
+        r"^royalties/statements/(?P<month>\d{4}-\d{2})/stems/(?P<stem_id>\d+)/streams/"
+        r"(?P<event_id>[0-9a-f-]{36})/$",
+        trace.statement_stream,
+        name="statement-stream",
+    ),
     path("listen/", listen.listen_page, name="listen"),
     path("listen/streams/", listen.ListenStartApi.as_view(), name="listen-start"),
     path(_LISTEN, listen.ListenDetailApi.as_view(), name="listen-detail"),

@@ -275,6 +275,8 @@ def _journey(page: Any, shot: Any, live_server: Any, stripe: Any, vault_of: Any)
     statement = page.inner_text("main")
     used_titles = set(mix.stems_used.values_list("stem__title", flat=True))
     assert any(title in statement for title in used_titles), statement
+    # Money in the currency, and what plays and qualifying plays are, on the page itself.
+    assert "minor units" not in statement and "What these numbers mean" in statement
     shot(page, "statement")
     page.goto("/payouts/")
     page.get_by_role("button", name="Set up payouts with Stripe").click()

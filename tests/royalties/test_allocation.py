@@ -11,14 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from portal.core.apportion import NothingToAllocate, largest_remainder
 from portal.royalties import allocation as alloc
-from portal.royalties.allocation import (
-    NothingToAllocate,
-    allocate,
-    largest_remainder,
-    over_daily_limit,
-    play_stem_ns,
-)
+from portal.royalties.allocation import allocate, over_daily_limit, play_stem_ns
 from portal.royalties.manifests import ManifestError, compile_manifest
 
 # --- largest remainder ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from portal.royalties import ledger
+from portal.royalties.drilldown import stem_line
 from portal.royalties.models import AllocationLine
-from portal.royalties.selectors import stem_line
 from portal.royalties.services import period_close, plays_ingest
 from tests.factories.clients import ClientAppFactory
 from tests.factories.royalties import (
@@ -189,13 +189,15 @@ def test_a_stem_line_of_someone_else_is_not_found(
     )
 
 
-def test_the_dashboard_draws_earnings_by_period_and_by_stem(
-    client_for: Any, artist: Any, closed: dict[str, Any]
+def test_the_dashboard_draws_earnings_by_period_by_stem_and_by_app(
+    client_for: Any, artist: Any, client_app: Any, closed: dict[str, Any]
 ) -> None:
     page = client_for(artist).get("/royalties/").content.decode()
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3
     amount = ledger.balance(ledger.ARTIST_PAYABLE, artist, currency="usd")
     assert f"2024-03: {amount // 100}.{amount % 100:02d} USD" in page
+    # One app reported every play: it carries the whole amount.
+    assert f"{client_app.name[:14]}: {amount // 100}.{amount % 100:02d} USD" in page
     assert "Kick:" in page and "Pad:" in page
     assert "Keys" not in page  # the other artist's stem
 

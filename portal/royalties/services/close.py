@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.services import audit_record
+from portal.core.apportion import NothingToAllocate
 from portal.core.errors import ApplicationError, Conflict, PermissionDenied
 from portal.royalties import ledger
-from portal.royalties.allocation import NothingToAllocate
 from portal.royalties.computation import PeriodComputation, period_compute
 from portal.royalties.marks import mark_fields
 from portal.royalties.models import AllocationDetail, AllocationLine, Period, Play
