@@ -33,6 +33,7 @@ import numpy.typing as npt
 from renderer import ENGINE_VERSION
 from renderer.attribution import attribution_map, stem_energy_per_second
 from renderer.audio import Samples
+from renderer.buses import mix_buses
 from renderer.encoding import encode, pcm24_sha256, quantise_24
 from renderer.limiter import limit_with_gain
 from renderer.loudness import (
@@ -356,6 +357,8 @@ class RenderResult:
     loudness_range_lu: float = 0.0
     max_momentary_lufs: float = float("-inf")
     max_short_term_lufs: float = float("-inf")
+    # Role group -> its bus at the level it entered the limiter (renderer.buses), when asked.
+    buses: Mapping[str, Samples] = field(default_factory=dict)
 
     @property
     def loudness_report(self) -> LoudnessReport:
@@ -375,9 +378,11 @@ def render(
     progress: Callable[[int], None] | None = None,
     cache: StemCache | None = None,
     workers: int | None = None,
+    buses: Mapping[str, str] | None = None,
 ) -> RenderResult:
     """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100,
-    `workers` threads decode and mix the stems (default `default_workers()`)."""
+    `workers` threads decode and mix the stems (default `default_workers()`). With `buses`
+    (stem id -> role group) the result also holds one bus per group (renderer.buses)."""
 
     def report(percent: int) -> None:
         if progress is not None:
@@ -402,6 +407,17 @@ def render(
     report(50)
     mastered = master(mixed, sr, plan.loudness_lufs, plan.true_peak_dbtp)
     del mixed
+    group_buses = {}
+    if buses is not None:
+        group_buses = mix_buses(
+            placements,
+            stems,
+            frames,
+            channels,
+            buses,
+            input_gain_db=mastered.input_gain_db,
+            workers=workers or default_workers(),
+        )
     loudness = mastered.loudness_report(sr)
     report(90)
     audio = encode(mastered.pcm, sr, plan.format)
@@ -427,4 +443,5 @@ def render(
         loudness_range_lu=loudness.loudness_range_lu,
         max_momentary_lufs=loudness.max_momentary_lufs,
         max_short_term_lufs=loudness.max_short_term_lufs,
+        buses=group_buses,
     )
