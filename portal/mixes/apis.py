@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,9 +18,9 @@ from rest_framework.views import APIView
 from portal.clients.selectors import request_app
 from portal.core.api import Pagination
 from portal.core.csv_export import csv_response
-from portal.core.errors import Conflict
 from portal.mixes import services
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
+from portal.mixes.download_apis import require_done, soundtrack_audio_url, soundtrack_files
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import (
@@ -33,14 +30,16 @@ from portal.mixes.selectors import (
     vocabulary,
 )
 
-AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
+class FileLinkSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "SoundtrackFile"
 
-def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None:
-    """The download URL of a finished render (None before): REST and GraphQL answer the same."""
-    if mix.status != RenderStatus.DONE or not mix.audio:
-        return None
-    return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
+    kind = serializers.CharField(
+        help_text="audio (the master), mp3, stems, manifest, certificate or cue_sheet"
+    )
+    url = serializers.URLField()
+    content_type = serializers.CharField()
 
 
 class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -57,6 +56,7 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     true_peak_dbtp = serializers.FloatField(allow_null=True)
     audio_sha256 = serializers.CharField()
     audio_url = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
     manifest = serializers.SerializerMethodField()
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -67,6 +67,10 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
 
     def get_audio_url(self, mix: Mix) -> str | None:
         return soundtrack_audio_url(self.context["request"], mix)
+
+    @extend_schema_field(FileLinkSerializer(many=True))
+    def get_files(self, mix: Mix) -> list[dict[str, str]]:
+        return soundtrack_files(self.context["request"], mix)
 
     def get_manifest(self, mix: Mix) -> dict[str, Any] | None:
         return mix.manifest if mix.status == RenderStatus.DONE else None
@@ -116,7 +120,27 @@ class SoundtrackListApi(APIView):
             required=False,
             help_text="A custom target instead of a preset (-1 dBTP ceiling)",
         )
-        format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
+        # Plain strings: a format not offered is refused with the list of the offered ones
+        # (mixes.soundtrack_request), not with DRF's bare "not a valid choice".
+        format = serializers.CharField(
+            max_length=10,
+            required=False,
+            help_text="The master: wav (the default) or flac; mp3 asks for a WAV master and "
+            "its MP3",
+        )
+        formats = serializers.ListField(
+            child=serializers.CharField(max_length=10),
+            required=False,
+            max_length=3,
+            help_text="Every format to deliver: one master (wav or flac) and, if wanted, mp3 "
+            '(CBR 320 kbps), e.g. ["wav", "mp3"]',
+        )
+        stems = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Also deliver the stems: a zip of one 32-bit float WAV per role group, "
+            "time-aligned and as long as the mix, summing to it before the master limiter",
+        )
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
     class CreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -231,82 +255,6 @@ class SoundtrackDetailApi(APIView):
         return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
 
 
-def _require_done(mix: Mix) -> None:
-    if mix.status != RenderStatus.DONE or not mix.audio:
-        raise Conflict("not_ready", f"This mix is {mix.status}; its audio is not ready yet.")
-
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_CHUNK = 256 * 1024
-
-
-def _stream(handle: Any, start: int, length: int) -> Iterator[bytes]:
-    try:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = handle.read(min(_CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single "bytes=a-b" range, or None if absent or unusable."""
-    match = _RANGE.match(header.strip())
-    if match is None or size == 0:
-        return None
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":  # a suffix: the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start > end or start >= size:
-        return None
-    return start, end
-
-
-class MixAudioApi(APIView):
-    allowed_token_scopes = ("app",)
-
-    @extend_schema(
-        responses={
-            (200, "audio/wav"): OpenApiTypes.BINARY,
-            (200, "audio/flac"): OpenApiTypes.BINARY,
-            (206, "audio/wav"): OpenApiTypes.BINARY,
-            (206, "audio/flac"): OpenApiTypes.BINARY,
-        },
-        summary="Download a rendered mix: the file carries its signed manifest",
-    )
-    def get(self, request: Request, mix_id: str) -> StreamingHttpResponse:
-        mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
-        _require_done(mix)
-        size = default_storage.size(mix.audio.name)
-        # Browsers' <audio> seeks with Range requests; everything else gets the whole file.
-        wanted = _byte_range(request.headers.get("Range", ""), size)
-        start, end = wanted if wanted is not None else (0, size - 1)
-        handle = default_storage.open(mix.audio.name, "rb")
-        response = StreamingHttpResponse(
-            _stream(handle, start, end - start + 1),
-            status=206 if wanted is not None else 200,
-            content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
-        )
-        response["Content-Length"] = str(end - start + 1)
-        response["Accept-Ranges"] = "bytes"
-        if wanted is not None:
-            response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        filename = f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}"
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-        response["Cache-Control"] = "private, max-age=3600"
-        response["X-Audio-SHA256"] = mix.audio_sha256
-        return response
-
-
 class MixManifestApi(APIView):
     allowed_token_scopes = ("app",)
 
@@ -316,7 +264,7 @@ class MixManifestApi(APIView):
     )
     def get(self, request: Request, mix_id: str) -> Response:
         mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
-        _require_done(mix)
+        require_done(mix)
         return Response(mix.manifest)
 
 
@@ -331,7 +279,7 @@ class SoundtrackCertificateApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        _require_done(mix)
+        require_done(mix)
         page = render_to_string("mixes/certificate.html", certificate_context(mix), request)
         return HttpResponse(page, content_type="text/html; charset=utf-8")
 
@@ -348,7 +296,7 @@ class SoundtrackCueSheetApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        _require_done(mix)
+        require_done(mix)
         return csv_response(
             filename=f"stemvault-cue-sheet-{mix.pk}.csv",
             header=CUE_SHEET_HEADER,

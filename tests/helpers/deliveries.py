@@ -78,3 +78,20 @@ def valid_but_untrusted(report: dict[str, Any]) -> bool:
     return report["validation_state"] == "Valid" and status_codes(report) <= {
         "signingCredential.untrusted"
     }
+
+
+def band_snr_db(
+    reference: npt.NDArray[np.float32],
+    decoded: npt.NDArray[np.float32],
+    sample_rate: int,
+    cutoff_hz: float = 16000.0,
+) -> float:
+    """SNR in dB of `decoded` against `reference` below `cutoff_hz`: LAME low-passes at
+    320 kbps (~20 kHz), so broadband content loses its top octave by design, which is codec
+    error, not a fault; below it the waveforms must match sample for sample."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(8, cutoff_hz, fs=sample_rate, output="sos")
+    ref = sosfiltfilt(sos, reference.astype(np.float64), axis=0)
+    out = sosfiltfilt(sos, decoded.astype(np.float64), axis=0)
+    return float(10 * np.log10(np.sum(ref**2) / np.sum((out - ref) ** 2)))
