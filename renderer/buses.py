@@ -5,8 +5,8 @@ vocals, wants the mix split into a few groups of parts, not a file per loop. The
 (`ROLE_GROUPS`) follow the stem roles of the vault: rhythm (drums, percussion), bass, harmony
 (harmony, texture), melody (melody, vocals) and fx; a stem with no known role goes to `other`.
 
-Each bus is the sum of the placements of its group's stems (`renderer.engine.mix` over those
-placements only: the same gains, fades and crossfades), times the master's input gain, the
+Each bus is the sum of the placements of its group's stems (`renderer.engine.mix_buses`, which
+runs `renderer.engine.mix` over those placements only: the same gains, fades and crossfades), times the master's input gain, the
 gain `renderer.engine.master` applied before its limiter. So the buses add up to the mix as it
 entered the limiter, at the level it entered it: summed and put through a limiter at the
 master's ceiling they give the master back. The sum is not bit-exact, only because float32
@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from renderer.audio import Samples
-from renderer.placement import Placement
 
 # Role group -> the stem roles in it, in delivery order (renderer-side names: plain strings).
 ROLE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -65,33 +64,6 @@ def group_order(groups: Sequence[str]) -> list[str]:
 def pre_limiter_factor(input_gain_db: float) -> np.float32:
     """The linear input gain exactly as `renderer.engine.master` applies it before limiting."""
     return np.float32(10.0 ** (input_gain_db / 20.0))
-
-
-def mix_buses(
-    placements: Sequence[Placement],
-    stems: Mapping[str, Samples],
-    frames: int,
-    channels: int,
-    groups: Mapping[str, str],
-    *,
-    input_gain_db: float,
-    workers: int = 1,
-) -> dict[str, Samples]:
-    """One float32 (frames, channels) bus per group that plays, in `group_order`; a placement
-    of a stem missing from `groups` goes to `other`."""
-    # Imported here: the engine imports this module's callers, not the other way round.
-    from renderer.engine import mix
-
-    by_group: dict[str, list[Placement]] = {}
-    for p in placements:
-        by_group.setdefault(groups.get(p.stem_id, OTHER_GROUP), []).append(p)
-    factor = pre_limiter_factor(input_gain_db)
-    buses: dict[str, Samples] = {}
-    for group in group_order(list(by_group)):
-        bus = mix(by_group[group], stems, frames, channels, workers=workers)
-        np.multiply(bus, factor, out=bus)
-        buses[group] = bus
-    return buses
 
 
 def wav_float32_bytes(samples: Samples, sample_rate: int) -> bytes:

@@ -22,7 +22,7 @@ Pipeline (`render`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +33,7 @@ import numpy.typing as npt
 from renderer import ENGINE_VERSION
 from renderer.attribution import attribution_map, stem_energy_per_second
 from renderer.audio import Samples
-from renderer.buses import mix_buses
+from renderer.buses import OTHER_GROUP, group_order, pre_limiter_factor
 from renderer.encoding import encode, pcm24_sha256, quantise_24
 from renderer.limiter import limit_with_gain
 from renderer.loudness import (
@@ -270,7 +270,7 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     previous: tuple[float, float] | None = None  # (input gain, loudness) of the last pass
     for attempt in range(1, _MAX_PASSES + 1):
         gain_db = min(gain_db, max_gain_db)
-        factor = np.float32(10.0 ** (gain_db / 20.0))
+        factor = pre_limiter_factor(gain_db)  # the stems' level too (renderer.buses)
         scaled = np.multiply(mixed, factor, dtype=np.float32)
         limited, gain, stats = limit_with_gain(
             scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db
@@ -331,6 +331,31 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
         )
     assert best is not None
     return best
+
+
+def mix_buses(
+    placements: Sequence[Placement],
+    stems: Mapping[str, Samples],
+    frames: int,
+    channels: int,
+    groups: Mapping[str, str],
+    *,
+    input_gain_db: float,
+    workers: int = 1,
+) -> dict[str, Samples]:
+    """One float32 (frames, channels) bus per role group that plays, in `group_order`, at the
+    level the mix enters the limiter (renderer.buses); a stem missing from `groups` goes to
+    `other`."""
+    by_group: dict[str, list[Placement]] = {}
+    for p in placements:
+        by_group.setdefault(groups.get(p.stem_id, OTHER_GROUP), []).append(p)
+    factor = pre_limiter_factor(input_gain_db)
+    buses: dict[str, Samples] = {}
+    for group in group_order(list(by_group)):
+        bus = mix(by_group[group], stems, frames, channels, workers=workers)
+        np.multiply(bus, factor, out=bus)
+        buses[group] = bus
+    return buses
 
 
 # --- the whole render ----------------------------------------------------------------------
