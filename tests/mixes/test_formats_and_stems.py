@@ -203,6 +203,8 @@ def test_the_page_asks_for_an_mp3_and_stems_and_links_them(
 ) -> None:
     vault_of(artist)
     browser = client_for(artist)
+    form = browser.get("/soundtracks/").content.decode()
+    assert 'type="checkbox" name="mp3"' in form and 'type="checkbox" name="stems"' in form
     response = browser.post(
         "/soundtracks/",
         {"duration_s": 10, "mood": "calm", "format": "wav", "mp3": "on", "stems": "on"},
