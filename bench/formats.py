@@ -31,7 +31,7 @@ from renderer.engine import render
 from renderer.manifest import build_manifest
 from renderer.mp3 import encode_mp3
 from renderer.signing import generate_keypair, sign_manifest
-from renderer.stem_package import package_manifest, stem_files, write_stems_zip
+from renderer.stem_package import stem_files, write_stems_zip
 from renderer.stems import StemCache
 
 FIGURES = ("mp3_rtf_180s", "stems_extra_s_180s")
@@ -90,16 +90,17 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
                 files = stem_files(
                     result.buses, result.sample_rate, manifest, groups, signer=signer
                 )
-                contents = package_manifest(
-                    files,
-                    manifest,
-                    sample_rate=result.sample_rate,
-                    frames=result.samples.shape[0],
-                    channels=result.samples.shape[1],
-                    input_gain_db=result.stats["input_gain_db"],
-                )
                 with tempfile.TemporaryFile(dir=tmp) as out:
-                    write_stems_zip(out, files, contents, private)
+                    write_stems_zip(
+                        out,
+                        files,
+                        manifest,
+                        private_key_pem=private,
+                        sample_rate=result.sample_rate,
+                        frames=result.samples.shape[0],
+                        channels=result.samples.shape[1],
+                        input_gain_db=result.stats["input_gain_db"],
+                    )
 
             packing = _median(package)
             yield Figure(

@@ -4,9 +4,13 @@ signed manifest of what each holds.
 Layout of the zip (stored, not deflated: float audio barely compresses and the files are
 large; fixed timestamps, so the bytes are a pure function of the render)::
 
+    stems/01-rhythm.wav, stems/02-bass.wav, ...   one 32-bit float WAV per role group
     manifest.json   the package manifest, schema `PACKAGE_SCHEMA`, exactly the signed bytes
     manifest.jws    detached compact JWS (EdDSA, the render manifest's key) over manifest.json
-    stems/01-rhythm.wav, stems/02-bass.wav, ...   one 32-bit float WAV per role group
+
+The manifest comes last because it holds every file's sha256: the files are written one at a
+time as they are made, so only one stem's bytes are in memory at once (a 3-minute stem is some
+70 MB).
 
 The package manifest names the render (`render_id`, the master's `audio_sha256`), how the stems
 relate to it (the input gain before the limiter, `renderer.buses.SUM_TOLERANCE`), and per file
@@ -25,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -59,10 +63,10 @@ def stem_files(
     *,
     signer: CredentialsSigner | None,
     stem_formats: Mapping[str, str] | None = None,
-) -> list[StemFile]:
+) -> Iterator[StemFile]:
     """One float WAV per bus, in the buses' order, each with Content Credentials when `signer`
-    is given. `groups` maps stem id -> role group (the one the buses were mixed with)."""
-    files = []
+    is given, made as they are consumed. `groups` maps stem id -> role group (the one the
+    buses were mixed with)."""
     for number, (group, samples) in enumerate(buses.items(), start=1):
         heard = tuple(
             str(s["id"]) for s in manifest.get("stems", []) if groups.get(str(s["id"])) == group
@@ -82,12 +86,25 @@ def stem_files(
                 data, "wav", manifest, signer, stem_formats=stem_formats, delivery=delivery
             )
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-        files.append(StemFile(group, name, data, heard, peak))
-    return files
+        yield StemFile(group, name, data, heard, peak)
+
+
+def file_entry(f: StemFile, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The package manifest's entry for one file."""
+    by_id = {str(s["id"]): s for s in manifest.get("stems", [])}
+    keep = ("id", "title", "role", "content_sha256", "license_version", "credits")
+    return {
+        "name": f.name,
+        "role_group": f.group,
+        "sha256": hashlib.sha256(f.data).hexdigest(),
+        "bytes": len(f.data),
+        "peak": round(f.peak, 6),
+        "stems": [{k: by_id[i][k] for k in keep if k in by_id[i]} for i in f.stem_ids],
+    }
 
 
 def package_manifest(
-    files: list[StemFile],
+    entries: list[dict[str, Any]],
     manifest: Mapping[str, Any],
     *,
     sample_rate: int,
@@ -95,9 +112,7 @@ def package_manifest(
     channels: int,
     input_gain_db: float,
 ) -> dict[str, Any]:
-    """What the zip holds, per file, tied to the render (see the module docstring)."""
-    by_id = {str(s["id"]): s for s in manifest.get("stems", [])}
-    keep = ("id", "title", "role", "content_sha256", "license_version", "credits")
+    """What the zip holds, per file (`file_entry`), tied to the render (module docstring)."""
     return {
         "schema": PACKAGE_SCHEMA,
         "render_id": manifest["render_id"],
@@ -111,32 +126,39 @@ def package_manifest(
         "mix as it entered the limiter",
         "input_gain_db": round(input_gain_db, 6),
         "sum_tolerance": SUM_TOLERANCE,
-        "files": [
-            {
-                "name": f.name,
-                "role_group": f.group,
-                "sha256": hashlib.sha256(f.data).hexdigest(),
-                "bytes": len(f.data),
-                "peak": round(f.peak, 6),
-                "stems": [{k: by_id[i][k] for k in keep if k in by_id[i]} for i in f.stem_ids],
-            }
-            for f in files
-        ],
+        "files": entries,
     }
 
 
 def write_stems_zip(
-    out: IO[bytes], files: list[StemFile], package: dict[str, Any], private_key_pem: bytes
+    out: IO[bytes],
+    files: Iterable[StemFile],
+    manifest: Mapping[str, Any],
+    *,
+    private_key_pem: bytes,
+    sample_rate: int,
+    frames: int,
+    channels: int,
+    input_gain_db: float,
 ) -> dict[str, Any]:
-    """Write the zip into `out`; the signed package manifest (with its "signature" block)."""
-    signed = sign_manifest(package, private_key_pem)
-    payload = manifest_payload(signed)
+    """Write the zip into `out`, each file as it comes; the signed package manifest (with its
+    "signature" block)."""
+    entries = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in (
-            (MANIFEST_NAME, payload),
-            (SIGNATURE_NAME, signed["signature"]["jws"].encode("ascii")),
-            *((f.name, f.data) for f in files),
-        ):
+        for f in files:
+            archive.writestr(zipfile.ZipInfo(f.name, date_time=_ZIP_TIME), f.data)
+            entries.append(file_entry(f, manifest))
+        package = package_manifest(
+            entries,
+            manifest,
+            sample_rate=sample_rate,
+            frames=frames,
+            channels=channels,
+            input_gain_db=input_gain_db,
+        )
+        signed = sign_manifest(package, private_key_pem)
+        jws = signed["signature"]["jws"].encode("ascii")
+        for name, data in ((MANIFEST_NAME, manifest_payload(signed)), (SIGNATURE_NAME, jws)):
             archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data)
     return signed
 

@@ -23,7 +23,7 @@ from renderer.buses import stem_groups
 from renderer.credentials import sign_credentials
 from renderer.engine import RenderResult
 from renderer.mp3 import MP3_BIT_RATE, encode_mp3, mp3_sample_rate
-from renderer.stem_package import package_manifest, stem_files, write_stems_zip
+from renderer.stem_package import stem_files, write_stems_zip
 
 
 def stem_groups_for(mix: Mix, plan: dict[str, Any]) -> dict[str, str] | None:
@@ -88,16 +88,17 @@ def _stems_zip(
         stem_formats=stem_formats,
     )
     frames, channels = result.samples.shape
-    package = package_manifest(
+    # Closed (and so removed) by the render job once it has stored the zip.
+    handle = tempfile.TemporaryFile()  # noqa: SIM115
+    write_stems_zip(
+        handle,
         files,
         manifest,
+        private_key_pem=signing_key_pem(),
         sample_rate=result.sample_rate,
         frames=frames,
         channels=channels,
         input_gain_db=result.stats["input_gain_db"],
     )
-    # Closed (and so removed) by the render job once it has stored the zip.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115
-    write_stems_zip(handle, files, package, signing_key_pem())
     handle.seek(0)
     return handle

@@ -23,7 +23,6 @@ from renderer.plan import RenderPlan, parse_plan
 from renderer.signing import SignatureError, generate_keypair, sign_manifest
 from renderer.stem_package import (
     MANIFEST_NAME,
-    package_manifest,
     stem_files,
     verify_stems_zip,
     write_stems_zip,
@@ -105,16 +104,17 @@ def package(rendered: tuple[RenderPlan, RenderResult]) -> tuple[bytes, bytes, di
     chain = development_chain(datetime.now(UTC))
     signer = CredentialsSigner(chain.signer_chain_pem, chain.signer_key_pem)
     files = stem_files(result.buses, plan.sample_rate, manifest, GROUPS, signer=signer)
-    contents = package_manifest(
+    out = io.BytesIO()
+    write_stems_zip(
+        out,
         files,
         manifest,
+        private_key_pem=private,
         sample_rate=plan.sample_rate,
         frames=plan.frames,
         channels=plan.channels,
         input_gain_db=result.stats["input_gain_db"],
     )
-    out = io.BytesIO()
-    write_stems_zip(out, files, contents, private)
     return out.getvalue(), public, manifest
 
 
@@ -200,14 +200,21 @@ def test_a_changed_sample_an_edited_manifest_or_a_missing_file_is_detected(
 
 def test_the_same_render_packs_to_the_same_bytes() -> None:
     # No clock inside the zip: timestamps are fixed, Ed25519 signatures deterministic.
-    files = stem_files({"bass": np.zeros((10, 2), np.float32)}, 48000, _bare(), {}, signer=None)
-    contents = package_manifest(
-        files, _bare(), sample_rate=48000, frames=10, channels=2, input_gain_db=0.0
-    )
+    buses = {"bass": np.zeros((10, 2), np.float32)}
     private, _ = generate_keypair()
     first, second = io.BytesIO(), io.BytesIO()
-    write_stems_zip(first, files, contents, private)
-    write_stems_zip(second, files, contents, private)
+    for out in (first, second):
+        files = stem_files(buses, 48000, _bare(), {}, signer=None)
+        write_stems_zip(
+            out,
+            files,
+            _bare(),
+            private_key_pem=private,
+            sample_rate=48000,
+            frames=10,
+            channels=2,
+            input_gain_db=0.0,
+        )
     assert first.getvalue() == second.getvalue()
 
 
