@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 from django.core.files.storage import default_storage
 
+from portal.mixes import rendering, services
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix
 from portal.mixes.stored_files import extra_name
@@ -30,6 +31,7 @@ from tests.helpers.deliveries import (
     need_ffmpeg,
     valid_but_untrusted,
 )
+from tests.helpers.storage import mix_outputs
 from tests.helpers.sync_api import LIST_URL, detail_url, download, request_soundtrack
 
 
@@ -217,3 +219,27 @@ def test_the_page_asks_for_an_mp3_and_stems_and_links_them(
     assert f"/api/v1/soundtracks/{mix.pk}/files/mp3/" in page
     assert f"/api/v1/soundtracks/{mix.pk}/files/stems/" in page
     assert browser.get(f"/api/v1/soundtracks/{mix.pk}/files/stems/").status_code == 200
+
+
+def test_a_render_failing_after_its_files_were_moved_leaves_no_extra_behind_and_a_retry_works(
+    artist: Any, run_jobs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault_of(artist)
+    mix = services.soundtrack_request(
+        user=artist,
+        data={"duration_s": 8, "mood": "calm", "formats": ["wav", "mp3"], "stems": True},
+    )
+
+    def audit_down(**kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    # The recording transaction's last step: the master and both extras are in place by then.
+    with monkeypatch.context() as patched:
+        patched.setattr(rendering, "audit_record", audit_down)
+        with pytest.raises(RuntimeError, match="audit log unavailable"):
+            rendering.mix_render(mix_id=mix.pk, progress=lambda percent: None)
+    assert mix_outputs(mix.pk) == []
+    rendering.mix_render(mix_id=mix.pk, progress=lambda percent: None)
+    assert sorted(mix_outputs(mix.pk)) == sorted(
+        [f"mixes/{mix.pk}.wav", extra_name(mix, "mp3"), extra_name(mix, "stems")]
+    )
