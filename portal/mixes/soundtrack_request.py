@@ -144,6 +144,7 @@ def _formats(data: dict[str, Any], fields: dict[str, list[str]]) -> tuple[str, t
     for name in ("format", "formats"):
         raw = data.get(name)
         values = [raw] if isinstance(raw, str) else list(raw or [])
+        values = [v for v in values if str(v).strip()]  # blank: not given
         unknown = [str(v) for v in values if str(v).strip().lower() not in OFFERED_FORMATS]
         if unknown:
             fields[name] = [
