@@ -25,6 +25,7 @@ MODULES = [
     "bench.fingerprint",
     "bench.provenance_eval",
     "bench.render",
+    "bench.formats",
     "bench.royalties",
     "bench.fraud",
     "bench.payouts",

@@ -20,7 +20,8 @@ can never disagree:
   covered too. That is why the Content Credentials are the last thing written.
 
 Where c2pa-rs puts the manifest store: WAV, a ``C2PA`` RIFF chunk appended after our manifest
-and signature chunks; FLAC, an ID3v2 tag holding one ``GEOB`` frame of type application/c2pa
+and signature chunks; MP3, an ID3v2 tag in front holding one ``GEOB`` frame (renderer.mp3
+writes none of its own); FLAC, an ID3v2 tag holding one ``GEOB`` frame of type application/c2pa
 prepended to the ``fLaC`` stream (C2PA 2.x, the ID3 embedding its FLAC support uses).
 `renderer.embedding` allows exactly that one addition. No timestamp authority is used unless one
 is configured: the renders are signed offline, so the signing time in the claim is the signer's
@@ -43,7 +44,8 @@ DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/composite"
 ATTRIBUTION_LABEL = "io.stemvault.attribution"
 STEM_METADATA_KEY = "io.stemvault.stem"
 SOFTWARE_AGENT = "Stemvault"
-MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
+DELIVERY_LABEL = "io.stemvault.delivery"
+MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
 
 
 class CredentialsError(RuntimeError):
@@ -94,13 +96,24 @@ def _ingredient(stem: Mapping[str, Any], fmt: str | None) -> dict[str, Any]:
 
 
 def manifest_definition(
-    manifest: Mapping[str, Any], *, stem_formats: Mapping[str, str] | None = None
+    manifest: Mapping[str, Any],
+    *,
+    stem_formats: Mapping[str, str] | None = None,
+    delivery: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The c2pa-rs manifest definition (JSON) for a render with this signed Stemvault manifest.
-    `stem_formats[id]` is a stem's MIME type, when known."""
-    fmt = str(manifest["audio"]["format"])
+    `stem_formats[id]` is a stem's MIME type, when known.
+
+    `delivery` describes a file delivered beside the master (an MP3, one stem of a stems
+    package): its `format` (a MIME_TYPES key), a `title`, and, for a stem file, `stem_ids`,
+    the stems heard in it, which alone become its ingredients. The whole of `delivery` goes
+    into the custom assertion `DELIVERY_LABEL`, beside the master's signed manifest."""
+    fmt = str((delivery or {}).get("format") or manifest["audio"]["format"])
     version = str(manifest["engine_version"])
     stems = list(manifest.get("stems", []))
+    if delivery is not None and delivery.get("stem_ids") is not None:
+        heard = {str(i) for i in delivery["stem_ids"]}
+        stems = [stem for stem in stems if str(stem["id"]) in heard]
     agent = {"name": SOFTWARE_AGENT, "version": version}
     actions: list[dict[str, Any]] = [
         {
@@ -120,14 +133,18 @@ def manifest_definition(
         for stem in stems
     ]
     formats = stem_formats or {}
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+        {"label": ATTRIBUTION_LABEL, "data": dict(manifest)},
+    ]
+    if delivery is not None:
+        assertions.append({"label": DELIVERY_LABEL, "data": dict(delivery)})
+    title = (delivery or {}).get("title") or f"Stemvault render {manifest['render_id']}.{fmt}"
     return {
         "claim_generator_info": [{"name": SOFTWARE_AGENT, "version": version}],
-        "title": f"Stemvault render {manifest['render_id']}.{fmt}",
+        "title": str(title),
         "format": MIME_TYPES[fmt],
-        "assertions": [
-            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": ATTRIBUTION_LABEL, "data": dict(manifest)},
-        ],
+        "assertions": assertions,
         "ingredients": [_ingredient(stem, formats.get(str(stem["id"]))) for stem in stems],
     }
 
@@ -139,9 +156,11 @@ def sign_credentials(
     signer: CredentialsSigner,
     *,
     stem_formats: Mapping[str, str] | None = None,
+    delivery: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The file with Content Credentials added. Call it last: any later change to the file's
-    bytes breaks the credentials' data hash."""
+    bytes breaks the credentials' data hash. `delivery`: see `manifest_definition` (its
+    format must be `fmt`)."""
     if fmt not in MIME_TYPES:
         raise CredentialsError(f"cannot add Content Credentials to {fmt!r} files")
     try:
@@ -152,7 +171,13 @@ def sign_credentials(
             signer.private_key_pem,
             signer.tsa_url.encode("ascii") if signer.tsa_url else None,
         )
-        definition = json.dumps(manifest_definition(manifest, stem_formats=stem_formats))
+        definition = json.dumps(
+            manifest_definition(
+                manifest, stem_formats=stem_formats, delivery={**delivery, "format": fmt}
+            )
+            if delivery is not None
+            else manifest_definition(manifest, stem_formats=stem_formats)
+        )
         out = io.BytesIO()
         with c2pa.Signer.from_info(info) as c2pa_signer, c2pa.Builder(definition) as builder:
             builder.sign(c2pa_signer, MIME_TYPES[fmt], io.BytesIO(data), out)

@@ -22,7 +22,7 @@ Pipeline (`render`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,7 @@ import numpy.typing as npt
 from renderer import ENGINE_VERSION
 from renderer.attribution import attribution_map, stem_energy_per_second
 from renderer.audio import Samples
+from renderer.buses import OTHER_GROUP, group_order, pre_limiter_factor
 from renderer.encoding import encode, pcm24_sha256, quantise_24
 from renderer.limiter import limit_with_gain
 from renderer.loudness import (
@@ -269,7 +270,7 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     previous: tuple[float, float] | None = None  # (input gain, loudness) of the last pass
     for attempt in range(1, _MAX_PASSES + 1):
         gain_db = min(gain_db, max_gain_db)
-        factor = np.float32(10.0 ** (gain_db / 20.0))
+        factor = pre_limiter_factor(gain_db)  # the stems' level too (renderer.buses)
         scaled = np.multiply(mixed, factor, dtype=np.float32)
         limited, gain, stats = limit_with_gain(
             scaled, sample_rate, ceiling_dbtp - margin_db, search_db=search_db
@@ -332,6 +333,31 @@ def master(mixed: Samples, sample_rate: int, target_lufs: float, ceiling_dbtp: f
     return best
 
 
+def mix_buses(
+    placements: Sequence[Placement],
+    stems: Mapping[str, Samples],
+    frames: int,
+    channels: int,
+    groups: Mapping[str, str],
+    *,
+    input_gain_db: float,
+    workers: int = 1,
+) -> dict[str, Samples]:
+    """One float32 (frames, channels) bus per role group that plays, in `group_order`, at the
+    level the mix enters the limiter (renderer.buses); a stem missing from `groups` goes to
+    `other`."""
+    by_group: dict[str, list[Placement]] = {}
+    for p in placements:
+        by_group.setdefault(groups.get(p.stem_id, OTHER_GROUP), []).append(p)
+    factor = pre_limiter_factor(input_gain_db)
+    buses: dict[str, Samples] = {}
+    for group in group_order(list(by_group)):
+        bus = mix(by_group[group], stems, frames, channels, workers=workers)
+        np.multiply(bus, factor, out=bus)
+        buses[group] = bus
+    return buses
+
+
 # --- the whole render ----------------------------------------------------------------------
 
 
@@ -356,6 +382,8 @@ class RenderResult:
     loudness_range_lu: float = 0.0
     max_momentary_lufs: float = float("-inf")
     max_short_term_lufs: float = float("-inf")
+    # Role group -> its bus at the level it entered the limiter (renderer.buses), when asked.
+    buses: Mapping[str, Samples] = field(default_factory=dict)
 
     @property
     def loudness_report(self) -> LoudnessReport:
@@ -375,9 +403,11 @@ def render(
     progress: Callable[[int], None] | None = None,
     cache: StemCache | None = None,
     workers: int | None = None,
+    buses: Mapping[str, str] | None = None,
 ) -> RenderResult:
     """Render `plan`; `load` fetches a stem (default: read its path), `progress` gets 0..100,
-    `workers` threads decode and mix the stems (default `default_workers()`)."""
+    `workers` threads decode and mix the stems (default `default_workers()`). With `buses`
+    (stem id -> role group) the result also holds one bus per group (renderer.buses)."""
 
     def report(percent: int) -> None:
         if progress is not None:
@@ -402,6 +432,17 @@ def render(
     report(50)
     mastered = master(mixed, sr, plan.loudness_lufs, plan.true_peak_dbtp)
     del mixed
+    group_buses = {}
+    if buses is not None:
+        group_buses = mix_buses(
+            placements,
+            stems,
+            frames,
+            channels,
+            buses,
+            input_gain_db=mastered.input_gain_db,
+            workers=workers or default_workers(),
+        )
     loudness = mastered.loudness_report(sr)
     report(90)
     audio = encode(mastered.pcm, sr, plan.format)
@@ -427,4 +468,5 @@ def render(
         loudness_range_lu=loudness.loudness_range_lu,
         max_momentary_lufs=loudness.max_momentary_lufs,
         max_short_term_lufs=loudness.max_short_term_lufs,
+        buses=group_buses,
     )

@@ -67,6 +67,7 @@ def ranged_response(
     content_type: str,
     filename: str,
     cache_control: str = "private, max-age=3600",
+    disposition: str = "inline",
 ) -> StreamingHttpResponse:
     """The stored file `name`, whole or the single byte range the request asks for.
 
@@ -85,7 +86,7 @@ def ranged_response(
     response["Accept-Ranges"] = "bytes"
     if wanted is not None:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Cache-Control"] = cache_control
     return response
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import apis
+from portal.mixes import apis, download_apis
 from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -18,7 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("graphql/", GraphQLApi.as_view(), name="mixes-graphql"),
     path("vocabulary/", apis.VocabularyApi.as_view(), name="mixes-vocabulary"),
     path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
-    path("mixes/<uuid:mix_id>/audio/", apis.MixAudioApi.as_view(), name="mixes-audio"),
+    path("mixes/<uuid:mix_id>/audio/", download_apis.MixAudioApi.as_view(), name="mixes-audio"),
     path("mixes/<uuid:mix_id>/manifest/", apis.MixManifestApi.as_view(), name="mixes-manifest"),
     path(
         "soundtracks/<uuid:mix_id>/certificate/",
@@ -29,6 +29,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "soundtracks/<uuid:mix_id>/certificate.pdf",
         apis.SoundtrackCertificatePdfApi.as_view(),
         name="mixes-soundtrack-certificate-pdf",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/files/<str:kind>/",
+        download_apis.SoundtrackFileApi.as_view(),
+        name="mixes-soundtrack-file",
     ),
     path(
         "soundtracks/<uuid:mix_id>/cue-sheet/",

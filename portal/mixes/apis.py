@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,11 +18,10 @@ from rest_framework.views import APIView
 from portal.clients.selectors import request_app
 from portal.core.api import Pagination
 from portal.core.csv_export import csv_response
-from portal.core.errors import Conflict
-from portal.core.stored_files import ranged_response
 from portal.mixes import services
 from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
+from portal.mixes.download_apis import require_done, soundtrack_audio_url, soundtrack_files
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import (
@@ -32,14 +31,16 @@ from portal.mixes.selectors import (
     vocabulary,
 )
 
-AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
+class FileLinkSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "SoundtrackFile"
 
-def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None:
-    """The download URL of a finished render (None before): REST and GraphQL answer the same."""
-    if mix.status != RenderStatus.DONE or not mix.audio:
-        return None
-    return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
+    kind = serializers.CharField(
+        help_text="audio (the master), mp3, stems, manifest, certificate or cue_sheet"
+    )
+    url = serializers.URLField()
+    content_type = serializers.CharField()
 
 
 class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -56,6 +57,7 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     true_peak_dbtp = serializers.FloatField(allow_null=True)
     audio_sha256 = serializers.CharField()
     audio_url = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
     manifest = serializers.SerializerMethodField()
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -66,6 +68,10 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
 
     def get_audio_url(self, mix: Mix) -> str | None:
         return soundtrack_audio_url(self.context["request"], mix)
+
+    @extend_schema_field(FileLinkSerializer(many=True))
+    def get_files(self, mix: Mix) -> list[dict[str, str]]:
+        return soundtrack_files(self.context["request"], mix)
 
     def get_manifest(self, mix: Mix) -> dict[str, Any] | None:
         return mix.manifest if mix.status == RenderStatus.DONE else None
@@ -115,7 +121,27 @@ class SoundtrackListApi(APIView):
             required=False,
             help_text="A custom target instead of a preset (-1 dBTP ceiling)",
         )
-        format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
+        # Plain strings: a format not offered is refused with the list of the offered ones
+        # (mixes.soundtrack_request), not with DRF's bare "not a valid choice".
+        format = serializers.CharField(
+            max_length=10,
+            required=False,
+            help_text="The master: wav (the default) or flac; mp3 asks for a WAV master and "
+            "its MP3",
+        )
+        formats = serializers.ListField(
+            child=serializers.CharField(max_length=10),
+            required=False,
+            max_length=3,
+            help_text="Every format to deliver: one master (wav or flac) and, if wanted, mp3 "
+            '(CBR 320 kbps), e.g. ["wav", "mp3"]',
+        )
+        stems = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Also deliver the stems: a zip of one 32-bit float WAV per role group, "
+            "time-aligned and as long as the mix, summing to it before the master limiter",
+        )
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
     class CreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -230,36 +256,6 @@ class SoundtrackDetailApi(APIView):
         return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
 
 
-def _require_done(mix: Mix) -> None:
-    if mix.status != RenderStatus.DONE or not mix.audio:
-        raise Conflict("not_ready", f"This mix is {mix.status}; its audio is not ready yet.")
-
-
-class MixAudioApi(APIView):
-    allowed_token_scopes = ("app",)
-
-    @extend_schema(
-        responses={
-            (200, "audio/wav"): OpenApiTypes.BINARY,
-            (200, "audio/flac"): OpenApiTypes.BINARY,
-            (206, "audio/wav"): OpenApiTypes.BINARY,
-            (206, "audio/flac"): OpenApiTypes.BINARY,
-        },
-        summary="Download a rendered mix: the file carries its signed manifest",
-    )
-    def get(self, request: Request, mix_id: str) -> StreamingHttpResponse:
-        mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
-        _require_done(mix)
-        response = ranged_response(
-            request,
-            mix.audio.name,
-            content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
-            filename=f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}",
-        )
-        response["X-Audio-SHA256"] = mix.audio_sha256
-        return response
-
-
 class MixManifestApi(APIView):
     allowed_token_scopes = ("app",)
 
@@ -269,7 +265,7 @@ class MixManifestApi(APIView):
     )
     def get(self, request: Request, mix_id: str) -> Response:
         mix = mix_get_for_user(mix_id=mix_id, app=request_app(request), user=request.user)
-        _require_done(mix)
+        require_done(mix)
         return Response(mix.manifest)
 
 
@@ -284,7 +280,7 @@ class SoundtrackCertificateApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        _require_done(mix)
+        require_done(mix)
         context = certificate_context(mix)
         context["pdf_url"] = reverse("api:mixes-soundtrack-certificate-pdf", args=[mix.pk])
         page = render_to_string("mixes/certificate.html", context, request)
@@ -302,7 +298,7 @@ class SoundtrackCertificatePdfApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        _require_done(mix)
+        require_done(mix)
         return certificate_pdf_response(request, certificate_context(mix))
 
 
@@ -318,7 +314,7 @@ class SoundtrackCueSheetApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        _require_done(mix)
+        require_done(mix)
         return csv_response(
             filename=f"stemvault-cue-sheet-{mix.pk}.csv",
             header=CUE_SHEET_HEADER,

@@ -42,6 +42,17 @@ class SoundtrackForm(forms.Form):
     format = forms.ChoiceField(
         label="Format", choices=[("wav", "WAV (24-bit)"), ("flac", "FLAC (24-bit)")]
     )
+    mp3 = forms.BooleanField(
+        label="Also an MP3 (320 kbps)",
+        required=False,
+        help_text="Made from the master, with its own Content Credentials.",
+    )
+    stems = forms.BooleanField(
+        label="Also the stems",
+        required=False,
+        help_text="A zip of one file per role group (rhythm, bass, harmony, melody, fx), "
+        "time-aligned, as long as the mix, that add up to it before the master limiter.",
+    )
     loudness_preset = forms.ChoiceField(
         label="Loudness",
         choices=[(p.name, f"{p.title}: {p.describe()}") for p in LOUDNESS_PRESETS.values()],
@@ -70,4 +81,5 @@ class SoundtrackForm(forms.Form):
     def request_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["seed"] = data.get("seed") or 0
+        data["formats"] = [data["format"], *(["mp3"] if data.pop("mp3", False) else [])]
         return data

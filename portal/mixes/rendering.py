@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -32,12 +31,14 @@ from django.utils import timezone
 from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError
 from portal.jobs.services import job_claim_assert
+from portal.mixes.extra_files import extra_files_make, stem_groups_for
 from portal.mixes.keys import credentials_signer, signing_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.mixes.planner import plan_preview, plan_soundtrack
 from portal.mixes.selection import candidate_from_stem
 from portal.mixes.services import plan_sha256
 from portal.mixes.soundtrack_request import soundtrack_request_from
+from portal.mixes.stored_files import extra_name, output_name, storage_move
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.bwf import broadcast_wav
@@ -203,35 +204,6 @@ def _finite(value: float) -> float | None:
     return round(value, 3) if math.isfinite(value) else None
 
 
-def output_name(mix: Mix, fmt: str) -> str:
-    return f"mixes/{mix.pk}.{fmt}"
-
-
-def _storage_move(source: str, target: str) -> None:
-    """Move a stored object to `target`, replacing what is there.
-
-    On a local disk this is one rename (atomic: readers see the old file or the new one,
-    never a half-written one). On object storage each PUT is atomic already; the stale target
-    is removed first because S3 storage would otherwise pick a different name.
-    """
-    try:
-        source_path, target_path = default_storage.path(source), default_storage.path(target)
-    except NotImplementedError:
-        source_path = target_path = ""
-    if source_path and target_path:
-        os.makedirs(os.path.dirname(target_path), exist_ok=True)
-        os.replace(source_path, target_path)
-        return
-    if default_storage.exists(target):
-        default_storage.delete(target)
-    with default_storage.open(source, "rb") as handle:
-        saved = default_storage.save(target, handle)
-    if saved != target:
-        default_storage.delete(saved)
-        raise RuntimeError(f"storage saved the render as {saved!r}, not {target!r}")
-    default_storage.delete(source)
-
-
 def _register_fingerprint(mix: Mix, result: RenderResult, fp: Fingerprint) -> None:
     """Put the render into the self-output guard, so an upload of it (or of an excerpt) fails.
     Called inside the transaction that records the stored render (see the module docstring)."""
@@ -297,9 +269,14 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         progress(5 + int(percent * 0.8))
 
     plan = _current_plan(mix)
+    groups = stem_groups_for(mix, plan)  # role groups when stems are asked for, else None
     try:
         result = render(
-            parse_plan(plan), load=_load_stem, progress=engine_progress, cache=STEM_CACHE
+            parse_plan(plan),
+            load=_load_stem,
+            progress=engine_progress,
+            cache=STEM_CACHE,
+            buses=groups,
         )
     except StemUndecodable as exc:
         stem = Stem.objects.filter(pk=int(exc.stem_id)).first() if exc.stem_id.isdigit() else None
@@ -319,10 +296,15 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         # Broadcast WAV chunks first; then the manifest and its signature; credentials last.
         data = broadcast_wav(data, manifest, result.loudness_report, originated=timezone.now())
     data = embed_manifest(data, result.format, manifest)
+    formats = _stem_formats(plan)
     try:
         # Content Credentials last: their hash covers every byte written before them.
         data = sign_credentials(
-            data, result.format, manifest, credentials_signer(), stem_formats=_stem_formats(plan)
+            data, result.format, manifest, credentials_signer(), stem_formats=formats
+        )
+        # The MP3 and the stems the request asks for, each with its own credentials.
+        extras = extra_files_make(
+            mix=mix, result=result, manifest=manifest, groups=groups, stem_formats=formats
         )
     except CredentialsError as exc:
         raise RenderFailed("credentials_failed", str(exc)) from exc
@@ -334,19 +316,29 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
     progress(92)
 
     final = output_name(mix, result.format)
-    moved = False
+    moved: list[str] = []
     temporary = default_storage.save(
         f"mixes/tmp/{mix.pk}-{uuid.uuid4().hex}.{result.format}", ContentFile(data)
     )
+    staged: dict[str, str] = {}  # kind -> the extra file's temporary name
     try:
+        for kind, file in extras.items():
+            with file:
+                staged[kind] = default_storage.save(
+                    f"mixes/tmp/{mix.pk}-{uuid.uuid4().hex}-{kind}", file
+                )
         with transaction.atomic():
             # Locks the job row: the sweeper cannot give the job away before this commits.
             job_claim_assert()
             locked = Mix.objects.select_for_update().get(pk=mix.pk)
             if locked.status != RenderStatus.RENDERING:
                 return {"mix_id": str(mix.pk), "status": locked.status, "skipped": True}
-            _storage_move(temporary, final)
-            moved = True
+            for source, target in [
+                (temporary, final),
+                *((name, extra_name(mix, kind)) for kind, name in staged.items()),
+            ]:
+                storage_move(source, target)
+                moved.append(target)
             used = sorted({int(p.stem_id) for p in result.placements if p.stem_id.isdigit()})
             locked.plan = plan
             locked.plan_sha256 = plan_sha256(plan)
@@ -376,20 +368,23 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
                 stem=locked.preview_of,
                 after={
                     "audio": final,
+                    "extras": sorted(staged),
                     "audio_sha256": result.audio_sha256,
                     "plan_sha256": locked.plan_sha256,
                     "stems": used,
                 },
             )
     except BaseException:
-        # The file was moved into place but the transaction did not commit: the mix is not
-        # done, so the file at its name is nobody's render. Remove it (the retry writes anew).
-        if moved and default_storage.exists(final):
-            default_storage.delete(final)
+        # Files moved into place but the transaction did not commit: the mix is not done, so
+        # the files at its names are nobody's render. Remove them (the retry writes anew).
+        for name in moved:
+            if default_storage.exists(name):
+                default_storage.delete(name)
         raise
     finally:
-        if default_storage.exists(temporary):
-            default_storage.delete(temporary)
+        for name in [temporary, *staged.values()]:
+            if default_storage.exists(name):
+                default_storage.delete(name)
     progress(99)
     return {
         "mix_id": str(mix.pk),

@@ -17,6 +17,10 @@ DEFAULT_TRUE_PEAK_DBTP = LOUDNESS_PRESETS[DEFAULT_LOUDNESS_PRESET].true_peak_dbt
 # Room an accent needs to be heard as its own event: after the start, and between two hits.
 MIN_HIT_FROM_START_S = 1.0
 MIN_HIT_GAP_S = 1.0
+# What a soundtrack may be delivered as: the lossless master (one of the first two, with the
+# signed manifest embedded) and an MP3 of it (renderer.mp3). Stems are asked for apart.
+MASTER_FORMATS = ("wav", "flac")
+OFFERED_FORMATS = (*MASTER_FORMATS, "mp3")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class SoundtrackRequest:
     # the default ceiling (requests made before presets existed read back this way).
     loudness_preset: str | None = DEFAULT_LOUDNESS_PRESET
     true_peak_dbtp: float = DEFAULT_TRUE_PEAK_DBTP
+    # Every format delivered, in OFFERED_FORMATS order: the master's and an "mp3" if asked.
+    formats: tuple[str, ...] = ("wav",)
+    stems: bool = False  # a zip of role-group stems beside the mix (renderer.stem_package)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +54,8 @@ class SoundtrackRequest:
             "format": self.format,
             "seed": self.seed,
             "loudness_preset": self.loudness_preset,
+            "formats": list(self.formats),
+            "stems": self.stems,
         }
 
 
@@ -90,9 +99,7 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
     if bpm is not None and not 40.0 <= float(bpm) <= 240.0:
         fields["bpm"] = ["Ask for 40 to 240 bpm."]
     preset_name, loudness, ceiling = _loudness_target(data, fields)
-    fmt = str(data.get("format") or "wav").lower()
-    if fmt not in ("wav", "flac"):
-        fields["format"] = ['Choose "wav" or "flac".']
+    fmt, formats = _formats(data, fields)
     intensity = float(data.get("intensity", 0.5) if data.get("intensity") is not None else 0.5)
     if not 0.0 <= intensity <= 1.0:
         fields["intensity"] = ["Intensity goes from 0 (sparse) to 1 (full)."]
@@ -120,7 +127,36 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
         seed=seed,
         loudness_preset=preset_name,
         true_peak_dbtp=ceiling,
+        formats=formats,
+        stems=bool(data.get("stems")),
     )
+
+
+def offered_formats_text() -> str:
+    return ", ".join(OFFERED_FORMATS)
+
+
+def _formats(data: dict[str, Any], fields: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    """(the master's format, every format delivered). `format` names one, `formats` a list;
+    both may be given. An MP3 alone still has a WAV master: the MP3 is made from it, and the
+    master is what carries the embedded signed manifest."""
+    wanted: list[str] = []
+    for name in ("format", "formats"):
+        raw = data.get(name)
+        values = [raw] if isinstance(raw, str) else list(raw or [])
+        values = [v for v in values if str(v).strip()]  # blank: not given
+        unknown = [str(v) for v in values if str(v).strip().lower() not in OFFERED_FORMATS]
+        if unknown:
+            fields[name] = [
+                f"“{unknown[0]}” is not offered; the offered formats are {offered_formats_text()}."
+            ]
+        wanted += [str(v).strip().lower() for v in values if str(v) not in unknown]
+    masters = sorted({f for f in wanted if f in MASTER_FORMATS})
+    if len(masters) > 1:
+        fields["formats"] = ["Choose one lossless master: wav or flac (an mp3 may join it)."]
+    master = masters[0] if masters else "wav"
+    chosen = {master, *wanted}
+    return master, tuple(f for f in OFFERED_FORMATS if f in chosen)
 
 
 def _loudness_target(

@@ -1,4 +1,5 @@
-"""Render a plan JSON to a 24-bit WAV/FLAC with a signed provenance manifest embedded."""
+"""Render a plan JSON to a 24-bit WAV/FLAC with a signed provenance manifest embedded, and
+C2PA Content Credentials when a certificate chain is given (as the portal's renders have)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from renderer.bwf import broadcast_wav
+from renderer.credentials import CredentialsError, CredentialsSigner, sign_credentials
 from renderer.engine import MAX_MAKEUP_GAIN_DB, RenderError, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
+from renderer.mp3 import MP3_BIT_RATE, encode_mp3
 from renderer.plan import PlanError, StemRef, canonical_json, parse_plan, plan_hash
 from renderer.signing import generate_keypair, key_id, public_key_pem, sign_manifest
 from renderer.stems import load_stem_file
 from renderer.threads import pin_blas_threads
 
 SIGNING_KEY_ENV = "STEMVAULT_SIGNING_KEY"
+# The same names as the portal's settings: one chain signs the portal's and the CLI's files.
+C2PA_CHAIN_ENV, C2PA_KEY_ENV = "C2PA_CERT_CHAIN_PEM", "C2PA_PRIVATE_KEY_PEM"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help=f"Ed25519 private key PEM; default ${SIGNING_KEY_ENV}, else an ephemeral key whose "
         "public half is written beside the output as OUT.pub.pem",
+    )
+    parser.add_argument(
+        "--c2pa-chain",
+        type=Path,
+        help=f"PEM certificate chain (signer first) for Content Credentials; default "
+        f"${C2PA_CHAIN_ENV}. Without a chain and its key the file gets no Content Credentials "
+        "(the CLI says so): a C2PA signature needs a certificate, not a bare key",
+    )
+    parser.add_argument(
+        "--c2pa-key", type=Path, help=f"its PEM private key; default ${C2PA_KEY_ENV}"
+    )
+    parser.add_argument(
+        "--mp3",
+        action="store_true",
+        help="also write OUT.mp3 (CBR 320 kbps, with Content Credentials when signed)",
     )
     parser.add_argument("--render-id", help="render id for the manifest (default: from the plan)")
     parser.add_argument(
@@ -74,6 +94,21 @@ def _with_content_hashes(data: dict[str, Any], base: Path) -> dict[str, Any]:
     return canonical
 
 
+def _c2pa_signer(args: argparse.Namespace) -> tuple[CredentialsSigner | None, str]:
+    """(the signer, "") or (None, why not). ValueError for a chain without its key."""
+    chain = args.c2pa_chain or (Path(v) if (v := os.environ.get(C2PA_CHAIN_ENV)) else None)
+    key = args.c2pa_key or (Path(v) if (v := os.environ.get(C2PA_KEY_ENV)) else None)
+    if chain is None and key is None:
+        return None, (
+            "no Content Credentials (C2PA) written: no certificate chain given (--c2pa-chain "
+            f"and --c2pa-key, or ${C2PA_CHAIN_ENV} and ${C2PA_KEY_ENV}); the file carries the "
+            "signed Stemvault manifest only"
+        )
+    if chain is None or key is None:
+        raise ValueError("give both the C2PA certificate chain and its private key, or neither")
+    return CredentialsSigner(chain.read_bytes(), key.read_bytes()), ""
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         raw = json.loads(args.plan.read_text(encoding="utf-8"))
@@ -112,6 +147,12 @@ def main(args: argparse.Namespace) -> int:
         private_pem, public_pem = generate_keypair()
         ephemeral = True
 
+    try:
+        c2pa_signer, no_credentials = _c2pa_signer(args)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot use the C2PA signing chain: {exc}", file=sys.stderr)
+        return 2
+
     stems_meta: dict[str, Any] = {}
     if args.stems_meta is not None:
         try:
@@ -138,9 +179,22 @@ def main(args: argparse.Namespace) -> int:
     audio = result.audio
     if result.format == "wav":  # a Broadcast WAV: bext and iXML before the data chunk
         audio = broadcast_wav(audio, manifest, result.loudness_report, originated=datetime.now(UTC))
+    audio = embed_manifest(audio, result.format, manifest)
+    mp3 = encode_mp3(result.samples, result.sample_rate) if args.mp3 else None
+    if c2pa_signer is not None:
+        try:  # last: the credentials' hash covers every byte written before them
+            audio = sign_credentials(audio, result.format, manifest, c2pa_signer)
+            if mp3 is not None:
+                delivery = {"kind": "mp3", "render_id": render_id, "bit_rate": MP3_BIT_RATE}
+                mp3 = sign_credentials(mp3, "mp3", manifest, c2pa_signer, delivery=delivery)
+        except CredentialsError as exc:
+            print(f"error: render failed: {exc}", file=sys.stderr)
+            return 1
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, embed_manifest(audio, result.format, manifest))
+        write_atomic(out, audio)
+        if mp3 is not None:
+            write_atomic(out.with_suffix(".mp3"), mp3)
         write_atomic(sidecar(out, ".manifest.json"), canonical_json(manifest) + b"\n")
         if ephemeral:
             write_atomic(sidecar(out, ".pub.pem"), public_pem)
@@ -154,6 +208,8 @@ def main(args: argparse.Namespace) -> int:
             f"--public-key {sidecar(out, '.pub.pem')}; it is never picked up on its own)",
             file=sys.stderr,
         )
+    if no_credentials:
+        print(f"note: {no_credentials}", file=sys.stderr)
     if result.loudness_shortfall_lu > 0.0:
         print(
             f"note: the plan's {plan.loudness_lufs:g} LUFS is out of reach within the "

@@ -79,4 +79,6 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     full_env.pop("STEMVAULT_SIGNING_KEY", None) if env is None else None
     full_env.pop("STEMVAULT_PUBLIC_KEY", None) if env is None else None
+    for name in ("C2PA_CERT_CHAIN_PEM", "C2PA_PRIVATE_KEY_PEM"):
+        full_env.pop(name, None) if env is None else None
     return subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=REPO)

@@ -11,9 +11,13 @@ def _remove_rendered_files(db: None) -> Iterator[None]:
     """Delete the renders a test stored, so local runs do not pile files up (the factories'
     own files are removed by the suite's conftest)."""
     from portal.mixes.models import Mix
+    from portal.mixes.stored_files import EXTRA_FILES, extra_name
 
     yield
-    for name in [m.audio.name for m in Mix.objects.exclude(audio="")]:
+    rendered = list(Mix.objects.exclude(audio=""))
+    names = [m.audio.name for m in rendered]
+    names += [extra_name(m, kind) for m in rendered for kind in EXTRA_FILES]
+    for name in names:
         try:
             if default_storage.exists(name):
                 default_storage.delete(name)

@@ -7,12 +7,11 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.http import HttpRequest
-from django.urls import reverse
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from portal.mixes.apis import soundtrack_audio_url
 from portal.mixes.deliverables import cue_credits
+from portal.mixes.download_apis import soundtrack_audio_url, soundtrack_files
 from portal.mixes.models import Mix, RenderStatus
 from portal.mixes.selectors import mix_progress
 
@@ -26,7 +25,10 @@ def request_of(info: Info[Any, Any]) -> HttpRequest:
     description="A file of a finished soundtrack, downloaded with the same credentials"
 )
 class SoundtrackFile:
-    kind: str = strawberry.field(description="audio, manifest, certificate or cue_sheet")
+    kind: str = strawberry.field(
+        description="audio (the master), mp3, stems (when asked for), manifest, certificate "
+        "or cue_sheet"
+    )
     url: str
     content_type: str
 
@@ -63,30 +65,8 @@ def _audio_url(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> str | None
 
 
 def _files(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> list[SoundtrackFile]:
-    """The REST endpoints that serve this soundtrack's files; none until it is done."""
-    if not _done(root):
-        return []
-    request = request_of(info)
-    audio = soundtrack_audio_url(request, root) or ""
-    audio_type = "audio/flac" if root.audio_format == "flac" else "audio/wav"
-
-    def url(name: str) -> str:
-        return request.build_absolute_uri(reverse(name, args=[root.pk]))
-
-    return [
-        SoundtrackFile(kind="audio", url=audio, content_type=audio_type),
-        SoundtrackFile(
-            kind="manifest", url=url("api:mixes-manifest"), content_type="application/json"
-        ),
-        SoundtrackFile(
-            kind="certificate",
-            url=url("api:mixes-soundtrack-certificate"),
-            content_type="text/html",
-        ),
-        SoundtrackFile(
-            kind="cue_sheet", url=url("api:mixes-soundtrack-cue-sheet"), content_type="text/csv"
-        ),
-    ]
+    """The REST endpoints that serve this soundtrack's files (REST's `files`); none until done."""
+    return [SoundtrackFile(**entry) for entry in soundtrack_files(request_of(info), root)]
 
 
 def _credits(root: strawberry.Parent[Mix]) -> list[Credit]:
@@ -155,7 +135,15 @@ class SoundtrackRequestInput:
     loudness_lufs: float | None = strawberry.field(
         default=None, description="A custom target instead of a preset (-30..-8)"
     )
-    format: str | None = strawberry.field(default=None, description="wav (the default) or flac")
+    format: str | None = strawberry.field(
+        default=None, description="The master: wav (the default) or flac; mp3 adds an MP3"
+    )
+    formats: list[str] | None = strawberry.field(
+        default=None, description='Every format to deliver, e.g. ["wav", "mp3"]'
+    )
+    stems: bool | None = strawberry.field(
+        default=None, description="Also deliver the stems: a zip, one WAV per role group"
+    )
     seed: int | None = None
 
     def as_rest_data(self) -> dict[str, Any]:
@@ -163,6 +151,6 @@ class SoundtrackRequestInput:
         serializer's defaults and rules apply unchanged."""
         fields = (
             "duration_s", "mood", "bpm", "key", "hit_points", "intensity",
-            "loudness_preset", "loudness_lufs", "format", "seed",
+            "loudness_preset", "loudness_lufs", "format", "formats", "stems", "seed",
         )  # fmt: skip
         return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
