@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,7 +20,7 @@ from portal.clients.selectors import request_app
 from portal.core.api import Pagination
 from portal.core.csv_export import csv_response
 from portal.core.errors import Conflict
-from portal.core.stored_files import ranged_response
+from portal.core.stored_files import ranged_response, signed_link
 from portal.mixes import services
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.keys import verification_key_pem
@@ -30,6 +31,7 @@ from portal.mixes.selectors import (
     soundtracks_for_user,
     vocabulary,
 )
+from portal.mixes.versions import soundtrack_describe
 
 AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
@@ -39,6 +41,20 @@ def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None
     if mix.status != RenderStatus.DONE or not mix.audio:
         return None
     return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
+
+
+def soundtrack_audio_link(request: HttpRequest | Request, mix: Mix) -> tuple[str, int] | None:
+    """(URL, expiry as a Unix time) of a short-lived link to a finished render's audio that
+    needs no Authorization header: what a client hands straight to `<audio src>`. None before
+    it is done. The caller has checked that this request may see the mix."""
+    if mix.status != RenderStatus.DONE or not mix.audio:
+        return None
+    return signed_link(
+        request,
+        mix.audio.name,
+        content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
+        filename=f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}",
+    )
 
 
 class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -59,6 +75,34 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    # Iterating on a take (portal.mixes.versions) and a link a player can use without headers.
+    name = serializers.CharField()
+    notes = serializers.CharField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    family_id = serializers.SerializerMethodField(help_text="The family's first take")
+    changes = serializers.JSONField(help_text="What this version changed from its parent")
+    audio_link = serializers.SerializerMethodField(
+        help_text="A signed link to the audio for a player (no header needed), once done"
+    )
+    audio_link_expires_at = serializers.SerializerMethodField()
+
+    def get_family_id(self, mix: Mix) -> str:
+        return str(mix.family_id or mix.pk)
+
+    def _link(self, mix: Mix) -> tuple[str, int] | None:
+        links = self.context.setdefault("audio_links", {})
+        if mix.pk not in links:  # one link per mix per response: URL and expiry agree
+            links[mix.pk] = soundtrack_audio_link(self.context["request"], mix)
+        link: tuple[str, int] | None = links[mix.pk]
+        return link
+
+    def get_audio_link(self, mix: Mix) -> str | None:
+        link = self._link(mix)
+        return link[0] if link else None
+
+    def get_audio_link_expires_at(self, mix: Mix) -> str | None:
+        link = self._link(mix)
+        return datetime.fromtimestamp(link[1], tz=UTC).isoformat() if link else None
 
     def get_progress(self, mix: Mix) -> int:
         return mix_progress(mix)
@@ -116,6 +160,19 @@ class SoundtrackListApi(APIView):
         )
         format = serializers.ChoiceField(choices=["wav", "flac"], default="wav")
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+        pinned_stem_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            max_length=8,
+            help_text="Stems that must play (approved stems only; another is refused with "
+            "pinned_stem_unavailable); they set the tempo and key when those are left free",
+        )
+        muted_stem_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            max_length=32,
+            help_text="Stems that must not play",
+        )
 
     class CreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
         class Meta:
@@ -143,7 +200,9 @@ class SoundtrackListApi(APIView):
             202: CreatedSerializer,
             400: OpenApiResponse(
                 description="invalid: a field breaks a rule; unknown_mood: a mood the planner "
-                "does not know (the message lists the known ones)"
+                "does not know (the message lists the known ones); pinned_stem_unavailable, "
+                "pinned_stems_incompatible: a pin that is not an approved stem, or pins that "
+                "cannot play together"
             ),
             422: OpenApiResponse(
                 description="no_compatible_stems: the vault cannot satisfy it; "
@@ -226,6 +285,27 @@ class SoundtrackDetailApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
+        return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
+
+    class DescribeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "SoundtrackDescribe"
+
+        name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+        notes = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+    @extend_schema(
+        request=DescribeSerializer,
+        responses=SoundtrackOutputSerializer,
+        summary="Name a take and keep notes on it",
+    )
+    def patch(self, request: Request, mix_id: str) -> Response:
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
+        data = self.DescribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mix = soundtrack_describe(user=request.user, mix=mix, **data.validated_data)
         return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
 
 
