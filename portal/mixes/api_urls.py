@@ -11,7 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", apis.SoundtrackListApi.as_view(), name="mixes-soundtrack-list"),
     path(
         "soundtracks/<uuid:mix_id>/",
-        apis.SoundtrackDetailApi.as_view(),
+        version_apis.SoundtrackDescribeApi.as_view(),
         name="mixes-soundtrack-detail",
     ),
     path(

@@ -31,7 +31,6 @@ from portal.mixes.selectors import (
     soundtracks_for_user,
     vocabulary,
 )
-from portal.mixes.versions import soundtrack_describe
 
 AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 
@@ -285,27 +284,6 @@ class SoundtrackDetailApi(APIView):
         mix = mix_get_for_user(
             mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
         )
-        return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
-
-    class DescribeSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        class Meta:
-            ref_name = "SoundtrackDescribe"
-
-        name = serializers.CharField(max_length=120, required=False, allow_blank=True)
-        notes = serializers.CharField(max_length=4000, required=False, allow_blank=True)
-
-    @extend_schema(
-        request=DescribeSerializer,
-        responses=SoundtrackOutputSerializer,
-        summary="Name a take and keep notes on it",
-    )
-    def patch(self, request: Request, mix_id: str) -> Response:
-        mix = mix_get_for_user(
-            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        data = self.DescribeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        mix = soundtrack_describe(user=request.user, mix=mix, **data.validated_data)
         return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
 
 

@@ -99,6 +99,10 @@ def soundtrack_family(*, mix: Mix, user: Any, app: Any = None) -> list[Mix]:
     )
 
 
+def stem_titles(ids: list[int]) -> dict[int, str]:
+    return dict(Stem.objects.filter(pk__in=ids).values_list("pk", "title"))
+
+
 def changes_described(mix: Mix) -> list[str]:
     """What a version changed from its parent, in words (empty for a first take)."""
     changes = mix.changes or {}

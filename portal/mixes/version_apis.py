@@ -10,11 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.clients.selectors import request_app
-from portal.mixes.apis import SoundtrackOutputSerializer
+from portal.mixes.apis import SoundtrackDetailApi, SoundtrackOutputSerializer
 from portal.mixes.models import Mix, RenderKind
 from portal.mixes.selectors import mix_get_for_user, soundtrack_family
 from portal.mixes.versions import (
     MAX_VARIATIONS,
+    soundtrack_describe,
     soundtrack_variations_create,
     soundtrack_version_create,
 )
@@ -150,3 +151,28 @@ class SoundtrackFamilyApi(APIView):
         mix = _parent(request, mix_id)
         family = soundtrack_family(mix=mix, user=request.user, app=request_app(request))
         return Response({"results": _out(request, family)})
+
+
+class SoundtrackDescribeApi(SoundtrackDetailApi):
+    """GET /api/v1/soundtracks/<id>/ as SoundtrackDetailApi; PATCH names a take."""
+
+    class DescribeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "SoundtrackDescribe"
+
+        name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+        notes = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+    @extend_schema(
+        request=DescribeSerializer,
+        responses=SoundtrackOutputSerializer,
+        summary="Name a take and keep notes on it",
+    )
+    def patch(self, request: Request, mix_id: str) -> Response:
+        mix = mix_get_for_user(
+            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+        )
+        data = self.DescribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mix = soundtrack_describe(user=request.user, mix=mix, **data.validated_data)
+        return Response(SoundtrackOutputSerializer(mix, context={"request": request}).data)
