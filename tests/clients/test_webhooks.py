@@ -240,3 +240,25 @@ def test_a_signature_is_refused_when_stale_or_for_another_body() -> None:
     assert not verify_signature("whsec_x", header, b'{"a":2}', now=1_700_000_100)
     assert not verify_signature("whsec_x", header, b'{"a":1}', now=1_700_001_000)
     assert not verify_signature("whsec_x", "v1=abc", b'{"a":1}')
+
+
+def test_the_owner_sets_the_webhook_on_the_apps_page(
+    settings: Any, developer: Any, client_app: Any, client_for: Any
+) -> None:
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    browser = client_for(developer)
+    refused = browser.post(
+        f"/apps/{client_app.pk}/webhook/", {"url": "https://10.0.0.1/h"}, follow=True
+    )
+    assert "private" in refused.content.decode()
+    client_app.refresh_from_db()
+    assert client_app.webhook_url == ""
+    browser.post(f"/apps/{client_app.pk}/webhook/", {"url": "https://93.184.215.14/h"})
+    client_app.refresh_from_db()
+    assert client_app.webhook_url == "https://93.184.215.14/h"
+    page = browser.get("/apps/").content.decode()
+    assert client_app.webhook_secret in page and 'value="https://93.184.215.14/h"' in page
+    stranger = client_for(UserFactory(username="eve"))
+    stranger.post(f"/apps/{client_app.pk}/webhook/", {"url": ""})
+    client_app.refresh_from_db()
+    assert client_app.webhook_url == "https://93.184.215.14/h"

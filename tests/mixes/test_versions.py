@@ -283,3 +283,20 @@ def test_a_take_keeps_a_name_and_notes(
     assert (first.name, first.notes) == ("Boss fight", "Better")
     too_long = api.patch(detail_url(first.pk), {"name": "x" * 121}, format="json")
     assert too_long.status_code == 400
+
+
+def test_the_same_change_twice_renders_the_same_audio_under_its_own_manifest(
+    two_of_each: list[Any], app_api: Any, client_app: Any, run_jobs: Any
+) -> None:
+    api = app_api(client_app)
+    first = _request(api, duration_s=12, seed=2)
+    ids = [
+        api.post(_url(first.pk, "versions"), {"length_s": 16}, format="json").json()["id"]
+        for _ in range(2)
+    ]
+    run_jobs()
+    one, two = (Mix.objects.get(pk=i) for i in ids)
+    assert one.request == two.request and one.plan_sha256 == two.plan_sha256
+    assert one.status == two.status == "done"
+    assert one.audio_sha256 == two.audio_sha256 != first.audio_sha256
+    assert one.manifest["render_id"] != two.manifest["render_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -67,11 +68,11 @@ def _audio_link(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> str | Non
     return link[0] if link else None
 
 
-def _audio_link_expires_at(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> int | None:
+def _audio_link_expires_at(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> datetime | None:
     # The expiry of the link a query for audioLink returns alongside: the same second (links
     # are signed per second, so two taken in one query agree).
     link = soundtrack_audio_link(request_of(info), root)
-    return link[1] if link else None
+    return datetime.fromtimestamp(link[1], tz=UTC) if link else None
 
 
 def _family_id(root: strawberry.Parent[Mix]) -> str:
@@ -168,8 +169,8 @@ class SoundtrackType:
         resolver=_audio_link,
         description="A short-lived signed link for a player, no header needed, once done",
     )
-    audio_link_expires_at: int | None = strawberry_django.field(
-        resolver=_audio_link_expires_at, description="When audioLink expires (Unix seconds)"
+    audio_link_expires_at: datetime | None = strawberry_django.field(
+        resolver=_audio_link_expires_at, description="When audioLink expires"
     )
 
 
