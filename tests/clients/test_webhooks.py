@@ -262,3 +262,15 @@ def test_the_owner_sets_the_webhook_on_the_apps_page(
     stranger.post(f"/apps/{client_app.pk}/webhook/", {"url": ""})
     client_app.refresh_from_db()
     assert client_app.webhook_url == "https://93.184.215.14/h"
+
+
+def test_the_deploy_check_warns_when_production_allows_private_webhooks(settings: Any) -> None:
+    from django.core.checks import run_checks
+
+    def ids() -> set[str]:
+        return {m.id for m in run_checks(include_deployment_checks=True) if m.id}
+
+    settings.DEBUG, settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False, True
+    assert "stemvault.W041" in ids()
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    assert "stemvault.W041" not in ids()
