@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from portal.mixes.models import Mix
 from tests.factories.clients import ClientAppFactory
 from tests.factories.stems import vault_of
+from tests.helpers.storage import fetch_link, on_s3
 from tests.helpers.sync_api import LIST_URL, detail_url, download
 
 GRAPHQL_URL = "/api/v1/graphql/"
@@ -33,18 +34,20 @@ def test_a_player_plays_the_audio_link_without_any_header_until_it_expires(
     vault_of(artist)
     api, body = _done(app_api, client_app, run_jobs)
     link = body["audio_link"]
-    assert link.startswith("http://testserver/")
     expires = datetime.fromisoformat(body["audio_link_expires_at"]).timestamp()
     assert time.time() + 60 < expires <= time.time() + 24 * 3600
     player = APIClient()  # an <audio> element: no Authorization header
     assert player.get(body["audio_url"]).status_code in (401, 403)
-    played = download(player, link)
-    assert played == download(api, body["audio_url"])
-    seek = player.get(link, HTTP_RANGE="bytes=0-3")
-    assert seek.status_code == 206 and b"".join(seek.streaming_content) == b"RIFF"
+    status, played = fetch_link(player, link)
+    assert status == 200 and played == download(api, body["audio_url"])
+    status, first_bytes = fetch_link(player, link, Range="bytes=0-3")
+    assert status == 206 and first_bytes == b"RIFF"
+    if on_s3():
+        return  # S3 checks its own presigned URLs (tests/core/test_stored_files.py)
+    assert link.startswith("http://testserver/")  # absolute: a player on another origin
     tampered = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
     assert player.get(tampered).status_code == 404
-    later = time.time() + (expires - time.time()) + 1
+    later = expires + 1
     monkeypatch.setattr(time, "time", lambda: later)
     assert player.get(link).status_code == 404
 
