@@ -330,6 +330,12 @@ MIXES_MAX_CONCURRENT_RENDERS_PER_ACCOUNT = env_int("MIXES_MAX_CONCURRENT_RENDERS
 MIXES_MAX_CONCURRENT_RENDERS_PER_APP = env_int("MIXES_MAX_CONCURRENT_RENDERS_PER_APP", 10)
 MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT = env_int("MIXES_RENDER_SECONDS_PER_DAY_PER_ACCOUNT", 3600)
 MIXES_RENDER_SECONDS_PER_DAY_PER_APP = env_int("MIXES_RENDER_SECONDS_PER_DAY_PER_APP", 36000)
+# Completion webhooks for client apps (portal.clients.webhooks): the receiver's time to answer
+# one attempt, attempts before a delivery is failed, and whether a webhook may go to loopback
+# or private addresses (refused in production against SSRF; a local receiver in development).
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 5.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY = env_int(
     "ROYALTIES_MAX_PLAYS_PER_LISTENER_PER_MIX_PER_DAY", 20
 )

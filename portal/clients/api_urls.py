@@ -15,6 +15,7 @@ app_patterns: list[URLPattern | URLResolver] = [
         name="apps-credential-revoke",
     ),
     path("decision/", apis.AppDecisionApi.as_view(), name="apps-decision"),
+    path("webhook/", apis.AppWebhookApi.as_view(), name="apps-webhook"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts.permissions import IsStaff
-from portal.clients import selectors, services
+from portal.clients import selectors, services, webhook_services
 from portal.clients.models import AppStatus, ClientApp
 
 
@@ -40,6 +40,7 @@ class AppSerializer(serializers.Serializer):  # type: ignore[type-arg]
     owner = serializers.CharField(source="owner.username")
     created_at = serializers.DateTimeField()
     reviewed_at = serializers.DateTimeField(allow_null=True)
+    webhook_url = serializers.CharField()
     credentials = serializers.SerializerMethodField()
 
     def get_credentials(self, app: ClientApp) -> list[dict[str, Any]]:
@@ -132,3 +133,69 @@ class AppDecisionApi(APIView):
         data.is_valid(raise_exception=True)
         app = services.app_decide(app_id=app_id, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(AppSerializer(app).data)
+
+
+class DeliverySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class Meta:
+        ref_name = "WebhookDelivery"
+
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    status = serializers.CharField(help_text="pending, delivered or failed")
+    attempts = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    attempt_log = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class AppWebhookApi(APIView):
+    """The owner's view of an app's completion webhook: URL, signing secret, recent deliveries."""
+
+    class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "AppWebhookSet"
+
+        url = serializers.URLField(
+            max_length=500,
+            allow_blank=True,
+            help_text="https://, a public address; empty removes the webhook",
+        )
+        rotate_secret = serializers.BooleanField(default=False)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        class Meta:
+            ref_name = "AppWebhook"
+
+        url = serializers.CharField(source="webhook_url")
+        secret = serializers.CharField(
+            source="webhook_secret",
+            help_text="Verifies each delivery's Stemvault-Signature (see the README)",
+        )
+        deliveries = serializers.SerializerMethodField()
+
+        def get_deliveries(self, app: ClientApp) -> list[dict[str, Any]]:
+            recent = selectors.webhook_deliveries(app=app)[:20]
+            return list(DeliverySerializer(recent, many=True).data)
+
+    @extend_schema(responses=OutputSerializer, summary="My app's webhook and its last deliveries")
+    def get(self, request: Request, app_id: int) -> Response:
+        app = selectors.app_of(owner=request.user, app_id=app_id)  # type: ignore[arg-type]
+        return Response(self.OutputSerializer(app).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Set my app's webhook URL (done and failed renders are POSTed there, signed)",
+    )
+    def put(self, request: Request, app_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        app = webhook_services.app_webhook_set(
+            app_id=app_id,
+            actor=request.user,  # type: ignore[arg-type]
+            url=data.validated_data["url"],
+            rotate_secret=data.validated_data["rotate_secret"],
+        )
+        return Response(self.OutputSerializer(app).data)

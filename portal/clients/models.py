@@ -35,6 +35,11 @@ class ClientApp(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where the app hears that its renders are done or failed (portal.clients.webhooks), and
+    # the secret each delivery's signature is keyed with (issued by the portal, shown to the
+    # owner: the app verifies with it).
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -100,3 +105,43 @@ class RefusedPlays(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["app", "received_at"], name="clients_refusals_app")]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Being delivered"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one app's webhook, and every attempt to deliver it.
+
+    One row per event id (unique): an event enqueued twice (a retried render job) is delivered
+    once, and the receiver gets the same id on every attempt to deduplicate its side.
+    """
+
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField(help_text="The event as sent: the body is its canonical JSON")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    attempt_log = models.JSONField(
+        default=list, blank=True, help_text="[{at, url, status_code, error, ms}] per attempt"
+    )
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["app", "created_at"], name="clients_delivery_app")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} -> {self.app}"

@@ -8,11 +8,30 @@ from typing import Any
 from django.db.models import Case, QuerySet, Value, When
 
 from portal.accounts.models import User
-from portal.clients.models import AppCredential, AppStatus, ClientApp, RefusedPlays
+from portal.clients.models import (
+    AppCredential,
+    AppStatus,
+    ClientApp,
+    RefusedPlays,
+    WebhookDelivery,
+)
+from portal.core.errors import NotFound
 
 
 def apps_of(*, owner: User) -> QuerySet[ClientApp]:
     return ClientApp.objects.filter(owner=owner).prefetch_related("credentials")
+
+
+def app_of(*, owner: User, app_id: int) -> ClientApp:
+    app = ClientApp.objects.filter(owner=owner, pk=app_id).first()
+    if app is None:
+        raise NotFound("app_not_found", "No such app of yours.")
+    return app
+
+
+def webhook_deliveries(*, app: ClientApp) -> QuerySet[WebhookDelivery]:
+    """An app's webhook deliveries, newest first."""
+    return WebhookDelivery.objects.filter(app=app).order_by("-created_at", "-pk")
 
 
 def apps_for_staff(*, status: str | None = None) -> QuerySet[ClientApp]:

@@ -14,6 +14,7 @@ urlpatterns = [
         views.credential_revoke,
         name="credential_revoke",
     ),
+    path("apps/<int:app_id>/webhook/", views.webhook_set, name="webhook_set"),
     path("staff/apps/", views.staff_apps, name="staff"),
     path("staff/apps/<int:app_id>/decision/", views.staff_decide, name="staff_decide"),
 ]

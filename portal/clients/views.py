@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from portal.clients import selectors, services
+from portal.clients import selectors, services, webhook_services
 from portal.clients.forms import AppDecisionForm, AppRegisterForm, CredentialForm
 from portal.core.errors import ApplicationError
 
@@ -113,3 +113,24 @@ def staff_decide(request: HttpRequest, app_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{app.name}: {app.get_status_display().lower()}.")
     return redirect("clients:staff")
+
+
+@login_required
+@require_POST
+def webhook_set(request: HttpRequest, app_id: int) -> HttpResponse:
+    try:
+        app = webhook_services.app_webhook_set(
+            app_id=app_id,
+            actor=request.user,  # type: ignore[arg-type]
+            url=str(request.POST.get("url", ""))[:500],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{app.name} hears of finished renders at {app.webhook_url}."
+            if app.webhook_url
+            else f"{app.name} has no webhook any more.",
+        )
+    return redirect("clients:list")

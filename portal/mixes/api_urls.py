@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import apis, download_apis
+from portal.mixes import apis, download_apis, version_apis
 from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", apis.SoundtrackListApi.as_view(), name="mixes-soundtrack-list"),
     path(
         "soundtracks/<uuid:mix_id>/",
-        apis.SoundtrackDetailApi.as_view(),
+        version_apis.SoundtrackDescribeApi.as_view(),
         name="mixes-soundtrack-detail",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/variations/",
+        version_apis.SoundtrackVariationsApi.as_view(),
+        name="mixes-soundtrack-variations",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/versions/",
+        version_apis.SoundtrackVersionsApi.as_view(),
+        name="mixes-soundtrack-versions",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/family/",
+        version_apis.SoundtrackFamilyApi.as_view(),
+        name="mixes-soundtrack-family",
     ),
     # The same Sync API as GraphQL (portal/mixes/graphql).
     path("graphql/", GraphQLApi.as_view(), name="mixes-graphql"),

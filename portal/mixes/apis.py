@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,7 +22,12 @@ from portal.core.csv_export import csv_response
 from portal.mixes import services
 from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
-from portal.mixes.download_apis import require_done, soundtrack_audio_url, soundtrack_files
+from portal.mixes.download_apis import (
+    require_done,
+    soundtrack_audio_link,
+    soundtrack_audio_url,
+    soundtrack_files,
+)
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import (
@@ -62,6 +68,34 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     error = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    # Iterating on a take (portal.mixes.versions) and a link a player can use without headers.
+    name = serializers.CharField()
+    notes = serializers.CharField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    family_id = serializers.SerializerMethodField(help_text="The family's first take")
+    changes = serializers.JSONField(help_text="What this version changed from its parent")
+    audio_link = serializers.SerializerMethodField(
+        help_text="A signed link to the audio for a player (no header needed), once done"
+    )
+    audio_link_expires_at = serializers.SerializerMethodField()
+
+    def get_family_id(self, mix: Mix) -> str:
+        return str(mix.family_id or mix.pk)
+
+    def _link(self, mix: Mix) -> tuple[str, int] | None:
+        links = self.context.setdefault("audio_links", {})
+        if mix.pk not in links:  # one link per mix per response: URL and expiry agree
+            links[mix.pk] = soundtrack_audio_link(self.context["request"], mix)
+        link: tuple[str, int] | None = links[mix.pk]
+        return link
+
+    def get_audio_link(self, mix: Mix) -> str | None:
+        link = self._link(mix)
+        return link[0] if link else None
+
+    def get_audio_link_expires_at(self, mix: Mix) -> str | None:
+        link = self._link(mix)
+        return datetime.fromtimestamp(link[1], tz=UTC).isoformat() if link else None
 
     def get_progress(self, mix: Mix) -> int:
         return mix_progress(mix)
@@ -143,6 +177,19 @@ class SoundtrackListApi(APIView):
             "time-aligned and as long as the mix, summing to it before the master limiter",
         )
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+        pinned_stem_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            max_length=8,
+            help_text="Stems that must play (approved stems only; another is refused with "
+            "pinned_stem_unavailable); they set the tempo and key when those are left free",
+        )
+        muted_stem_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            max_length=32,
+            help_text="Stems that must not play",
+        )
 
     class CreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
         class Meta:
@@ -170,7 +217,9 @@ class SoundtrackListApi(APIView):
             202: CreatedSerializer,
             400: OpenApiResponse(
                 description="invalid: a field breaks a rule; unknown_mood: a mood the planner "
-                "does not know (the message lists the known ones)"
+                "does not know (the message lists the known ones); pinned_stem_unavailable, "
+                "pinned_stems_incompatible: a pin that is not an approved stem, or pins that "
+                "cannot play together"
             ),
             422: OpenApiResponse(
                 description="no_compatible_stems: the vault cannot satisfy it; "

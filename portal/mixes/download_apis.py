@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from portal.clients.selectors import request_app
 from portal.core.errors import ApplicationError, Conflict, NotFound
-from portal.core.stored_files import ranged_response
+from portal.core.stored_files import ranged_response, signed_link
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import mix_get_for_user
 from portal.mixes.soundtrack_request import MASTER_FORMATS, OFFERED_FORMATS
@@ -38,6 +38,20 @@ def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None
     if mix.status != RenderStatus.DONE or not mix.audio:
         return None
     return request.build_absolute_uri(reverse("api:mixes-audio", args=[mix.pk]))
+
+
+def soundtrack_audio_link(request: HttpRequest | Request, mix: Mix) -> tuple[str, int] | None:
+    """(URL, expiry as a Unix time) of a short-lived link to a finished render's audio that
+    needs no Authorization header: what a client hands straight to `<audio src>`. None before
+    it is done. The caller has checked that this request may see the mix."""
+    if mix.status != RenderStatus.DONE or not mix.audio:
+        return None
+    return signed_link(
+        request,
+        mix.audio.name,
+        content_type=AUDIO_CONTENT_TYPES.get(mix.audio_format, "application/octet-stream"),
+        filename=f"stemvault-{mix.kind}-{mix.pk}.{mix.audio_format}",
+    )
 
 
 def soundtrack_files(request: HttpRequest | Request, mix: Mix) -> list[dict[str, str]]:

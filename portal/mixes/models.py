@@ -65,6 +65,20 @@ class Mix(models.Model):
         default=list, blank=True, help_text="Peak level per slice of the output, 0..1, for display"
     )
     error = models.TextField(blank=True)
+    # Iterating on a take: each version is its own render (its own request, plan and manifest)
+    # made from `parent` with `changes`; `family` is the first take, shared by every version,
+    # so a family is listed by one indexed column. Both null for a first take.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
+    family = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="family_members"
+    )
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="What this version changed from its parent"
+    )
+    name = models.CharField(max_length=120, blank=True)
+    notes = models.TextField(blank=True, max_length=4000)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

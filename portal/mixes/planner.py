@@ -2,8 +2,9 @@
 
 Pure Python over plain candidate records: `selection.py` chooses the stems (its
 `vault_candidates()` is the only database read: approved stems only, so a withdrawn or
-taken-down stem never reaches a new plan), `soundtrack_request.py` checks the request, and this
-module arranges the chosen stems in time. The output is a
+taken-down stem never reaches a new plan), `soundtrack_request.py` checks the request, `arrangement.py` lays
+the chosen stems out in time, `retakes.py` edits a plan for a new take (pins, mutes, a kept
+form, a re-drawn section), and this module puts them together. The output is a
 "stemvault.render-plan/1" document (renderer/plan.py) whose layers name stems by id and content
 hash, so the renderer never needs the database.
 
@@ -35,13 +36,25 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from portal.core.errors import ApplicationError
 from portal.core.music import keys_fit, parse_key
+from portal.mixes.arrangement import arrange
 from portal.mixes.hits import END_WEIGHT, bar_seconds, choose_tempo, plan_hits
 from portal.mixes.moods import check_mood
+from portal.mixes.retakes import (
+    form_of,
+    fresh_pool,
+    redraw_section,
+    resized_form,
+    split_pins,
+    total_bars_for,
+)
 from portal.mixes.selection import (
     Candidate,
+    Selection,
     no_stems_error,
     select_stems,
     vault_candidates,
@@ -53,176 +66,6 @@ SAMPLE_RATE = 48000
 CHANNELS = 2
 TRUE_PEAK_CEILING_DBTP = -1.0
 PREVIEW_DURATION_S = 30.0
-
-# Mixing levels before loudness normalisation: the master gain is the engine's business, these
-# only balance the layers against each other.
-ROLE_GAIN_DB = {
-    "drums": -3.0,
-    "percussion": -7.0,
-    "bass": -4.0,
-    "harmony": -5.0,
-    "melody": -4.0,
-    "vocals": -4.0,
-    "texture": -9.0,
-    "fx": -10.0,
-}
-# Which role groups play in each section (intensity can add to these, see `_active_groups`).
-SECTION_GROUPS: dict[str, frozenset[str]] = {
-    "intro": frozenset({"harmony", "texture"}),
-    "build": frozenset({"harmony", "texture", "drums"}),
-    "main": frozenset({"drums", "bass", "harmony", "texture"}),
-    "breakdown": frozenset({"harmony", "texture", "bass"}),
-    "outro": frozenset({"harmony", "texture"}),
-}
-# Where sections would start without hit points, as fractions of the length, most important
-# first: the main part, the outro, the build, the breakdown.
-TEMPLATE_BOUNDARIES = (0.35, 0.85, 0.15, 0.7)
-
-
-# --- tempo and form --------------------------------------------------------------------------
-
-
-def _section_names(count: int) -> list[str]:
-    if count == 1:
-        return ["main"]
-    if count == 2:
-        return ["main", "outro"]
-    middle_count = count - 2
-    if middle_count == 1:
-        middle = ["main"]
-    else:
-        middle = ["build", "main"]
-        while len(middle) < middle_count:
-            middle.append("breakdown" if middle[-1] == "main" else "main")
-    return ["intro", *middle, "outro"]
-
-
-def section_boundaries(total_bars: int, hit_bars: Sequence[int]) -> list[int]:
-    """Start bars of every section after the first: the hit points' bars, plus template
-    boundaries that keep at least two bars (one in short pieces) from any other boundary."""
-    boundaries = sorted({b for b in hit_bars if 0 < b < total_bars})
-    wanted = max(5, len(boundaries) + 1)
-    spacing = 2 if total_bars >= 10 else 1
-    for fraction in TEMPLATE_BOUNDARIES:
-        if len(boundaries) + 1 >= wanted:
-            break
-        bar = round(fraction * total_bars)
-        edges = [0, total_bars, *boundaries]
-        if 0 < bar < total_bars and all(abs(bar - e) >= spacing for e in edges):
-            boundaries = sorted([*boundaries, bar])
-    return boundaries
-
-
-def _active_groups(name: str, intensity: float, available: set[str]) -> set[str]:
-    groups = set(SECTION_GROUPS.get(name, SECTION_GROUPS["main"]))
-    if intensity >= 0.6 and name == "build":
-        groups.add("bass")
-    if intensity >= 0.8 and name in ("intro", "breakdown"):
-        groups.add("drums" if name == "breakdown" else "bass")
-    if intensity >= 0.8 and name == "outro":
-        groups.add("drums")
-    if intensity < 0.3 and name == "build":
-        groups.discard("drums")
-    if intensity < 0.3 and name == "breakdown":
-        groups.discard("bass")
-    active = groups & available
-    # Never a silent section: if none of its roles is in the mix, everything plays.
-    return active or set(available)
-
-
-def _layer(
-    stem: Candidate,
-    *,
-    tempo: float,
-    bars: int,
-    gain_db: float,
-    fade_in_s: float = 0.0,
-    fade_out_s: float = 0.0,
-) -> dict[str, Any]:
-    beat_s = 60.0 / tempo
-    if stem.bpm is not None:
-        period_beats = max(1, round(stem.duration_s * stem.bpm / 60.0))
-    else:
-        period_beats = max(1, math.ceil(stem.duration_s / beat_s - 1e-9))
-    return {
-        "stem": str(stem.id),
-        "start_bar": 0,
-        "repeats": max(1, math.ceil(bars * 4 / period_beats)),
-        "gain_db": round(gain_db, 2),
-        "fade_in_s": round(fade_in_s, 4),
-        "fade_out_s": round(fade_out_s, 4),
-    }
-
-
-def _gain(stem: Candidate, intensity: float) -> float:
-    gain = ROLE_GAIN_DB.get(stem.role, -6.0)
-    if stem.group in ("drums",) or stem.role == "percussion":
-        gain += (intensity - 0.5) * 6.0  # busier rhythm at higher intensity
-    if stem.group == "texture":
-        gain -= (intensity - 0.5) * 4.0  # and more air at lower intensity
-    return gain
-
-
-def arrange(
-    stems: Sequence[Candidate],
-    *,
-    tempo: float,
-    duration_s: float,
-    hit_points: Sequence[float],
-    intensity: float,
-    names: Sequence[str] | None = None,
-    boundaries: Sequence[int] | None = None,
-    always: Candidate | None = None,
-) -> list[dict[str, Any]]:
-    """Sections of whole bars covering the duration, with the layers each one plays."""
-    bar = bar_seconds(tempo)
-    total_bars = max(1, math.ceil(duration_s / bar - 1e-6))
-    if boundaries is None:
-        boundaries = section_boundaries(total_bars, [round(h / bar) for h in hit_points])
-    starts = [0, *boundaries]
-    ends = [*boundaries, total_bars]
-    section_names = list(names) if names is not None else _section_names(len(starts))
-    available = {s.group for s in stems}
-    # A "solo" section plays only the stem that is always there (a preview's subject).
-    active = [
-        set()
-        if name == "solo"
-        else {s.id for s in stems if s.group in _active_groups(name, intensity, available)}
-        for name in section_names
-    ]
-    if always is not None:
-        for ids in active:
-            ids.add(always.id)
-    beat = 60.0 / tempo
-    sections = []
-    for index, (name, start, end) in enumerate(zip(section_names, starts, ends, strict=True)):
-        bars = end - start
-        seconds = min(bars * bar, duration_s - start * bar)
-        layers = []
-        for stem in stems:
-            if stem.id not in active[index]:
-                continue
-            fade_in = fade_out = 0.0
-            if index == 0 and name == "intro":
-                fade_in = min(bar, seconds / 2)
-            is_last = index == len(section_names) - 1
-            if is_last and name == "outro":
-                fade_out = min(2 * bar, seconds / 2)
-            elif not is_last and stem.id not in active[index + 1]:
-                # Leaving at the boundary: half a beat of equal-power crossfade, not a cut.
-                fade_out = beat / 2
-            layers.append(
-                _layer(
-                    stem,
-                    tempo=tempo,
-                    bars=bars,
-                    gain_db=_gain(stem, intensity),
-                    fade_in_s=fade_in,
-                    fade_out_s=fade_out,
-                )
-            )
-        sections.append({"name": name, "start_bar": start, "bars": bars, "layers": layers})
-    return sections
 
 
 def _stem_refs(stems: Sequence[Candidate]) -> list[dict[str, Any]]:
@@ -248,9 +91,21 @@ def plan_soundtrack(
     request: SoundtrackRequest, candidates: Sequence[Candidate] | None = None
 ) -> dict[str, Any]:
     """A render plan for a soundtrack request; ApplicationError("no_compatible_stems") when
-    the vault cannot satisfy it."""
+    the vault cannot satisfy it. Pinned, muted, resized and re-drawn takes: see `retakes`."""
     pool = sorted(vault_candidates() if candidates is None else candidates, key=lambda c: c.id)
     check_mood(request.mood, (m for c in pool for m in c.moods))
+    pool, pinned = split_pins(
+        pool, pinned_ids=request.pinned_stem_ids, muted_ids=request.muted_stem_ids
+    )
+    pinned_hits = [c for c in pinned if c.is_hit]
+    if pinned_hits and not request.hit_points:
+        raise ApplicationError(
+            "invalid",
+            f"Stem {pinned_hits[0].id} is a one-shot heard on hit points: add a hit point or "
+            "unpin it.",
+            fields={"pinned_stem_ids": ["A pinned one-shot needs a hit point."]},
+            status=400,
+        )
     key = parse_key(request.key)
     rng = random.Random(f"stemvault-soundtrack:{request.seed}")
     moods = frozenset({request.mood})
@@ -262,6 +117,7 @@ def plan_soundtrack(
         rng=rng,
         intensity=request.intensity,
         mood_leads=True,
+        pinned=[c for c in pinned if not c.is_hit],
     )
     # Texture alone (ambience, fx) is not a soundtrack: at least one of drums, bass,
     # harmony or melody must fit.
@@ -273,7 +129,24 @@ def plan_soundtrack(
             key=request.key,
             mood=request.mood,
         )
-    if request.bpm is not None:
+    names: list[str] | None = None
+    boundaries: list[int] | None = None
+    if request.form_duration_s is not None:
+        # Extend or shorten: the take planned at the kept length gives the tempo and form.
+        base = plan_soundtrack(
+            replace(
+                request,
+                duration_s=request.form_duration_s,
+                hit_points=tuple(h for h in request.hit_points if h < request.form_duration_s),
+                form_duration_s=None,
+                regenerated_sections=(),
+            ),
+            candidates=candidates,
+        )
+        tempo = float(base["tempo_bpm"])
+        total = total_bars_for(request.duration_s, bar_seconds(tempo))
+        names, boundaries = resized_form(base["sections"], total_bars=total)
+    elif request.bpm is not None:
         tempo = round(request.bpm, 2)
     else:
         tempo = choose_tempo(
@@ -287,15 +160,46 @@ def plan_soundtrack(
         duration_s=request.duration_s,
         hit_points=request.hit_points,
         intensity=request.intensity,
+        names=names,
+        boundaries=boundaries,
     )
+    used = list(selection.stems)
+    for index, section_seed in request.regenerated_sections:
+        if not 0 <= index < len(sections):
+            continue  # a section a later shortening removed (versions check new indices)
+        redrawn = _redrawn_stems(
+            request, pool, pinned, selection, sections, index, section_seed, tempo
+        )
+        fresh = arrange(
+            redrawn,
+            tempo=tempo,
+            duration_s=request.duration_s,
+            hit_points=request.hit_points,
+            intensity=request.intensity,
+            names=form_of(sections)[0],
+            boundaries=form_of(sections)[1],
+        )
+        sections = redraw_section(sections, index, fresh[index], beat_s=60.0 / tempo)
+        used += [c for c in redrawn if c.id not in {u.id for u in used}]
     hit_stem, accents = plan_hits(
         request,
-        pool,
+        pinned_hits or pool,
         key=selection.key,
         tempo=tempo,
         section_starts_s=[s["start_bar"] * bar_seconds(tempo) for s in sections],
     )
-    used = [*selection.stems, *([hit_stem] if hit_stem is not None else [])]
+    if pinned_hits and hit_stem not in pinned_hits:
+        raise ApplicationError(
+            "pinned_stems_incompatible",
+            f"The pinned one-shot {pinned_hits[0].id} does not fit this soundtrack's key.",
+            fields={"pinned_stem_ids": ["The pinned one-shot does not fit the key."]},
+            status=400,
+        )
+    used += [hit_stem] if hit_stem is not None else []
+    if request.regenerated_sections:
+        # A re-drawn section's old stems may be heard nowhere else now: not listed, not loaded.
+        heard = {layer["stem"] for s in sections for layer in s["layers"]}
+        used = [c for c in used if str(c.id) in heard or c is hit_stem]
     return _finish(
         {
             "schema": SCHEMA,
@@ -315,6 +219,33 @@ def plan_soundtrack(
             **({"loudness_preset": request.loudness_preset} if request.loudness_preset else {}),
         }
     )
+
+
+def _redrawn_stems(
+    request: SoundtrackRequest,
+    pool: Sequence[Candidate],
+    pinned: Sequence[Candidate],
+    selection: Selection,
+    sections: Sequence[dict[str, Any]],
+    index: int,
+    section_seed: int,
+    tempo: float,
+) -> tuple[Candidate, ...]:
+    """The stems section `index` is re-drawn from: the same tempo, key and pins, its own seed,
+    and other stems than it had where the vault offers them."""
+    current = {int(layer["stem"]) for layer in sections[index]["layers"]}
+    pinned_loops = [c for c in pinned if not c.is_hit]
+    redraw = select_stems(
+        fresh_pool(pool, current, {c.id for c in pinned_loops}),
+        bpm=tempo,
+        key=selection.key,
+        moods=frozenset({request.mood}),
+        rng=random.Random(f"stemvault-section:{request.seed}:{index}:{section_seed}"),
+        intensity=request.intensity,
+        mood_leads=True,
+        pinned=pinned_loops,
+    )
+    return redraw.stems
 
 
 def plan_preview(

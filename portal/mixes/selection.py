@@ -224,13 +224,22 @@ def select_stems(
     include: Candidate | None = None,
     max_context: int | None = None,
     mood_leads: bool = False,
+    pinned: Sequence[Candidate] = (),
 ) -> Selection:
     """Choose a balanced, compatible set of stems. `include` is a stem that must be in it (a
     preview's subject); then `max_context` bounds how many others join it. `mood_leads`: build
     from the mood's stems only when they can make a mix (a soundtrack); otherwise the mood
-    only breaks ties within a role group (a preview, whose subject leads)."""
+    only breaks ties within a role group (a preview, whose subject leads). `pinned`: stems the
+    client requires; they set the tempo and key when the request leaves them free, take their
+    role group's place, and must fit together (ApplicationError("pinned_stems_incompatible"))."""
     weights = mood_weights(moods) if mood_leads else {normalise(m): 1.0 for m in moods}
-    pool = sorted((c for c in candidates if not c.is_hit), key=lambda c: c.id)
+    pinned = sorted(pinned, key=lambda c: c.id)
+    pinned_ids = {c.id for c in pinned}
+    pool = sorted(
+        (c for c in candidates if not c.is_hit and c.id not in pinned_ids), key=lambda c: c.id
+    )
+    if pinned:
+        bpm, key = _pinned_frame(pinned, bpm=bpm, key=key)
     if include is not None:
         pool = [c for c in pool if c.id != include.id]
         key = key or include.key
@@ -254,8 +263,10 @@ def select_stems(
             pool = on_mood
 
     chosen: list[Candidate] = [include] if include is not None else []
+    chosen += pinned
     taken = {c.id for c in chosen}
-    groups = list(ROLE_GROUPS)
+    # A pinned stem takes its group's place: pinning a bass swaps the bass the draw would pick.
+    groups = [g for g in ROLE_GROUPS if g not in {c.group for c in pinned}]
     if include is not None:
         # A preview shows the stem against the other roles, not against more of its own kind.
         groups = [g for g in groups if g != include.group]
@@ -278,6 +289,36 @@ def select_stems(
     if include is not None and max_context is not None:
         chosen = chosen[: 1 + max_context]
     return Selection(stems=tuple(chosen), anchor_bpm=anchor, key=key)
+
+
+def _pinned_frame(
+    pinned: Sequence[Candidate], *, bpm: float | None, key: MusicalKey | None
+) -> tuple[float | None, MusicalKey | None]:
+    """The tempo and key a mix with these pinned stems is built around: the request's, else
+    the first pinned loop's tempo and the first pinned keyed stem's key. Refused when a pinned
+    stem cannot play at that tempo or in that key."""
+    if bpm is None:
+        bpm = next((c.bpm for c in pinned if c.bpm is not None), None)
+    if key is None:
+        key = next((c.key for c in pinned if c.key is not None), None)
+    for c in pinned:
+        if bpm is not None and not c.fits_tempo(bpm):
+            raise _pin_error(f"Pinned stem {c.id} (at {c.bpm:g} bpm) cannot play at {bpm:g} bpm.")
+        if key is not None and not keys_fit(c.key, key):
+            raise _pin_error(
+                f"Pinned stem {c.id} (in {c.key.name if c.key else '?'}) does not fit {key.name}."
+            )
+    return bpm, key
+
+
+def _pin_error(message: str) -> ApplicationError:
+    return ApplicationError(
+        "pinned_stems_incompatible",
+        f"{message} Loops may only be conformed by up to 6%, and keys must be the same, "
+        "relative or a fifth apart: unpin one, or change the tempo or key.",
+        fields={"pinned_stem_ids": [message]},
+        status=400,
+    )
 
 
 def mood_affinity(candidate: Candidate, moods: Iterable[str]) -> float:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from portal.core.errors import NotFound
 from portal.mixes.models import Mix, RenderKind
@@ -87,6 +87,46 @@ def soundtracks_for_user(*, user: Any, app: Any = None) -> QuerySet[Mix]:
     """A person's soundtracks; through a client app's credential, that app's only."""
     mixes = Mix.objects.filter(kind=RenderKind.SOUNDTRACK).select_related("job")
     return mixes.filter(client_app=app) if app is not None else mixes.filter(requested_by=user)
+
+
+def soundtrack_family(*, mix: Mix, user: Any, app: Any = None) -> list[Mix]:
+    """Every take of `mix`'s family this person (or app) may see, the first take first."""
+    root_id = mix.family_id or mix.pk
+    return list(
+        soundtracks_for_user(user=user, app=app)
+        .filter(Q(pk=root_id) | Q(family_id=root_id))
+        .order_by("created_at", "pk")
+    )
+
+
+def stem_titles(ids: list[int]) -> dict[int, str]:
+    return dict(Stem.objects.filter(pk__in=ids).values_list("pk", "title"))
+
+
+def changes_described(mix: Mix) -> list[str]:
+    """What a version changed from its parent, in words (empty for a first take)."""
+    changes = mix.changes or {}
+    words = []
+    if changes.get("variation"):
+        words.append(f"Variation: seed {changes.get('seed')}")
+    elif "seed" in changes:
+        words.append(f"New seed {changes['seed']}")
+    if "length_s" in changes:
+        words.append(f"Length {float(changes['length_s']):g} s")
+    if swap := changes.get("swap"):
+        words.append(f"Stem {swap.get('from')} swapped for {swap.get('to')}")
+    if "pinned_stem_ids" in changes:
+        pins = ", ".join(str(i) for i in changes["pinned_stem_ids"]) or "none"
+        words.append(f"Pinned: {pins}")
+    if "muted_stem_ids" in changes:
+        mutes = ", ".join(str(i) for i in changes["muted_stem_ids"]) or "none"
+        words.append(f"Muted: {mutes}")
+    if "regenerate_section" in changes:
+        index = int(changes["regenerate_section"])
+        sections = (mix.plan or {}).get("sections") or []
+        name = f" ({sections[index]['name']})" if index < len(sections) else ""
+        words.append(f"Section {index + 1}{name} re-drawn")
+    return words
 
 
 def previews_of_stem(*, stem: Stem) -> QuerySet[Mix]:

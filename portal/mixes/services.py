@@ -41,9 +41,20 @@ def _enqueue_render(*, mix: Mix, owner: Any) -> None:
 
 
 @transaction.atomic
-def soundtrack_request(*, user: Any, data: dict[str, Any], app: Any = None) -> Mix:
+def soundtrack_request(
+    *,
+    user: Any,
+    data: dict[str, Any],
+    app: Any = None,
+    parent: Mix | None = None,
+    changes: dict[str, Any] | None = None,
+    name: str = "",
+    notes: str = "",
+) -> Mix:
     """Plan a soundtrack from the vault and queue its render. `app` is the client app whose
     credential asked for it (None from the web page): only that app's plays of it earn.
+    `parent` and `changes`: a new version of that soundtrack (portal.mixes.versions), in its
+    family.
 
     Raises ApplicationError("invalid") for a request that breaks a rule,
     ApplicationError("render_quota", status 429) over the account's or app's render quota (see
@@ -63,6 +74,11 @@ def soundtrack_request(*, user: Any, data: dict[str, Any], app: Any = None) -> M
         plan=plan,
         plan_sha256=plan_sha256(plan),
         audio_format=request.format,
+        parent=parent,
+        family=(parent.family or parent) if parent is not None else None,
+        changes=changes or {},
+        name=name,
+        notes=notes,
     )
     mix.full_clean()
     mix.save()
@@ -76,6 +92,7 @@ def soundtrack_request(*, user: Any, data: dict[str, Any], app: Any = None) -> M
             "request": mix.request,
             "plan_sha256": mix.plan_sha256,
             "client_app": app.pk if app is not None else None,
+            **({"parent": str(parent.pk), "changes": mix.changes} if parent is not None else {}),
         },
     )
     return mix

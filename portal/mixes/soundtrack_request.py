@@ -21,6 +21,9 @@ MIN_HIT_GAP_S = 1.0
 # signed manifest embedded) and an MP3 of it (renderer.mp3). Stems are asked for apart.
 MASTER_FORMATS = ("wav", "flac")
 OFFERED_FORMATS = (*MASTER_FORMATS, "mp3")
+MAX_PINNED_STEMS = 8
+MAX_MUTED_STEMS = 32
+MAX_REGENERATED_SECTIONS = 16
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,28 @@ class SoundtrackRequest:
     # Every format delivered, in OFFERED_FORMATS order: the master's and an "mp3" if asked.
     formats: tuple[str, ...] = ("wav",)
     stems: bool = False  # a zip of role-group stems beside the mix (renderer.stem_package)
+    # Stems that must play (still approved stems only) and stems that never may, by id.
+    pinned_stem_ids: tuple[int, ...] = ()
+    muted_stem_ids: tuple[int, ...] = ()
+    # Set by a version of another soundtrack (portal.mixes.versions), never by a client: the
+    # length whose form (tempo, sections) this one keeps while it is extended or shortened,
+    # and the sections re-drawn after that, in order, each (section index, seed).
+    form_duration_s: float | None = None
+    regenerated_sections: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        # The iteration fields only when set: a plain request reads back as it always did.
+        extra: dict[str, Any] = {}
+        if self.pinned_stem_ids:
+            extra["pinned_stem_ids"] = list(self.pinned_stem_ids)
+        if self.muted_stem_ids:
+            extra["muted_stem_ids"] = list(self.muted_stem_ids)
+        if self.form_duration_s is not None:
+            extra["form_duration_s"] = self.form_duration_s
+        if self.regenerated_sections:
+            extra["regenerated_sections"] = [
+                {"index": index, "seed": seed} for index, seed in self.regenerated_sections
+            ]
         return {
             "duration_s": self.duration_s,
             "mood": self.mood,
@@ -56,6 +79,7 @@ class SoundtrackRequest:
             "loudness_preset": self.loudness_preset,
             "formats": list(self.formats),
             "stems": self.stems,
+            **extra,
         }
 
 
@@ -109,6 +133,28 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
     mood = str(data.get("mood") or "").strip().lower()
     if not mood:
         fields["mood"] = ["Name a mood, e.g. calm, uplifting, tense."]
+    pinned, muted = (
+        _stem_ids(data, "pinned_stem_ids", fields),
+        _stem_ids(data, "muted_stem_ids", fields),
+    )
+    if len(pinned) > MAX_PINNED_STEMS:
+        fields["pinned_stem_ids"] = [f"Pin at most {MAX_PINNED_STEMS} stems."]
+    if len(muted) > MAX_MUTED_STEMS:
+        fields["muted_stem_ids"] = [f"Mute at most {MAX_MUTED_STEMS} stems."]
+    if both := sorted(set(pinned) & set(muted)):
+        fields["muted_stem_ids"] = [
+            f"Stem {both[0]} is both pinned and muted: a stem either must play or must not."
+        ]
+    form_duration = data.get("form_duration_s")
+    if form_duration is not None and not 5.0 <= float(form_duration) <= 600.0:
+        fields["form_duration_s"] = ["The kept form's length is 5 to 600 seconds."]
+    regenerated = tuple(
+        (int(r["index"]), int(r["seed"])) for r in data.get("regenerated_sections") or []
+    )
+    if len(regenerated) > MAX_REGENERATED_SECTIONS or any(i < 0 or s < 0 for i, s in regenerated):
+        fields["regenerated_sections"] = [
+            f"Re-draw at most {MAX_REGENERATED_SECTIONS} sections, by index and seed (0 or more)."
+        ]
     if fields:
         first = next(iter(fields.items()))
         raise ApplicationError(
@@ -129,6 +175,10 @@ def soundtrack_request_from(data: dict[str, Any]) -> SoundtrackRequest:
         true_peak_dbtp=ceiling,
         formats=formats,
         stems=bool(data.get("stems")),
+        pinned_stem_ids=pinned,
+        muted_stem_ids=muted,
+        form_duration_s=float(form_duration) if form_duration is not None else None,
+        regenerated_sections=regenerated,
     )
 
 
@@ -157,6 +207,20 @@ def _formats(data: dict[str, Any], fields: dict[str, list[str]]) -> tuple[str, t
     master = masters[0] if masters else "wav"
     chosen = {master, *wanted}
     return master, tuple(f for f in OFFERED_FORMATS if f in chosen)
+
+
+def _stem_ids(data: dict[str, Any], name: str, fields: dict[str, list[str]]) -> tuple[int, ...]:
+    """Stem ids, each once, in increasing order (so the same set is the same request)."""
+    raw = data.get(name) or []
+    try:
+        ids = sorted({int(i) for i in raw})
+    except (TypeError, ValueError):
+        fields[name] = ["List stem ids as whole numbers."]
+        return ()
+    if any(i <= 0 for i in ids):
+        fields[name] = ["Stem ids are whole numbers above 0."]
+        return ()
+    return tuple(ids)
 
 
 def _loudness_target(

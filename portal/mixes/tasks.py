@@ -12,6 +12,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from portal.jobs.models import Job
 from portal.jobs.registry import RENDER_QUEUE, JobFailed, Progress, get_kind, job_kind
 from portal.mixes import rendering, services
+from portal.mixes.notify import soundtrack_outcome_announce
 from portal.stems.signals import stem_entered_review
 from renderer.threads import pin_blas_threads
 
@@ -22,6 +23,7 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
     rendering.mix_fail(
         mix_id=mix_id, code="render_abandoned", message=f"The render failed: {message}"
     )
+    soundtrack_outcome_announce(mix_id=mix_id)
 
 
 @job_kind(
@@ -38,9 +40,10 @@ def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any
     # call inside them instead of a thread per core for each (renderer/threads.py).
     pin_blas_threads()
     try:
-        return rendering.mix_render(mix_id=mix_id, progress=progress)
+        result = rendering.mix_render(mix_id=mix_id, progress=progress)
     except rendering.RenderFailed as exc:
         rendering.mix_fail(mix_id=mix_id, code=exc.code, message=exc.message)
+        soundtrack_outcome_announce(mix_id=mix_id)
         raise JobFailed(exc.code, exc.message) from exc
     except (Exception, TimeLimitExceeded) as exc:
         # TimeLimitExceeded is a BaseException (dramatiq's interruption, or the job's progress
@@ -57,9 +60,13 @@ def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any
             rendering.mix_fail(
                 mix_id=mix_id, code="render_error", message=f"The render failed: {message}"
             )
+            soundtrack_outcome_announce(mix_id=mix_id)
         else:
             rendering.mix_retry_later(mix_id=mix_id, message=message)
         raise
+    # Once the outcome is committed, and after it: the app hears of it, the render never waits.
+    soundtrack_outcome_announce(mix_id=mix_id)
+    return result
 
 
 def on_stem_entered_review(sender: Any = None, *, stem: Any, **kwargs: Any) -> None:

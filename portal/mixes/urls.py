@@ -2,13 +2,28 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import views
+from portal.mixes import version_views, views
 
 app_name = "mixes"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", views.soundtrack_list, name="soundtrack_list"),
     path("soundtracks/<uuid:mix_id>/", views.soundtrack_detail, name="soundtrack_detail"),
+    path(
+        "soundtracks/<uuid:mix_id>/variation/",
+        version_views.soundtrack_variation,
+        name="soundtrack_variation",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/version/",
+        version_views.soundtrack_version,
+        name="soundtrack_version",
+    ),
+    path(
+        "soundtracks/<uuid:mix_id>/describe/",
+        version_views.soundtrack_describe_view,
+        name="soundtrack_describe",
+    ),
     path(
         "soundtracks/<uuid:mix_id>/certificate/",
         views.soundtrack_certificate,

@@ -11,15 +11,18 @@ from portal.core.errors import ApplicationError, NotFound
 from portal.mixes import services
 from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
-from portal.mixes.forms import SoundtrackForm
+from portal.mixes.forms import SoundtrackForm, pins_from_query
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix, RenderKind, RenderStatus
-from portal.mixes.selectors import mix_get_for_user, mix_progress, soundtracks_for_user
+from portal.mixes.selectors import mix_get_for_user, soundtracks_for_user
+from portal.mixes.version_views import detail_context
 
 
 @login_required
 def soundtrack_list(request: HttpRequest) -> HttpResponse:
-    form = SoundtrackForm(request.POST or None)
+    # "Use in a soundtrack" links from the catalogue arrive with ?pin=<stem id> (repeated).
+    initial = {"pinned_stem_ids": pins_from_query(request.GET.getlist("pin"))}
+    form = SoundtrackForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -34,7 +37,7 @@ def soundtrack_list(request: HttpRequest) -> HttpResponse:
                 status = 429
         else:
             return redirect("mixes:soundtrack_detail", mix_id=mix.pk)
-    soundtracks = soundtracks_for_user(user=request.user)[:50]
+    soundtracks = soundtracks_for_user(user=request.user).select_related("family")[:50]
     return render(
         request,
         "mixes/soundtrack_list.html",
@@ -49,9 +52,7 @@ def soundtrack_detail(request: HttpRequest, mix_id: str) -> HttpResponse:
         mix = mix_get_for_user(mix_id=mix_id, user=request.user)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    return render(
-        request, "mixes/soundtrack_detail.html", {"mix": mix, "progress": mix_progress(mix)}
-    )
+    return render(request, "mixes/soundtrack_detail.html", detail_context(request, mix))
 
 
 def _finished_soundtrack(request: HttpRequest, mix_id: str) -> Mix:

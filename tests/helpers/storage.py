@@ -46,3 +46,29 @@ def mix_outputs(mix_pk: object) -> list[str]:
             continue
         names += [f"{folder}/{name}" for name in files if name.startswith(str(mix_pk))]
     return names
+
+
+def on_s3() -> bool:
+    """Whether the suite stores on S3 (signed links are then the bucket's presigned URLs)."""
+    from django.core.files.storage import default_storage
+
+    return hasattr(default_storage, "bucket")
+
+
+def fetch_link(client: object, url: str, **headers: str) -> tuple[int, bytes]:
+    """(status, body) of a GET of a signed link as a player sends it: no cookie, no
+    Authorization header; through HTTP for an S3 presigned URL, else the test client."""
+    import urllib.error
+    import urllib.request
+
+    if on_s3():
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, b""
+    django_headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    response = client.get(url, **django_headers)  # type: ignore[attr-defined]
+    body = b"".join(response.streaming_content) if response.status_code < 300 else b""
+    return response.status_code, body

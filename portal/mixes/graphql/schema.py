@@ -30,9 +30,20 @@ from portal.clients.selectors import request_app
 from portal.core.api import Pagination, exception_handler
 from portal.mixes import services
 from portal.mixes.apis import SoundtrackListApi
-from portal.mixes.graphql.types import SoundtrackRequestInput, SoundtrackType, request_of
+from portal.mixes.graphql.types import (
+    SoundtrackRequestInput,
+    SoundtrackType,
+    SoundtrackVersionInput,
+    request_of,
+)
 from portal.mixes.models import Mix, RenderKind
-from portal.mixes.selectors import mix_get_for_user, soundtracks_for_user
+from portal.mixes.selectors import mix_get_for_user, soundtrack_family, soundtracks_for_user
+from portal.mixes.version_apis import SoundtrackVariationsApi, SoundtrackVersionsApi
+from portal.mixes.versions import (
+    soundtrack_describe,
+    soundtrack_variations_create,
+    soundtrack_version_create,
+)
 
 # The deepest document this schema needs is soundtracks { credits { artist } } (3); the
 # margin is for fragments. Aliases and tokens bound how much one request may ask for.
@@ -74,6 +85,63 @@ def _request_soundtrack(
     return _as_type(mix)
 
 
+def _yours(info: Info[Any, Any], id: uuid.UUID) -> Mix:
+    request = request_of(info)
+    return mix_get_for_user(
+        mix_id=id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+    )
+
+
+def _soundtrack_family(info: Info[Any, Any], id: uuid.UUID) -> list[SoundtrackType]:
+    request = request_of(info)
+    family = soundtrack_family(mix=_yours(info, id), user=request.user, app=request_app(request))
+    return [_as_type(mix) for mix in family]
+
+
+def _create_variations(info: Info[Any, Any], id: uuid.UUID, count: int = 1) -> list[SoundtrackType]:
+    request = request_of(info)
+    parent = _yours(info, id)
+    data = SoundtrackVariationsApi.InputSerializer(data={"count": count})
+    data.is_valid(raise_exception=True)
+    versions = soundtrack_variations_create(
+        user=request.user,
+        parent=parent,
+        count=data.validated_data["count"],
+        app=request_app(request),
+    )
+    return [_as_type(mix) for mix in versions]
+
+
+def _create_version(
+    info: Info[Any, Any], id: uuid.UUID, changes: SoundtrackVersionInput
+) -> SoundtrackType:
+    request = request_of(info)
+    parent = _yours(info, id)
+    data = SoundtrackVersionsApi.InputSerializer(data=changes.as_rest_data())
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    name, notes = fields.pop("name", ""), fields.pop("notes", "")
+    if "swap" in fields:
+        fields["swap"] = dict(fields["swap"])
+    version = soundtrack_version_create(
+        user=request.user,
+        parent=parent,
+        changes=fields,
+        app=request_app(request),
+        name=name,
+        notes=notes,
+    )
+    return _as_type(version)
+
+
+def _describe(
+    info: Info[Any, Any], id: uuid.UUID, name: str | None = None, notes: str | None = None
+) -> SoundtrackType:
+    request = request_of(info)
+    mix = soundtrack_describe(user=request.user, mix=_yours(info, id), name=name, notes=notes)
+    return _as_type(mix)
+
+
 @strawberry.type
 class Query:
     soundtrack: SoundtrackType | None = strawberry.field(
@@ -84,6 +152,10 @@ class Query:
         resolver=_soundtracks,
         description="Your soundtracks, newest first (an app's: the app's own)",
     )
+    soundtrack_family: list[SoundtrackType] = strawberry.field(
+        resolver=_soundtrack_family,
+        description="Every take of a soundtrack's family, the first take first",
+    )
 
 
 @strawberry.type
@@ -92,6 +164,19 @@ class Mutation:
         resolver=_request_soundtrack,
         description="Request a soundtrack (POST /api/v1/soundtracks/): the same checks and "
         "error codes; poll it with `soundtrack(id)` until its status is done",
+    )
+    create_soundtrack_variations: list[SoundtrackType] = strawberry.mutation(
+        resolver=_create_variations,
+        description="Variations of a soundtrack: the same request with new seeds "
+        "(POST /api/v1/soundtracks/<id>/variations/)",
+    )
+    create_soundtrack_version: SoundtrackType = strawberry.mutation(
+        resolver=_create_version,
+        description="A new version with changes (POST /api/v1/soundtracks/<id>/versions/)",
+    )
+    describe_soundtrack: SoundtrackType = strawberry.mutation(
+        resolver=_describe,
+        description="Name a take and keep notes on it (PATCH /api/v1/soundtracks/<id>/)",
     )
 
 

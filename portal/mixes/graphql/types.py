@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -11,7 +12,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from portal.mixes.deliverables import cue_credits
-from portal.mixes.download_apis import soundtrack_audio_url, soundtrack_files
+from portal.mixes.download_apis import (
+    soundtrack_audio_link,
+    soundtrack_audio_url,
+    soundtrack_files,
+)
 from portal.mixes.models import Mix, RenderStatus
 from portal.mixes.selectors import mix_progress
 
@@ -62,6 +67,26 @@ def _manifest(root: strawberry.Parent[Mix]) -> JSON | None:
 
 def _audio_url(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> str | None:
     return soundtrack_audio_url(request_of(info), root)
+
+
+def _audio_link(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> str | None:
+    link = soundtrack_audio_link(request_of(info), root)
+    return link[0] if link else None
+
+
+def _audio_link_expires_at(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> datetime | None:
+    # The expiry of the link a query for audioLink returns alongside: the same second (links
+    # are signed per second, so two taken in one query agree).
+    link = soundtrack_audio_link(request_of(info), root)
+    return datetime.fromtimestamp(link[1], tz=UTC) if link else None
+
+
+def _family_id(root: strawberry.Parent[Mix]) -> str:
+    return str(root.family_id or root.pk)
+
+
+def _parent_id(root: strawberry.Parent[Mix]) -> str | None:
+    return str(root.parent_id) if root.parent_id else None
 
 
 def _files(root: strawberry.Parent[Mix], info: Info[Any, Any]) -> list[SoundtrackFile]:
@@ -115,6 +140,22 @@ class SoundtrackType:
         resolver=_manifest, description="The signed provenance manifest once done"
     )
     credits: list[Credit] = strawberry_django.field(resolver=_credits)
+    name: strawberry.auto
+    notes: strawberry.auto
+    parent_id: str | None = strawberry_django.field(
+        resolver=_parent_id, description="The take this version was made from"
+    )
+    family_id: str = strawberry_django.field(
+        resolver=_family_id, description="The family's first take"
+    )
+    changes: JSON = strawberry_django.field(description="What this version changed from its parent")
+    audio_link: str | None = strawberry_django.field(
+        resolver=_audio_link,
+        description="A short-lived signed link for a player, no header needed, once done",
+    )
+    audio_link_expires_at: datetime | None = strawberry_django.field(
+        resolver=_audio_link_expires_at, description="When audioLink expires"
+    )
 
 
 @strawberry.input(description="The REST request's fields (POST /api/v1/soundtracks/), same rules")
@@ -145,6 +186,12 @@ class SoundtrackRequestInput:
         default=None, description="Also deliver the stems: a zip, one WAV per role group"
     )
     seed: int | None = None
+    pinned_stem_ids: list[int] | None = strawberry.field(
+        default=None, description="Stems that must play (approved stems only)"
+    )
+    muted_stem_ids: list[int] | None = strawberry.field(
+        default=None, description="Stems that must not play"
+    )
 
     def as_rest_data(self) -> dict[str, Any]:
         """The REST body this input stands for: fields left out stay out, so the REST
@@ -152,5 +199,36 @@ class SoundtrackRequestInput:
         fields = (
             "duration_s", "mood", "bpm", "key", "hit_points", "intensity",
             "loudness_preset", "loudness_lufs", "format", "formats", "stems", "seed",
+            "pinned_stem_ids", "muted_stem_ids",
         )  # fmt: skip
         return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+
+
+@strawberry.input(description="Mute `from`, pin `to`")
+class SwapInput:
+    from_: int = strawberry.field(name="from")
+    to: int
+
+
+@strawberry.input(
+    description="A new version's changes (POST /api/v1/soundtracks/<id>/versions/), same rules"
+)
+class SoundtrackVersionInput:
+    seed: int | None = None
+    length_s: float | None = strawberry.field(default=None, description="Extend or shorten")
+    pinned_stem_ids: list[int] | None = None
+    muted_stem_ids: list[int] | None = None
+    swap: SwapInput | None = None
+    regenerate_section: int | None = strawberry.field(
+        default=None, description="Re-draw this section (0-based)"
+    )
+    name: str | None = None
+    notes: str | None = None
+
+    def as_rest_data(self) -> dict[str, Any]:
+        fields = ("seed", "length_s", "pinned_stem_ids", "muted_stem_ids",
+                  "regenerate_section", "name", "notes")  # fmt: skip
+        data = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+        if self.swap is not None:
+            data["swap"] = {"from": self.swap.from_, "to": self.swap.to}
+        return data
