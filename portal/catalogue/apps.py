@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CatalogueConfig(AppConfig):
+    name = "portal.catalogue"
+    label = "catalogue"
+
+    def ready(self) -> None:
+        from portal.catalogue import tasks  # noqa: F401  (registers the preview job kind)

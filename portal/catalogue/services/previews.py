@@ -1,0 +1,99 @@
+"""Each catalogue stem's audition file: requested as a job, rendered once, stored, and put into
+the self-output guard.
+
+A request never waits for a decode: the catalogue asks for the previews its page lacks
+(`previews_request`, a deduplicated job per stem) and shows "preview being prepared" until the
+job has stored the file. The job decodes the stem, keeps its first 30 s at 96 kbit/s MP3
+(renderer.preview) and registers the excerpt, as decoded from the MP3, in the self-output index
+(stems.RenderedAudio) with the stem it comes from, exactly as preview mixes are registered: an
+upload of a preview is then judged a copy of its stem (the near-duplicate check refuses it when
+another artist uploads it, and flags it for curators when its own artist does), and the guard's
+evidence names the preview it matched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from portal.catalogue.models import StemPreview
+from portal.jobs.services import job_enqueue
+from portal.stems.models import Stem, StemStatus
+from portal.stems.provenance_checks import load_stem_audio
+from portal.stems.services.rendered_audio import rendered_audio_register
+from renderer import preview as preview_codec
+from renderer.audio import load_audio
+
+PREVIEW_JOB_KIND = "catalogue.preview"
+
+
+def preview_key(stem_id: int) -> str:
+    """The preview's key in the self-output index (RenderedAudio.key)."""
+    return f"catalogue-preview:{stem_id}"
+
+
+def previews_request(*, stems: Iterable[Stem]) -> int:
+    """Queue a preview job for each of `stems` that has no preview yet; how many were asked.
+
+    Deduplicated per stem (job_enqueue's dedupe_key), so a catalogue page listed by many clients
+    at once queues one job per stem, and a stem whose job failed is not retried on every page
+    view (staff rerun it from the job list)."""
+    wanted = [s.pk for s in stems if s.status == StemStatus.APPROVED]
+    if not wanted:
+        return 0
+    have = set(StemPreview.objects.filter(stem_id__in=wanted).values_list("stem_id", flat=True))
+    missing = [pk for pk in wanted if pk not in have]
+    for stem_id in missing:
+        job_enqueue(
+            kind=PREVIEW_JOB_KIND,
+            args={"stem_id": stem_id},
+            dedupe_key=f"catalogue-preview:{stem_id}",
+        )
+    return len(missing)
+
+
+def preview_render(*, stem_id: int) -> dict[str, Any]:
+    """Render and store one stem's preview (the job's work). Idempotent: a second run, or a
+    stem no longer in the vault, stores nothing."""
+    stem = Stem.objects.filter(pk=stem_id).first()
+    if stem is None or stem.status != StemStatus.APPROVED:
+        return {"stem_id": stem_id, "stored": False, "reason": "not in the vault"}
+    existing = StemPreview.objects.filter(stem=stem).first()
+    if existing is not None:
+        return {"stem_id": stem_id, "stored": False, "reason": "already rendered"}
+    _, audio = load_stem_audio(stem)
+    data = preview_codec.encode_preview(audio.samples, audio.sample_rate)
+    # The guard indexes what a downloader of the preview holds: the MP3 as decoded.
+    heard = load_audio(data)
+    name = default_storage.save(
+        f"previews/{stem.pk}-{uuid.uuid4().hex[:12]}.{preview_codec.EXTENSION}", ContentFile(data)
+    )
+    try:
+        with transaction.atomic():
+            rendered_audio_register(
+                key=preview_key(stem.pk),
+                samples=heard.samples,
+                sample_rate=heard.sample_rate,
+                audio_name=name,
+                stem_ids=[stem.pk],
+            )
+            StemPreview.objects.create(
+                stem=stem,
+                audio=name,
+                content_type=preview_codec.CONTENT_TYPE,
+                bitrate_bps=preview_codec.BITRATE,
+                duration_s=round(heard.duration_s, 3),
+                size_bytes=len(data),
+            )
+    except IntegrityError:  # another worker stored it first: keep theirs
+        default_storage.delete(name)
+        return {"stem_id": stem_id, "stored": False, "reason": "already rendered"}
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return {"stem_id": stem_id, "stored": True, "bytes": len(data)}
