@@ -57,6 +57,7 @@ class CatalogueListApi(APIView):
     allowed_token_scopes = APP_SCOPES
 
     @extend_schema(
+        operation_id="catalogue_list",
         parameters=FILTER_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
         summary="The vault's approved stems, filtered and paginated, with preview links",
@@ -77,6 +78,7 @@ class CatalogueDetailApi(APIView):
     allowed_token_scopes = APP_SCOPES
 
     @extend_schema(
+        operation_id="catalogue_detail",
         responses=OpenApiTypes.OBJECT,
         summary="One catalogue stem: credits with shares, waveform, preview link, how to pin",
     )
@@ -91,6 +93,7 @@ class FavouriteListApi(APIView):
     allowed_token_scopes = APP_SCOPES
 
     @extend_schema(
+        operation_id="catalogue_favourites_list",
         responses=OpenApiTypes.OBJECT,
         summary="The caller's favourites (an app's own list with its credentials)",
     )
@@ -108,7 +111,12 @@ class FavouriteListApi(APIView):
 class FavouriteApi(APIView):
     allowed_token_scopes = APP_SCOPES
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT}, summary="Keep a stem")
+    @extend_schema(
+        operation_id="catalogue_favourite_add",
+        request=None,
+        responses={201: OpenApiTypes.OBJECT},
+        summary="Keep a stem",
+    )
     def put(self, request: Request, stem_id: int) -> Response:
         favourite = favourite_add(stem_id=stem_id, user=request.user, app=request_app(request))
         return Response(
@@ -116,7 +124,12 @@ class FavouriteApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={204: None}, summary="Forget a kept stem")
+    @extend_schema(
+        operation_id="catalogue_favourite_remove",
+        request=None,
+        responses={204: None},
+        summary="Forget a kept stem",
+    )
     def delete(self, request: Request, stem_id: int) -> Response:
         favourite_remove(stem_id=stem_id, user=request.user, app=request_app(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -128,6 +141,7 @@ class MyStemUsageApi(APIView):
     permission_classes = [*APIView.permission_classes, IsArtist]
 
     @extend_schema(
+        operation_id="catalogue_my_usage",
         responses=OpenApiTypes.OBJECT,
         summary="Soundtracks and plays of each of my stems, by month (counts only)",
     )

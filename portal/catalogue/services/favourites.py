@@ -36,7 +36,14 @@ def favourite_add(*, stem_id: int, user: Any, app: Any = None) -> Favourite:
 
 
 def favourite_remove(*, stem_id: int, user: Any, app: Any = None) -> bool:
-    """Forget a kept stem; True if there was one. Removing works for a stem that has left the
-    catalogue since (taken down), so a list can always be cleaned."""
-    deleted, _ = Favourite.objects.filter(stem_id=stem_id, **_owner(user=user, app=app)).delete()
+    """Forget a kept stem; True if there was one, False for a catalogue stem that was not kept
+    (removing twice is fine). A kept stem that has left the catalogue since (taken down) can
+    still be removed, so a list can always be cleaned; any other id is NotFound."""
+    deleted = 0
+    if 0 < stem_id < 2**63:  # beyond that no row exists, and SQLite cannot bind the number
+        deleted, _ = Favourite.objects.filter(
+            stem_id=stem_id, **_owner(user=user, app=app)
+        ).delete()
+    if not deleted:
+        catalogue_stem_get(stem_id=stem_id)  # NotFound unless the catalogue shows it
     return deleted > 0

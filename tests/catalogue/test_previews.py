@@ -1,0 +1,142 @@
+"""Previews: a short, low-bitrate excerpt per stem, rendered once by a job, behind a signed link
+that needs no header and expires, and never accepted back as an original stem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from tests.factories.audio import RATE, tone_loop
+from tests.factories.stems import StemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ffprobe(data: bytes, folder: Path) -> dict:
+    """What ffmpeg's prober reads from the file: an independent reader of our encoder's output
+    (from a file, not a pipe, so that it reads the duration from the whole stream)."""
+    path = folder / "preview.mp3"
+    path.write_bytes(data)
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def long_stem(artist):
+    """A 45 s stem: longer than a preview may be."""
+    return StemFactory(artist=artist, title="Long pluck", samples=tone_loop(45.0, seed=7))
+
+
+def _detail(api, stem):
+    response = api.get(f"/api/v1/catalogue/{stem.pk}/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_listing_queues_one_preview_job_per_stem_and_the_job_stores_it(
+    long_stem, client_app, app_api, run_jobs
+):
+    from portal.catalogue.models import StemPreview
+    from portal.jobs.models import Job
+
+    api = app_api(client_app)
+    api.get("/api/v1/catalogue/")
+    api.get("/api/v1/catalogue/")
+    assert Job.objects.filter(kind="catalogue.preview").count() == 1
+    assert _detail(api, long_stem)["preview_status"] == "preparing"
+
+    assert run_jobs() == 1
+
+    preview = StemPreview.objects.get(stem=long_stem)
+    assert default_storage.exists(preview.audio)
+    body = _detail(api, long_stem)
+    assert body["preview_status"] == "ready"
+    assert body["preview"]["content_type"] == "audio/mpeg"
+    assert body["preview"]["expires_at"] > time.time()
+    api.get("/api/v1/catalogue/")
+    assert Job.objects.filter(kind="catalogue.preview").count() == 1  # never rendered twice
+
+
+def test_the_preview_is_a_short_low_bitrate_mp3_not_the_master(
+    long_stem, client_app, app_api, run_jobs, tmp_path
+):
+    from portal.catalogue.models import StemPreview
+
+    app_api(client_app).get("/api/v1/catalogue/")
+    run_jobs()
+    preview = StemPreview.objects.get(stem=long_stem)
+    with default_storage.open(preview.audio, "rb") as handle:
+        data = handle.read()
+
+    probe = ffprobe(data, tmp_path)
+    (stream,) = probe["streams"]
+    assert stream["codec_name"] == "mp3"
+    assert int(stream["bit_rate"]) <= 96_000
+    assert float(probe["format"]["duration"]) <= 30.1  # of a 45 s stem
+    assert long_stem.duration_s > 44
+    assert len(data) < long_stem.size_bytes / 10
+    # Quiet at its end: the cut is faded, never a click.
+    from renderer.audio import load_audio
+
+    heard = load_audio(data)
+    tail = heard.samples[-int(0.05 * heard.sample_rate) :]
+    assert float(np.max(np.abs(tail))) < 0.05
+
+
+def test_the_preview_link_plays_without_credentials_and_then_expires(
+    long_stem, client_app, app_api, run_jobs, monkeypatch
+):
+    from portal.catalogue.presenting import PREVIEW_LINK_SECONDS
+    from portal.core import stored_files
+
+    api = app_api(client_app)
+    api.get("/api/v1/catalogue/")
+    run_jobs()
+    link = _detail(api, long_stem)["preview"]["url"]
+    assert link.startswith("http")  # absolute: an app hands it to a player on its own origin
+
+    anonymous = Client()
+    response = anonymous.get(link, HTTP_RANGE="bytes=0-99")  # as <audio> asks
+    assert response.status_code == 206
+    assert response["Content-Type"] == "audio/mpeg"
+    assert len(b"".join(response.streaming_content)) == 100
+
+    later = time.time() + PREVIEW_LINK_SECONDS + 5
+    monkeypatch.setattr(stored_files.time, "time", lambda: later)
+    assert anonymous.get(link).status_code == 404
+
+
+def test_a_preview_is_registered_in_the_self_output_guard_with_its_stem(
+    long_stem, client_app, app_api, run_jobs
+):
+    from portal.catalogue.services.previews import preview_key
+    from portal.stems.models import RenderedAudio
+
+    app_api(client_app).get("/api/v1/catalogue/")
+    run_jobs()
+
+    row = RenderedAudio.objects.get(key=preview_key(long_stem.pk))
+    assert row.stem_ids == [long_stem.pk]
+    assert 29.0 < row.duration_s <= 30.1
+
+
+def test_a_stem_that_left_the_vault_gets_no_preview(artist, run_jobs):
+    from portal.catalogue.models import StemPreview
+    from portal.catalogue.services.previews import preview_render
+    from portal.stems.models import StemStatus
+
+    stem = StemFactory(artist=artist, status=StemStatus.TAKEN_DOWN)
+    result = preview_render(stem_id=stem.pk)
+    assert result["stored"] is False
+    assert not StemPreview.objects.exists()
