@@ -13,7 +13,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from tests.factories.audio import RATE, tone_loop
+from tests.factories.audio import tone_loop
 from tests.factories.stems import StemFactory
 
 pytestmark = pytest.mark.django_db
