@@ -115,3 +115,10 @@ def test_the_stem_page_shows_where_it_is_used(used, artist, other_artist, client
     assert "Secret trailer" not in html and client_app.name not in html
     unused = client_for(artist).get(f"/stems/{used['unused'].pk}/").content.decode()
     assert "Not in any soundtrack yet" in unused
+
+
+def test_the_stem_list_says_how_much_each_stem_is_used(used, artist, client_for):
+    html = client_for(artist).get("/stems/").content.decode()
+    assert "Used in" in html
+    assert "2 soundtracks · 9 plays" in html  # Mine
+    assert "1 soundtrack · 5 plays" in html  # Shared, on which alice is credited
