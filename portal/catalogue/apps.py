@@ -8,4 +8,6 @@ class CatalogueConfig(AppConfig):
     label = "catalogue"
 
     def ready(self) -> None:
-        from portal.catalogue import tasks  # noqa: F401  (registers the preview job kind)
+        from portal.catalogue import tasks  # registers the preview job kind
+
+        tasks.connect_signals()

@@ -140,3 +140,33 @@ def test_a_stem_that_left_the_vault_gets_no_preview(artist, run_jobs):
     result = preview_render(stem_id=stem.pk)
     assert result["stored"] is False
     assert not StemPreview.objects.exists()
+
+
+def test_a_stem_entering_the_vault_gets_its_preview_queued(
+    artist, curator, run_jobs, django_capture_on_commit_callbacks
+):
+    from portal.catalogue.models import StemPreview
+    from portal.jobs.models import Job
+    from portal.review.services.claims import review_claim
+    from portal.review.services.decisions import stem_decide
+
+    stem = StemFactory(artist=artist, in_review=True, samples=tone_loop(5.0, seed=9))
+    assert not Job.objects.filter(kind="catalogue.preview").exists()
+    review_claim(stem=stem, curator=curator)
+    with django_capture_on_commit_callbacks(execute=True):  # the signal is sent after commit
+        stem_decide(stem=stem, curator=curator, decision="approve")
+
+    assert Job.objects.filter(kind="catalogue.preview", args={"stem_id": stem.pk}).count() == 1
+    run_jobs()
+    assert StemPreview.objects.filter(stem=stem).exists()
+
+
+def test_a_preview_job_for_a_stem_whose_file_is_gone_fails_once_for_good(artist, run_jobs):
+    from portal.catalogue.services.previews import previews_request
+    from portal.jobs.models import Job, JobStatus
+
+    stem = StemFactory(artist=artist, samples=None)  # no file in storage
+    previews_request(stems=[stem])
+    run_jobs()
+    job = Job.objects.get(kind="catalogue.preview")
+    assert job.status == JobStatus.FAILED and job.attempts == 1
