@@ -1,5 +1,5 @@
 """Previews: a short, low-bitrate excerpt per stem, rendered once by a job, behind a signed link
-that needs no header and expires, and never accepted back as an original stem."""
+that needs no header and expires, and never accepted back as an original stem (see test_preview_reupload)."""
 
 from __future__ import annotations
 
@@ -133,20 +133,6 @@ def test_the_preview_link_plays_without_credentials_and_then_expires(
     later = time.time() + PREVIEW_LINK_SECONDS + 5
     monkeypatch.setattr(stored_files.time, "time", lambda: later)
     assert anonymous.get(link).status_code == 404
-
-
-def test_a_preview_is_registered_in_the_self_output_guard_with_its_stem(
-    long_stem, client_app, app_api, run_jobs
-):
-    from portal.catalogue.services.previews import preview_key
-    from portal.stems.models import RenderedAudio
-
-    app_api(client_app).get("/api/v1/catalogue/")
-    run_jobs()
-
-    row = RenderedAudio.objects.get(key=preview_key(long_stem.pk))
-    assert row.stem_ids == [long_stem.pk]
-    assert 29.0 < row.duration_s <= 30.1
 
 
 def test_a_stem_that_left_the_vault_gets_no_preview(artist, run_jobs):

@@ -1,14 +1,20 @@
-"""Each catalogue stem's audition file: requested as a job, rendered once, stored, and put into
-the self-output guard.
+"""Each catalogue stem's audition file: requested as a job, rendered once, stored.
 
 A request never waits for a decode: the catalogue asks for the previews its page lacks
 (`previews_request`, a deduplicated job per stem) and shows "preview being prepared" until the
-job has stored the file. The job decodes the stem, keeps its first 30 s at 96 kbit/s MP3
-(renderer.preview) and registers the excerpt, as decoded from the MP3, in the self-output index
-(stems.RenderedAudio) with the stem it comes from, exactly as preview mixes are registered: an
-upload of a preview is then judged a copy of its stem (the near-duplicate check refuses it when
-another artist uploads it, and flags it for curators when its own artist does), and the guard's
-evidence names the preview it matched.
+job has stored the file. The job decodes the stem and keeps its first 30 s at 96 kbit/s MP3
+(renderer.preview).
+
+Why a preview is not put into the self-output index (stems.RenderedAudio) as mixes are: it
+sounds exactly one stem and nothing else, so an upload of it is a copy of that stem, and the
+near-duplicate check, which compares every upload with every stem ever submitted (any status, so
+a taken-down stem's preview too), already judges it so: refused when another artist uploads it,
+flagged for curators when its own artist does (tests/catalogue/test_preview_reupload.py). Indexed
+as a render it would add nothing to that and do harm: an upload that layers a vault stem with
+other sound matches the stem-only preview as conclusively as the stem itself, and the guard,
+which lets only copies (not containment) explain a render match, would then reject as platform
+output what the containment check leaves to curators (measured: a 30 s take holding half a
+vault stem went from "in review, containment flagged" to "rejected, self-output").
 """
 
 from __future__ import annotations
@@ -25,16 +31,10 @@ from portal.catalogue.models import StemPreview
 from portal.jobs.services import job_enqueue
 from portal.stems.models import Stem, StemStatus
 from portal.stems.provenance_checks import load_stem_audio
-from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer import preview as preview_codec
 from renderer.audio import load_audio
 
 PREVIEW_JOB_KIND = "catalogue.preview"
-
-
-def preview_key(stem_id: int) -> str:
-    """The preview's key in the self-output index (RenderedAudio.key)."""
-    return f"catalogue-preview:{stem_id}"
 
 
 def previews_request(*, stems: Iterable[Stem]) -> int:
@@ -68,20 +68,12 @@ def preview_render(*, stem_id: int) -> dict[str, Any]:
         return {"stem_id": stem_id, "stored": False, "reason": "already rendered"}
     _, audio = load_stem_audio(stem)
     data = preview_codec.encode_preview(audio.samples, audio.sample_rate)
-    # The guard indexes what a downloader of the preview holds: the MP3 as decoded.
-    heard = load_audio(data)
+    heard = load_audio(data)  # its length as a player will read it
     name = default_storage.save(
         f"previews/{stem.pk}-{uuid.uuid4().hex[:12]}.{preview_codec.EXTENSION}", ContentFile(data)
     )
     try:
         with transaction.atomic():
-            rendered_audio_register(
-                key=preview_key(stem.pk),
-                samples=heard.samples,
-                sample_rate=heard.sample_rate,
-                audio_name=name,
-                stem_ids=[stem.pk],
-            )
             StemPreview.objects.create(
                 stem=stem,
                 audio=name,
