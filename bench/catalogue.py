@@ -44,8 +44,11 @@ def _audio() -> npt.NDArray[np.float32]:
         freqs = np.fft.rfftfreq(frames, 1.0 / RATE)
         spectrum[1:] /= np.sqrt(freqs[1:, None] / 100.0)
         spectrum[0] = 0.0
-        noise: npt.NDArray[np.float64] = np.fft.irfft(spectrum, frames, axis=0)
-        return (0.5 * noise / np.max(np.abs(noise))).astype(np.float32)
+        noise = np.fft.irfft(spectrum, frames, axis=0)
+        out: npt.NDArray[np.float32] = (0.5 * noise / float(np.max(np.abs(noise)))).astype(
+            np.float32
+        )
+        return out
     mix = np.zeros((frames, 2), np.float32)
     for path in paths:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
