@@ -21,7 +21,6 @@ from portal.catalogue import selectors
 from portal.catalogue.filters import KNOWN_PARAMETERS, parse_filters
 from portal.catalogue.presenting import stem_card
 from portal.catalogue.services.favourites import favourite_add, favourite_remove
-from portal.catalogue.services.previews import previews_request
 from portal.catalogue.usage import stem_usage
 from portal.clients.selectors import request_app
 from portal.core.api import Pagination
@@ -48,8 +47,6 @@ APP_SCOPES = ("app",)
 
 def _cards(request: Request, stems: list[Any], *, detail: bool = False) -> list[dict[str, Any]]:
     previews = selectors.previews_for(stems)
-    # Stems without a preview get one queued (once per stem); the row says "preparing".
-    previews_request(stems=[s for s in stems if s.pk not in previews])
     return [stem_card(request, s, previews.get(s.pk), detail=detail) for s in stems]
 
 

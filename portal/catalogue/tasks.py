@@ -28,8 +28,8 @@ def preview_job(*, job_id: int, progress: Progress, stem_id: int) -> dict[str, A
 
 def on_stem_entered_vault(sender: Any = None, *, stem: Any, **kwargs: Any) -> None:
     """Queue the preview of a stem that just entered the vault, so its first catalogue view
-    already has one. Sent after commit; a failure here leaves the lazy request of the
-    catalogue's own pages to queue it."""
+    already has one. Sent after commit; a failure here is logged, and `manage.py
+    catalogue_previews` queues whatever is missing."""
     try:
         previews_request(stems=[stem])
     except Exception:

@@ -17,7 +17,6 @@ from portal.catalogue import selectors
 from portal.catalogue.filters import CatalogueFilters, parse_filters
 from portal.catalogue.presenting import request_form_url, stem_card
 from portal.catalogue.services.favourites import favourite_add, favourite_remove
-from portal.catalogue.services.previews import previews_request
 from portal.core.errors import ApplicationError
 from portal.mixes.selectors import vocabulary
 from portal.stems.models import StemKind, StemRole
@@ -37,7 +36,6 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     page = Paginator(stems, PAGE_SIZE).get_page(request.GET.get("page"))
     rows: list[Any] = list(page.object_list) if not error else []
     previews = selectors.previews_for(rows)
-    previews_request(stems=[s for s in rows if s.pk not in previews])
     cards = []
     for stem in rows:
         card = stem_card(request, stem, previews.get(stem.pk))

@@ -83,7 +83,7 @@ def test_the_detail_has_credits_with_shares_waveform_preview_state_and_how_to_pi
     assert body["waveform_peaks"] == peaks
     assert body["key"] == "F#m" and body["bpm"] == 124.0 and body["duration_s"] == 16.0
     assert body["license"]["version"] == 1
-    # No preview stored yet: the row says so, and a job has been queued for it.
+    # No preview stored yet: the row says so (its job was queued when it entered the vault).
     assert body["preview"] is None and body["preview_status"] == "preparing"
     pin = body["use_in_soundtrack"]
     assert pin["field"] == "pinned_stem_ids"

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from portal.catalogue.services.previews import previews_request
 from tests.factories.audio import tone_loop
 from tests.factories.stems import StemFactory
 
@@ -28,6 +29,7 @@ def test_each_row_has_a_waveform_a_preview_player_and_a_pin_link(
 
     first = browser.get("/catalogue/").content.decode()
     assert "Preview being prepared" in first
+    previews_request(stems=[stem])
     run_jobs()
     html = browser.get("/catalogue/").content.decode()
 

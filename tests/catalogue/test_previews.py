@@ -1,8 +1,9 @@
 """Previews: a short, low-bitrate excerpt per stem, rendered once by a job, behind a signed link
-that needs no header and expires, and never accepted back as an original stem (see test_preview_reupload)."""
+that needs no header and expires; never accepted back as an original (test_preview_reupload)."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import time
@@ -15,6 +16,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from portal.catalogue.services.previews import previews_request
 from tests.factories.audio import tone_loop
 from tests.factories.stems import StemFactory
 
@@ -46,17 +48,21 @@ def _detail(api, stem):
     return response.json()
 
 
-def test_listing_queues_one_preview_job_per_stem_and_the_job_stores_it(
+def test_the_command_queues_one_preview_job_per_stem_and_the_job_stores_it(
     long_stem, client_app, app_api, run_jobs
 ):
+    from django.core.management import call_command
+
     from portal.catalogue.models import StemPreview
     from portal.jobs.models import Job
 
     api = app_api(client_app)
     api.get("/api/v1/catalogue/")
-    api.get("/api/v1/catalogue/")
-    assert Job.objects.filter(kind="catalogue.preview").count() == 1
+    assert not Job.objects.filter(kind="catalogue.preview").exists()  # a GET writes nothing
     assert _detail(api, long_stem)["preview_status"] == "preparing"
+    call_command("catalogue_previews", stdout=io.StringIO())
+    call_command("catalogue_previews", stdout=io.StringIO())
+    assert Job.objects.filter(kind="catalogue.preview").count() == 1
 
     assert run_jobs() == 1
 
@@ -66,7 +72,7 @@ def test_listing_queues_one_preview_job_per_stem_and_the_job_stores_it(
     assert body["preview_status"] == "ready"
     assert body["preview"]["content_type"] == "audio/mpeg"
     assert body["preview"]["expires_at"] > time.time()
-    api.get("/api/v1/catalogue/")
+    call_command("catalogue_previews", stdout=io.StringIO())
     assert Job.objects.filter(kind="catalogue.preview").count() == 1  # never rendered twice
 
 
@@ -75,7 +81,7 @@ def test_the_preview_is_a_short_low_bitrate_mp3_not_the_master(
 ):
     from portal.catalogue.models import StemPreview
 
-    app_api(client_app).get("/api/v1/catalogue/")
+    previews_request(stems=[long_stem])
     run_jobs()
     preview = StemPreview.objects.get(stem=long_stem)
     with default_storage.open(preview.audio, "rb") as handle:
@@ -103,7 +109,7 @@ def test_the_preview_link_plays_without_credentials_and_then_expires(
     from portal.core import stored_files
 
     api = app_api(client_app)
-    api.get("/api/v1/catalogue/")
+    previews_request(stems=[long_stem])
     run_jobs()
     preview = _detail(api, long_stem)["preview"]
     link = preview["url"]
@@ -166,7 +172,6 @@ def test_a_stem_entering_the_vault_gets_its_preview_queued(
 
 
 def test_a_preview_job_for_a_stem_whose_file_is_gone_fails_once_for_good(artist, run_jobs):
-    from portal.catalogue.services.previews import previews_request
     from portal.jobs.models import Job, JobStatus
 
     stem = StemFactory(artist=artist, samples=None)  # no file in storage

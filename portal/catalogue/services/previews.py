@@ -1,9 +1,10 @@
 """Each catalogue stem's audition file: requested as a job, rendered once, stored.
 
-A request never waits for a decode: the catalogue asks for the previews its page lacks
-(`previews_request`, a deduplicated job per stem) and shows "preview being prepared" until the
-job has stored the file. The job decodes the stem and keeps its first 30 s at 96 kbit/s MP3
-(renderer.preview).
+A request never waits for a decode, and a page view writes nothing: a stem's preview job is
+queued when the stem enters the vault (stems.signals.stem_entered_vault), or for stems approved
+before previews existed by `manage.py catalogue_previews`; until the job has stored the file the
+catalogue says "preview being prepared". The job decodes the stem and keeps its first 30 s at
+96 kbit/s MP3 (renderer.preview).
 
 Why a preview is not put into the self-output index (stems.RenderedAudio) as mixes are: it
 sounds exactly one stem and nothing else, so an upload of it is a copy of that stem, and the
@@ -40,9 +41,8 @@ PREVIEW_JOB_KIND = "catalogue.preview"
 def previews_request(*, stems: Iterable[Stem]) -> int:
     """Queue a preview job for each of `stems` that has no preview yet; how many were asked.
 
-    Deduplicated per stem (job_enqueue's dedupe_key), so a catalogue page listed by many clients
-    at once queues one job per stem, and a stem whose job failed is not retried on every page
-    view (staff rerun it from the job list)."""
+    Deduplicated per stem (job_enqueue's dedupe_key): a stem approved, taken down and restored
+    has one job, and a stem whose job failed is not queued again (staff rerun it)."""
     wanted = [s.pk for s in stems if s.status == StemStatus.APPROVED]
     if not wanted:
         return 0
