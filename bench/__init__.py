@@ -33,6 +33,7 @@ MODULES = [
     "bench.soundtracks",
     "bench.deliveries",
     "bench.stream",
+    "bench.catalogue",
 ]
 
 

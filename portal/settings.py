@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "portal.mixes",
     "portal.royalties",
     "portal.payouts",
+    "portal.catalogue",
     "portal.streams",
 ]
 

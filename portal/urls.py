@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("portal.royalties.api_urls")),
     path("", include("portal.payouts.api_urls")),
     path("", include("portal.streams.api_urls")),
+    path("", include("portal.catalogue.api_urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("", include("portal.royalties.urls")),
     path("", include("portal.payouts.urls")),
     path("", include("portal.streams.urls")),
+    path("", include("portal.catalogue.urls")),
     path("healthz", site_views.healthz, name="healthz"),
     # Short-lived signed links to stored audio on local storage (S3 presigns its own).
     path("files/<str:token>", stored_files.signed_file_view, name="signed-file"),

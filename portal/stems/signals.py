@@ -12,3 +12,7 @@ stem_entered_review = django.dispatch.Signal()
 # (new ones, or ones whose share changed) have committed. Review sends the credited artists a
 # notice.
 credits_awaiting_consent = django.dispatch.Signal()
+
+# Sent with `stem=<Stem>` once a stem's move into the vault (approved, or back after a takedown
+# is lifted) has committed. The catalogue renders the stem's audition preview.
+stem_entered_vault = django.dispatch.Signal()

@@ -16,6 +16,7 @@ PAGES = {
         "/dashboard/",
         "/contribute/",
         "/stems/",
+        "/catalogue/",
         "/soundtracks/",
         "/royalties/",
         "/payouts/",

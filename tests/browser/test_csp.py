@@ -34,6 +34,7 @@ def _tour() -> dict[str | None, list[str]]:
             "/contribute/",
             "/stems/",
             f"/stems/{stem.pk}/",
+            "/catalogue/",
             "/soundtracks/",
             "/royalties/",
             f"/royalties/statements/{period.month}/",

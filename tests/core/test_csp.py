@@ -38,7 +38,14 @@ def test_every_response_carries_the_policy(client, url):
 
 def test_signed_in_pages_carry_the_policy(artist, client_for):
     browser = client_for(artist)
-    for url in ("/dashboard/", "/contribute/", "/soundtracks/", "/royalties/", "/payouts/"):
+    for url in (
+        "/dashboard/",
+        "/contribute/",
+        "/catalogue/",
+        "/soundtracks/",
+        "/royalties/",
+        "/payouts/",
+    ):
         response = browser.get(url)
         assert response.status_code == 200, url
         assert response["Content-Security-Policy"].startswith("default-src 'self'"), url

@@ -18,6 +18,7 @@ PAGES = {
         "/dashboard/",
         "/contribute/",
         "/stems/",
+        "/catalogue/",
         "/soundtracks/",
         "/royalties/",
         "/payouts/",

@@ -17,7 +17,7 @@ from portal.core.errors import Conflict, PermissionDenied
 from portal.stems.checks import quality_recheck
 from portal.stems.details import clean_credits, clean_metadata
 from portal.stems.models import Credit, CreditConsent, Stem, StemStatus
-from portal.stems.signals import credits_awaiting_consent, stem_entered_review
+from portal.stems.signals import credits_awaiting_consent, stem_entered_review, stem_entered_vault
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +42,21 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def announce_review(stem: Stem) -> None:
+def _announce(signal: Any, name: str, stem: Stem) -> None:
+    """Send `signal` with the stem after commit; a failing receiver is logged, never raised."""
+
     def send() -> None:
-        for receiver, response in stem_entered_review.send_robust(sender=Stem, stem=stem):
+        for receiver, response in signal.send_robust(sender=Stem, stem=stem):
             if isinstance(response, Exception):
                 logger.error(
-                    "stem_entered_review receiver %r failed for stem %s: %r",
-                    receiver,
-                    stem.pk,
-                    response,
+                    "%s receiver %r failed for stem %s: %r", name, receiver, stem.pk, response
                 )
 
     transaction.on_commit(send, robust=True)
+
+
+def announce_review(stem: Stem) -> None:
+    _announce(stem_entered_review, "stem_entered_review", stem)
 
 
 def announce_credits(stem: Stem, credit_ids: Iterable[int]) -> None:
@@ -139,6 +142,8 @@ def stem_transition(
     )
     if to == StemStatus.IN_REVIEW:
         announce_review(locked)
+    if to == StemStatus.APPROVED:
+        _announce(stem_entered_vault, "stem_entered_vault", locked)
     return locked
 
 
