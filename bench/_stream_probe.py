@@ -132,6 +132,7 @@ def measure_rtf(app: Any, seconds: float) -> dict[str, Any]:
         _timed(engine, "render_segment", stages, "plan_mix_master"),
         _timed(engine, "segment_manifest", stages, "manifest"),
         _timed(rendering, "manifest_sign", stages, "sign"),
+        _timed(engine, "delivered_pcm", stages, "dither"),
         _timed(engine, "media_segment", stages, "encode"),
         _timed(engine, "embed_manifest", stages, "embed"),
         _timed(rendering, "_store", stages, "store"),
@@ -254,14 +255,17 @@ def _player(api: _Api, base: str, stop: threading.Event, delivered: list[int]) -
         connection.close()
 
 
-def _margins(session: Any, changes: list[tuple[int, float]]) -> list[float]:
+def _margins(
+    session: Any, changes: list[tuple[int, float, float]]
+) -> tuple[list[float], list[float]]:
     """For each change whose first changed segment was rendered before a later change discarded
-    it: how long before its play time (origin + its start) it was ready; negative = a stall."""
+    it: how long before its play time (origin + its start) it was ready (negative = a stall),
+    and how long after the POST."""
     from portal.streams import engine
     from portal.streams.models import StreamSegment
 
-    margins = []
-    for generation, heard_s in changes:
+    margins, after_post = [], []
+    for generation, heard_s, posted in changes:
         index = int(heard_s // engine.segment_seconds())
         row = StreamSegment.objects.filter(
             session=session, generation=generation, index=index
@@ -269,7 +273,8 @@ def _margins(session: Any, changes: list[tuple[int, float]]) -> list[float]:
         if row is not None:
             plays_at = session.origin.timestamp() + index * engine.segment_seconds()
             margins.append(plays_at - row.rendered_at.timestamp())
-    return margins
+            after_post.append(row.rendered_at.timestamp() - posted)
+    return margins, after_post
 
 
 def measure_control(api: _Api, posts: int) -> dict[str, Any]:
@@ -287,7 +292,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     player = threading.Thread(target=_player, args=(api, base, stop, delivered), daemon=True)
     player.start()
     latencies: list[float] = []
-    changes: list[tuple[int, float]] = []  # (generation after the POST, heard_from_s)
+    changes: list[tuple[int, float, float]] = []  # (generation after it, heard_from_s, POST)
     tempos: set[float] = set()
     try:
         time.sleep(1.0)
@@ -299,22 +304,25 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
                 else {"mood": rng.choice(MOODS)}
             )
             # The playhead of a player that plays in real time from the session's origin.
-            playhead = time.time() - session.origin.timestamp()
+            posted = time.time()
+            playhead = posted - session.origin.timestamp()
             answer = api.post(f"/api/v1/streams/{session.pk}/controls", body)
             latencies.append(answer["heard_from_s"] - playhead)
             generation = StreamSession.objects.values_list("generation", flat=True).get(
                 pk=session.pk
             )
-            changes.append((generation, answer["heard_from_s"]))
+            changes.append((generation, answer["heard_from_s"], posted))
             last = selectors.latest_ready(session)
             if last is not None and last.state_after["data"]["plan"].get("tempo"):
                 tempos.add(float(last.state_after["data"]["plan"]["tempo"]))
     finally:
         stop.set()
         player.join(timeout=10)
+    margins, after_post = _margins(session, changes)
     return {
         "latencies_s": latencies,
-        "margins_s": _margins(session, changes),
+        "margins_s": margins,
+        "ready_after_post_s": after_post,
         "segment_s": engine.segment_seconds(),
         "tempos": sorted(tempos),
         "delivered": len(delivered),

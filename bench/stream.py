@@ -45,6 +45,7 @@ STAGES = (
     "plan_mix_master",
     "manifest",
     "sign",
+    "dither",
     "encode",
     "embed",
     "store",
@@ -134,13 +135,14 @@ def _first_audio_figures(kind: str, timings: list[float]) -> Iterable[Figure]:
     )
 
 
-def _margin_note(margins: list[float]) -> str:
+def _margin_note(margins: list[float], after_post: list[float]) -> str:
     if not margins:
         return "no changed segment left to check (each discarded by the next POST)"
     late = sum(m < 0 for m in margins)
     return (
         f"first changed segment ready {min(margins):.2f} s before its play time at worst "
-        f"({late} of {len(margins)} late)"
+        f"({late} of {len(margins)} late), {statistics.median(after_post) * 1000:.0f} ms after "
+        f"the POST (median; max {max(after_post) * 1000:.0f} ms)"
     )
 
 
@@ -157,7 +159,7 @@ def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
         target,
         peer=f"min {min(latencies):.2f} s, max {max(latencies):.2f} s; "
         f"{control['delivered']} segments delivered to the player meanwhile; "
-        + _margin_note(control.get("margins_s", [])),
+        + _margin_note(control.get("margins_s", []), control.get("ready_after_post_s", [])),
     )
     yield Figure(
         "stream_control_latency_s_p95",
