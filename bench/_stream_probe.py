@@ -157,6 +157,46 @@ def measure_rtf(app: Any, seconds: float) -> dict[str, Any]:
     }
 
 
+def measure_rtf_steady(app: Any, seconds: float) -> dict[str, Any]:
+    """A session somebody listens to, once its lead is met: each segment length of wall clock
+    (here: the origin moved one segment back instead of waiting) a playlist fetch enqueues one
+    render job, and a worker runs it through the job system (claim, render one segment, succeed).
+    Timed: the jobs only, pinned to one CPU."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from bench import cpu_seconds, one_cpu
+    from portal.streams import engine
+    from portal.streams.models import StreamSegment, StreamSession
+    from portal.streams.services.rendering import render_needed
+    from portal.streams.services.sessions import stream_create, stream_end
+
+    session = stream_create(
+        app=app, listener_id="bench-steady", mood=MOODS[0], intensity=0.6, seed=3
+    )
+    _drain()  # its first segments, up to the lead: not timed
+    ready = StreamSegment.objects.filter(session=session, status="ready")
+    before = ready.count()
+    step = timedelta(seconds=engine.segment_seconds())
+    wall = cpu = 0.0
+    with one_cpu():
+        for _ in range(max(1, round(seconds / engine.segment_seconds()))):
+            StreamSession.objects.filter(pk=session.pk).update(origin=F("origin") - step)
+            session.refresh_from_db()
+            render_needed(session=session, now=timezone.now())
+            started, used = time.perf_counter(), cpu_seconds()
+            _drain()
+            wall, cpu = wall + time.perf_counter() - started, cpu + cpu_seconds() - used
+    segments = ready.count() - before
+    stream_end(session=session)
+    return {
+        "segments": segments,
+        "audio_s": segments * engine.segment_seconds(),
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
+
+
 class _Api:
     """The real API and playback views, in process (Django's test client: the same middleware,
     authentication and views as a request over HTTP, without the socket)."""
@@ -341,6 +381,7 @@ def main(seconds: float, sessions: int, posts: int, stems: int) -> None:
     result: dict[str, Any] = {"broker": settings.BROKER_KIND}
     if seconds > 0:
         result["rtf"] = measure_rtf(app, seconds)
+        result["rtf_steady"] = measure_rtf_steady(app, seconds)
         _drain()
     if sessions or posts:
         with probe_worker():

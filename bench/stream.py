@@ -56,6 +56,7 @@ STAGES = (
 FIGURES = (
     "stream_segment_rtf",
     "stream_segment_rtf_cpu",
+    "stream_segment_rtf_steady",
     *(f"stream_segment_stage_ms_{stage}" for stage in STAGES),
     "stream_first_audio_ms_embedded",
     "stream_first_audio_ms_embedded_p95",
@@ -115,6 +116,19 @@ def _render_figures(rtf: dict[str, Any]) -> Iterable[Figure]:
             f"all stages <= {budget_ms:.1f} ms together",
             peer=f"{spent / wall:.0%} of the pipeline",
         )
+
+
+def _steady_figure(steady: dict[str, Any], run: dict[str, Any]) -> Figure:
+    audio, wall, cpu, segments = (steady[k] for k in ("audio_s", "wall_s", "cpu_s", "segments"))
+    return Figure(
+        "stream_segment_rtf_steady",
+        round(audio / wall, 1),
+        f"x real time, one core, one render job per segment ({segments} jobs)",
+        ">= 300",
+        peer=f"cpu/wall {cpu / wall:.2f}; {wall / segments * 1000:.1f} ms per segment, "
+        f"{audio / cpu:.1f} x per CPU second; "
+        f"{(audio / wall) / (run['audio_s'] / run['wall_s']):.2f} x the run's figure",
+    )
 
 
 def _first_audio_figures(kind: str, timings: list[float]) -> Iterable[Figure]:
@@ -193,6 +207,8 @@ def run(
     )
     if "rtf" in embedded:
         yield from _render_figures(embedded["rtf"])
+    if "rtf_steady" in embedded:
+        yield _steady_figure(embedded["rtf_steady"], embedded["rtf"])
     if "first_audio_ms" in embedded:
         yield from _first_audio_figures("embedded", embedded["first_audio_ms"])
     if "control" in embedded:

@@ -80,11 +80,12 @@ def _commit(
         with transaction.atomic():
             locked = StreamSession.objects.select_for_update().get(pk=session.pk)
             job_claim_assert()
-            previous = selectors.latest_ready(locked)
+            # Only its id: the row itself carries the state and the manifest, tens of kB.
+            previous = selectors.ready_segments(locked).order_by("-index").values("pk").first()
             if (
                 not locked.is_live
                 or locked.generation != generation
-                or (previous.pk if previous else None) != after
+                or (previous["pk"] if previous else None) != after
             ):
                 return None
             row = StreamSegment.objects.create(
