@@ -104,8 +104,8 @@ def _render_run(app: Any, seed: int, seconds: float) -> tuple[int, float]:
         app=app, listener_id=f"bench-{seed}", mood=MOODS[seed % 2], intensity=0.6, seed=seed
     )
     count = max(1, round(seconds / engine.segment_seconds()))
-    # Rendered: indexes 0 .. edge + lead, with edge = (elapsed + publish_ahead_s) // segment.
-    edge = count - 1 - schedule.lead_segments()
+    # Rendered: indexes 0 .. edge + lead + batch - 1, edge = (elapsed + publish_ahead_s) // segment.
+    edge = count - schedule.lead_segments() - schedule.render_batch()
     elapsed = (edge + 0.5) * engine.segment_seconds() - schedule.publish_ahead_s()
     StreamSession.objects.filter(pk=session.pk).update(
         origin=timezone.now() - timedelta(seconds=max(0.0, elapsed))

@@ -123,7 +123,7 @@ def _steady_figure(steady: dict[str, Any], run: dict[str, Any]) -> Figure:
     return Figure(
         "stream_segment_rtf_steady",
         round(audio / wall, 1),
-        f"x real time, one core, one render job per segment ({segments} jobs)",
+        f"x real time, one core, a listened session's render jobs ({segments} segments)",
         ">= 300",
         peer=f"cpu/wall {cpu / wall:.2f}; {wall / segments * 1000:.1f} ms per segment, "
         f"{audio / cpu:.1f} x per CPU second; "

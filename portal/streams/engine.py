@@ -76,6 +76,12 @@ def vault_version() -> tuple[Any, ...]:
     return (row["count"], row["latest"], row["ids"])
 
 
+def forget_kept() -> None:
+    """Drop the kept vault (tests, whose rolled-back databases reuse ids)."""
+    with _vault_lock:
+        _vault_cache.clear()
+
+
 def vault_now() -> list[Any]:
     """The approved stems as the planner sees them: licence as of the moment a segment is planned.
 

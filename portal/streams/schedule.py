@@ -34,6 +34,14 @@ def lead_segments() -> int:
     return int(getattr(settings, "STREAM_LEAD_SEGMENTS", 3))
 
 
+def render_batch() -> int:
+    """Segments a render run adds at least once it starts (STREAM_RENDER_BATCH): a run starts
+    when the lead is short of STREAM_LEAD_SEGMENTS and renders up to that many more, so the lead
+    never drops under STREAM_LEAD_SEGMENTS and a worker pays a job's own reads (the claim, the
+    session, its last state, its timeline) once per batch instead of once per segment."""
+    return max(1, int(getattr(settings, "STREAM_RENDER_BATCH", 2)))
+
+
 def playlist_window() -> int:
     return max(3, int(getattr(settings, "STREAM_PLAYLIST_WINDOW", 6)))
 

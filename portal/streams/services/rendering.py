@@ -1,5 +1,5 @@
 """Render ahead: keep STREAM_LEAD_SEGMENTS segments rendered beyond each live session's published
-edge, on the render queue.
+edge, on the render queue, STREAM_RENDER_BATCH segments at a time.
 
 A "streams.render" job renders the session's next segments from the state stored on the last
 ready one, so any worker continues any session. Each segment is committed under the session's
@@ -151,7 +151,7 @@ def stream_render_ahead(
             break  # nobody is listening: the idle timer ends it
         edge = schedule.published_edge(session.origin, now)
         index = previous.index + 1 if previous is not None else 0
-        if index > edge + schedule.lead_segments():
+        if index > edge + schedule.lead_segments() + schedule.render_batch() - 1:
             break
         if state is None:
             state = engine.stream_open(seed=int(session.seed), controls=session.initial_controls)
