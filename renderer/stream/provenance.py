@@ -84,14 +84,14 @@ def segment_manifest(
     frames = int(segment.samples.shape[0])
     # The hash is of what a listener's decoder yields: the packager's dithered 16-bit samples.
     delivered = hls.delivered_samples(segment.samples, start_frame=segment.start_frame, pcm=pcm)
-    pcm, _ = quantise_24(delivered)
+    pcm24, _ = quantise_24(delivered)
     result = RenderResult(
         audio=b"",
         format=SEGMENT_FORMAT,
         samples=delivered,
         sample_rate=SAMPLE_RATE,
         duration_s=frames / SAMPLE_RATE,
-        audio_sha256=pcm24_sha256(pcm, SAMPLE_RATE),
+        audio_sha256=pcm24_sha256(pcm24, SAMPLE_RATE),
         loudness_lufs=segment.stats.get("short_term_lufs", float("-inf")),
         true_peak_dbtp=true_peak_dbtp(delivered, SAMPLE_RATE),
         placements=segment.placements,
