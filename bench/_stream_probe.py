@@ -104,9 +104,9 @@ def _render_run(app: Any, seed: int, seconds: float) -> tuple[int, float]:
         app=app, listener_id=f"bench-{seed}", mood=MOODS[seed % 2], intensity=0.6, seed=seed
     )
     count = max(1, round(seconds / engine.segment_seconds()))
-    # Rendered: indexes 0 .. edge + lead, with edge = elapsed // segment + publish_ahead.
-    edge = count - 1 - schedule.lead_segments()
-    elapsed = (edge - schedule.publish_ahead()) * engine.segment_seconds() + 0.5
+    # Rendered: indexes 0 .. edge + lead + batch - 1, edge = (elapsed + publish_ahead_s) // segment.
+    edge = count - schedule.lead_segments() - schedule.render_batch()
+    elapsed = (edge + 0.5) * engine.segment_seconds() - schedule.publish_ahead_s()
     StreamSession.objects.filter(pk=session.pk).update(
         origin=timezone.now() - timedelta(seconds=max(0.0, elapsed))
     )
@@ -132,6 +132,7 @@ def measure_rtf(app: Any, seconds: float) -> dict[str, Any]:
         _timed(engine, "render_segment", stages, "plan_mix_master"),
         _timed(engine, "segment_manifest", stages, "manifest"),
         _timed(rendering, "manifest_sign", stages, "sign"),
+        _timed(engine, "delivered_pcm", stages, "dither"),
         _timed(engine, "media_segment", stages, "encode"),
         _timed(engine, "embed_manifest", stages, "embed"),
         _timed(rendering, "_store", stages, "store"),
@@ -153,6 +154,46 @@ def measure_rtf(app: Any, seconds: float) -> dict[str, Any]:
         "wall_s": wall,
         "cpu_s": cpu,
         "stages_s": dict(stages),
+    }
+
+
+def measure_rtf_steady(app: Any, seconds: float) -> dict[str, Any]:
+    """A session somebody listens to, once its lead is met: each segment length of wall clock
+    (here: the origin moved one segment back instead of waiting) a playlist fetch enqueues one
+    render job, and a worker runs it through the job system (claim, render one segment, succeed).
+    Timed: the jobs only, pinned to one CPU."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from bench import cpu_seconds, one_cpu
+    from portal.streams import engine
+    from portal.streams.models import StreamSegment, StreamSession
+    from portal.streams.services.rendering import render_needed
+    from portal.streams.services.sessions import stream_create, stream_end
+
+    session = stream_create(
+        app=app, listener_id="bench-steady", mood=MOODS[0], intensity=0.6, seed=3
+    )
+    _drain()  # its first segments, up to the lead: not timed
+    ready = StreamSegment.objects.filter(session=session, status="ready")
+    before = ready.count()
+    step = timedelta(seconds=engine.segment_seconds())
+    wall = cpu = 0.0
+    with one_cpu():
+        for _ in range(max(1, round(seconds / engine.segment_seconds()))):
+            StreamSession.objects.filter(pk=session.pk).update(origin=F("origin") - step)
+            session.refresh_from_db()
+            render_needed(session=session, now=timezone.now())
+            started, used = time.perf_counter(), cpu_seconds()
+            _drain()
+            wall, cpu = wall + time.perf_counter() - started, cpu + cpu_seconds() - used
+    segments = ready.count() - before
+    stream_end(session=session)
+    return {
+        "segments": segments,
+        "audio_s": segments * engine.segment_seconds(),
+        "wall_s": wall,
+        "cpu_s": cpu,
     }
 
 
@@ -254,14 +295,17 @@ def _player(api: _Api, base: str, stop: threading.Event, delivered: list[int]) -
         connection.close()
 
 
-def _margins(session: Any, changes: list[tuple[int, float]]) -> list[float]:
+def _margins(
+    session: Any, changes: list[tuple[int, float, float]]
+) -> tuple[list[float], list[float]]:
     """For each change whose first changed segment was rendered before a later change discarded
-    it: how long before its play time (origin + its start) it was ready; negative = a stall."""
+    it: how long before its play time (origin + its start) it was ready (negative = a stall),
+    and how long after the POST."""
     from portal.streams import engine
     from portal.streams.models import StreamSegment
 
-    margins = []
-    for generation, heard_s in changes:
+    margins, after_post = [], []
+    for generation, heard_s, posted in changes:
         index = int(heard_s // engine.segment_seconds())
         row = StreamSegment.objects.filter(
             session=session, generation=generation, index=index
@@ -269,7 +313,8 @@ def _margins(session: Any, changes: list[tuple[int, float]]) -> list[float]:
         if row is not None:
             plays_at = session.origin.timestamp() + index * engine.segment_seconds()
             margins.append(plays_at - row.rendered_at.timestamp())
-    return margins
+            after_post.append(row.rendered_at.timestamp() - posted)
+    return margins, after_post
 
 
 def measure_control(api: _Api, posts: int) -> dict[str, Any]:
@@ -287,7 +332,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     player = threading.Thread(target=_player, args=(api, base, stop, delivered), daemon=True)
     player.start()
     latencies: list[float] = []
-    changes: list[tuple[int, float]] = []  # (generation after the POST, heard_from_s)
+    changes: list[tuple[int, float, float]] = []  # (generation after it, heard_from_s, POST)
     tempos: set[float] = set()
     try:
         time.sleep(1.0)
@@ -299,22 +344,25 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
                 else {"mood": rng.choice(MOODS)}
             )
             # The playhead of a player that plays in real time from the session's origin.
-            playhead = time.time() - session.origin.timestamp()
+            posted = time.time()
+            playhead = posted - session.origin.timestamp()
             answer = api.post(f"/api/v1/streams/{session.pk}/controls", body)
             latencies.append(answer["heard_from_s"] - playhead)
             generation = StreamSession.objects.values_list("generation", flat=True).get(
                 pk=session.pk
             )
-            changes.append((generation, answer["heard_from_s"]))
+            changes.append((generation, answer["heard_from_s"], posted))
             last = selectors.latest_ready(session)
             if last is not None and last.state_after["data"]["plan"].get("tempo"):
                 tempos.add(float(last.state_after["data"]["plan"]["tempo"]))
     finally:
         stop.set()
         player.join(timeout=10)
+    margins, after_post = _margins(session, changes)
     return {
         "latencies_s": latencies,
-        "margins_s": _margins(session, changes),
+        "margins_s": margins,
+        "ready_after_post_s": after_post,
         "segment_s": engine.segment_seconds(),
         "tempos": sorted(tempos),
         "delivered": len(delivered),
@@ -333,6 +381,7 @@ def main(seconds: float, sessions: int, posts: int, stems: int) -> None:
     result: dict[str, Any] = {"broker": settings.BROKER_KIND}
     if seconds > 0:
         result["rtf"] = measure_rtf(app, seconds)
+        result["rtf_steady"] = measure_rtf_steady(app, seconds)
         _drain()
     if sessions or posts:
         with probe_worker():

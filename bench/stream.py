@@ -5,12 +5,18 @@ through the product's services.
 
 Figures:
 - stream_segment_rtf: seconds of stream audio per wall second of one pinned core, rendered by
-  `stream_render_ahead` as the worker runs it (vault read, plan, mix, loudness rider, limiter,
-  encode, manifest, signature, embed, store, commit, self-output fingerprints); target >= 300.
-  stream_segment_rtf_cpu: the same per CPU second (on a shared machine the pinned core is not
-  ours alone: cpu/wall says how much of it we had).
-- stream_segment_stage_ms_<stage>: wall ms per segment in each stage of that pipeline, so the gap
-  to 300 (6.7 ms per 2 s segment) is explained; "other" is the loop's own DB reads.
+  `stream_render_ahead` as the worker runs it (vault version and read, plan, mix, loudness
+  rider, limiter, dither, encode, manifest, signature, embed, store, commit, self-output
+  fingerprints), one run of S seconds; target >= 300. stream_segment_rtf_cpu: the same per CPU
+  second (on a shared machine the pinned core is not ours alone: cpu/wall says how much of it
+  we had).
+- stream_segment_rtf_steady: the same pipeline as a session somebody listens to has it once its
+  lead is met: a render job every STREAM_RENDER_BATCH segments, each through the job system
+  (claim, session, last state, timeline, render, succeed); the peer gives its ratio to the run's
+  figure, measured in the same probe (what a job's own reads cost).
+- stream_segment_stage_ms_<stage>: wall ms per segment in each stage of the run, so the gap
+  to 300 (6.7 ms per 2 s segment) is explained; "other" is the loop's own DB reads (the
+  listener's feedback, the first segment's state).
 - stream_first_audio_ms_<broker> (median) and _p95: from the session POST (the real API, the demo
   app's credential) to its first segment listed in the playlist, fetched and decoded; target
   <= 1000 ms. On the embedded default and, when a Redis answers at BENCH_REDIS_URL, on Redis with
@@ -20,11 +26,13 @@ Figures:
   over POSTs at random moments while a player thread fetches in real time; target p95 <= one
   segment plus one bar at the session's tempo (computed from the settings and printed). What the
   latency is made of, by the code: a change starts at the segment after max(delivered, published
-  edge), the edge running STREAM_PUBLISH_AHEAD_SEGMENTS ahead of real time (1 to 2 segments after
-  the playhead), then at the first bar line the state has not planned yet, and the state plans
-  `rider_lookahead_s` (1 s) beyond each segment for the loudness rider: so from about 1 segment +
-  1 s up to 2 segments + 1 s + 1 bar. The peer also says whether each change's first segment was
-  rendered before its play time (a late one would be a stall, making the latency longer).
+  edge), a segment being published STREAM_PUBLISH_AHEAD_S (0.5 s) before it plays, so that
+  segment starts 0.5 to 2.5 s after the playhead; then the first bar line at or after its start
+  (the carried plan stops at each segment's end; the rider's look-ahead reads a throwaway copy),
+  0 to 1 bar: so from 0.5 s to 2.5 s + 1 bar, and over a segment + a bar only when the playhead
+  is within 0.5 s before a publication and the bar line falls late (about 2% of moments at 90
+  bpm). The peer also says whether each change's first segment was rendered before its play
+  time (a late one would be a stall) and how long after the POST it was ready.
 
 The API is called in process through Django's test client (same middleware, authentication and
 views, no socket), so the HTTP server's own cost is not in these figures.
@@ -45,6 +53,7 @@ STAGES = (
     "plan_mix_master",
     "manifest",
     "sign",
+    "dither",
     "encode",
     "embed",
     "store",
@@ -55,6 +64,7 @@ STAGES = (
 FIGURES = (
     "stream_segment_rtf",
     "stream_segment_rtf_cpu",
+    "stream_segment_rtf_steady",
     *(f"stream_segment_stage_ms_{stage}" for stage in STAGES),
     "stream_first_audio_ms_embedded",
     "stream_first_audio_ms_embedded_p95",
@@ -116,6 +126,19 @@ def _render_figures(rtf: dict[str, Any]) -> Iterable[Figure]:
         )
 
 
+def _steady_figure(steady: dict[str, Any], run: dict[str, Any]) -> Figure:
+    audio, wall, cpu, segments = (steady[k] for k in ("audio_s", "wall_s", "cpu_s", "segments"))
+    return Figure(
+        "stream_segment_rtf_steady",
+        round(audio / wall, 1),
+        f"x real time, one core, a listened session's render jobs ({segments} segments)",
+        ">= 300",
+        peer=f"cpu/wall {cpu / wall:.2f}; {wall / segments * 1000:.1f} ms per segment, "
+        f"{audio / cpu:.1f} x per CPU second; "
+        f"{(audio / wall) / (run['audio_s'] / run['wall_s']):.2f} x the run's figure",
+    )
+
+
 def _first_audio_figures(kind: str, timings: list[float]) -> Iterable[Figure]:
     peer = f"{len(timings)} sessions, distinct seeds; min {min(timings):.0f} ms"
     unit = f"ms, POST to first segment decoded, median of {len(timings)}"
@@ -134,13 +157,14 @@ def _first_audio_figures(kind: str, timings: list[float]) -> Iterable[Figure]:
     )
 
 
-def _margin_note(margins: list[float]) -> str:
+def _margin_note(margins: list[float], after_post: list[float]) -> str:
     if not margins:
         return "no changed segment left to check (each discarded by the next POST)"
     late = sum(m < 0 for m in margins)
     return (
         f"first changed segment ready {min(margins):.2f} s before its play time at worst "
-        f"({late} of {len(margins)} late)"
+        f"({late} of {len(margins)} late), {statistics.median(after_post) * 1000:.0f} ms after "
+        f"the POST (median; max {max(after_post) * 1000:.0f} ms)"
     )
 
 
@@ -157,7 +181,7 @@ def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
         target,
         peer=f"min {min(latencies):.2f} s, max {max(latencies):.2f} s; "
         f"{control['delivered']} segments delivered to the player meanwhile; "
-        + _margin_note(control.get("margins_s", [])),
+        + _margin_note(control.get("margins_s", []), control.get("ready_after_post_s", [])),
     )
     yield Figure(
         "stream_control_latency_s_p95",
@@ -191,6 +215,8 @@ def run(
     )
     if "rtf" in embedded:
         yield from _render_figures(embedded["rtf"])
+    if "rtf_steady" in embedded:
+        yield _steady_figure(embedded["rtf_steady"], embedded["rtf"])
     if "first_audio_ms" in embedded:
         yield from _first_audio_figures("embedded", embedded["first_audio_ms"])
     if "control" in embedded:

@@ -64,6 +64,21 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_stream_worker_state() -> Iterator[None]:
+    """A render worker keeps the vault and stems' manifest entries it read (portal.streams); a
+    test's database, rolled back, may give the next test's stems the same ids and, on a fixed
+    test clock, the same vault version: start each test with nothing kept."""
+    yield
+    for name, attribute in (
+        ("portal.streams.engine", "forget_kept"),
+        ("portal.streams.services.provenance", "forget_kept"),
+    ):
+        module = sys.modules.get(name)  # a module never imported kept nothing
+        if module is not None:
+            getattr(module, attribute)()
+
+
+@pytest.fixture(autouse=True)
 def _remove_factory_files() -> Iterator[None]:
     """Delete the audio the factories stored, so local runs do not pile files up."""
     yield

@@ -1,16 +1,21 @@
 """Where the portal meets the stream engine (renderer.stream) and its container (renderer.stream.hls):
 the one module of portal/streams that imports them, so the rest of the domain speaks in rows.
 
-Also the worker's shared decode cache: one stem decode serves every listener a worker renders for.
+Also what a worker shares between the listeners it renders for: the decode cache (one stem decode
+serves every listener) and the vault as the planner sees it, read again only when the vault's
+version (one aggregate query) says it changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db.models import Count, Max, Sum
 
 from portal.mixes.selectors import renderable_stems
 from portal.stems.models import Stem
@@ -54,9 +59,45 @@ def vault_stem(stem: Stem) -> Any:
     )
 
 
+_vault_lock = threading.Lock()
+_vault_cache: dict[str, tuple[tuple[Any, ...], list[Any]]] = {}
+
+
+def vault_version() -> tuple[Any, ...]:
+    """Changes whenever the approved set or an approved stem does: a takedown or withdrawal
+    lowers the count (or, with an approval at the same time, the approval's transition raises
+    the latest `updated_at`), and every save of a stem (a transition, an edit) bumps its
+    `updated_at`. The sum of ids tells apart two sets of one size and the same latest stem."""
+    row = (
+        renderable_stems()
+        .order_by()
+        .aggregate(count=Count("pk"), latest=Max("updated_at"), ids=Sum("pk"))
+    )
+    return (row["count"], row["latest"], row["ids"])
+
+
+def forget_kept() -> None:
+    """Drop the kept vault (tests, whose rolled-back databases reuse ids)."""
+    with _vault_lock:
+        _vault_cache.clear()
+
+
 def vault_now() -> list[Any]:
-    """The approved stems as the planner sees them: licence as of the moment a segment is planned."""
-    return [vault_stem(stem) for stem in renderable_stems()]
+    """The approved stems as the planner sees them: licence as of the moment a segment is planned.
+
+    Read again only when `vault_version` changed since the last read in this process, so every
+    segment planned after an approval or a takedown commits sees it, at the cost of one
+    aggregate query instead of every approved stem. The version is read before the stems: a
+    change committed between the two reads is then read again next time, never kept."""
+    version = vault_version()
+    with _vault_lock:
+        cached = _vault_cache.get("vault")
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    stems = [vault_stem(stem) for stem in renderable_stems()]
+    with _vault_lock:
+        _vault_cache["vault"] = (version, stems)
+    return stems
 
 
 def load_stem(ref: Any) -> bytes:
@@ -113,18 +154,23 @@ def first_change_frame(state: Any, at_frame: int) -> int:
     return int(stream.first_change_frame(state, at_frame, stream_settings()))
 
 
+def delivered_pcm(segment: Any) -> np.ndarray:
+    """The segment's dithered 16-bit samples, made once for both the encoder and the manifest."""
+    return hls.quantise_dithered(segment.samples, start_frame=segment.start_frame)
+
+
 def segment_manifest(
-    segment: Any, *, session_id: str, seed: int, vault: list[Any]
+    segment: Any, *, session_id: str, seed: int, vault: list[Any], pcm: np.ndarray | None = None
 ) -> dict[str, Any]:
     manifest: dict[str, Any] = stream.segment_manifest(
-        segment, session_id=session_id, seed=seed, vault=vault
+        segment, session_id=session_id, seed=seed, vault=vault, pcm=pcm
     )
     return manifest
 
 
-def media_segment(segment: Any) -> bytes:
+def media_segment(segment: Any, pcm: np.ndarray | None = None) -> bytes:
     return hls.media_segment(
-        segment.samples, sequence=segment.index, start_frame=segment.start_frame
+        segment.samples, sequence=segment.index, start_frame=segment.start_frame, pcm=pcm
     )
 
 

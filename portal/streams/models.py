@@ -2,8 +2,8 @@
 rendered for them.
 
 A session's audio is a run of fixed-length segments. Segment i is published (listed in the
-playlist, fetchable) from `origin + (i - STREAM_PUBLISH_AHEAD_SEGMENTS) x segment length` of wall
-clock, so any web process can answer for any session from the rows alone. Each segment row
+playlist, fetchable) from `origin + i x segment length - STREAM_PUBLISH_AHEAD_S` of wall clock,
+so any web process can answer for any session from the rows alone. Each segment row
 carries the engine's state after it: whichever worker renders the next segment starts from there.
 Controls and feedback are an append-only timeline in output frames; a change discards the
 segments rendered ahead but not yet delivered (status "discarded") and bumps the session's

@@ -1,9 +1,17 @@
 """The publication schedule: which segment of a session is public at a given wall-clock moment.
 
 Stateless on purpose: every web process and worker derives the live edge from the session's
-origin and the clock, so no process keeps per-listener state. Segment i is published from
-`origin + (i - STREAM_PUBLISH_AHEAD_SEGMENTS) x segment length`: the player may buffer that many
-segments beyond real time, and never more (a fetch further ahead is refused and counts nothing).
+origin and the clock, so no process keeps per-listener state. Segment i plays from
+`origin + i x segment length` for a player playing in real time from the origin, and is
+published (listed, fetchable) STREAM_PUBLISH_AHEAD_S before that: the player may buffer that
+much beyond real time plus the segment it fetches, and never more (a fetch further ahead is
+refused and counts nothing).
+
+The lead is a fraction of a segment on purpose. A change of the controls is heard from the first
+bar line after everything a player may hold already, so what a player buffers beyond the
+playhead is waited out by every change: a lead of a whole segment made that 2 to 4 s, half a
+second makes it 0.5 to 2.5 s. The lead is about the network (the fetch of a 2 s segment takes
+milliseconds); rendering runs STREAM_LEAD_SEGMENTS ahead of publication, not of the playhead.
 """
 
 from __future__ import annotations
@@ -16,13 +24,22 @@ from django.conf import settings
 from portal.streams.engine import SAMPLE_RATE, segment_frames, segment_seconds
 
 
-def publish_ahead() -> int:
-    return int(getattr(settings, "STREAM_PUBLISH_AHEAD_SEGMENTS", 1))
+def publish_ahead_s() -> float:
+    """Seconds before its play time a segment is published (STREAM_PUBLISH_AHEAD_S)."""
+    return float(getattr(settings, "STREAM_PUBLISH_AHEAD_S", 0.5))
 
 
 def lead_segments() -> int:
     """How many segments beyond the published edge are kept rendered (STREAM_LEAD_SEGMENTS)."""
     return int(getattr(settings, "STREAM_LEAD_SEGMENTS", 3))
+
+
+def render_batch() -> int:
+    """Segments a render run adds at least once it starts (STREAM_RENDER_BATCH): a run starts
+    when the lead is short of STREAM_LEAD_SEGMENTS and renders up to that many more, so the lead
+    never drops under STREAM_LEAD_SEGMENTS and a worker pays a job's own reads (the claim, the
+    session, its last state, its timeline) once per batch instead of once per segment."""
+    return max(1, int(getattr(settings, "STREAM_RENDER_BATCH", 2)))
 
 
 def playlist_window() -> int:
@@ -39,11 +56,11 @@ def elapsed_s(origin: datetime, now: datetime) -> float:
 
 def published_edge(origin: datetime, now: datetime) -> int:
     """The highest published segment index at `now`."""
-    return math.floor(elapsed_s(origin, now) / segment_seconds()) + publish_ahead()
+    return math.floor((elapsed_s(origin, now) + publish_ahead_s()) / segment_seconds())
 
 
 def publish_time(origin: datetime, index: int) -> datetime:
-    return origin + timedelta(seconds=(index - publish_ahead()) * segment_seconds())
+    return origin + timedelta(seconds=index * segment_seconds() - publish_ahead_s())
 
 
 def stream_time(origin: datetime, frame: int) -> datetime:

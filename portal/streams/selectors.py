@@ -101,14 +101,12 @@ def timeline(session: StreamSession) -> list[Any]:
     return [event for *_, event in events]
 
 
-def _listener_feedback(session: StreamSession, event: str, at: datetime, keep: timedelta) -> Any:
-    return StreamFeedback.objects.filter(
-        session__app_id=session.app_id,
-        session__listener_id=session.listener_id,
-        event=event,
-        created_at__lte=at,
-        created_at__gt=at - keep,
-    ).values_list("stems", flat=True)
+def _dislike_keep() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "STREAM_DISLIKE_SECONDS", 7 * 86400)))
+
+
+def _like_keep() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "STREAM_LIKE_SECONDS", 30 * 86400)))
 
 
 def _own_stems(session: StreamSession) -> set[str]:
@@ -123,26 +121,49 @@ def _own_stems(session: StreamSession) -> set[str]:
     return {str(pk) for pk in own.values_list("pk", flat=True)}
 
 
-def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:
+@dataclass(frozen=True)
+class ListenerPreferences:
+    """A listener's feedback as of one moment: the stems kept out of their streams and the
+    weight multipliers of the ones they liked."""
+
+    excluded: frozenset[str]
+    weights: dict[str, float]
+
+
+def listener_preferences(session: StreamSession, at: datetime) -> ListenerPreferences:
     """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session),
-    and on the house app their own stems."""
-    keep = timedelta(seconds=int(getattr(settings, "STREAM_DISLIKE_SECONDS", 7 * 86400)))
-    disliked = {
-        str(s)
-        for stems in _listener_feedback(session, FeedbackEvent.DISLIKE, at, keep)
-        for s in stems
-    }
-    return frozenset(disliked | _own_stems(session))
+    and on the house app their own stems, are excluded; the ones liked within
+    STREAM_LIKE_SECONDS get STREAM_LIKE_WEIGHT, unless excluded. One query for both (a segment
+    render asks for them every segment)."""
+    dislike_keep, like_keep = _dislike_keep(), _like_keep()
+    rows = StreamFeedback.objects.filter(
+        session__app_id=session.app_id,
+        session__listener_id=session.listener_id,
+        event__in=[FeedbackEvent.DISLIKE, FeedbackEvent.LIKE],
+        created_at__lte=at,
+        created_at__gt=at - max(dislike_keep, like_keep),
+    ).values_list("event", "created_at", "stems")
+    disliked: set[str] = set()
+    liked: set[str] = set()
+    for event, created_at, stems in rows:
+        if event == FeedbackEvent.DISLIKE and created_at > at - dislike_keep:
+            disliked.update(str(s) for s in stems)
+        elif event == FeedbackEvent.LIKE and created_at > at - like_keep:
+            liked.update(str(s) for s in stems)
+    excluded = frozenset(disliked | _own_stems(session))
+    weight = float(getattr(settings, "STREAM_LIKE_WEIGHT", 2.0))
+    return ListenerPreferences(
+        excluded=excluded, weights={stem: weight for stem in sorted(liked - excluded)}
+    )
+
+
+def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:
+    return listener_preferences(session, at).excluded
 
 
 def listener_weights(session: StreamSession, at: datetime) -> dict[str, float]:
     """Liked stems' weight multipliers (STREAM_LIKE_WEIGHT), minus any disliked since."""
-    keep = timedelta(seconds=int(getattr(settings, "STREAM_LIKE_SECONDS", 30 * 86400)))
-    weight = float(getattr(settings, "STREAM_LIKE_WEIGHT", 2.0))
-    liked = {
-        str(s) for stems in _listener_feedback(session, FeedbackEvent.LIKE, at, keep) for s in stems
-    }
-    return {stem: weight for stem in sorted(liked - listener_excluded(session, at))}
+    return listener_preferences(session, at).weights
 
 
 def ready_segments(session: StreamSession) -> QuerySet[StreamSegment]:

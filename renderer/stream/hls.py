@@ -118,12 +118,18 @@ def quantise_dithered(samples: np.ndarray, *, start_frame: int) -> npt.NDArray[n
 
 
 def delivered_samples(
-    samples: np.ndarray, *, start_frame: int, sample_rate: int = 48_000
+    samples: np.ndarray,
+    *,
+    start_frame: int,
+    sample_rate: int = 48_000,
+    pcm: npt.NDArray[np.int16] | None = None,
 ) -> npt.NDArray[np.float32]:
     """What a listener's decoder yields for `samples` (the 16-bit dithered values as float32):
-    the audio a segment's manifest hash (`pcm_sha256`) and fingerprint must be computed on."""
+    the audio a segment's manifest hash (`pcm_sha256`) and fingerprint must be computed on.
+    `pcm`: `quantise_dithered(samples, start_frame=start_frame)` when the caller has it."""
     _check_samples(samples, start_frame, sample_rate)
-    pcm = quantise_dithered(samples, start_frame=start_frame)
+    if pcm is None:
+        pcm = quantise_dithered(samples, start_frame=start_frame)
     return np.multiply(pcm, np.float32(1.0 / _SCALE), dtype=np.float32)
 
 
@@ -252,14 +258,21 @@ def _encode_flac(pcm: npt.NDArray[np.int16], *, sample_rate: int, block: int) ->
 
 
 def media_segment(
-    samples: np.ndarray, *, sequence: int, start_frame: int, sample_rate: int = 48_000
+    samples: np.ndarray,
+    *,
+    sequence: int,
+    start_frame: int,
+    sample_rate: int = 48_000,
+    pcm: npt.NDArray[np.int16] | None = None,
 ) -> bytes:
     """styp + moof + mdat of one segment: its FLAC frames, tfdt = start_frame (in samples, the
-    track's timescale), mfhd sequence_number = sequence + 1 (14496-12 8.8.5 counts from 1)."""
+    track's timescale), mfhd sequence_number = sequence + 1 (14496-12 8.8.5 counts from 1).
+    `pcm`: `quantise_dithered(samples, start_frame=start_frame)` when the caller has it."""
     block = _check_samples(samples, start_frame, sample_rate)
     if sequence < 0:
         raise ValueError(f"sequence must be >= 0, not {sequence}")
-    pcm = quantise_dithered(samples, start_frame=start_frame)
+    if pcm is None:
+        pcm = quantise_dithered(samples, start_frame=start_frame)
     frames = _encode_flac(pcm, sample_rate=sample_rate, block=block)
     if len(frames) * block != samples.shape[0]:
         raise RuntimeError(f"the FLAC encoder returned {len(frames)} frames of {block}")

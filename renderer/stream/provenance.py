@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from renderer.encoding import pcm24_sha256, quantise_24
 from renderer.engine import RenderResult
 from renderer.loudness import true_peak_dbtp
@@ -68,21 +71,27 @@ def _segment_plan(segment: Segment, vault: Sequence[VaultStem]) -> RenderPlan:
 
 
 def segment_manifest(
-    segment: Segment, *, session_id: str, seed: int, vault: Sequence[VaultStem]
+    segment: Segment,
+    *,
+    session_id: str,
+    seed: int,
+    vault: Sequence[VaultStem],
+    pcm: npt.NDArray[np.int16] | None = None,
 ) -> dict[str, Any]:
-    """The unsigned manifest of one segment (see the module docstring)."""
+    """The unsigned manifest of one segment (see the module docstring); `pcm` is the packager's
+    `hls.quantise_dithered` of the segment when the caller made it already."""
     plan = _segment_plan(segment, vault)
     frames = int(segment.samples.shape[0])
     # The hash is of what a listener's decoder yields: the packager's dithered 16-bit samples.
-    delivered = hls.delivered_samples(segment.samples, start_frame=segment.start_frame)
-    pcm, _ = quantise_24(delivered)
+    delivered = hls.delivered_samples(segment.samples, start_frame=segment.start_frame, pcm=pcm)
+    pcm24, _ = quantise_24(delivered)
     result = RenderResult(
         audio=b"",
         format=SEGMENT_FORMAT,
         samples=delivered,
         sample_rate=SAMPLE_RATE,
         duration_s=frames / SAMPLE_RATE,
-        audio_sha256=pcm24_sha256(pcm, SAMPLE_RATE),
+        audio_sha256=pcm24_sha256(pcm24, SAMPLE_RATE),
         loudness_lufs=segment.stats.get("short_term_lufs", float("-inf")),
         true_peak_dbtp=true_peak_dbtp(delivered, SAMPLE_RATE),
         placements=segment.placements,

@@ -4,10 +4,11 @@
 Integrated loudness has no end in a stream, so the rider steers by two things, one 100 ms block
 (the BS.1770 segment) at a time:
 
-* look-ahead from the plan: every layer of the next `rider_lookahead_s` is already planned, with
-  its stem's K-weighted power, its gain and its fades, so the rider knows what is coming: a
-  loud layer entering on the next bar line starts the gain down before it sounds, which a
-  meter alone would only notice afterwards;
+* look-ahead from the plan: the layers of the next `rider_lookahead_s` (a throwaway copy of the
+  plan planned that far, see `segment`), with their stems' K-weighted power, gains and fades,
+  so the rider knows what is coming: a loud layer entering on the next bar line starts the gain
+  down before it sounds, which a meter alone would only notice afterwards (a change the listener
+  makes meanwhile makes the guess wrong for at most that second; the meter corrects it);
 * the meter (K-weighting `renderer.dsp.kweight`, its filter state carried from segment to
   segment): over the last 3 s, the measured energy of the mix against the predicted; their ratio
   corrects the prediction (overlapping layers, the real spectrum of a stem's loudest part).

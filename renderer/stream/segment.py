@@ -4,10 +4,14 @@ One call renders output frames [start, start + segment_frames). The output is th
 `limiting.DELAY` frames (the limiter's look-ahead), so output frame o plays mix frame o - DELAY.
 A call mixes whole 100 ms blocks of the mix from the block before the segment's first one (the
 rider and the K-filter restart from the state carried at that block, and the limiter reads the
-real signal on both sides of the segment), plans the bars the rider's look-ahead reaches, and
-carries everything else in the state. The mix of a span equals the mixes of its parts bit for bit
-(`mixdown`), the rider steps by absolute blocks and the limiter's release by absolute output
-blocks, so rendering N segments in sequence equals rendering their span in one call.
+real signal on both sides of the segment), plans the bars the span reaches and carries
+everything else in the state. The rider's look-ahead reads a throwaway copy of the plan planned
+`rider_lookahead_s` further with the events known before the segment's end, so the carried plan
+never commits bars beyond the span: a change made after a segment is heard from the first bar
+line after it. The mix of a span equals the mixes of its parts bit for bit (`mixdown`), the
+rider steps by absolute blocks and the limiter's release by absolute output blocks, so rendering
+N segments in sequence equals rendering their span in one call (when no event falls in the last
+second of a part, which the part's look-ahead did not know of).
 
 A stem withdrawn from the vault (absent from `vault`) stops at the first output frame of the
 segment planned after it, with a `withdraw_fade_s` fade (a cut would click), and is never chosen
@@ -76,8 +80,9 @@ def stream_open(
 def first_change_frame(
     state: StreamState, at_frame: int, settings: StreamSettings = _DEFAULT
 ) -> int:
-    """The output frame of the first bar line at or after `at_frame` that is not planned yet
-    (bars the state has planned for the rider's look-ahead are kept)."""
+    """The output frame of the first bar line at or after `at_frame` that is not planned yet: the
+    state has planned the bars its segment's span reached, so from the state after a segment
+    that is the first bar line at or after that segment's end."""
     plan = state.data["plan"]
     frame = planner.bar_line_at_or_after(plan, at_frame - limiting.DELAY, settings.phrase_bars)
     return frame + limiting.DELAY
@@ -157,19 +162,24 @@ def render_segment(
     for layer in list(plan["layers"]):
         if layer["stem"] not in in_vault:
             planner.end_layer(plan, layer, mix_first, settings.withdraw_fade_s)
-    ahead = max(1, round(settings.rider_lookahead_s * 10)) * BLOCK_FRAMES
-    planner.plan_until(
-        plan,
-        span_stop + ahead,
-        vault=vault,
-        events=events,
-        excluded=excluded,
-        weights=weights or {},
-        facts=source.facts,
-        settings=settings,
-        delay=limiting.DELAY,
-    )
+    planning: dict[str, Any] = {
+        "vault": vault,
+        "excluded": excluded,
+        "weights": weights or {},
+        "facts": source.facts,
+        "settings": settings,
+        "delay": limiting.DELAY,
+    }
+    planner.plan_until(plan, span_stop, events=events, **planning)
     layers = plan["layers"]
+    # The rider looks `rider_lookahead_s` beyond the span at a throwaway copy of the plan, planned
+    # with the events known before this segment's end only: the carried plan stops at the span,
+    # so a change that comes after this segment is heard from the first bar line after it, not
+    # a look-ahead later, and a render from the full timeline still gives the same bytes.
+    ahead = max(1, round(settings.rider_lookahead_s * 10)) * BLOCK_FRAMES
+    glimpse = json.loads(json.dumps(plan))
+    known = [event for event in events if event.at_frame < first_out + frames]
+    planner.plan_until(glimpse, span_stop + ahead, events=known, **planning)
     sounding = [
         layer
         for layer in layers
@@ -178,7 +188,7 @@ def render_segment(
     stems = source.samples([(_layer_stem(layer), layer["tempo"]) for layer in sounding])
     mixed, _ = mixdown.mix_span(sounding, stems, span_first, span_stop)
     ridden, data["rider"], rider_stats = rider.ride(
-        data["rider"], mixed, block_first, layers, settings
+        data["rider"], mixed, block_first, glimpse["layers"], settings
     )
     limited, data["release_db"], reduction = limiting.limit_span(
         ridden, mix_first - span_first, mix_stop - span_first, 0, data["release_db"], settings

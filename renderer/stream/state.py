@@ -31,7 +31,7 @@ class StreamSettings:
     ceiling_dbtp: float = -1.0
     rider_max_db_per_s: float = 2.0  # the loudness rider's gain never moves faster than this
     rider_range_db: float = 24.0  # and stays within +- this
-    rider_lookahead_s: float = 1.0  # planned bars it sees ahead of the mix
+    rider_lookahead_s: float = 1.0  # how far ahead of the mix it reads the plan
     max_stem_run_s: float = 180.0  # no stem plays longer than this at a stretch
     stem_rest_s: float = 120.0  # a rotated-out stem rests at least this long
     tempo_step: float = 0.03  # tempo moves by at most 3% between phrases

@@ -4,6 +4,9 @@ upload of a recorded excerpt of any stream is refused like an excerpt of a rende
 
 from __future__ import annotations
 
+import copy
+import threading
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -17,14 +20,55 @@ from portal.streams import engine, schedule
 from portal.streams.models import SegmentStatus, StreamSegment, StreamSession
 from renderer.signing import sign_manifest
 
+# A stem's manifest entry (content hash, licence version, credits, title, role) is fixed once it
+# is approved: the licence version and the credits were agreed before the approval (each credited
+# artist's consent), the file never changes. So a worker reads it once per stem and keeps it a
+# while (an artist's display name may change: it shows within META_TTL_S), under the stem's id
+# and the content hash the segment was planned with. A stem that leaves the vault is not
+# planned again, so a stale entry of it is never used.
+META_TTL_S = 120.0
+_meta_lock = threading.Lock()
+_meta_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
+def forget_kept() -> None:
+    """Drop the kept entries (tests, whose rolled-back databases reuse ids)."""
+    with _meta_lock:
+        _meta_cache.clear()
+
+
+def _stems_meta(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each (stem id, planned content hash)'s entry; kept only when the stored stem has that hash
+    (a stem fading out after it left the vault has none planned: read, not kept)."""
+    now = time.monotonic()
+    known: dict[tuple[str, str], dict[str, Any]] = {}
+    with _meta_lock:
+        for key in keys:
+            kept = _meta_cache.get(key)
+            if kept is not None and now - kept[0] < META_TTL_S:
+                known[key] = kept[1]
+    missing = [key for key in keys if key not in known]
+    if missing:
+        fresh = stems_meta_for({"stems": [{"id": stem_id} for stem_id, _ in missing]})
+        for stem_id, sha in missing:
+            meta = fresh.get(stem_id)
+            if meta is None:
+                continue
+            known[(stem_id, sha)] = meta
+            if meta.get("content_sha256") == sha:
+                with _meta_lock:
+                    _meta_cache[(stem_id, sha)] = (now, meta)
+    return known
+
 
 def manifest_sign(manifest: dict[str, Any]) -> dict[str, Any]:
     """Add each stem's content hash, licence version and credits (artist ids and basis points,
     what royalties pay from), then sign with the platform key."""
     entries = [e for e in manifest.get("stems") or [] if isinstance(e, dict)]
-    meta = stems_meta_for({"stems": [{"id": str(e.get("id"))} for e in entries]})
-    for entry in entries:
-        entry.update(meta.get(str(entry.get("id")), {}))
+    keys = [(str(e.get("id")), str(e.get("content_sha256"))) for e in entries]
+    meta = _stems_meta(keys)
+    for entry, key in zip(entries, keys, strict=True):
+        entry.update(copy.deepcopy(meta.get(key, {})))
     return sign_manifest(manifest, signing_key_pem())
 
 
@@ -51,11 +95,17 @@ def self_output_register(*, session: StreamSession, below: int, final: bool = Fa
     size = schedule.self_output_segments()
     registered = 0
     last = (below - 1) // size
-    for number in range(max(0, last - 1), last + 1):
+    numbers = range(max(0, last - 1), last + 1)
+    done = set(
+        RenderedAudio.objects.filter(key__in=[chunk_key(session, n) for n in numbers]).values_list(
+            "key", flat=True
+        )
+    )
+    for number in numbers:
         first, end = number * size, min((number + 1) * size, below)
         whole = (number + 1) * size <= below
         key = chunk_key(session, number)
-        if end <= first or not (whole or final) or RenderedAudio.objects.filter(key=key).exists():
+        if end <= first or not (whole or final) or key in done:
             continue
         rows = list(
             StreamSegment.objects.filter(

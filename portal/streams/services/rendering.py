@@ -1,5 +1,5 @@
 """Render ahead: keep STREAM_LEAD_SEGMENTS segments rendered beyond each live session's published
-edge, on the render queue.
+edge, on the render queue, STREAM_RENDER_BATCH segments at a time.
 
 A "streams.render" job renders the session's next segments from the state stored on the last
 ready one, so any worker continues any session. Each segment is committed under the session's
@@ -72,17 +72,20 @@ def _commit(
     after: int | None,
     key: str,
     manifest: dict[str, Any],
-) -> StreamSegment | None:
-    """Record the rendered segment, or None if the run is void (see the module docstring)."""
+    first_of_run: bool,
+) -> tuple[StreamSegment, StreamSession] | None:
+    """Record the rendered segment, or None if the run is void (see the module docstring).
+    Returns the row and the session as locked for it (its fresh state, for the next segment)."""
     try:
         with transaction.atomic():
             locked = StreamSession.objects.select_for_update().get(pk=session.pk)
             job_claim_assert()
-            previous = selectors.latest_ready(locked)
+            # Only its id: the row itself carries the state and the manifest, tens of kB.
+            previous = selectors.ready_segments(locked).order_by("-index").values("pk").first()
             if (
                 not locked.is_live
                 or locked.generation != generation
-                or (previous.pk if previous else None) != after
+                or (previous["pk"] if previous else None) != after
             ):
                 return None
             row = StreamSegment.objects.create(
@@ -97,65 +100,83 @@ def _commit(
                 stems=sorted(segment.stems, key=lambda s: (len(s), s)),
                 rendered_at=timezone.now(),
             )
-            stretch_open(session=locked, index=segment.index)
-            return row
+            if first_of_run or segment.index % schedule.stretch_segments() == 0:
+                # A stretch opens with its first segment; a run that starts inside one (after
+                # a change, or on another worker) checks it is there.
+                stretch_open(session=locked, index=segment.index)
+            return row, locked
     except IntegrityError:
         return None
+
+
+def _render(session: StreamSession, state: Any, index: int, events: list[Any]) -> tuple[Any, Any]:
+    """Plan, mix and master segment `index`; (the segment, its signed manifest and bytes)."""
+    wall = _segment_wall_time(session, index)
+    vault = engine.vault_now()
+    preferences = selectors.listener_preferences(session, wall)
+    segment = engine.render_segment(
+        state,
+        vault=vault,
+        events=events,
+        excluded=preferences.excluded,
+        weights=preferences.weights,
+    )
+    pcm = engine.delivered_pcm(segment)
+    manifest = manifest_sign(
+        engine.segment_manifest(
+            segment, session_id=str(session.pk), seed=int(session.seed), vault=vault, pcm=pcm
+        )
+    )
+    return segment, (manifest, engine.embed_manifest(engine.media_segment(segment, pcm), manifest))
 
 
 def stream_render_ahead(
     *, session_id: str, generation: int, progress: Callable[[int], None]
 ) -> dict[str, Any]:
-    """Render the session's next segments until the lead is met; a void run stops early."""
+    """Render the session's next segments until the lead is met; a void run stops early.
+
+    The session, its last segment and its timeline are read once: each commit re-reads the
+    session under its lock (and hands it on), and every control or feedback bumps the
+    generation, so a run whose timeline went stale commits nothing more. The vault and the
+    listener's feedback across sessions are read for every segment (licence at planning time)."""
     rendered: list[int] = []
     cache_before = engine.STEM_CACHE.hits
-    while True:
-        session = StreamSession.objects.filter(pk=session_id).first()
-        if session is None or not session.is_live or session.generation != generation:
-            break
+    session = StreamSession.objects.filter(pk=session_id).first()
+    previous = selectors.latest_ready(session) if session is not None else None
+    state = None if previous is None else engine.state_from_json(previous.state_after)
+    events: list[Any] | None = None
+    while session is not None and session.is_live and session.generation == generation:
         now = timezone.now()
         if session.last_activity_at + schedule.idle_after() <= now:
             break  # nobody is listening: the idle timer ends it
         edge = schedule.published_edge(session.origin, now)
-        previous = selectors.latest_ready(session)
         index = previous.index + 1 if previous is not None else 0
-        if index > edge + schedule.lead_segments():
+        if index > edge + schedule.lead_segments() + schedule.render_batch() - 1:
             break
-        if previous is None:
+        if state is None:
             state = engine.stream_open(seed=int(session.seed), controls=session.initial_controls)
-        else:
-            state = engine.state_from_json(previous.state_after)
-        wall = _segment_wall_time(session, index)
-        vault = engine.vault_now()
-        segment = engine.render_segment(
-            state,
-            vault=vault,
-            events=selectors.timeline(session),
-            excluded=selectors.listener_excluded(session, wall),
-            weights=selectors.listener_weights(session, wall),
-        )
-        manifest = manifest_sign(
-            engine.segment_manifest(
-                segment, session_id=str(session.pk), seed=int(session.seed), vault=vault
-            )
-        )
-        data = engine.embed_manifest(engine.media_segment(segment), manifest)
+        if events is None:
+            events = selectors.timeline(session)
+        segment, (manifest, data) = _render(session, state, index, events)
         key = _store(session, segment, data)
-        row = _commit(
+        committed = _commit(
             session,
             segment,
             generation=generation,
             after=previous.pk if previous else None,
             key=key,
             manifest=manifest,
+            first_of_run=not rendered,
         )
-        if row is None:
+        if committed is None:
             default_storage.delete(key)
             break
-        rendered.append(row.index)
+        previous, session = committed
+        state = segment.state_after  # what the row stores, without its JSON round trip
+        rendered.append(previous.index)
         progress(min(99, len(rendered) * 10))
         boundary = max(session.delivered_index, edge) + 1
-        self_output_register(session=session, below=min(boundary, row.index + 1))
+        self_output_register(session=session, below=min(boundary, previous.index + 1))
     return {
         "session_id": session_id,
         "generation": generation,

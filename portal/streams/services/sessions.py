@@ -180,7 +180,9 @@ class Change:
 
 def _change_point(session: StreamSession, now: datetime) -> tuple[int, int]:
     """(first segment index a change can reach, its first frame): after everything already
-    delivered or published, since a published segment may be in a player's hands already."""
+    delivered or published, since a published segment may be in a player's hands already (and a
+    URI a live playlist listed may not leave it again, RFC 8216 6.2.2). Publication runs only
+    STREAM_PUBLISH_AHEAD_S ahead of real time, so this waits out at most that plus a segment."""
     boundary = max(session.delivered_index, schedule.published_edge(session.origin, now)) + 1
     return boundary, schedule.frame_of_index(boundary)
 
