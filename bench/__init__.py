@@ -31,6 +31,7 @@ MODULES = [
     "bench.uploads",
     "bench.soundtracks",
     "bench.stream",
+    "bench.stream_listeners",
 ]
 
 
