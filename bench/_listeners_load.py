@@ -120,6 +120,7 @@ async def listen(
     delay: float,
     segment_s: float,
     out: Outcome,
+    moods: tuple[str, ...] = MOODS,
 ) -> None:
     """One listener: wait `delay`, open a session, play it in real time for `seconds`."""
     await asyncio.sleep(delay)
@@ -130,7 +131,12 @@ async def listen(
         status, body = await api.request(
             "POST",
             "/api/v1/streams/",
-            {"listener_id": f"bench-{n}", "mood": MOODS[n % 2], "intensity": 0.5, "seed": n},
+            {
+                "listener_id": f"bench-{n}",
+                "mood": moods[n % len(moods)],
+                "intensity": 0.5,
+                "seed": n,
+            },
             auth,
         )
         if status != 201:
@@ -231,9 +237,10 @@ async def run_listeners(
     ramp_s: float,
     seed0: int,
     segment_s: float,
+    moods: tuple[str, ...] = MOODS,
 ) -> Outcome:
     """`count` listeners with seeds seed0.., started evenly over `ramp_s`, each playing
-    `seconds`."""
+    `seconds`, the moods taken in turn."""
     out = Outcome(listeners=count)
     await asyncio.gather(
         *(
@@ -246,6 +253,7 @@ async def run_listeners(
                 delay=ramp_s * i / max(1, count),
                 segment_s=segment_s,
                 out=out,
+                moods=moods,
             )
             for i in range(count)
         )
