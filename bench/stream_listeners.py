@@ -16,7 +16,8 @@ The stack is the real one, started as processes of its own on a free port with a
 The API's rate limits are raised (THROTTLE_USER): one app's credential carries every listener's
 heartbeats here, which a real app's listeners would spread over their own requests.
 
-The count is searched with shorter runs (BENCH_LISTENERS_SEARCH_S, default 60 s): doubling from
+After a warm-up run of 2 listeners (not counted), the count is searched with shorter runs
+(BENCH_LISTENERS_SEARCH_S, default 60 s): doubling from
 BENCH_LISTENERS_START (16) up to BENCH_LISTENERS_MAX (256), then bisecting to within 10%; the
 figure is the count a full-length run then serves (stepping down by 15% until one does).
 BENCH_LISTENERS_STACKS (default "embedded,redis") chooses the stacks measured. The load
@@ -228,6 +229,9 @@ def search(trial: Callable[[int, float], Trial]) -> tuple[int, Trial | None, lis
     short = _env_float("BENCH_LISTENERS_SEARCH_S", 60.0)
     full = _env_float("BENCH_LISTENERS_SECONDS", 300.0)
     count = int(os.environ.get("BENCH_LISTENERS_START", "16"))
+    # Warm-up, not counted: the workers booted and their decoded-stem caches filled, as in a
+    # stack that has been serving for a while.
+    trial(2, 20.0)
     most = int(os.environ.get("BENCH_LISTENERS_MAX", "256"))
     runs: list[Trial] = []
     served, failed = 0, None

@@ -21,6 +21,7 @@ PAGES = {
         "/payouts/",
         "/account/",
         "/notifications/",
+        "/listen/",
     ],
     "curator": ["/dashboard/", "/review/", "/vault/", "/soundtracks/"],
     "staff": [
