@@ -34,6 +34,7 @@ MODULES = [
     "bench.deliveries",
     "bench.stream",
     "bench.catalogue",
+    "bench.stream_listeners",
 ]
 
 

@@ -7,6 +7,7 @@ services; tests that need one skip only when REQUIRE_SERVICES is unset, and fail
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -295,9 +296,13 @@ class WorkerProcess:
         "JOB_SWEEP_INTERVAL_S": "0.3",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None, modules: tuple[str, ...] = ()) -> None:
         from django.conf import settings
 
+        # env: settings of the worker over FAST_ENV; modules: more modules for a Redis or
+        # RabbitMQ worker to import (tests/helpers/stream_faults.py), run with `python -m
+        # dramatiq` and the task modules rundramatiq would find.
+        self.env, self.modules = env or {}, modules
         self.process: subprocess.Popen[bytes] | None = None
         # Beside the rest of this run's state, so parallel runs with their own VAR_DIR never
         # share (or lack) the folder.
@@ -306,9 +311,17 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         from django.conf import settings
 
-        env = {**os.environ, **self.FAST_ENV, "DATABASE_URL": test_database_url()}
+        env = {**os.environ, **self.FAST_ENV, **self.env, "DATABASE_URL": test_database_url()}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
         if settings.BROKER_KIND == "embedded":
+            assert not self.modules, "extra modules need a real broker's worker"
             command = [sys.executable, "manage.py", "runworker", "--threads", "2"]
+        elif self.modules:
+            from django_dramatiq.management.commands.rundramatiq import Command
+
+            found = Command(stdout=io.StringIO()).discover_tasks_modules()
+            command = [sys.executable, "-m", "dramatiq", "--path", ".", "--processes", "1"]
+            command += ["--threads", "2", *found, *self.modules]
         else:
             command = [
                 sys.executable,
@@ -329,6 +342,13 @@ class WorkerProcess:
         )
         return self
 
+    def holds(self, pid: int) -> bool:
+        """True if the process `pid` is this worker or one of its children (its group)."""
+        try:
+            return self.process is not None and os.getpgid(pid) == self.process.pid
+        except ProcessLookupError:
+            return False
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, no chance to finish or requeue anything."""
         if self.process and self.process.poll() is None:
@@ -345,11 +365,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_process(transactional_db: None) -> Iterator[Callable[[], WorkerProcess]]:
+def worker_process(transactional_db: None) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        worker = WorkerProcess().start()
+    def start(env: dict[str, str] | None = None, modules: tuple[str, ...] = ()) -> WorkerProcess:
+        worker = WorkerProcess(env, modules).start()
         started.append(worker)
         return worker
 

@@ -22,6 +22,7 @@ PAGES = {
         "/payouts/",
         "/account/",
         "/notifications/",
+        "/listen/",
     ],
     "curator": ["/dashboard/", "/review/", "/vault/", "/soundtracks/"],
     "staff": [

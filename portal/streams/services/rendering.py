@@ -7,8 +7,9 @@ row lock, only if the job still holds its claim (job_claim_assert), the session'
 is the one it rendered for (no change discarded the run meanwhile) and nobody committed that
 index first (a conditional unique constraint backs this up): two workers never both commit a
 segment. A worker killed mid-segment leaves its job running with a stale heartbeat; the
-sweeper hands it to another worker, and a playlist fetch that finds the lead used up sends a
-hedge job at once, so a listener's buffer does not wait for the sweeper.
+sweeper hands it to another worker, but only after JOB_STALE_AFTER_S, so a playlist fetch that
+finds the lead a segment short with its job overdue sends a hedge job at once (see
+render_needed): a listener's buffer never waits for the sweeper.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import job_claim_assert, job_enqueue
 from portal.streams import engine, schedule, selectors
 from portal.streams.models import StreamSegment, StreamSession
@@ -43,13 +45,27 @@ def render_needed(*, session: StreamSession, now: datetime) -> bool:
         return False
     key = f"{RENDER_JOB_KIND}:{session.pk}:{session.generation}:{following}"
     args = {"session_id": str(session.pk), "generation": session.generation}
-    job_enqueue(kind=RENDER_JOB_KIND, args=args, dedupe_key=key)
-    if following <= edge:
-        # The lead is used up: the job for it may be on a dead worker. A second one, at most
-        # one per two segment lengths, races it; the loser commits nothing.
-        bucket = int(now.timestamp() // (2 * engine.segment_seconds()))
+    job = job_enqueue(kind=RENDER_JOB_KIND, args=args, dedupe_key=key)
+    if following < edge + schedule.lead_segments() and _overdue(job, now):
+        # The lead is a segment short and the job for it has not delivered: its worker may be
+        # dead (SIGKILL: the sweeper notices only after JOB_STALE_AFTER_S, longer than the
+        # lead), stuck in a slow run, or its doorbell lost with a broker restart. A second job,
+        # at most one per segment length, races it while the lead still covers a render; the
+        # loser commits nothing. Waiting for the lead to run out first left the listener's
+        # buffer a fraction of a segment.
+        bucket = int(now.timestamp() // engine.segment_seconds())
         job_enqueue(kind=RENDER_JOB_KIND, args=args, dedupe_key=f"{key}:hedge:{bucket}")
     return True
+
+
+def _overdue(job: Job, now: datetime) -> bool:
+    """True if `job` has had half a segment length (tens of renders' worth) and the segment it
+    was for is still missing: finished without it, or queued or running all that time."""
+    if job.is_finished:
+        return True
+    since = job.started_at if job.status == JobStatus.RUNNING else job.enqueued_at
+    since = since or job.created_at
+    return (now - since).total_seconds() >= engine.segment_seconds() / 2
 
 
 def _segment_wall_time(session: StreamSession, index: int) -> datetime:
