@@ -1,0 +1,151 @@
+"""A shifted-key search: near-duplicates sped up, slowed or pitched, found by re-pairing the
+query's own peaks under a small set of tempo and key changes (at lookup time, on the query only;
+the index and its landmarks are unchanged).
+
+Why a search and not an invariant representation: landmark hashes are (anchor bin, bin step,
+frame gap) on a linear 25 Hz grid, and a tempo- and pitch-invariant hash (frequency and time
+*ratios* of peak triplets on a constant-Q grid, as Panako does) would mean a new hash, a new
+index format and re-fingerprinting every stored stem, for less discrimination per hash (a ratio
+throws away the absolute frequency that tells a kick from a tom). Undoing a change on the query
+is cheap instead: its peaks are kept at sub-bin, sub-frame precision (`Peaks`), so for a tempo
+factor `a` and a pitch factor `p` each peak is moved to (frame * a, (bin + 1) / p - 1) (bins
+start at 25 Hz), the peaks are re-paired into landmarks exactly as an indexed sound's are, and
+the index is asked as usual.
+
+Which changes: three lines through (tempo, pitch) space, the ones people use.
+
+* tempo only (a time stretch that keeps the key): TEMPO_STEP steps up to TEMPO_RANGE;
+* key only (a pitch shift that keeps the tempo): PITCH_STEP_ST steps up to PITCH_RANGE_ST;
+* both together (a resampling speed change, a turntable): the two factors equal.
+
+A landmark survives a residual error of half a step when its frame gap and bins move by less
+than about half a unit: at a quarter semitone (1.5 %) a step, bins up to ~70 (1.7 kHz) and
+gaps up to ~60 frames mostly do. A long query's alignment also drifts by the residual over its
+length, so its offsets are gathered in buckets that wide (`candidates(tolerance=...)`).
+
+The false-match rate: every extra key is another chance for an unrelated sound to align, so a
+shifted match needs SHIFTED_MIN_MATCHED aligned landmarks, more than an unshifted one, and the
+search only runs when the unshifted lookup finds nothing. Each key visits at most
+SHIFTED_BUDGET postings, the rarest hashes first, so the whole search costs a bounded amount.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cache
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from renderer.fingerprint import matching
+from renderer.fingerprint.extraction import (
+    HOP_S,
+    N_BINS,
+    QUERY_EXTRA_FAN_OUT,
+    QUERY_ONLY,
+    Fingerprint,
+    _landmarks,
+    _packed,
+)
+from renderer.fingerprint.matching import Match
+
+if TYPE_CHECKING:
+    from renderer.fingerprint.index import FingerprintIndex
+
+TEMPO_RANGE: Final = 0.055  # +-5 % and a half step beyond
+TEMPO_STEP: Final = 0.015
+PITCH_RANGE_ST: Final = 2.125  # +-2 semitones and a half step beyond
+PITCH_STEP_ST: Final = 0.25
+SPEED_RANGE_ST: Final = 1.0  # a +-5 % speed change is +-0.84 semitones
+SHIFTED_MIN_MATCHED: Final = 16
+SHIFTED_BUDGET: Final = 20_000
+
+
+@cache
+def keys() -> tuple[tuple[float, float], ...]:
+    """(tempo factor, pitch factor) pairs the search tries, nearest to unchanged first."""
+    found: list[tuple[float, float]] = []
+    steps = int(TEMPO_RANGE / TEMPO_STEP)
+    found += [(1.0 + k * TEMPO_STEP, 1.0) for k in range(-steps, steps + 1) if k]
+    steps = int(PITCH_RANGE_ST / PITCH_STEP_ST)
+    found += [(1.0, 2.0 ** (k * PITCH_STEP_ST / 12)) for k in range(-steps, steps + 1) if k]
+    steps = int(SPEED_RANGE_ST / PITCH_STEP_ST)
+    for k in range(-steps, steps + 1):
+        if k:
+            factor = 2.0 ** (k * PITCH_STEP_ST / 12)
+            found.append((factor, factor))
+    return tuple(sorted(found, key=lambda key: abs(math.log(key[0])) + abs(math.log(key[1]))))
+
+
+def _residual(tempo: float, pitch: float) -> float:
+    """The largest tempo error left between a change this key stands for and the key."""
+    if tempo == 1.0:
+        return 0.0  # a pitch shift keeps the tempo
+    if pitch == 1.0:
+        return TEMPO_STEP / 2
+    return float(2.0 ** (PITCH_STEP_ST / 24) - 1.0)
+
+
+def shifted(fp: Fingerprint, tempo: float, pitch: float) -> Fingerprint | None:
+    """The landmarks `fp`'s sound would have with its tempo divided by `tempo` and its pitch by
+    `pitch` (times and duration on the unchanged sound's clock), or None without peaks."""
+    peaks = fp.peaks
+    if peaks is None:
+        return None
+    parts = []
+    sets = (
+        (peaks.frames, peaks.bins, peaks.strength, peaks.fan_out),
+        (
+            peaks.dense_frames,
+            peaks.dense_bins,
+            peaks.dense_strength,
+            peaks.fan_out + QUERY_EXTRA_FAN_OUT,
+        ),
+    )
+    for frames_f, bins_f, strength, fan_out in sets:
+        frames = np.rint(frames_f * np.float32(tempo)).astype(np.int64)
+        bins = np.rint((bins_f + 1.0) / np.float32(pitch) - 1.0).astype(np.int64)
+        inside = (bins >= 0) & (bins < N_BINS) & (frames >= 0)
+        frames, bins, level = frames[inside], bins[inside], strength[inside]
+        order = np.lexsort((bins, frames))
+        hashes, times = _landmarks(frames[order], bins[order], level[order], fan_out)
+        parts.append(_packed(hashes, times))
+    indexed = np.unique(parts[0])
+    extra = np.setdiff1d(parts[1], indexed) | (np.uint64(QUERY_ONLY) << np.uint64(32))
+    packed = np.concatenate([indexed, extra])
+    return Fingerprint(
+        hashes=(packed >> np.uint64(32)).astype(np.uint32),
+        times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        duration_s=fp.duration_s * tempo,
+    )
+
+
+def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
+    """Items the query is a near-duplicate or an excerpt of, best first: unshifted, or failing
+    that, under the best of `keys()` (offsets on the query's own clock)."""
+    found = matching.query(index, fp, limit=limit)
+    if found or fp.peaks is None:
+        return found
+    best: dict[str, Match] = {}
+    for tempo, pitch in keys():
+        moved = shifted(fp, tempo, pitch)
+        if moved is None or len(moved) == 0:
+            continue
+        # A residual tempo error of half a step drifts a long alignment by that much.
+        drift = math.ceil(_residual(tempo, pitch) * moved.duration_s / HOP_S)
+        cands = matching.candidates(
+            index, moved, dense=True, decay=False, budget=SHIFTED_BUDGET, tolerance=max(1, drift)
+        )
+        for match in matching.matches(
+            index, moved, cands, contained=False, limit=limit, min_matched=SHIFTED_MIN_MATCHED
+        ):
+            if match.key not in best or match.score > best[match.key].score:
+                best[match.key] = dataclasses.replace(
+                    match,
+                    query_offset_s=match.query_offset_s / tempo,
+                    tempo=tempo,
+                    pitch=pitch,
+                )
+    ranked = sorted(best.values(), key=lambda m: (-m.score, -m.matched_hashes, m.key))[:limit]
+    return [m for m in ranked if m.score >= matching.RELATIVE_SCORE * ranked[0].score]
