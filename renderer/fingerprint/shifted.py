@@ -25,7 +25,7 @@ length, so its offsets are gathered in buckets that wide (`candidates(tolerance=
 
 The false-match rate: every extra key is another chance for an unrelated sound to align, so a
 shifted match needs SHIFTED_MIN_MATCHED aligned landmarks, more than an unshifted one, and the
-search only runs when the unshifted lookup finds nothing. Each key visits at most
+search only runs when the unshifted lookup finds nothing that explains most of the query. Each key visits at most
 SHIFTED_BUDGET postings, the rarest hashes first, so the whole search costs a bounded amount.
 """
 
@@ -60,6 +60,8 @@ PITCH_STEP_ST: Final = 0.25
 SPEED_RANGE_ST: Final = 1.0  # a +-5 % speed change is +-0.84 semitones
 SHIFTED_MIN_MATCHED: Final = 16
 SHIFTED_BUDGET: Final = 20_000
+# A conclusive unshifted match explaining this share of the query's duration settles it.
+UNSHIFTED_COVERAGE: Final = 0.5
 
 
 @cache
@@ -125,9 +127,14 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     """Items the query is a near-duplicate or an excerpt of, best first: unshifted, or failing
     that, under the best of `keys()` (offsets on the query's own clock)."""
     found = matching.query(index, fp, limit=limit)
-    if found or fp.peaks is None:
+    if fp.peaks is None or (
+        found and found[0].coverage >= UNSHIFTED_COVERAGE and matching.conclusive(found[0])
+    ):
         return found
-    best: dict[str, Match] = {}
+    # Nothing, or only a match that is weak or explains a part of the query: a shorter sound
+    # inside it (the loop a long stem was bounced from) or a similar one-shot. The shifted
+    # copy, if there is one, is kept beside those.
+    best: dict[str, Match] = {m.key: m for m in found}
     for tempo, pitch in keys():
         moved = shifted(fp, tempo, pitch)
         if moved is None or len(moved) == 0:
@@ -148,4 +155,14 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
                     pitch=pitch,
                 )
     ranked = sorted(best.values(), key=lambda m: (-m.score, -m.matched_hashes, m.key))[:limit]
-    return [m for m in ranked if m.score >= matching.RELATIVE_SCORE * ranked[0].score]
+    if not ranked:
+        return []
+    # As in matching.query, items far below the best are its similar siblings; but a match with
+    # more aligned landmarks than the best is no weaker sibling: a long copy scores below the
+    # short loop it was bounced from (a share of far more landmarks), and both stay.
+    return [
+        m
+        for m in ranked
+        if m.score >= matching.RELATIVE_SCORE * ranked[0].score
+        or m.matched_hashes > ranked[0].matched_hashes
+    ]
