@@ -40,11 +40,13 @@ import numpy as np
 
 from renderer.fingerprint import matching
 from renderer.fingerprint.extraction import (
+    F32,
     HOP_S,
     N_BINS,
     QUERY_EXTRA_FAN_OUT,
     QUERY_ONLY,
     Fingerprint,
+    Peaks,
     _landmarks,
     _packed,
 )
@@ -59,7 +61,11 @@ PITCH_RANGE_ST: Final = 2.125  # +-2 semitones and a half step beyond
 PITCH_STEP_ST: Final = 0.25
 SPEED_RANGE_ST: Final = 1.0  # a +-5 % speed change is +-0.84 semitones
 SHIFTED_MIN_MATCHED: Final = 16
-SHIFTED_BUDGET: Final = 20_000
+SHIFTED_BUDGET: Final = 200_000  # for all keys together, as one lookup's QUERY_BUDGET
+# A long query is searched on the SHIFTED_EXCERPT_S of it richest in peaks.
+SHIFTED_EXCERPT_S: Final = 8.0
+# Key k's landmarks are moved k * _SPREAD frames (9 h) later in the one lookup (see _search).
+_SPREAD: Final = 1 << 21
 # A conclusive unshifted match explaining this share of the query's duration settles it.
 UNSHIFTED_COVERAGE: Final = 0.5
 
@@ -92,9 +98,19 @@ def _residual(tempo: float, pitch: float) -> float:
 def shifted(fp: Fingerprint, tempo: float, pitch: float) -> Fingerprint | None:
     """The landmarks `fp`'s sound would have with its tempo divided by `tempo` and its pitch by
     `pitch` (times and duration on the unchanged sound's clock), or None without peaks."""
+    return _shifted_all(fp, [(tempo, pitch)])
+
+
+def _shifted_all(fp: Fingerprint, changes: list[tuple[float, float]]) -> Fingerprint | None:
+    """`shifted` for every change at once, change k's landmarks k * _SPREAD frames later: one
+    constellation, paired in one pass (no pair spans two changes, _SPREAD frames apart), so the
+    cost is one pairing however many keys there are. Duration: the unchanged one's."""
     peaks = fp.peaks
     if peaks is None:
         return None
+    tempos = np.asarray([t for t, _ in changes], np.float32)[:, None]
+    pitches = np.asarray([p for _, p in changes], np.float32)[:, None]
+    lead = (np.arange(len(changes), dtype=np.int64) * _SPREAD)[:, None]
     parts = []
     sets = (
         (peaks.frames, peaks.bins, peaks.strength, peaks.fan_out),
@@ -106,21 +122,50 @@ def shifted(fp: Fingerprint, tempo: float, pitch: float) -> Fingerprint | None:
         ),
     )
     for frames_f, bins_f, strength, fan_out in sets:
-        frames = np.rint(frames_f * np.float32(tempo)).astype(np.int64)
-        bins = np.rint((bins_f + 1.0) / np.float32(pitch) - 1.0).astype(np.int64)
-        inside = (bins >= 0) & (bins < N_BINS) & (frames >= 0)
-        frames, bins, level = frames[inside], bins[inside], strength[inside]
+        frames = (np.rint(frames_f[None, :] * tempos).astype(np.int64) + lead).ravel()
+        bins = np.rint((bins_f[None, :] + 1.0) / pitches - 1.0).astype(np.int64).ravel()
+        level = np.broadcast_to(strength[None, :], (len(changes), strength.shape[0])).ravel()
+        inside = (bins >= 0) & (bins < N_BINS)
+        frames, bins, level = frames[inside], bins[inside], level[inside]
         order = np.lexsort((bins, frames))
         hashes, times = _landmarks(frames[order], bins[order], level[order], fan_out)
         parts.append(_packed(hashes, times))
-    indexed = np.unique(parts[0])
-    extra = np.setdiff1d(parts[1], indexed) | (np.uint64(QUERY_ONLY) << np.uint64(32))
-    packed = np.concatenate([indexed, extra])
+    # One sort instead of unique + setdiff: tag each landmark with its set (0 indexed-like, 1
+    # query-only) in the low bit, keep the first of equal landmarks (the indexed one wins).
+    tagged = np.concatenate([parts[0] << np.uint64(1), (parts[1] << np.uint64(1)) | np.uint64(1)])
+    tagged.sort()
+    value = tagged >> np.uint64(1)
+    first = np.ones(tagged.shape[0], dtype=bool)
+    first[1:] = value[1:] != value[:-1]
+    extra = (tagged & np.uint64(1)).astype(bool)[first].astype(np.uint64)
+    packed = value[first] | (extra * (np.uint64(QUERY_ONLY) << np.uint64(32)))
     return Fingerprint(
         hashes=(packed >> np.uint64(32)).astype(np.uint32),
         times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
-        duration_s=fp.duration_s * tempo,
+        duration_s=fp.duration_s * float(changes[0][0]) if len(changes) == 1 else fp.duration_s,
     )
+
+
+def excerpt(fp: Fingerprint, seconds: float) -> tuple[Fingerprint, float]:
+    """`fp` with its peaks cut to the `seconds` that hold the most of them, and where they
+    start in it (s): a copy of a long stem is recognised from any part of it, and the search
+    costs in proportion to the length it looks at."""
+    peaks = fp.peaks
+    if peaks is None or fp.duration_s <= seconds:
+        return fp, 0.0
+    span = seconds / HOP_S
+    starts = np.sort(peaks.frames)
+    within = np.searchsorted(starts, starts + span) - np.arange(starts.shape[0])
+    first = float(starts[int(np.argmax(within))]) if starts.shape[0] else 0.0
+
+    def cut(frames: F32, *columns: F32) -> list[F32]:
+        keep = (frames >= first) & (frames < first + span)
+        return [frames[keep] - np.float32(first), *(c[keep] for c in columns)]
+
+    frames, bins, strength = cut(peaks.frames, peaks.bins, peaks.strength)
+    dense = cut(peaks.dense_frames, peaks.dense_bins, peaks.dense_strength)
+    cut_peaks = Peaks(frames, bins, strength, dense[0], dense[1], dense[2], peaks.fan_out)
+    return Fingerprint(fp.hashes[:0], fp.times[:0], seconds, peaks=cut_peaks), first * HOP_S
 
 
 def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
@@ -135,25 +180,9 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # inside it (the loop a long stem was bounced from) or a similar one-shot. The shifted
     # copy, if there is one, is kept beside those.
     best: dict[str, Match] = {m.key: m for m in found}
-    for tempo, pitch in keys():
-        moved = shifted(fp, tempo, pitch)
-        if moved is None or len(moved) == 0:
-            continue
-        # A residual tempo error of half a step drifts a long alignment by that much.
-        drift = math.ceil(_residual(tempo, pitch) * moved.duration_s / HOP_S)
-        cands = matching.candidates(
-            index, moved, dense=True, decay=False, budget=SHIFTED_BUDGET, tolerance=max(1, drift)
-        )
-        for match in matching.matches(
-            index, moved, cands, contained=False, limit=limit, min_matched=SHIFTED_MIN_MATCHED
-        ):
-            if match.key not in best or match.score > best[match.key].score:
-                best[match.key] = dataclasses.replace(
-                    match,
-                    query_offset_s=match.query_offset_s / tempo,
-                    tempo=tempo,
-                    pitch=pitch,
-                )
+    for match in _search(index, fp, limit):
+        if match.key not in best or match.score > best[match.key].score:
+            best[match.key] = match
     ranked = sorted(best.values(), key=lambda m: (-m.score, -m.matched_hashes, m.key))[:limit]
     if not ranked:
         return []
@@ -166,3 +195,62 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
         if m.score >= matching.RELATIVE_SCORE * ranked[0].score
         or m.matched_hashes > ranked[0].matched_hashes
     ]
+
+
+def _search(index: FingerprintIndex, fp: Fingerprint, limit: int) -> list[Match]:
+    """Every key at once, in one lookup: key k's landmarks are moved k * _SPREAD frames later,
+    so its alignments sit at offsets no other key's reach, and each item's best alignment is its
+    best key's. Per key, the matches are then judged against that key's own landmarks."""
+    part, lead_s = excerpt(fp, SHIFTED_EXCERPT_S)
+    changes = list(keys())
+    combined = _shifted_all(part, changes)
+    if combined is None or not len(combined):
+        return []
+    # A residual tempo error of half a step drifts an alignment by that much over the excerpt
+    # (on the item's clock, up to 1 + TEMPO_RANGE times the query's).
+    drift = max(_residual(t, p) for t, p in changes) * part.duration_s * (1.0 + TEMPO_RANGE)
+    cands = matching.candidates(
+        index,
+        combined,
+        dense=True,
+        decay=False,
+        budget=SHIFTED_BUDGET,
+        tolerance=max(1, math.ceil(drift / HOP_S)),
+    )
+    key_of = (_SPREAD // 2 - cands.offsets) // _SPREAD
+    out: list[Match] = []
+    key_times = combined.times // np.uint32(_SPREAD)
+    for k in np.unique(key_of).tolist():
+        if not 0 <= k < len(changes):
+            continue
+        tempo, pitch = changes[k]
+        # The key's own landmarks: its matches' scores are shares of those.
+        own_landmarks = key_times == k
+        shifted_fp = Fingerprint(
+            combined.hashes[own_landmarks],
+            combined.times[own_landmarks],
+            part.duration_s * tempo,
+        )
+        mine = key_of == k
+        own = dataclasses.replace(
+            cands,
+            **{
+                name: getattr(cands, name)[mine]
+                for name in ("items", "matched", "span_lo", "span_hi", "decay", "shared")
+            },
+            offsets=cands.offsets[mine] + k * _SPREAD,
+        )
+        own.span_lo -= k * _SPREAD
+        own.span_hi -= k * _SPREAD
+        for match in matching.matches(
+            index, shifted_fp, own, contained=False, limit=limit, min_matched=SHIFTED_MIN_MATCHED
+        ):
+            out.append(
+                dataclasses.replace(
+                    match,
+                    query_offset_s=match.query_offset_s / tempo + lead_s,
+                    tempo=tempo,
+                    pitch=pitch,
+                )
+            )
+    return out
