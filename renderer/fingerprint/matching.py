@@ -328,6 +328,12 @@ def chance_bound(rate: float, offsets: float, alpha: float = CHANCE_ALPHA) -> in
         m += 1
 
 
+def is_shifted(match: Match) -> bool:
+    """Was `match` found sped up, slowed or pitched (renderer.fingerprint.shifted)? Its
+    waveforms no longer line up sample for sample, so a waveform test cannot confirm it."""
+    return match.tempo != 1.0 or match.pitch != 1.0
+
+
 def conclusive(match: Match) -> bool:
     """Is `match` evidence that an unrelated original cannot produce, enough to refuse an upload
     outright? Two independent conditions, both required:
@@ -341,7 +347,10 @@ def conclusive(match: Match) -> bool:
       and 12-14 of them land on one offset somewhere; a copy's aligned count towers over that.
 
     A match that passes the matching thresholds but not these is shown to curators as a flag,
-    with its evidence, instead of refusing the upload.
+    with its evidence, instead of refusing the upload. So is every shifted match (`is_shifted`):
+    it was the best of dozens of keys tried, and no waveform test can second it.
     """
+    if is_shifted(match):
+        return False
     floor = max(REFUSE_MIN_MATCHED, math.ceil(REFUSE_PER_S * match.overlap_s))
     return match.matched_hashes >= floor and match.matched_hashes >= match.chance_matched
