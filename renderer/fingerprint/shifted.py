@@ -202,7 +202,10 @@ def _search(index: FingerprintIndex, fp: Fingerprint, limit: int) -> list[Match]
     so its alignments sit at offsets no other key's reach, and each item's best alignment is its
     best key's. Per key, the matches are then judged against that key's own landmarks."""
     part, lead_s = excerpt(fp, SHIFTED_EXCERPT_S)
-    changes = list(keys())
+    # The unchanged key is searched too: an item whose best alignment is unchanged is none of
+    # this search's business (a layer, a similar sound: the unshifted checks judge it), and a
+    # key next to it must not report it as changed by a step.
+    changes = [(1.0, 1.0), *keys()]
     combined = _shifted_all(part, changes)
     if combined is None or not len(combined):
         return []
@@ -221,7 +224,7 @@ def _search(index: FingerprintIndex, fp: Fingerprint, limit: int) -> list[Match]
     out: list[Match] = []
     key_times = combined.times // np.uint32(_SPREAD)
     for k in np.unique(key_of).tolist():
-        if not 0 <= k < len(changes):
+        if not 1 <= k < len(changes):
             continue
         tempo, pitch = changes[k]
         # The key's own landmarks: its matches' scores are shares of those.
