@@ -50,7 +50,7 @@ from renderer.fingerprint.extraction import (
     _landmarks,
     _packed,
 )
-from renderer.fingerprint.matching import Match
+from renderer.fingerprint.matching import Match, is_shifted
 
 if TYPE_CHECKING:
     from renderer.fingerprint.index import FingerprintIndex
@@ -179,8 +179,12 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # Nothing, or only a match that is weak or explains a part of the query: a shorter sound
     # inside it (the loop a long stem was bounced from) or a similar one-shot. The shifted
     # copy, if there is one, is kept beside those.
+    # An item the unshifted lookup found keeps that match (with its waveform test and its
+    # conclusiveness), whatever a key scores: a copy is not made a changed copy by a step.
     best: dict[str, Match] = {m.key: m for m in found}
     for match in _search(index, fp, limit):
+        if match.key in best and not is_shifted(best[match.key]):
+            continue
         if match.key not in best or match.score > best[match.key].score:
             best[match.key] = match
     ranked = sorted(best.values(), key=lambda m: (-m.score, -m.matched_hashes, m.key))[:limit]
