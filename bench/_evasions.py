@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy.typing as npt
 import soundfile as sf
 
 Array = npt.NDArray[np.float32]
+Resampler = Callable[[Array, int, int], Array]  # (samples, from rate, to rate) -> samples
 
 
 def _sox(samples: Array, rate: int, effect: list[str]) -> Array:
@@ -53,12 +55,12 @@ def tempo(samples: Array, rate: int, rng: np.random.Generator) -> tuple[Array, i
     return _sox(samples, rate, ["tempo", "-m", f"{factor:.4f}"]), rate
 
 
-def speed(samples: Array, rate: int, rng: np.random.Generator) -> tuple[Array, int]:
+def speed(
+    samples: Array, rate: int, rng: np.random.Generator, resample: Resampler
+) -> tuple[Array, int]:
     """Resample to rate / factor and keep the old rate: `factor` times faster and higher."""
-    from bench.fingerprint import resample as fft_resample
-
     factor = 1.0 + _signed(rng, 0.01, 0.05)
-    return fft_resample(samples, round(rate * factor), rate), rate
+    return resample(samples, round(rate * factor), rate), rate
 
 
 def pitch(samples: Array, rate: int, rng: np.random.Generator) -> tuple[Array, int]:

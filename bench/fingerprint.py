@@ -178,7 +178,7 @@ def t_tempo(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
 
 
 def t_speed(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
-    return _evasions.speed(clip.samples, clip.rate, rng)
+    return _evasions.speed(clip.samples, clip.rate, rng, resample)
 
 
 def t_pitch(clip: Clip, rng: np.random.Generator) -> tuple[Array, int]:
