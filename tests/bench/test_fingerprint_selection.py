@@ -62,3 +62,12 @@ def test_a_prefix_still_selects_both_halves(
         "fingerprint_recall_tempo_evaluation",
     ]
     assert [transforms for _, transforms, _ in measured] == [["tempo"], ["tempo"]]
+
+
+def test_a_name_no_benchmark_knows_is_an_error_not_an_empty_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.__main__ import main
+
+    assert main(["fingerprint_recall_tempo_evaluaton"]) == 2  # a typo
+    assert "fingerprint_recall_tempo_evaluaton" in capsys.readouterr().err
