@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.module:
         return _run_module(args.module, args.names)
+    unknown = [name for name in args.names if not any(_wanted(m, [name]) for m in MODULES)]
+    if unknown:  # a typo must not pass for a benchmark that measured nothing
+        sys.stderr.write(f"bench: no figure or module is named {', '.join(unknown)}\n")
+        return 2
     failed = 0
     for module_name in MODULES:
         if not _wanted(module_name, args.names):

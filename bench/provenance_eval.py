@@ -33,7 +33,14 @@ from portal.stems.evidence import (
     explained_share,
 )
 from renderer.audio import Audio
-from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, conclusive, fingerprint
+from renderer.fingerprint import (
+    Fingerprint,
+    FingerprintIndex,
+    Match,
+    conclusive,
+    fingerprint,
+    is_shifted,
+)
 
 FIGURES: tuple[str, ...] = tuple(
     f"{name}_{half}"
@@ -164,14 +171,15 @@ def judge(
     copies: dict[str, int] = {}
     for match in stems.query(fp, limit=20):
         other = by_name[match.key]
-        share, overlap = explained_share(
-            upload,
-            other.audio,
-            query_offset_s=match.query_offset_s,
-            item_offset_s=match.item_offset_s,
-        )
-        if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
-            continue
+        if not is_shifted(match):
+            share, overlap = explained_share(
+                upload,
+                other.audio,
+                query_offset_s=match.query_offset_s,
+                item_offset_s=match.item_offset_s,
+            )
+            if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
+                continue
         copies[match.key] = match.matched_hashes
         verdict.near.append(match.key)
         if conclusive(match):

@@ -14,6 +14,7 @@ unless the stem is in the vault.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from portal.stems.fingerprint_indexes import (
 )
 from portal.stems.models import CheckName, RenderedAudio, Stem, StemStatus, Verdict
 from renderer.audio import Audio
-from renderer.fingerprint import Fingerprint, Match, conclusive
+from renderer.fingerprint import Fingerprint, Match, conclusive, is_shifted
 from renderer.validate import load_upload
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,19 @@ def submitted_before(first: Stem, second: Stem) -> bool:
     return (first.created_at, first.pk) < (second.created_at, second.pk)
 
 
+def _changed(evidence: dict[str, Any]) -> str:
+    """ ", sped up 3% and pitched +1.0 semitones" for a shifted match's evidence, else ""."""
+    tempo, pitch = evidence.get("tempo", 1.0), evidence.get("pitch", 1.0)
+    if tempo == 1.0 and pitch == 1.0:
+        return ""
+    parts = []
+    if tempo != 1.0:
+        parts.append(f"{'sped up' if tempo > 1 else 'slowed'} {abs(tempo - 1) * 100:.1f}%")
+    if pitch != 1.0:
+        parts.append(f"pitched {12 * math.log2(pitch):+.2f} semitones")
+    return " (" + " and ".join(parts) + ")"
+
+
 def _match_evidence(match: Match, other: Stem, **extra: Any) -> dict[str, Any]:
     return {
         # What `conclusive` weighs: aligned landmarks against the shared ones chance could
@@ -104,6 +118,18 @@ class NearDuplicates:
     copies: dict[int, int]  # the same-sound stems' matched landmarks (the self-output guard's)
 
 
+def _explained(audio: Audio, other: Stem, match: Match) -> tuple[float, float]:
+    """evidence.explained_share of the upload by `other` at the match's alignment."""
+    try:
+        _, other_audio = load_stem_audio(other)
+    except Exception:  # the other file is gone; judge on the fingerprint alone
+        logger.warning("near-duplicate: could not load stem %s's audio", other.pk)
+        return 1.0, match.coverage
+    return explained_share(
+        audio, other_audio, query_offset_s=match.query_offset_s, item_offset_s=match.item_offset_s
+    )
+
+
 def check_near_duplicate(
     stem: Stem,
     audio: Audio,
@@ -123,19 +149,14 @@ def check_near_duplicate(
     duplicates: list[dict[str, Any]] = []
     worst = Verdict.PASS
     for match, other in candidates:
-        try:
-            _, other_audio = load_stem_audio(other)
-        except Exception:  # the other file is gone; judge on the fingerprint alone
-            logger.warning("near-duplicate: could not load stem %s's audio", other.pk)
-            share, overlap = 1.0, match.coverage
-        else:
-            share, overlap = explained_share(
-                audio,
-                other_audio,
-                query_offset_s=match.query_offset_s,
-                item_offset_s=match.item_offset_s,
-            )
-        if share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP:
+        # Sped up, slowed or pitched: no waveform lines up with the other's to weigh, so the
+        # landmarks speak alone, and never conclusively (renderer.fingerprint.conclusive).
+        share, overlap = (None, None) if is_shifted(match) else _explained(audio, other, match)
+        if (
+            share is not None
+            and overlap is not None
+            and (share < NEAR_DUPLICATE_EXPLAINED or overlap < NEAR_DUPLICATE_OVERLAP)
+        ):
             continue  # a layer, not a copy: the containment check speaks to it
         same_artist = other.artist_id == stem.artist_id
         # Refused only on landmarks an unrelated sound cannot produce (renderer.fingerprint.
@@ -147,8 +168,10 @@ def check_near_duplicate(
                 other,
                 same_artist=same_artist,
                 conclusive=sure,
-                explained_share=round(share, 3),
-                overlap_share=round(overlap, 3),
+                explained_share=None if share is None else round(share, 3),
+                overlap_share=None if overlap is None else round(overlap, 3),
+                tempo=round(match.tempo, 4),
+                pitch=round(match.pitch, 4),
             )
         )
         if not same_artist and sure:
@@ -171,8 +194,8 @@ def check_near_duplicate(
     elif worst == Verdict.FLAG and not all(d["same_artist"] for d in duplicates):
         first = next(d for d in duplicates if not d["same_artist"])
         summary = (
-            "It resembles a stem already submitted to the vault by another artist, on too "
-            f"little evidence to call it a copy ({first['matched_hashes']} aligned landmarks, "
+            "It resembles a stem already submitted to the vault by another artist"
+            f"{_changed(first)}, on too little evidence to call it a copy ({first['matched_hashes']} aligned landmarks, "
             f"match score {first['score']:.2f}); curators will compare the two."
         )
     elif worst == Verdict.FLAG:

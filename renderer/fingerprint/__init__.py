@@ -25,8 +25,12 @@ Why our own: no fingerprinting library among the project's dependencies does lay
 search or keeps a one-shot's decays, and the index format is ours to keep stable (stored indexes
 are read back by FORMAT_VERSION and INDEX_FORMAT_VERSION).
 
+Copies sped up, slowed or pitched (tempo +-5 %, key +-2 semitones, or both as a resampling
+speed change does) are found by a shifted-key search on the query's own peaks (`shifted`); the
+index is unchanged by it.
+
 Modules: `extraction` (samples -> `Fingerprint`), `index` (the inverted index and its bytes),
-`matching` (queries against it).
+`matching` (queries against it), `shifted` (the same query under other tempos and keys).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from renderer.fingerprint.extraction import (
     fingerprint,
 )
 from renderer.fingerprint.index import INDEX_FORMAT_VERSION, FingerprintIndex
-from renderer.fingerprint.matching import Match, conclusive
+from renderer.fingerprint.matching import Match, conclusive, is_shifted
 
 __all__ = [
     "FORMAT_VERSION",
@@ -53,4 +57,5 @@ __all__ = [
     "Match",
     "conclusive",
     "fingerprint",
+    "is_shifted",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -72,12 +72,29 @@ DECAY_BASE: Final = 501 << 14  # decay hashes live at and above this; landmark a
 
 
 @dataclass(frozen=True)
+class Peaks:
+    """A query's spectral peaks at sub-frame, sub-bin precision (parabolic interpolation of the
+    log spectrum), the ones its landmarks were paired from: what a shifted-key search re-pairs
+    under another tempo or key (renderer.fingerprint.shifted). Never stored or indexed."""
+
+    frames: F32
+    bins: F32
+    strength: F32
+    dense_frames: F32
+    dense_bins: F32
+    dense_strength: F32
+    fan_out: int
+
+
+@dataclass(frozen=True)
 class Fingerprint:
     """Landmark hashes of one sound; ``times[i]`` is the anchor frame (HOP_S units) of hash i."""
 
     hashes: U32
     times: U32
     duration_s: float
+    # Set by `fingerprint` on a fresh analysis, not carried by the byte form (see Peaks).
+    peaks: Peaks | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.hashes.shape != self.times.shape:
@@ -143,11 +160,21 @@ def _spectrogram(mono: F32, sample_rate: float) -> F32:
 
 @dataclass(frozen=True)
 class _Constellation:
-    """Every local maximum of a spectrogram above the floor: (frame, bin, log level)."""
+    """Every local maximum of a spectrogram above the floor: (frame, bin, log level), and its
+    interpolated position (fractional frame and bin, see Peaks)."""
 
     frames: I64
     bins: I64
     strength: F32
+    frames_f: F32
+    bins_f: F32
+
+
+def _vertex(before: F32, at: F32, after: F32) -> F32:
+    """Where the parabola through three log levels peaks, in steps from the middle (+-0.5)."""
+    curve = before - 2.0 * at + after
+    safe = np.where(curve < 0.0, curve, np.float32(-1.0))
+    return np.clip(np.where(curve < 0.0, 0.5 * (before - after) / safe, 0.0), -0.5, 0.5)
 
 
 def _local_maxima(magnitude: F32) -> _Constellation:
@@ -155,8 +182,9 @@ def _local_maxima(magnitude: F32) -> _Constellation:
     FLOOR_DB of the loudest bin. Computed once per spectrogram; `_peaks` then keeps the
     strongest for each density."""
     empty = np.zeros(0, np.int64)
+    none = np.zeros(0, np.float32)
     if magnitude.size == 0 or float(magnitude.max()) <= 0.0:
-        return _Constellation(empty, empty, np.zeros(0, np.float32))
+        return _Constellation(empty, empty, none, none, none)
     top = float(magnitude.max())
     # Log domain: peak ranking then depends on ratios only, i.e. it is gain invariant.
     floor = top * 10.0 ** (-FLOOR_DB / 20.0)
@@ -164,36 +192,47 @@ def _local_maxima(magnitude: F32) -> _Constellation:
     neighbourhood = centred_max(centred_max(level, PEAK_HALF_F, axis=1), PEAK_HALF_T, axis=0)
     is_peak = (level >= neighbourhood) & (magnitude > floor)
     frames, bins = np.nonzero(is_peak)
+    at = level[frames, bins]
+    last_f, last_b = level.shape[0] - 1, level.shape[1] - 1
+    d_bin = _vertex(
+        level[frames, np.maximum(bins - 1, 0)], at, level[frames, np.minimum(bins + 1, last_b)]
+    )
+    d_frame = _vertex(
+        level[np.maximum(frames - 1, 0), bins], at, level[np.minimum(frames + 1, last_f), bins]
+    )
     return _Constellation(
-        frames.astype(np.int64), bins.astype(np.int64), level[frames, bins].astype(np.float32)
+        frames.astype(np.int64),
+        bins.astype(np.int64),
+        at.astype(np.float32),
+        (frames + d_frame).astype(np.float32),
+        (bins + d_bin).astype(np.float32),
     )
 
 
 def _peaks(found: _Constellation, duration_s: float, density: float = 1.0) -> tuple[I64, I64, F32]:
     """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
-    frames, bins, strength = found.frames, found.bins, found.strength
+    chosen = _strongest(found, duration_s, density)
+    return found.frames[chosen], found.bins[chosen], found.strength[chosen]
+
+
+def _strongest(found: _Constellation, duration_s: float, density: float) -> I64:
+    """Indices into `found` of the peaks `_peaks` keeps, in (frame, bin) order."""
+    frames, strength = found.frames, found.strength
     if frames.size == 0:
-        return frames, bins, strength
+        return np.zeros(0, np.int64)
     budget = int(max(MIN_PEAKS, PEAKS_PER_S * duration_s) * density)
     # Spread the budget over time in 1 s blocks so a loud intro does not starve a quiet verse.
     block = max(1, round(1.0 / HOP_S))
     block_id = frames // block
     order = np.lexsort((-strength, block_id))
-    frames, bins, block_id = frames[order], bins[order], block_id[order]
-    strength = strength[order]
+    block_id = block_id[order]
     first = np.searchsorted(block_id, block_id, side="left")
     rank = np.arange(frames.size) - first
     per_block = max(1, int(np.ceil(PEAKS_PER_S * density)))
     if budget > per_block * (int(block_id[-1]) + 1):
         per_block = budget  # short material: let its few blocks use the whole budget
-    keep = rank < per_block
-    frames, bins, strength = frames[keep], bins[keep], strength[keep]
-    order = np.lexsort((bins, frames))
-    return (
-        frames[order].astype(np.int64),
-        bins[order].astype(np.int64),
-        strength[order].astype(np.float32),
-    )
+    kept = order[rank < per_block]
+    return kept[np.lexsort((found.bins[kept], found.frames[kept]))].astype(np.int64)
 
 
 _DECAY_SIDES = np.array([-4, -3, 3, 4])  # bins beside a peak that a tone towers over
@@ -292,6 +331,7 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
     phases = PHASES if duration < PHASES_BELOW_S else 1
     indexed: list[npt.NDArray[np.uint64]] = []
     dense: list[npt.NDArray[np.uint64]] = []
+    peaks: Peaks | None = None
     for phase in range(phases):
         # Delaying the signal by a fraction of a hop moves the frame grid the other way; frame
         # k of every phase still stands for time k * HOP_S (to within HOP_S / 2).
@@ -300,6 +340,18 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         magnitude = _spectrogram(shifted, rate)
         found = _local_maxima(magnitude)
         fan_out = FAN_OUT if phases > 1 else LONG_FAN_OUT
+        if phase == 0:
+            regular = _strongest(found, duration, 1.0)
+            denser = _strongest(found, duration, QUERY_DENSITY)
+            peaks = Peaks(
+                found.frames_f[regular],
+                found.bins_f[regular],
+                found.strength[regular],
+                found.frames_f[denser],
+                found.bins_f[denser],
+                found.strength[denser],
+                fan_out,
+            )
         indexed.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
         if phases > 1:  # a one-shot
             indexed.append(_packed(*_decay_landmarks(magnitude, found)))
@@ -317,6 +369,7 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         hashes=(packed >> np.uint64(32)).astype(np.uint32),
         times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
         duration_s=duration,
+        peaks=peaks,
     )
 
 

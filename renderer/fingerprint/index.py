@@ -12,7 +12,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from renderer.fingerprint import matching
+from renderer.fingerprint import matching, shifted
 from renderer.fingerprint.extraction import DECAY_BASE, HASH_SPACE, QUERY_ONLY, Fingerprint
 from renderer.fingerprint.matching import Match
 
@@ -272,8 +272,9 @@ class FingerprintIndex:
     # ---------------------------------------------------------------- querying
 
     def query(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
-        """Items the query is a near-duplicate or an excerpt of, best first."""
-        return matching.query(self, fp, limit=limit)
+        """Items the query is a near-duplicate or an excerpt of, best first; sped up, slowed or
+        pitched copies too (renderer.fingerprint.shifted)."""
+        return shifted.query(self, fp, limit=limit)
 
     def find_contained(self, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
         """Items whose material appears inside the query, possibly layered under other sounds."""

@@ -61,6 +61,10 @@ class Match:
     # The aligned count that the shared hashes reach at *some* offset by chance with
     # probability CHANCE_ALPHA, were they spread over the offsets at random (see chance_bound).
     chance_matched: int = 0
+    # The change the match was found under (renderer.fingerprint.shifted): the query is the
+    # item at `tempo` times its speed and `pitch` times its frequencies; 1.0, 1.0 is unchanged.
+    tempo: float = 1.0
+    pitch: float = 1.0
 
 
 @dataclass
@@ -77,10 +81,18 @@ class _Candidates:
 
 
 def candidates(
-    index: FingerprintIndex, fp: Fingerprint, *, dense: bool, decay: bool = True
+    index: FingerprintIndex,
+    fp: Fingerprint,
+    *,
+    dense: bool,
+    decay: bool = True,
+    budget: int = QUERY_BUDGET,
+    tolerance: int = 1,
 ) -> _Candidates:
     """Per item sharing enough hashes with `fp`: its best alignment and what matched there.
-    `dense`: use the query-only landmarks too; `decay`: use the decay landmarks."""
+    `dense`: use the query-only landmarks too; `decay`: use the decay landmarks; `budget`: the
+    postings it may visit; `tolerance`: the frames an alignment may drift by (an alignment
+    gathers the offsets of two buckets this wide; 1 is exact to the frame's jitter)."""
     index._flush()
     if not dense:  # the query-only landmarks serve containment; see QUERY_ONLY
         indexed = fp.hashes < np.uint32(QUERY_ONLY)
@@ -111,9 +123,9 @@ def candidates(
     # Hashes this common identify nothing and cost the most time; past a per-query budget
     # the commonest of the rest go too, so the worst query costs a bounded amount of work.
     use = runs <= STOP_POSTINGS
-    if int(runs[use].sum()) > QUERY_BUDGET:
+    if int(runs[use].sum()) > budget:
         order = np.argsort(np.where(use, runs, np.iinfo(np.int64).max), kind="stable")
-        within = np.cumsum(runs[order]) <= QUERY_BUDGET
+        within = np.cumsum(runs[order]) <= budget
         use = np.zeros(q_hash.shape[0], dtype=bool)
         use[order[within]] = True
     q_time = fp.times.astype(np.int64)
@@ -163,7 +175,7 @@ def candidates(
         return none
     offset = t_item - t_query
     # One key per (item, offset); offsets are shifted positive to keep the packing monotone.
-    key = (items << 32) | (offset + (1 << 31))
+    key = (items << 32) | ((offset + (1 << 31)) // tolerance)
     uniq, counts = np.unique(key, return_counts=True)
     # Peaks jitter by a frame between encodings, so an alignment also gets its neighbour's.
     nxt = np.searchsorted(uniq, uniq + 1)
@@ -178,7 +190,7 @@ def candidates(
     best = order[first]
     cand_items = u_items[best]
     cand_matched = merged[best].astype(np.int64)
-    cand_offset = (uniq[best] & 0xFFFFFFFF) - (1 << 31)
+    cand_offset = (uniq[best] & 0xFFFFFFFF) * tolerance - (1 << 31)
     keep = cand_matched >= min_hits
     cand_items, cand_matched, cand_offset = (
         cand_items[keep],
@@ -194,7 +206,7 @@ def candidates(
         pos = np.minimum(pos, cand_items.shape[0] - 1)
         hit = cand_items[pos] == items
         rel = offset - cand_offset[pos]
-        hit &= (rel >= 0) & (rel <= 1)
+        hit &= (rel >= 0) & (rel < 2 * tolerance)
         hit_pos, hit_t = pos[hit], t_query[hit]
         span_lo[:] = np.iinfo(np.int64).max
         np.minimum.at(span_lo, hit_pos, hit_t)
@@ -205,9 +217,16 @@ def candidates(
 
 
 def matches(
-    index: FingerprintIndex, fp: Fingerprint, cands: _Candidates, *, contained: bool, limit: int
+    index: FingerprintIndex,
+    fp: Fingerprint,
+    cands: _Candidates,
+    *,
+    contained: bool,
+    limit: int,
+    min_matched: int = MIN_MATCHED,
 ) -> list[Match]:
-    """The candidates that pass the thresholds, as matches, best first."""
+    """The candidates that pass the thresholds, as matches, best first. `min_matched`: the
+    aligned landmarks a near-duplicate needs (a search over many keys asks for more)."""
     results: list[Match] = []
     q_count = max(1, int(np.count_nonzero(fp.hashes < np.uint32(QUERY_ONLY))))
     for i in range(cands.items.shape[0]):
@@ -240,7 +259,7 @@ def matches(
             coverage = min(1.0, span / item_dur)
         else:
             score = min(1.0, matched / min(float(q_count), expected)) * weight
-            ok = matched >= MIN_MATCHED and score >= MIN_SCORE
+            ok = matched >= min_matched and score >= MIN_SCORE
             # Or, for a tonal one-shot whose few landmarks noise buried: most of its own
             # decays at one alignment.
             decays = int(cands.decay[i])
@@ -309,6 +328,12 @@ def chance_bound(rate: float, offsets: float, alpha: float = CHANCE_ALPHA) -> in
         m += 1
 
 
+def is_shifted(match: Match) -> bool:
+    """Was `match` found sped up, slowed or pitched (renderer.fingerprint.shifted)? Its
+    waveforms no longer line up sample for sample, so a waveform test cannot confirm it."""
+    return match.tempo != 1.0 or match.pitch != 1.0
+
+
 def conclusive(match: Match) -> bool:
     """Is `match` evidence that an unrelated original cannot produce, enough to refuse an upload
     outright? Two independent conditions, both required:
@@ -322,7 +347,10 @@ def conclusive(match: Match) -> bool:
       and 12-14 of them land on one offset somewhere; a copy's aligned count towers over that.
 
     A match that passes the matching thresholds but not these is shown to curators as a flag,
-    with its evidence, instead of refusing the upload.
+    with its evidence, instead of refusing the upload. So is every shifted match (`is_shifted`):
+    it was the best of dozens of keys tried, and no waveform test can second it.
     """
+    if is_shifted(match):
+        return False
     floor = max(REFUSE_MIN_MATCHED, math.ceil(REFUSE_PER_S * match.overlap_s))
     return match.matched_hashes >= floor and match.matched_hashes >= match.chance_matched

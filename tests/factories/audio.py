@@ -139,6 +139,29 @@ def tone_loop(
     return np.stack([out * pan, out * (1.8 - pan) / 1.0], axis=1).astype(np.float32)
 
 
+def melody(
+    seconds: float = 12.0,
+    *,
+    seed: int = 0,
+    rate: int = RATE,
+    tempo: float = 1.0,
+    pitch: float = 1.0,
+) -> np.ndarray:
+    """Plucked notes with harmonics over a soft hat pattern, mono: the same seed is the same
+    melody, `tempo` times faster (onsets closer, each note as long) and `pitch` times higher,
+    as a time stretch and a pitch shift would leave it. Lasts `seconds` / `tempo`."""
+    rng = np.random.default_rng(seed)
+    frames = round(seconds / tempo * rate)
+    out = np.zeros(frames + rate)
+    t = np.arange(round(0.5 * rate)) / rate
+    for onset in np.arange(0.0, seconds - 0.5, 0.25):
+        freq = 110.0 * 2 ** (int(rng.integers(0, 36)) / 12) * pitch
+        note = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, 5)) * np.exp(-t * 6)
+        begin = round((onset + rng.uniform(0.0, 0.05)) / tempo * rate)
+        out[begin : begin + t.shape[0]] += note * rng.uniform(0.1, 0.3)
+    return out[:frames, None].astype(np.float32)
+
+
 def role_loop(
     *,
     role: str,

@@ -10,7 +10,14 @@ import pytest
 import soundfile as sf
 
 from portal.stems.models import CheckName, ProvenanceCheck, Stem, StemStatus, Verdict
-from tests.factories.audio import RATE, encode, mp3_round_trip_wav, tone_loop, with_riff_info
+from tests.factories.audio import (
+    RATE,
+    encode,
+    melody,
+    mp3_round_trip_wav,
+    tone_loop,
+    with_riff_info,
+)
 from tests.factories.contributions import meta, upload
 
 
@@ -59,6 +66,27 @@ def test_provenance_reports_progress_and_its_result_on_the_job(artist, submit, r
 
 
 # --- Near duplicates ---------------------------------------------------------------------------
+
+
+def test_a_pitched_copy_of_another_artists_stem_is_flagged_as_that_stem_not_refused(
+    artist, other_artist, submit, run_jobs
+):
+    def take(pitch: float) -> np.ndarray:
+        mono = melody(10.0, seed=45, pitch=pitch)
+        return np.repeat(mono * np.float32(0.4 / np.max(np.abs(mono))), 2, axis=1)
+
+    (first,) = submit(other_artist, upload(encode(take(1.0))))
+    run_jobs()
+    (copy,) = submit(artist, upload(encode(take(2 ** (2 / 12))), "higher.wav"))
+    copy = processed(copy, run_jobs)
+    near = checks(copy)[CheckName.NEAR_DUPLICATE]
+    # Found under a key two semitones up; no waveform test can second that, so curators judge.
+    assert near.verdict == Verdict.FLAG
+    match = near.evidence["matches"][0]
+    assert match["stem_id"] == first.pk and match["conclusive"] is False
+    assert match["pitch"] == pytest.approx(2 ** (2 / 12), rel=0.01) and match["tempo"] == 1.0
+    assert "pitched +2.00 semitones" in near.summary
+    assert copy.status == StemStatus.IN_REVIEW and copy.provenance_verdict == Verdict.FLAG
 
 
 def test_an_mp3_round_trip_of_another_artists_stem_fails(artist, other_artist, submit, run_jobs):
