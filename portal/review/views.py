@@ -83,7 +83,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     stems = selectors.review_queue(**filters)
     page = _page(request, stems)
     rows = [
-        (stem, selectors.active_claim(stem), consent_summary(stem.credits.all())) for stem in page
+        (
+            stem,
+            selectors.active_claim(stem),
+            consent_summary(stem.credits.all()),
+            selectors.stem_audio_url(stem.pk),
+        )
+        for stem in page
     ]
     return render(
         request,
@@ -155,6 +161,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "reasons": selectors.reason_templates(),
         "in_review": stem.status == StemStatus.IN_REVIEW,
         "round": review_round(stem),
+        "next_stem": selectors.next_in_queue(after=stem, curator=request.user),
     }
     return render(request, "review/stem.html", context)
 
