@@ -46,12 +46,16 @@ REVIEWERS = (Role.CURATOR, Role.STAFF)
 def roles_required(*roles: str) -> Callable[[View], View]:
     """Anonymous visitors go to the login page; a signed-in account of another role gets 403."""
 
+    who = " and ".join(f"{Role(role).label.lower()}s" for role in roles)
+    who = who.replace("staffs", "staff")
+
     def decorate(view: View) -> View:
         @wraps(view)
         @login_required
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if getattr(request.user, "role", None) not in roles:
-                raise DjangoPermissionDenied
+                # The 403 page shows this reason (portal/site/views.py permission_denied).
+                raise DjangoPermissionDenied(f"This page is for {who}.")
             return view(request, *args, **kwargs)
 
         return guarded
