@@ -316,12 +316,15 @@ def vault_stems(
 
 # --- Decisions, notices --------------------------------------------------------------------------
 def decisions_for(*, user: Any) -> QuerySet[Decision]:
-    """Staff see every decision; an artist sees the decisions on their own stems."""
+    """Staff see every decision; an artist the decisions on their own stems; a curator the
+    ones they made (their history page)."""
     decisions = Decision.objects.select_related("stem", "curator").order_by("-created_at", "-pk")
     if getattr(user, "is_platform_staff", False):
         return decisions
     if getattr(user, "is_artist", False):
         return decisions.filter(stem__artist=user)
+    if getattr(user, "is_curator", False):
+        return decisions.filter(curator=user)
     return decisions.none()
 
 
