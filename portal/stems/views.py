@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.core.csp import media_source_policy
 from portal.core.errors import ApplicationError, NotFound
+from portal.jobs.progress import job_progress
 from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
@@ -128,6 +129,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credits": credits,
             "consent": selectors.consent_summary(credits),
             "job": job,
+            "job_progress": job_progress(job) if job is not None else None,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
             "can_edit": stem.status in lifecycle.EDITABLE_STATUSES
