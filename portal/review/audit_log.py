@@ -165,7 +165,7 @@ def readable(entries: list[AuditEntry], *, viewer: Any) -> list[ReadableEntry]:
     rows = []
     for entry in entries:
         actor = entry.actor
-        who = actor.display_name if actor is not None else "Stemvault (automatic)"  # type: ignore[attr-defined]
+        who = actor.display_name if actor is not None else "Stemvault (automatic)"
         title = entry.stem.title if entry.stem is not None else ""
         rows.append(
             ReadableEntry(
