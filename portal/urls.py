@@ -42,5 +42,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler403 = "portal.site.views.permission_denied"
 handler404 = "portal.site.views.not_found"
 handler500 = "portal.site.views.server_error"

@@ -26,6 +26,11 @@ def audit_entries_for(*, user: Any) -> QuerySet[AuditEntry]:
     return entries.none()
 
 
+def audit_entries_by(*, actor: Any) -> QuerySet[AuditEntry]:
+    """What one person did (a curator's history page: their claims, decisions, takedowns)."""
+    return AuditEntry.objects.select_related("actor", "stem").filter(actor=actor)
+
+
 def _without_internal(value: Any) -> Any:
     if isinstance(value, dict):
         return {

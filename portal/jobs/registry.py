@@ -58,6 +58,9 @@ class JobKind:
     # then records the failure on its own row (a mix stuck "rendering" helps nobody).
     on_give_up: GiveUpHook | None = None
     queue: str = DEFAULT_QUEUE
+    # (progress from which it runs, what it is doing): the stage a job page shows, read off the
+    # percentage the handler reports (portal/jobs/progress.py). Ascending.
+    stages: tuple[tuple[int, str], ...] = ()
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -70,14 +73,17 @@ def job_kind(
     time_limit_s: float = 600,
     on_give_up: GiveUpHook | None = None,
     queue: str = DEFAULT_QUEUE,
+    stages: tuple[tuple[int, str], ...] = (),
 ) -> Callable[[Handler], Handler]:
     if queue not in QUEUES:
         raise ValueError(f"Job kind {name!r}: queue must be one of {QUEUES}, not {queue!r}.")
     if not time_limit_s > 0:
         raise ValueError(f"Job kind {name!r}: time_limit_s must be positive.")
+    if [start for start, _ in stages] != sorted(start for start, _ in stages):
+        raise ValueError(f"Job kind {name!r}: stages must be in ascending order of progress.")
 
     def register(handler: Handler) -> Handler:
-        _KINDS[name] = JobKind(name, handler, max_attempts, time_limit_s, on_give_up, queue)
+        _KINDS[name] = JobKind(name, handler, max_attempts, time_limit_s, on_give_up, queue, stages)
         return handler
 
     return register

@@ -33,6 +33,7 @@ from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import (
     mix_get_for_user,
     mix_progress,
+    mix_stage,
     soundtracks_for_user,
     vocabulary,
 )
@@ -56,6 +57,8 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     id = serializers.UUIDField()
     status = serializers.CharField()
     progress = serializers.SerializerMethodField()
+    stage = serializers.SerializerMethodField()
+    eta_s = serializers.SerializerMethodField()
     job_id = serializers.IntegerField(allow_null=True)
     request = serializers.JSONField()
     duration_s = serializers.FloatField(allow_null=True)
@@ -99,6 +102,14 @@ class SoundtrackOutputSerializer(serializers.Serializer):  # type: ignore[type-a
 
     def get_progress(self, mix: Mix) -> int:
         return mix_progress(mix)
+
+    def get_stage(self, mix: Mix) -> str:
+        """What the render is doing now, in words (its job's stage)."""
+        return mix_stage(mix).stage
+
+    def get_eta_s(self, mix: Mix) -> int | None:
+        """Estimated seconds left (portal/jobs/progress.py); null when unknown."""
+        return mix_stage(mix).eta_s
 
     def get_audio_url(self, mix: Mix) -> str | None:
         return soundtrack_audio_url(self.context["request"], mix)

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from portal.core.errors import NotFound
+from portal.jobs.progress import JobProgress, job_progress
 from portal.mixes.models import Mix, RenderKind
 from portal.mixes.moods import MOOD_MAP, known_moods, neighbours, normalise
 from portal.stems.models import Stem, StemRole, StemStatus
@@ -138,6 +139,14 @@ def mix_progress(mix: Mix) -> int:
         return 100
     job = mix.job
     return int(job.progress) if job is not None else 0
+
+
+def mix_stage(mix: Mix) -> JobProgress:
+    """The render's stage and estimated time left, from its job; a mix without one (made
+    before jobs, or done inline) reads as its status."""
+    if mix.job is not None:
+        return job_progress(mix.job)
+    return JobProgress(stage=mix.get_status_display().lower(), elapsed_s=None, eta_s=None)
 
 
 # --- the attribution timeline ------------------------------------------------------------------

@@ -32,6 +32,15 @@ def on_render_given_up(*, job_id: int, message: str, mix_id: str, **_: Any) -> N
     time_limit_s=rendering.RENDER_TIME_LIMIT_S,
     on_give_up=on_render_given_up,
     queue=RENDER_QUEUE,
+    # The figures portal/mixes/rendering.py mix_render reports (the engine's 0–100 % is 5–85).
+    stages=(
+        (0, "planning the mix"),
+        (5, "rendering the audio"),
+        (85, "writing the file and its credentials"),
+        (88, "fingerprinting the render"),
+        (92, "storing the render"),
+        (99, "finishing"),
+    ),
 )
 def render_job(*, job_id: int, progress: Progress, mix_id: str) -> dict[str, Any]:
     """Render one mix. Expected failures are recorded on the mix and the job and not retried;

@@ -19,7 +19,8 @@ from django.utils import timezone
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.review.models import Decision, Notification, ReasonTemplate, ReviewClaim
 from portal.stems.models import Credit, ProvenanceCheck, Stem, StemStatus, Verdict
-from portal.stems.selectors import receipt_shown
+from portal.stems.selectors import REVIEW_ANALYSIS_ROWS, receipt_shown
+from portal.stems.selectors import analysis_rows as stem_analysis_rows
 
 # The fingerprint index keys stems "stem:<id>:<pcm hash prefix>" and renders "mix:<uuid>".
 _STEM_KEY = re.compile(r"^stem:(\d+)(?::[0-9a-fA-F]+)?$")
@@ -83,6 +84,15 @@ def active_claim(stem: Stem) -> ReviewClaim | None:
     except ObjectDoesNotExist:
         return None
     return claim if claim.expires_at > timezone.now() else None
+
+
+def next_in_queue(*, after: Stem, curator: Any) -> Stem | None:
+    """The stem a curator reviews next: the first one in queue order, other than this one,
+    that nobody else holds (their own claim is fine)."""
+    now = timezone.now()
+    free = Q(review_claim__isnull=True) | Q(review_claim__expires_at__lte=now)
+    free |= Q(review_claim__curator_id=getattr(curator, "pk", None))
+    return review_queue().exclude(pk=after.pk).filter(free).first()
 
 
 def reason_templates() -> QuerySet[ReasonTemplate]:
@@ -236,14 +246,10 @@ def stem_receipt(stem: Stem, *, viewer: Any) -> dict[str, Any] | None:
     return receipt_shown(stem=stem, viewer=viewer)
 
 
-def analysis_rows(stem: Stem) -> list[tuple[str, Any]]:
-    """The analysis as label/value rows; the long display arrays are drawn, not listed."""
-    hidden = {"waveform_peaks", "problems"}
-    return [
-        (key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else value)
-        for key, value in sorted((stem.analysis or {}).items())
-        if key not in hidden
-    ]
+def analysis_rows(stem: Stem) -> list[tuple[str, str]]:
+    """The analysis with the artist page's human labels and units, plus what the checks add;
+    the long display arrays are drawn, not listed."""
+    return stem_analysis_rows(stem.analysis or {}, rows=REVIEW_ANALYSIS_ROWS, rest=True)
 
 
 def artist_history(stem: Stem) -> dict[str, Any]:
@@ -310,12 +316,15 @@ def vault_stems(
 
 # --- Decisions, notices --------------------------------------------------------------------------
 def decisions_for(*, user: Any) -> QuerySet[Decision]:
-    """Staff see every decision; an artist sees the decisions on their own stems."""
+    """Staff see every decision; an artist the decisions on their own stems; a curator the
+    ones they made (their history page)."""
     decisions = Decision.objects.select_related("stem", "curator").order_by("-created_at", "-pk")
     if getattr(user, "is_platform_staff", False):
         return decisions
     if getattr(user, "is_artist", False):
         return decisions.filter(stem__artist=user)
+    if getattr(user, "is_curator", False):
+        return decisions.filter(curator=user)
     return decisions.none()
 
 

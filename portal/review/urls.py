@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.review import views
+from portal.review import audit_views, views
 
 app_name = "review"
 
@@ -15,7 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("review/stems/<int:stem_id>/decide/", views.decide, name="decide"),
     path("review/stems/<int:stem_id>/spectrogram.png", views.spectrogram, name="spectrogram"),
     path("stems/<int:stem_id>/changes/", views.stem_changes, name="stem-changes"),
-    path("audit/", views.audit, name="audit"),
+    path("audit/", audit_views.audit, name="audit"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("credits/", views.credits, name="credits"),

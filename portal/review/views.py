@@ -17,10 +17,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.accounts.models import Role
-from portal.audit.selectors import audit_entries_for, audit_entries_shown
+from portal.audit.selectors import audit_entries_by, audit_entries_for, audit_entries_shown
 from portal.core.errors import ApplicationError
 from portal.review import credits as credit_services
 from portal.review import selectors
+from portal.review.audit_log import readable
 from portal.review.forms import (
     CreditAnswerForm,
     DecisionForm,
@@ -46,12 +47,16 @@ REVIEWERS = (Role.CURATOR, Role.STAFF)
 def roles_required(*roles: str) -> Callable[[View], View]:
     """Anonymous visitors go to the login page; a signed-in account of another role gets 403."""
 
+    who = " and ".join(f"{Role(role).label.lower()}s" for role in roles)
+    who = who.replace("staffs", "staff")
+
     def decorate(view: View) -> View:
         @wraps(view)
         @login_required
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if getattr(request.user, "role", None) not in roles:
-                raise DjangoPermissionDenied
+                # The 403 page shows this reason (portal/site/views.py permission_denied).
+                raise DjangoPermissionDenied(f"This page is for {who}.")
             return view(request, *args, **kwargs)
 
         return guarded
@@ -83,7 +88,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     stems = selectors.review_queue(**filters)
     page = _page(request, stems)
     rows = [
-        (stem, selectors.active_claim(stem), consent_summary(stem.credits.all())) for stem in page
+        (
+            stem,
+            selectors.active_claim(stem),
+            consent_summary(stem.credits.all()),
+            selectors.stem_audio_url(stem.pk),
+        )
+        for stem in page
     ]
     return render(
         request,
@@ -155,6 +166,7 @@ def stem_review(request: HttpRequest, stem_id: int) -> HttpResponse:
         "reasons": selectors.reason_templates(),
         "in_review": stem.status == StemStatus.IN_REVIEW,
         "round": review_round(stem),
+        "next_stem": selectors.next_in_queue(after=stem, curator=request.user),
     }
     return render(request, "review/stem.html", context)
 
@@ -227,38 +239,25 @@ def stem_changes(request: HttpRequest, stem_id: int) -> HttpResponse:
 
 
 @require_GET
-@roles_required(Role.ARTIST, Role.STAFF)
+@roles_required(Role.ARTIST, Role.CURATOR, Role.STAFF)
 def history(request: HttpRequest) -> HttpResponse:
     decisions = selectors.decisions_for(user=request.user)[:200]
-    page = _page(request, audit_entries_for(user=request.user))
+    # A curator's history is what they did; an artist's what happened to their stems.
+    is_curator = request.user.role == Role.CURATOR  # type: ignore[union-attr]
+    entries = (
+        audit_entries_by(actor=request.user) if is_curator else audit_entries_for(user=request.user)
+    )
+    page = _page(request, entries)
     # An artist reads their stems' history without the curators' internal fields.
-    page.object_list = audit_entries_shown(page.object_list, viewer=request.user)
+    shown = audit_entries_shown(page.object_list, viewer=request.user)
     return render(
         request,
         "review/history.html",
-        {**_base(request), "decisions": decisions, "page": page},
-    )
-
-
-# --- Staff: audit --------------------------------------------------------------------------------
-@require_GET
-@roles_required(Role.STAFF)
-def audit(request: HttpRequest) -> HttpResponse:
-    entries = audit_entries_for(user=request.user)
-    subject = request.GET.get("subject", "").strip()
-    action = request.GET.get("action", "").strip()
-    if subject:
-        entries = entries.filter(subject=subject)
-    if action:
-        entries = entries.filter(action__startswith=action)
-    return render(
-        request,
-        "review/audit.html",
         {
             **_base(request),
-            "page": _page(request, entries),
-            "subject": subject,
-            "action": action,
+            "decisions": decisions,
+            "page": page,
+            "rows": readable(shown, viewer=request.user),
         },
     )
 

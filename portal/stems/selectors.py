@@ -247,3 +247,58 @@ def waveform_svg_path(peaks: list[list[float]]) -> str:
     """An SVG path (viewBox 0 0 N 2) of stored [min, max] peaks: the max envelope left to
     right, the min back. Used wherever a stem's waveform is drawn."""
     return envelope_path([lo for lo, _ in peaks], [hi for _, hi in peaks], height=2.0)
+
+
+# --- Analysis as people read it ------------------------------------------------------------------
+# (key, human label, format with its unit): the artist's stem page and the curator's review page
+# both show the measurements through this one table.
+ANALYSIS_ROWS = [
+    ("duration_s", "Duration", "{:.2f} s"),
+    ("sample_rate", "Sample rate", "{} Hz"),
+    ("channels", "Channels", "{}"),
+    ("bit_depth", "Bit depth", "{} bit"),
+    ("integrated_lufs", "Integrated loudness", "{:.1f} LUFS"),
+    ("loudness_range_lu", "Loudness range", "{:.1f} LU"),
+    ("true_peak_dbtp", "True peak", "{:.1f} dBTP"),
+    ("sample_peak_dbfs", "Sample peak", "{:.1f} dBFS"),
+    ("clipping_ratio", "Clipped samples", "{:.4%}"),
+    ("dc_offset", "DC offset", "{:+.4f}"),
+    ("silence_ratio", "Silence", "{:.0%}"),
+    ("cutoff_hz", "Spectral cutoff", "{:.0f} Hz"),
+    ("bpm_estimate", "Measured tempo", "{:.1f} BPM"),
+]
+# What the provenance checks add for the curator (portal/stems/checks.py).
+REVIEW_ANALYSIS_ROWS = [
+    *ANALYSIS_ROWS,
+    ("declared_bpm", "Declared tempo", "{:.1f} BPM"),
+    ("bpm_matches_declared", "Tempo matches the declaration", "yesno"),
+]
+# Drawn or listed elsewhere on the page, never as a row.
+_ANALYSIS_NOT_ROWS = {"waveform_peaks", "problems"}
+
+
+def _analysis_value(key: str, value: Any, fmt: str) -> str:
+    if value is None:
+        return "none" if key == "cutoff_hz" else "—"
+    if fmt == "yesno":
+        return "yes" if value else "no"
+    try:
+        return fmt.format(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def analysis_rows(
+    analysis: dict[str, Any], *, rows: list[tuple[str, str, str]] | None = None, rest: bool = False
+) -> list[tuple[str, str]]:
+    """(label, value with its unit) for each known measurement; with `rest`, any other stored
+    figure follows under its key made readable, so a new measurement is never hidden."""
+    table = ANALYSIS_ROWS if rows is None else rows
+    shown = [(label, _analysis_value(key, analysis.get(key), fmt)) for key, label, fmt in table]
+    if rest:
+        known = {key for key, _, _ in table} | _ANALYSIS_NOT_ROWS
+        for key in sorted(set(analysis) - known):
+            value = analysis[key]
+            text = f"{value:.4g}" if isinstance(value, float) else _analysis_value(key, value, "{}")
+            shown.append((key.replace("_", " ").capitalize(), text))
+    return shown

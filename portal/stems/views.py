@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.core.csp import media_source_policy
 from portal.core.errors import ApplicationError, NotFound
+from portal.jobs.progress import job_progress
 from portal.stems import selectors
 from portal.stems.apis import receipt_response
 from portal.stems.downloads import audio_response
@@ -106,38 +105,6 @@ def stem_list(request: HttpRequest) -> HttpResponse:
     return render(request, "stems/stem_list.html", {"page": page, "stems": page.object_list})
 
 
-ANALYSIS_ROWS = [
-    ("duration_s", "Duration", "{:.2f} s"),
-    ("sample_rate", "Sample rate", "{} Hz"),
-    ("channels", "Channels", "{}"),
-    ("bit_depth", "Bit depth", "{} bit"),
-    ("integrated_lufs", "Integrated loudness", "{:.1f} LUFS"),
-    ("loudness_range_lu", "Loudness range", "{:.1f} LU"),
-    ("true_peak_dbtp", "True peak", "{:.1f} dBTP"),
-    ("sample_peak_dbfs", "Sample peak", "{:.1f} dBFS"),
-    ("clipping_ratio", "Clipped samples", "{:.4%}"),
-    ("dc_offset", "DC offset", "{:+.4f}"),
-    ("silence_ratio", "Silence", "{:.0%}"),
-    ("cutoff_hz", "Spectral cutoff", "{:.0f} Hz"),
-    ("bpm_estimate", "Measured tempo", "{:.1f} BPM"),
-]
-
-
-def analysis_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = []
-    for key, label, fmt in ANALYSIS_ROWS:
-        value = analysis.get(key)
-        if value is None:
-            shown = "none" if key == "cutoff_hz" else "—"
-        else:
-            try:
-                shown = fmt.format(value)
-            except (TypeError, ValueError):
-                shown = str(value)
-        rows.append((label, shown))
-    return rows
-
-
 @login_required
 def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stem = _stem_or_404(request, pk)
@@ -154,7 +121,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stem": stem,
             "is_owner": is_owner,
             "my_credit": my_credit,
-            "analysis_rows": analysis_rows(analysis) if analysis else [],
+            "analysis_rows": selectors.analysis_rows(analysis) if analysis else [],
             "problems": analysis.get("problems", []),
             "waveform": selectors.waveform_svg_path(analysis.get("waveform_peaks") or []),
             "waveform_points": len(analysis.get("waveform_peaks") or []),
@@ -162,6 +129,7 @@ def stem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credits": credits,
             "consent": selectors.consent_summary(credits),
             "job": job,
+            "job_progress": job_progress(job) if job is not None else None,
             "processing": stem.status == StemStatus.PROCESSING,
             "can_rerun": bool(getattr(request.user, "is_platform_staff", False)),
             "can_edit": stem.status in lifecycle.EDITABLE_STATUSES

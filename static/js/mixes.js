@@ -17,7 +17,10 @@
       .then(function (mix) {
         bar.value = mix.progress;
         bar.textContent = mix.progress + "%";
-        text.textContent = mix.status + ": " + mix.progress + "%";
+        // The stage and estimated time left the API gives (portal/jobs/progress.py).
+        var left = mix.eta_s === null || mix.eta_s === undefined ? "" :
+          " — about " + (mix.eta_s < 60 ? Math.max(1, mix.eta_s) + " s" : Math.round(mix.eta_s / 60) + " min") + " left";
+        text.textContent = (mix.stage || mix.status) + ": " + mix.progress + "%" + left;
         if (mix.status === "done" || mix.status === "failed") {
           window.location.reload();
           return;

@@ -44,6 +44,48 @@
     update();
   }
 
+  // Keyboard shortcuts (listed on the page under "Keyboard shortcuts"): c claims, a chooses
+  // approve, r chooses reject, n opens the next stem, ? shows the list. A key typed into a
+  // field is text, never a command, and a key with a modifier belongs to the browser.
+  var typing = function (target) {
+    if (!target || !target.tagName) { return false; }
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  };
+  var choose = function (key, focusSelector) {
+    var radio = document.querySelector("input[data-shortcut='" + key + "']");
+    if (!radio || !form) { return false; }
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+    var target = form.querySelector(focusSelector);
+    if (target) { target.focus(); }
+    return true;
+  };
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) { return; }
+    if (typing(event.target)) { return; }
+    var key = event.key;
+    var done = false;
+    if (key === "c" || key === "n") {
+      var control = document.querySelector("[data-shortcut='" + key + "']");
+      if (control) { control.click(); done = true; }
+    } else if (key === "a") {
+      // A flagged stem needs its justification written before approval.
+      var flagged = form && form.getAttribute("data-flagged") === "1";
+      done = choose("a", flagged ? "[name=justification]" : "#decision-submit");
+    } else if (key === "r") {
+      done = choose("r", "[name=reason_template]");
+    } else if (key === "?") {
+      var list = document.getElementById("shortcuts");
+      if (list) {
+        list.open = !list.open;
+        list.querySelector("summary").focus();
+        done = true;
+      }
+    }
+    if (done) { event.preventDefault(); }
+  });
+
   document.querySelectorAll("form[data-confirm]").forEach(function (confirmForm) {
     confirmForm.addEventListener("submit", function (event) {
       if (!window.confirm(confirmForm.getAttribute("data-confirm"))) { event.preventDefault(); }

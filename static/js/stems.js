@@ -240,6 +240,19 @@
     });
   }
 
+  // "Fingerprinting the sound, 45% — about 20 s left": the stage and the estimate the job API
+  // gives (portal/jobs/progress.py); the estimate is left out until the API has one.
+  function timeLeft(seconds) {
+    if (seconds < 60) return "about " + Math.max(1, Math.round(seconds)) + " s left";
+    return "about " + Math.round(seconds / 60) + " min left";
+  }
+  function jobSentence(job) {
+    var stage = job.stage || job.status;
+    var text = stage.charAt(0).toUpperCase() + stage.slice(1) + ", " + job.progress + "%";
+    if (job.eta_s !== null && job.eta_s !== undefined) text += " — " + timeLeft(job.eta_s);
+    return text;
+  }
+
   function pollJob(box) {
     var url = box.getAttribute("data-job-url");
     var bar = box.querySelector("progress");
@@ -253,7 +266,7 @@
         var job = JSON.parse(xhr.responseText);
         bar.value = job.progress;
         bar.textContent = job.progress + "%";
-        status.textContent = job.status + ", " + job.progress + "%";
+        status.textContent = jobSentence(job);
         if (job.status === "done") { window.location.reload(); return; }
         if (job.status === "failed") {
           status.textContent = "The checks could not finish: " + job.error + " Staff have been told; try again later.";

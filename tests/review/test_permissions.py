@@ -46,7 +46,7 @@ WEB: list[tuple[str, str, str | None, dict[str, Any], tuple[Any, ...]]] = [
         {"title": "Fixed", "role": "drums", "bpm": "120", "bars": "4"},
         (302, 404, 403, 403, 404, LOGIN),
     ),
-    ("GET", "/review/history/", None, {}, (200, 200, 403, 200, 200, LOGIN)),
+    ("GET", "/review/history/", None, {}, (200, 200, 200, 200, 200, LOGIN)),
     ("GET", "/audit/", None, {}, (403, 403, 403, 200, 403, LOGIN)),
     ("GET", "/notifications/", None, {}, (200, 200, 200, 200, 200, LOGIN)),
     ("GET", "/vault/", None, {}, (403, 403, 200, 200, 403, LOGIN)),

@@ -115,7 +115,9 @@ def test_the_review_page_shows_everything_a_curator_needs(
     assert "Preview mix is being rendered" in page
     assert '<path d="M' in page  # the waveform
     assert f"/review/stems/{stem.pk}/spectrogram.png" in page
-    assert "Integrated lufs" in page and "-14.2" in page
+    # Human labels with their units, the same table as the artist's stem page.
+    assert '<th scope="row">Integrated loudness</th><td>-14.2 LUFS</td>' in page
+    assert "integrated_lufs" not in page and "Integrated lufs" not in page
     assert "Sounds like a vault stem after a gain change." in page
     assert "Original vault loop" in page
     assert f'src="/api/v1/stems/{vault_stem.pk}/audio/"' in page  # matched stem, playable
@@ -155,3 +157,42 @@ def test_the_review_api_returns_the_dossier(artist, other_artist, curator, make_
     assert body["round"] == 1 and body["decisions"] == []
     assert body["preview_audio_url"] is None
     assert "earnings" not in str(body).lower() and "payout" not in str(body).lower()
+
+
+def test_the_decision_comes_first_with_its_keys(artist, curator, make_stem, client_for):
+    stem = make_stem(artist, title="Decide me")
+    later = make_stem(artist, title="Then me")
+    review_claim(stem=stem, curator=curator)
+    page = client_for(curator).get(f"/review/stems/{stem.pk}/").content.decode()
+    # The form sits above the listening and analysis sections, not at the foot of the page.
+    assert page.index('id="decision-form"') < page.index('id="listen-heading"')
+    assert page.index('id="decision-form"') < page.index('id="analysis-heading"')
+    assert 'value="approve"' in page and 'aria-keyshortcuts="a"' in page
+    assert 'aria-keyshortcuts="r"' in page and 'aria-keyshortcuts="c"' in page
+    assert "Keyboard shortcuts" in page
+    # n leads to the next stem waiting.
+    assert f'href="/review/stems/{later.pk}/" data-shortcut="n"' in page
+
+
+def test_next_in_queue_skips_stems_another_curator_holds(artist, curator, make_stem, client_for):
+    from tests.factories.accounts import UserFactory
+
+    other_curator = UserFactory(curator=True)
+    first = make_stem(artist, title="First")
+    held = make_stem(artist, title="Held elsewhere")
+    free = make_stem(artist, title="Free one")
+    review_claim(stem=held, curator=other_curator)
+    page = client_for(curator).get(f"/review/stems/{first.pk}/").content.decode()
+    assert f'href="/review/stems/{free.pk}/" data-shortcut="n"' in page
+    assert f'href="/review/stems/{held.pk}/"' not in page
+    # With nothing else free, n goes back to the queue.
+    review_claim(stem=first, curator=other_curator)
+    page = client_for(curator).get(f"/review/stems/{free.pk}/").content.decode()
+    assert 'href="/review/" data-shortcut="n"' in page
+
+
+def test_the_queue_plays_each_stem_inline(artist, curator, make_stem, client_for):
+    stem = make_stem(artist, title="Queue listen")
+    page = client_for(curator).get("/review/").content.decode()
+    assert f'<audio controls preload="none" src="/api/v1/stems/{stem.pk}/audio/"' in page
+    assert '<div class="table-scroll"><table class="table">' in page
