@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import apis
+from portal.mixes import apis, clearance_views
 from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -30,4 +30,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         apis.SoundtrackCueSheetApi.as_view(),
         name="mixes-soundtrack-cue-sheet",
     ),
+    # Public: which renders a clip comes from (portal.mixes.clearance_views).
+    path("clearance/", clearance_views.ClearanceApi.as_view(), name="mixes-clearance"),
 ]

@@ -35,6 +35,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from portal.stems.models import RenderedAudio, Stem
+from renderer import clearance
 from renderer.audio import load_audio
 from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, fingerprint
 
@@ -202,17 +203,33 @@ def render_matches(fp: Fingerprint, *, limit: int = 5) -> list[tuple[Match, Rend
         for m in _RENDERS.index.query(fp, limit=limit):
             if m.key not in found or m.score > found[m.key].score:
                 found[m.key] = m
-    rows = {r.pk: r for r in RenderedAudio.objects.filter(pk__in=[_parse_pk(k) for k in found])}
+    return _verified_renders(sorted(found.values(), key=lambda m: -m.score))
+
+
+def render_clearance_matches(fp: Fingerprint) -> list[tuple[Match, RenderedAudio]]:
+    """The renders a clip from outside comes from, under the clearance rule
+    (renderer.clearance.lookup), over the same index as the self-output guard."""
+    with _RENDERS.lock:
+        _sync_renders()
+        found = clearance.lookup(_RENDERS.index, fp)
+    return _verified_renders(found)
+
+
+def _verified_renders(matches: list[Match]) -> list[tuple[Match, RenderedAudio]]:
+    """The matches whose render row still exists under the same key, in their order; stale
+    keys leave the index (see the module docstring)."""
+    rows = {
+        r.pk: r for r in RenderedAudio.objects.filter(pk__in=[_parse_pk(m.key) for m in matches])
+    }
     result = []
-    for key, match in found.items():
-        row = rows.get(_parse_pk(key))
-        if row is None or render_key(row.pk, row.key) != key:
+    for match in matches:
+        row = rows.get(_parse_pk(match.key))
+        if row is None or render_key(row.pk, row.key) != match.key:
             with _RENDERS.lock:
-                if key in _RENDERS.index:
-                    _RENDERS.index.remove(key)
+                if match.key in _RENDERS.index:
+                    _RENDERS.index.remove(match.key)
             continue
         result.append((match, row))
-    result.sort(key=lambda pair: -pair[0].score)
     return result
 
 
