@@ -30,6 +30,7 @@ MODULES = [
     "bench.payouts",
     "bench.uploads",
     "bench.soundtracks",
+    "bench.clearance",
     "bench.stream",
 ]
 

@@ -30,8 +30,8 @@ from portal.core.errors import ApplicationError, NotFound
 from portal.mixes.deliverables import cue_title
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.stems.fingerprint_indexes import indexed_renders, render_clearance_matches
-from renderer.clearance import ClipRejected, read_clip
-from renderer.fingerprint import Match, conclusive, fingerprint
+from renderer.clearance import ClipRejected, Confirmed, read_clip
+from renderer.fingerprint import conclusive
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class ClearanceMatch:
     offset_s: float  # where in the render the matched material starts ...
     clip_offset_s: float  # ... and where in the clip
     matched_s: float  # how long clip and render overlap at that alignment
-    confidence: float  # the matcher's score, 0..1
+    confidence: float  # how alike clip and render sound there, 0..1 (renderer.clearance.confirm)
     aligned_landmarks: int
     shared_landmarks: int
     chance_landmarks: int  # what chance piles onto one offset (Match.chance_matched)
@@ -151,13 +151,16 @@ def _sources(keys: list[str]) -> dict[str, RenderSource]:
     return found
 
 
-def _clearance_match(match: Match, source: RenderSource) -> ClearanceMatch:
+def _clearance_match(found: Confirmed, source: RenderSource) -> ClearanceMatch:
+    match = found.match
     return ClearanceMatch(
         source=source,
-        offset_s=round(match.item_offset_s, 2),
-        clip_offset_s=round(match.query_offset_s, 2),
+        # The clip's first second at the render's start_s: a clip that begins before the
+        # render (its intro cut in late) starts matching at -start_s into the clip.
+        offset_s=round(max(0.0, found.start_s), 2),
+        clip_offset_s=round(max(0.0, -found.start_s), 2),
         matched_s=round(match.overlap_s, 2),
-        confidence=round(match.score, 3),
+        confidence=round(found.similarity, 3),
         aligned_landmarks=match.matched_hashes,
         shared_landmarks=match.shared_hashes,
         chance_landmarks=match.chance_matched,
@@ -172,15 +175,14 @@ def clearance_lookup(*, data: bytes) -> Clearance:
         clip = read_clip(data)
     except ClipRejected as exc:
         raise ApplicationError(exc.code, exc.message, fields={"file": [exc.message]}) from None
-    fp = fingerprint(clip.samples, clip.sample_rate)
-    found = render_clearance_matches(fp)
+    found = render_clearance_matches(clip)
     sources = _sources([row.key for _, row in found])
     return Clearance(
         clip_format=clip.format,
         clip_duration_s=round(clip.duration_s, 2),
         clip_sample_rate=clip.sample_rate,
         indexed_renders=indexed_renders(),
-        matches=[_clearance_match(match, sources[row.key]) for match, row in found],
+        matches=[_clearance_match(confirmed, sources[row.key]) for confirmed, row in found],
     )
 
 
