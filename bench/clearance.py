@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from bench import CORPUS, Figure
 from bench.fingerprint import synthetic_fingerprints
+from bench.voice import ffmpeg_mp3, over_at, speech_like_noise
 from renderer.clearance import (
     CONFIRM_LAG_S,
     Confirmed,
@@ -49,7 +50,6 @@ from renderer.clearance import (
 from renderer.engine import RenderResult, render
 from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
 from renderer.plan import RenderPlan, parse_plan
-from tests.factories.audio import ffmpeg_mp3, over_at, speech_like_noise
 
 FIGURES = (
     "clearance_recall",
