@@ -137,7 +137,7 @@ def _mix_source(mix: Mix) -> RenderSource:
 clearance_source_register("mix", _mix_sources)
 
 
-def _sources(keys: list[str]) -> dict[str, RenderSource]:
+def render_sources(keys: list[str]) -> dict[str, RenderSource]:
     by_prefix: dict[str, list[str]] = {}
     for key in keys:
         by_prefix.setdefault(key.split(":", 1)[0], []).append(key)
@@ -176,7 +176,7 @@ def clearance_lookup(*, data: bytes) -> Clearance:
     except ClipRejected as exc:
         raise ApplicationError(exc.code, exc.message, fields={"file": [exc.message]}) from None
     found = render_clearance_matches(clip)
-    sources = _sources([row.key for _, row in found])
+    sources = render_sources([row.key for _, row in found])
     return Clearance(
         clip_format=clip.format,
         clip_duration_s=round(clip.duration_s, 2),
