@@ -151,11 +151,12 @@ def _summary(clearance: Clearance) -> str:
             "a longer clip with less over it helps)."
         )
     best = clearance.matches[0]
-    if best.source.licensed:
+    when = best.source.licensed_at
+    if best.source.licensed and when is not None:
         return (
             f"This clip comes from render {best.source.render_id} at "
-            f"{best.offset_s - best.clip_offset_s:.2f} s, licensed on "
-            f"{best.source.licensed_at:%Y-%m-%d}; its certificate is linked."
+            f"{best.offset_s - best.clip_offset_s:.2f} s, licensed on {when:%Y-%m-%d}; its "
+            "certificate is linked."
         )
     return f"This clip comes from render {best.source.render_id}, which is not licensed."
 
