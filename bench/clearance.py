@@ -44,8 +44,10 @@ from bench.fingerprint import synthetic_fingerprints
 from bench.voice import ffmpeg_mp3, over_at, speech_like_noise
 from renderer.clearance import (
     CONFIRM_LAG_S,
+    CONFIRM_MAX_S,
     Confirmed,
     candidates,
+    clip_envelopes,
     confirm,
     confirmed,
     read_clip,
@@ -178,14 +180,15 @@ def scored(
     decoded = read_clip(clip.mp3)
     fp = fingerprint(decoded.samples, decoded.sample_rate)
     out = []
+    bands = clip_envelopes(decoded)
     for match in candidates(index, fp):
         result = renders.get(match.key)
         if result is None:  # a synthetic item (the scale figure): no audio, never confirmed
             out.append(Confirmed(match, 0.0, 0.0))
             continue
         start = match.item_offset_s - match.query_offset_s
-        stretch, _ = _render_stretch(result, start, decoded.duration_s)
-        similarity, refined = confirm(decoded, stretch, result.sample_rate, start)
+        stretch, _ = _render_stretch(result, start, min(decoded.duration_s, CONFIRM_MAX_S))
+        similarity, refined = confirm(decoded, stretch, result.sample_rate, start, clip_bands=bands)
         out.append(Confirmed(match, similarity, refined))
     return out
 

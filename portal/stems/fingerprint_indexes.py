@@ -217,12 +217,13 @@ def render_clearance_matches(clip: Clip) -> list[tuple[Confirmed, RenderedAudio]
     with _RENDERS.lock:
         _sync_renders()
         found = clearance.candidates(_RENDERS.index, fp)
-    pairs = [(_confirm(clip, match, row), row) for match, row in _verified_renders(found)]
+    bands = clearance.clip_envelopes(clip)
+    pairs = [(_confirm(clip, bands, m, row), row) for m, row in _verified_renders(found)]
     row_of = {id(scored): row for scored, row in pairs}
     return [(c, row_of[id(c)]) for c in clearance.confirmed([c for c, _ in pairs])]
 
 
-def _confirm(clip: Clip, match: Match, row: RenderedAudio) -> Confirmed:
+def _confirm(clip: Clip, bands: Any, match: Match, row: RenderedAudio) -> Confirmed:
     """`match` confirmed against the render's stored audio around its offset. Audio the
     lookup cannot read back as a file (a stream chunk is stored as fMP4 segments) keeps its
     landmark evidence alone: named only when that is conclusive, at the confirm floor."""
@@ -232,13 +233,14 @@ def _confirm(clip: Clip, match: Match, row: RenderedAudio) -> Confirmed:
         with default_storage.open(row.audio_name, "rb") as handle, sf.SoundFile(handle) as sound:
             rate = int(sound.samplerate)
             sound.seek(min(round(first * rate), sound.frames))
-            frames = round((start - first + clip.duration_s + clearance.CONFIRM_LAG_S) * rate)
+            seconds = min(clip.duration_s, clearance.CONFIRM_MAX_S)
+            frames = round((start - first + seconds + clearance.CONFIRM_LAG_S) * rate)
             stretch = sound.read(frames, dtype="float32", always_2d=True)
     except (OSError, ValueError, RuntimeError, sf.LibsndfileError):
         floor = clearance.CONFIRM_MIN if conclusive(match) else 0.0
         return Confirmed(match=match, similarity=floor, start_s=start)
     mono = np.ascontiguousarray(stretch.mean(axis=1), dtype=np.float32)
-    similarity, refined = clearance.confirm(clip, mono, rate, start)
+    similarity, refined = clearance.confirm(clip, mono, rate, start, clip_bands=bands)
     return Confirmed(match=match, similarity=similarity, start_s=refined)
 
 
