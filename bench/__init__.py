@@ -32,6 +32,7 @@ MODULES = [
     "bench.uploads",
     "bench.soundtracks",
     "bench.deliveries",
+    "bench.clearance",
     "bench.stream",
     "bench.catalogue",
     "bench.stream_listeners",

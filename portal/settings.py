@@ -305,6 +305,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads stream to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 STEM_MAX_UPLOAD_BYTES = env_int("STEM_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# The public clearance lookup (portal.mixes.clearance_views): a claimed clip of at most 3 min
+# fits in 40 MB as 16-bit stereo 48 kHz WAV (35 MB), any length as MP3; the rate is per client
+# address.
+CLEARANCE_MAX_UPLOAD_BYTES = env_int("CLEARANCE_MAX_UPLOAD_BYTES", 40 * 1024 * 1024)
+CLEARANCE_THROTTLE_RATE = env_str("CLEARANCE_THROTTLE_RATE", "20/min")
 
 # --- Domain knobs (each domain reads its own with a default; the environment may override) ---
 # Sign-in and password-reset attempts allowed per account and per client address, per window.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import apis, download_apis, version_apis
+from portal.mixes import apis, clearance_views, download_apis, version_apis
 from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -55,4 +55,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         apis.SoundtrackCueSheetApi.as_view(),
         name="mixes-soundtrack-cue-sheet",
     ),
+    # Public: which renders a clip comes from (portal.mixes.clearance_views).
+    path("clearance/", clearance_views.ClearanceApi.as_view(), name="mixes-clearance"),
 ]

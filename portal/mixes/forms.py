@@ -181,3 +181,16 @@ class DescribeForm(forms.Form):
     notes = forms.CharField(
         label="Notes", max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class ClearanceForm(forms.Form):
+    """The public clearance page's upload (portal.mixes.clearance_views reads the file itself,
+    within its limits; this form only draws the field)."""
+
+    file = forms.FileField(
+        label="Audio clip",
+        help_text="MP3, WAV, FLAC, AIFF or Ogg, 5 s to 3 min: the stretch a claim names.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".mp3,.wav,.flac,.aif,.aiff,.ogg,.oga,.opus,audio/*"}
+        ),
+    )

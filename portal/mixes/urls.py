@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import version_views, views
+from portal.mixes import clearance_views, version_views, views
 
 app_name = "mixes"
 
@@ -40,4 +40,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="soundtrack_cue_sheet",
     ),
     path(".well-known/stemvault-manifest-key.pem", views.manifest_key, name="manifest_key"),
+]
+
+# The public clearance lookup (portal.mixes.clearance_views): no account needed.
+urlpatterns += [
+    path("clearance/", clearance_views.clearance_page, name="clearance"),
+    path(
+        "clearance/certificates/<uuid:mix_id>/",
+        clearance_views.clearance_certificate,
+        name="clearance_certificate",
+    ),
 ]

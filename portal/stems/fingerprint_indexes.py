@@ -31,12 +31,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import soundfile as sf
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from portal.stems.models import RenderedAudio, Stem
+from renderer import clearance
 from renderer.audio import load_audio
-from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, fingerprint
+from renderer.clearance import Clip, Confirmed
+from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, conclusive, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -202,17 +206,59 @@ def render_matches(fp: Fingerprint, *, limit: int = 5) -> list[tuple[Match, Rend
         for m in _RENDERS.index.query(fp, limit=limit):
             if m.key not in found or m.score > found[m.key].score:
                 found[m.key] = m
-    rows = {r.pk: r for r in RenderedAudio.objects.filter(pk__in=[_parse_pk(k) for k in found])}
+    return _verified_renders(sorted(found.values(), key=lambda m: -m.score))
+
+
+def render_clearance_matches(clip: Clip) -> list[tuple[Confirmed, RenderedAudio]]:
+    """The renders a clip from outside comes from, over the self-output guard's index: its
+    landmark candidates (renderer.clearance.candidates), each confirmed against the stored
+    render's own audio there (renderer.clearance.confirm); the ones `confirmed` keeps."""
+    fp = fingerprint(clip.samples, clip.sample_rate)
+    with _RENDERS.lock:
+        _sync_renders()
+        found = clearance.candidates(_RENDERS.index, fp)
+    bands = clearance.clip_envelopes(clip)
+    pairs = [(_confirm(clip, bands, m, row), row) for m, row in _verified_renders(found)]
+    row_of = {id(scored): row for scored, row in pairs}
+    return [(c, row_of[id(c)]) for c in clearance.confirmed([c for c, _ in pairs])]
+
+
+def _confirm(clip: Clip, bands: Any, match: Match, row: RenderedAudio) -> Confirmed:
+    """`match` confirmed against the render's stored audio around its offset. Audio the
+    lookup cannot read back as a file (a stream chunk is stored as fMP4 segments) keeps its
+    landmark evidence alone: named only when that is conclusive, at the confirm floor."""
+    start = match.item_offset_s - match.query_offset_s
+    first = max(0.0, start - clearance.CONFIRM_LAG_S)
+    try:
+        with default_storage.open(row.audio_name, "rb") as handle, sf.SoundFile(handle) as sound:
+            rate = int(sound.samplerate)
+            sound.seek(min(round(first * rate), sound.frames))
+            seconds = min(clip.duration_s, clearance.CONFIRM_MAX_S)
+            frames = round((start - first + seconds + clearance.CONFIRM_LAG_S) * rate)
+            stretch = sound.read(frames, dtype="float32", always_2d=True)
+    except (OSError, ValueError, RuntimeError, sf.LibsndfileError):
+        floor = clearance.CONFIRM_MIN if conclusive(match) else 0.0
+        return Confirmed(match=match, similarity=floor, start_s=start)
+    mono = np.ascontiguousarray(stretch.mean(axis=1), dtype=np.float32)
+    similarity, refined = clearance.confirm(clip, mono, rate, start, clip_bands=bands)
+    return Confirmed(match=match, similarity=similarity, start_s=refined)
+
+
+def _verified_renders(matches: list[Match]) -> list[tuple[Match, RenderedAudio]]:
+    """The matches whose render row still exists under the same key, in their order; stale
+    keys leave the index (see the module docstring)."""
+    rows = {
+        r.pk: r for r in RenderedAudio.objects.filter(pk__in=[_parse_pk(m.key) for m in matches])
+    }
     result = []
-    for key, match in found.items():
-        row = rows.get(_parse_pk(key))
-        if row is None or render_key(row.pk, row.key) != key:
+    for match in matches:
+        row = rows.get(_parse_pk(match.key))
+        if row is None or render_key(row.pk, row.key) != match.key:
             with _RENDERS.lock:
-                if key in _RENDERS.index:
-                    _RENDERS.index.remove(key)
+                if match.key in _RENDERS.index:
+                    _RENDERS.index.remove(match.key)
             continue
         result.append((match, row))
-    result.sort(key=lambda pair: -pair[0].score)
     return result
 
 

@@ -17,6 +17,10 @@ from typing import NamedTuple
 import numpy as np
 import soundfile as sf
 
+# The clearance lookup's voice-over and re-encode, shared with its benchmark (bench.voice).
+from bench.voice import ffmpeg_mp3 as ffmpeg_mp3
+from bench.voice import over_at as over_at
+from bench.voice import speech_like_noise as speech_like_noise
 from portal.core.music import parse_key
 
 RATE = 48000
