@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -84,6 +86,25 @@ class SwapSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return fields
 
 
+def version_from_input(request: Any, parent: Mix, data: Any) -> Mix:
+    """Validate a version's changes as the REST body has them and create the version: REST and
+    GraphQL (which hands its input over as that body) create versions through here."""
+    checked = SoundtrackVersionsApi.InputSerializer(data=data)
+    checked.is_valid(raise_exception=True)
+    changes = dict(checked.validated_data)
+    name, notes = changes.pop("name", ""), changes.pop("notes", "")
+    if "swap" in changes:
+        changes["swap"] = dict(changes["swap"])
+    return soundtrack_version_create(
+        user=request.user,
+        parent=parent,
+        changes=changes,
+        app=request_app(request),
+        name=name,
+        notes=notes,
+    )
+
+
 class SoundtrackVersionsApi(APIView):
     allowed_token_scopes = ("app",)
 
@@ -121,20 +142,7 @@ class SoundtrackVersionsApi(APIView):
     )
     def post(self, request: Request, mix_id: str) -> Response:
         parent = _parent(request, mix_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        name, notes = changes.pop("name", ""), changes.pop("notes", "")
-        if "swap" in changes:
-            changes["swap"] = dict(changes["swap"])
-        version = soundtrack_version_create(
-            user=request.user,
-            parent=parent,
-            changes=changes,
-            app=request_app(request),
-            name=name,
-            notes=notes,
-        )
+        version = version_from_input(request, parent, request.data)
         body = SoundtrackOutputSerializer(version, context={"request": request}).data
         headers = {"Location": reverse("api:mixes-soundtrack-detail", args=[version.pk])}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)

@@ -38,11 +38,10 @@ from portal.mixes.graphql.types import (
 )
 from portal.mixes.models import Mix, RenderKind
 from portal.mixes.selectors import mix_get_for_user, soundtrack_family, soundtracks_for_user
-from portal.mixes.version_apis import SoundtrackVariationsApi, SoundtrackVersionsApi
+from portal.mixes.version_apis import SoundtrackVariationsApi, version_from_input
 from portal.mixes.versions import (
     soundtrack_describe,
     soundtrack_variations_create,
-    soundtrack_version_create,
 )
 
 # The deepest document this schema needs is soundtracks { credits { artist } } (3); the
@@ -115,22 +114,7 @@ def _create_variations(info: Info[Any, Any], id: uuid.UUID, count: int = 1) -> l
 def _create_version(
     info: Info[Any, Any], id: uuid.UUID, changes: SoundtrackVersionInput
 ) -> SoundtrackType:
-    request = request_of(info)
-    parent = _yours(info, id)
-    data = SoundtrackVersionsApi.InputSerializer(data=changes.as_rest_data())
-    data.is_valid(raise_exception=True)
-    fields = dict(data.validated_data)
-    name, notes = fields.pop("name", ""), fields.pop("notes", "")
-    if "swap" in fields:
-        fields["swap"] = dict(fields["swap"])
-    version = soundtrack_version_create(
-        user=request.user,
-        parent=parent,
-        changes=fields,
-        app=request_app(request),
-        name=name,
-        notes=notes,
-    )
+    version = version_from_input(request_of(info), _yours(info, id), changes.as_rest_data())
     return _as_type(version)
 
 
