@@ -7,11 +7,16 @@ published (listed, fetchable) STREAM_PUBLISH_AHEAD_S before that: the player may
 much beyond real time plus the segment it fetches, and never more (a fetch further ahead is
 refused and counts nothing).
 
-The lead is a fraction of a segment on purpose. A change of the controls is heard from the first
-bar line after everything a player may hold already, so what a player buffers beyond the
-playhead is waited out by every change: a lead of a whole segment made that 2 to 4 s, half a
-second makes it 0.5 to 2.5 s. The lead is about the network (the fetch of a 2 s segment takes
-milliseconds); rendering runs STREAM_LEAD_SEGMENTS ahead of publication, not of the playhead.
+The lead is one segment by default (2 s), not less, although a change of the controls is heard
+only from the first bar line after everything a player may hold, so a shorter lead answers
+controls sooner (0.5 s made it 0.5 to 2.5 s instead of 2 to 4 s). A player learns of a segment
+by reloading the live playlist, and hls.js reloads it every target duration (RFC 8216 6.3.4:
+at least that long between reloads while it changes): a segment published less than one reload
+interval before it plays can reach a player after its play time. Measured (2026-12-04,
+bench/stream_listeners.py on an idle machine, listeners reloading every half segment): with
+0.5 s one listener alone stalled at 5 of 20 segments; with 2 s, four listeners stalled at
+none, with 1 s of margin. Rendering runs STREAM_LEAD_SEGMENTS ahead of publication, not of the
+playhead.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from portal.streams.engine import SAMPLE_RATE, segment_frames, segment_seconds
 
 def publish_ahead_s() -> float:
     """Seconds before its play time a segment is published (STREAM_PUBLISH_AHEAD_S)."""
-    return float(getattr(settings, "STREAM_PUBLISH_AHEAD_S", 0.5))
+    return float(getattr(settings, "STREAM_PUBLISH_AHEAD_S", 2.0))
 
 
 def lead_segments() -> int:
