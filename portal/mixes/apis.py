@@ -23,6 +23,7 @@ from portal.mixes import services
 from portal.mixes.certificate_pdf import certificate_pdf_response
 from portal.mixes.deliverables import CUE_SHEET_HEADER, certificate_context, cue_sheet_rows
 from portal.mixes.download_apis import (
+    finished_soundtrack,
     require_done,
     soundtrack_audio_link,
     soundtrack_audio_url,
@@ -337,10 +338,7 @@ class SoundtrackCertificateApi(APIView):
         summary="A soundtrack's licence certificate: a printable page",
     )
     def get(self, request: Request, mix_id: str) -> HttpResponse:
-        mix = mix_get_for_user(
-            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        require_done(mix)
+        mix = finished_soundtrack(request, mix_id)
         context = certificate_context(mix)
         context["pdf_url"] = reverse("api:mixes-soundtrack-certificate-pdf", args=[mix.pk])
         page = render_to_string("mixes/certificate.html", context, request)
@@ -355,10 +353,7 @@ class SoundtrackCertificatePdfApi(APIView):
         summary="A soundtrack's licence certificate as a PDF",
     )
     def get(self, request: Request, mix_id: str) -> HttpResponse:
-        mix = mix_get_for_user(
-            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        require_done(mix)
+        mix = finished_soundtrack(request, mix_id)
         return certificate_pdf_response(request, certificate_context(mix))
 
 
@@ -371,10 +366,7 @@ class SoundtrackCueSheetApi(APIView):
         "duration, usage",
     )
     def get(self, request: Request, mix_id: str) -> HttpResponse:
-        mix = mix_get_for_user(
-            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        require_done(mix)
+        mix = finished_soundtrack(request, mix_id)
         return csv_response(
             filename=f"stemvault-cue-sheet-{mix.pk}.csv",
             header=CUE_SHEET_HEADER,

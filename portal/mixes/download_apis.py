@@ -33,6 +33,16 @@ def require_done(mix: Mix) -> None:
         raise Conflict("not_ready", f"This mix is {mix.status}; its audio is not ready yet.")
 
 
+def finished_soundtrack(request: Request, mix_id: str) -> Mix:
+    """The caller's finished soundtrack (404 if not theirs, 409 while it renders): what every
+    paperwork and file download of a soundtrack starts from."""
+    mix = mix_get_for_user(
+        mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
+    )
+    require_done(mix)
+    return mix
+
+
 def soundtrack_audio_url(request: HttpRequest | Request, mix: Mix) -> str | None:
     """The download URL of a finished render (None before): REST and GraphQL answer the same."""
     if mix.status != RenderStatus.DONE or not mix.audio:
@@ -128,10 +138,7 @@ class SoundtrackFileApi(APIView):
                 f"“{kind}” is not offered; a soundtrack's files are {', '.join(FILE_KINDS)}.",
                 status=400,
             )
-        mix = mix_get_for_user(
-            mix_id=mix_id, app=request_app(request), user=request.user, kind=RenderKind.SOUNDTRACK
-        )
-        require_done(mix)
+        mix = finished_soundtrack(request, mix_id)
         if kind in MASTER_FORMATS and kind == mix.audio_format:
             name, content_type = mix.audio.name, AUDIO_CONTENT_TYPES[kind]
         elif kind in requested_extras(mix.request):

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.fixtures import _cold_indexes  # noqa: F401 (an autouse fixture)
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
@@ -27,15 +29,6 @@ def _isolated_storage(settings: Any, tmp_path: Path) -> Iterator[None]:
             },
         }
     yield
-
-
-@pytest.fixture(autouse=True)
-def _cold_indexes() -> Iterator[None]:
-    from portal.stems.fingerprint_indexes import reset_indexes
-
-    reset_indexes()
-    yield
-    reset_indexes()
 
 
 @pytest.fixture

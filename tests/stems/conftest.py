@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.factories.contributions import ATTESTED, meta
+from tests.helpers.fixtures import _cold_indexes  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -37,15 +38,6 @@ def _isolated_storage(settings: Any, tmp_path: Path) -> Iterator[None]:
             },
         }
     yield
-
-
-@pytest.fixture(autouse=True)
-def _cold_indexes() -> Iterator[None]:
-    from portal.stems.fingerprint_indexes import reset_indexes
-
-    reset_indexes()
-    yield
-    reset_indexes()
 
 
 @pytest.fixture
