@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from portal.mixes import apis, clearance_views, download_apis, version_apis
+from portal.mixes import apis, clearance_views, download_apis, paperwork_apis, version_apis
 from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -32,17 +32,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The same Sync API as GraphQL (portal/mixes/graphql).
     path("graphql/", GraphQLApi.as_view(), name="mixes-graphql"),
     path("vocabulary/", apis.VocabularyApi.as_view(), name="mixes-vocabulary"),
-    path("mixes/public-key/", apis.PublicKeyApi.as_view(), name="mixes-public-key"),
+    path("mixes/public-key/", paperwork_apis.PublicKeyApi.as_view(), name="mixes-public-key"),
     path("mixes/<uuid:mix_id>/audio/", download_apis.MixAudioApi.as_view(), name="mixes-audio"),
-    path("mixes/<uuid:mix_id>/manifest/", apis.MixManifestApi.as_view(), name="mixes-manifest"),
+    path(
+        "mixes/<uuid:mix_id>/manifest/",
+        paperwork_apis.MixManifestApi.as_view(),
+        name="mixes-manifest",
+    ),
     path(
         "soundtracks/<uuid:mix_id>/certificate/",
-        apis.SoundtrackCertificateApi.as_view(),
+        paperwork_apis.SoundtrackCertificateApi.as_view(),
         name="mixes-soundtrack-certificate",
     ),
     path(
         "soundtracks/<uuid:mix_id>/certificate.pdf",
-        apis.SoundtrackCertificatePdfApi.as_view(),
+        paperwork_apis.SoundtrackCertificatePdfApi.as_view(),
         name="mixes-soundtrack-certificate-pdf",
     ),
     path(
@@ -52,7 +56,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(
         "soundtracks/<uuid:mix_id>/cue-sheet/",
-        apis.SoundtrackCueSheetApi.as_view(),
+        paperwork_apis.SoundtrackCueSheetApi.as_view(),
         name="mixes-soundtrack-cue-sheet",
     ),
     # Public: which renders a clip comes from (portal.mixes.clearance_views).

@@ -18,10 +18,10 @@ from rest_framework.views import APIView
 from portal.clients.selectors import request_app
 from portal.core.errors import ApplicationError, Conflict, NotFound
 from portal.core.stored_files import ranged_response, signed_link
+from portal.mixes.file_names import EXTRA_FILES, extra_name, requested_extras
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.mixes.selectors import mix_get_for_user
 from portal.mixes.soundtrack_request import MASTER_FORMATS, OFFERED_FORMATS
-from portal.mixes.stored_files import EXTRA_FILES, extra_name, requested_extras
 
 AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac"}
 # What GET soundtracks/<id>/files/<kind>/ serves: the master's format, "mp3", "stems".

@@ -15,9 +15,9 @@ from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 
+from portal.mixes.file_names import requested_extras
 from portal.mixes.keys import credentials_signer, signing_key_pem
 from portal.mixes.models import Mix
-from portal.mixes.stored_files import requested_extras
 from portal.stems.models import Stem
 from renderer.buses import stem_groups
 from renderer.credentials import sign_credentials

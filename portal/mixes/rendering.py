@@ -32,13 +32,13 @@ from portal.audit.services import audit_record
 from portal.core.errors import ApplicationError
 from portal.jobs.services import job_claim_assert
 from portal.mixes.extra_files import extra_files_make, stem_groups_for
+from portal.mixes.file_names import extra_name, output_name, storage_move
 from portal.mixes.keys import credentials_signer, signing_key_pem
 from portal.mixes.models import Mix, MixStem, RenderKind, RenderStatus
 from portal.mixes.planner import plan_preview, plan_soundtrack
 from portal.mixes.selection import candidate_from_stem
 from portal.mixes.services import plan_sha256
 from portal.mixes.soundtrack_request import soundtrack_request_from
-from portal.mixes.stored_files import extra_name, output_name, storage_move
 from portal.stems.models import RenderedAudio, Stem, StemStatus
 from portal.stems.services.rendered_audio import rendered_audio_register
 from renderer.bwf import broadcast_wav

@@ -10,8 +10,8 @@ from django.core.files.storage import default_storage
 def _remove_rendered_files(db: None) -> Iterator[None]:
     """Delete the renders a test stored, so local runs do not pile files up (the factories'
     own files are removed by the suite's conftest)."""
+    from portal.mixes.file_names import EXTRA_FILES, extra_name
     from portal.mixes.models import Mix
-    from portal.mixes.stored_files import EXTRA_FILES, extra_name
 
     yield
     rendered = list(Mix.objects.exclude(audio=""))

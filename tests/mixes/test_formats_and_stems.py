@@ -15,9 +15,9 @@ import soundfile as sf
 from django.core.files.storage import default_storage
 
 from portal.mixes import rendering, services
+from portal.mixes.file_names import extra_name
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix
-from portal.mixes.stored_files import extra_name
 from renderer.credentials import ATTRIBUTION_LABEL, DELIVERY_LABEL
 from renderer.stem_package import MANIFEST_NAME, verify_stems_zip
 from tests.factories.stems import vault_of

@@ -1,4 +1,4 @@
-"""Where a render's files are stored, and how a finished file is moved into place.
+"""Where a render's files are named in storage, and how a finished file is moved into place.
 
 Every name is fixed by the mix id, so a retried render job overwrites its own files and never
 leaves a second copy: the master at `output_name`, and the files asked for beside it at
