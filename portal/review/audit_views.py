@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.accounts.models import Role
 from portal.audit.selectors import audit_entries_for, audit_entries_shown
-from portal.review import selectors
 from portal.review.audit_log import action_choices, audit_filtered, readable
-from portal.review.views import roles_required
+from portal.review.page_access import page_base, page_of, roles_required
 
 
 class AuditFilterForm(forms.Form):
@@ -41,13 +39,13 @@ def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = audit_filtered(audit_entries_for(user=request.user), **filters)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    page = page_of(request, entries)
     rows = readable(audit_entries_shown(page.object_list, viewer=request.user), viewer=request.user)
     return render(
         request,
         "review/audit.html",
         {
-            "unread_notifications": selectors.unread_count(user=request.user),
+            **page_base(request),
             "form": form,
             "page": page,
             "rows": rows,
