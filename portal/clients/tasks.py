@@ -8,14 +8,14 @@ from typing import Any
 from django.conf import settings
 
 from portal.clients import webhook_services
-from portal.jobs.registry import JobFailed, Progress, job_kind
+from portal.jobs.registry import JobFailed, JobRetry, Progress, job_kind
 
 # 1 + 7 retries at 1, 2, 4 ... 64 s (portal.jobs.services.backoff_seconds): about two minutes
 # of a receiver being down before the delivery is failed.
 WEBHOOK_MAX_ATTEMPTS = int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
 
 
-class WebhookNotDelivered(Exception):
+class WebhookNotDelivered(JobRetry):
     """The receiver did not answer 2xx: raised so that the job is retried with backoff."""
 
 

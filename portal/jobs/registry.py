@@ -34,6 +34,12 @@ class JobFailed(Exception):
         self.message = message
 
 
+class JobRetry(Exception):
+    """An expected, passing failure (a webhook receiver that answered 500, say): the job is
+    retried with backoff and given up after max_attempts like any error, but logged as one
+    warning line, not a traceback, since nothing in our code went wrong."""
+
+
 class ClaimLost(BaseException):
     """This worker no longer holds the job: the sweeper took it back (a stale heartbeat) and
     another worker may be running it. Raised in the job's thread to stop it before it writes

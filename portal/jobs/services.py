@@ -30,6 +30,7 @@ from portal.jobs.registry import (
     ClaimLost,
     JobFailed,
     JobKind,
+    JobRetry,
     find_kind,
     get_kind,
     kinds_on_other_queues,
@@ -338,14 +339,20 @@ def job_execute(job_id: int, *, queue: str | None = None) -> None:
         )
     except JobFailed as exc:
         job_fail(job_id=job.pk, token=token, code=exc.code, message=exc.message)
+    except JobRetry as exc:
+        logger.warning("job %s (%s) will be retried: %s", job.pk, job.kind, exc)
+        job_retry_or_fail(job=job, token=token, message=_summary(exc))
     except Exception as exc:
         logger.exception("job %s (%s) raised", job.pk, job.kind)
-        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        job_retry_or_fail(job=job, token=token, message=summary)
+        job_retry_or_fail(job=job, token=token, message=_summary(exc))
     else:
         job_succeed(job_id=job.pk, token=token, result=result)
     finally:
         run.stop.set()
+
+
+def _summary(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
 def worker_identity() -> str:

@@ -4,6 +4,7 @@ private address in production."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -85,7 +86,9 @@ def test_a_receiver_that_fails_twice_gets_the_same_event_a_third_time_after_back
     app_api: Any,
     run_jobs: Any,
     clock: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="portal.jobs.services")
     vault_of(artist)
     with webhook_receiver(answers=[500, 503, 200]) as receiver:
         _hook(api_for, developer, client_app, receiver)
@@ -103,6 +106,12 @@ def test_a_receiver_that_fails_twice_gets_the_same_event_a_third_time_after_back
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempts == 3
     assert [a["status_code"] for a in delivery.attempt_log] == [500, 503, 200]
+    # A receiver's 500 is the receiver's trouble, not ours: one warning line per failed
+    # attempt, and no traceback in the worker's log.
+    retries = [r for r in caplog.records if r.name == "portal.jobs.services"]
+    assert [r.levelname for r in retries] == ["WARNING", "WARNING"]
+    assert "HTTP 500" in retries[0].getMessage() and "HTTP 503" in retries[1].getMessage()
+    assert all(r.exc_info is None for r in retries)
 
 
 def test_a_receiver_that_does_not_answer_in_time_is_recorded_and_retried_then_given_up(
