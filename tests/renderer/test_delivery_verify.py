@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,13 @@ from renderer.mp3 import encode_mp3
 from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, sign_manifest
 from renderer.stem_package import stem_files, write_stems_zip
-from tests.helpers.deliveries import active_manifest, assertion, c2pa_report, valid_but_untrusted
+from tests.helpers.deliveries import (
+    active_manifest,
+    assertion,
+    c2pa_report,
+    node_verify,
+    valid_but_untrusted,
+)
 from tests.helpers.manifests import STEMS_META, cli, plan_data, write_stems
 
 GROUPS = stem_groups({"kick": "drums", "pad": "harmony"})
@@ -251,3 +258,36 @@ def test_renderer_verify_checks_an_mp3_a_stem_and_the_zip(made: Made, tmp_path: 
     other.write_bytes(generate_keypair()[1])
     done = cli("verify", str(tmp_path / "stems.zip"), "--public-key", str(other))
     assert done.returncode == 1 and "not by key" in done.stderr
+
+
+def test_node_verifies_the_mp3s_and_a_stems_delivery_statement(made: Made, tmp_path: Path) -> None:
+    key = tmp_path / "render.pub.pem"
+    key.write_bytes(made.public)
+    master_sha256 = hashlib.sha256(made.master).hexdigest()
+    for name, data in (("mix.mp3", made.mp3), ("rhythm.wav", made.stem())):
+        (tmp_path / name).write_bytes(data)
+        done = node_verify(tmp_path / name, key)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        assert summary["render_id"] == "r-9" and summary["audio"] == "matches"
+        assert summary["master"]["file_sha256"] == master_sha256
+    assert json.loads(node_verify(tmp_path / "rhythm.wav", key).stdout)["role_group"] == "rhythm"
+
+
+def test_node_refuses_a_changed_frame_a_stripped_store_or_another_key(
+    made: Made, tmp_path: Path
+) -> None:
+    key = tmp_path / "render.pub.pem"
+    key.write_bytes(made.public)
+    other = tmp_path / "other.pub.pem"
+    other.write_bytes(generate_keypair()[1])
+    cases = {
+        "frame.mp3": (_flip(made.mp3, len(made.mp3) - 5000), key, "does not match the signed"),
+        "stripped.mp3": (made.mp3[c2pa_id3_length(made.mp3, "mp3") :], key, "no Content Cred"),
+        "sample.wav": (_flip(made.stem(), 200), key, "does not match the signed statement"),
+        "other.mp3": (made.mp3, other, "not by key"),
+    }
+    for name, (data, with_key, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        done = node_verify(tmp_path / name, with_key)
+        assert done.returncode == 1 and reason in done.stderr, (name, done.stderr)
