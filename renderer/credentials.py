@@ -12,6 +12,10 @@ can never disagree:
   what the standard ingredient fields have no place for: the stem id, the sha256 of the stored
   file's bytes, the licence version and the credits with their royalty splits in basis points.
   (An ingredient's standard ``data`` reference would embed the stem itself in the manifest.)
+* for a delivery made from the master (its MP3, a stem file: `Parent`), the master as
+  delivered as the parentOf ingredient, added from its bytes so c2pa-rs copies and binds its
+  manifest store; the actions then open it (``c2pa.opened``) and say how the file was derived,
+  in place of ``c2pa.created``. Instance ids: `render_instance_id`.
 * the custom assertion `ATTRIBUTION_LABEL`: the Stemvault manifest exactly as
   `renderer.manifest.read_embedded_manifest` reads it from the file (payload plus its signature
   block with the detached JWS).
