@@ -73,8 +73,8 @@ def without_credentials(data: bytes, fmt: str) -> bytes:
     ids = [c.id for c in chunks]
     if C2PA_CHUNK_ID not in ids:
         raise DeliveryError(
-            "the WAV has no Content Credentials (no C2PA chunk): they were stripped, or this "
-            "is not a Stemvault delivery"
+            "the WAV carries neither a Stemvault manifest nor Content Credentials (no C2PA "
+            "chunk): they were stripped, or this is not a Stemvault file"
         )
     if ids.count(C2PA_CHUNK_ID) > 1 or ids[-1] != C2PA_CHUNK_ID:
         raise DeliveryError("the file's C2PA chunk must be one chunk, the last")
