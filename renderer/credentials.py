@@ -34,7 +34,6 @@ own clock, and the signature is valid only while the certificate is.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Mapping
@@ -99,10 +98,10 @@ def render_instance_id(render_id: str, fmt: str, group: str | None = None) -> st
     return f"urn:stemvault:render:{render_id}:{tail}"
 
 
-def parent_ingredient(master: bytes, fmt: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The parentOf ingredient naming the delivered master `master` (bytes as delivered): its
-    instance id, and under `MASTER_METADATA_KEY` the sha256 of those bytes (a v3 ingredient has
-    no field for the asset's own hash) and the master's decoded-audio hash."""
+def parent_ingredient(master_sha256: str, fmt: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The parentOf ingredient naming the delivered master whose file bytes have the sha256
+    `master_sha256`: its instance id, and under `MASTER_METADATA_KEY` that hash (a v3
+    ingredient has no field for the asset's own hash) and the master's decoded-audio hash."""
     render_id = str(manifest["render_id"])
     return {
         "title": f"Stemvault render {render_id}.{fmt}",
@@ -112,7 +111,7 @@ def parent_ingredient(master: bytes, fmt: str, manifest: Mapping[str, Any]) -> d
         "description": "the master this file was made from",
         "metadata": {
             MASTER_METADATA_KEY: {
-                "sha256": hashlib.sha256(master).hexdigest(),
+                "sha256": master_sha256,
                 "sha256_of": "the delivered master file's bytes, Content Credentials included",
                 "render_id": render_id,
                 "audio_sha256": manifest.get("audio_sha256"),

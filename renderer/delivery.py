@@ -64,13 +64,14 @@ class MasterFile:
     private_key_pem: bytes
 
 
-def master_reference(master: bytes, fmt: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """What a delivery statement says of the master it was made from."""
+def master_reference(master_sha256: str, fmt: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What a delivery statement says of the master it was made from (`master_sha256`: of the
+    master file's bytes as delivered)."""
     return {
         "render_id": str(manifest["render_id"]),
         "format": fmt,
         "instance_id": render_instance_id(str(manifest["render_id"]), fmt),
-        "file_sha256": hashlib.sha256(master).hexdigest(),
+        "file_sha256": master_sha256,
         "manifest_sha256": hashlib.sha256(manifest_payload(dict(manifest))).hexdigest(),
         "audio_sha256": manifest.get("audio_sha256"),
     }
@@ -81,7 +82,7 @@ def delivery_statement(
     fmt: str,
     content: bytes,
     *,
-    master: bytes,
+    master_sha256: str,
     master_fmt: str,
     manifest: Mapping[str, Any],
     private_key_pem: bytes,
@@ -95,7 +96,7 @@ def delivery_statement(
         "format": fmt,
         "content_sha256": hashlib.sha256(content).hexdigest(),
         "content_hash_of": CONTENT_HASH_OF[fmt],
-        "master": master_reference(master, master_fmt, manifest),
+        "master": master_reference(master_sha256, master_fmt, manifest),
     }
     payload = manifest_payload(statement)
     jws = sign_detached(payload, private_key_pem)
@@ -123,16 +124,17 @@ def sign_delivery(
     """`data` (an MP3 or a stem WAV made from the render) with Content Credentials whose parent
     ingredient is the delivered `master` and whose delivery assertion is the signed statement.
     `manifest` is the master's signed Stemvault manifest; `private_key_pem` its Ed25519 key."""
+    master_sha256 = hashlib.sha256(master).hexdigest()
     statement = delivery_statement(
         delivery,
         fmt,
         data,
-        master=master,
+        master_sha256=master_sha256,
         master_fmt=master_fmt,
         manifest=manifest,
         private_key_pem=private_key_pem,
     )
-    parent = Parent(master, master_fmt, parent_ingredient(master, master_fmt, manifest))
+    parent = Parent(master, master_fmt, parent_ingredient(master_sha256, master_fmt, manifest))
     return sign_credentials(
         data,
         fmt,
