@@ -291,3 +291,17 @@ def test_node_refuses_a_changed_frame_a_stripped_store_or_another_key(
         (tmp_path / name).write_bytes(data)
         done = node_verify(tmp_path / name, with_key)
         assert done.returncode == 1 and reason in done.stderr, (name, done.stderr)
+
+
+def _syncsafe(value: int) -> bytes:
+    return bytes((value >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def test_an_id3_frame_hidden_beside_the_mp3s_credentials_fails(made: Made) -> None:
+    end = c2pa_id3_length(made.mp3, "mp3")
+    frame_body = b"\x03note\x00hidden"
+    frame = b"TXXX" + _syncsafe(len(frame_body)) + b"\x00\x00" + frame_body
+    body = made.mp3[10:end] + frame
+    tampered = made.mp3[:6] + _syncsafe(len(body)) + body + made.mp3[end:]
+    ok, reason = verify_delivery(tampered, "mp3", made.public)
+    assert not ok and "before the MP3 stream may hold only the Content Credentials" in reason
