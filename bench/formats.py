@@ -1,7 +1,8 @@
 """What the deliveries beside the master cost: the MP3 and the stems of a 180 s soundtrack.
 
 - mp3_rtf_180s: real-time factor of making a credentialed MP3 from a mastered 180 s render
-  (renderer.mp3 encode, CBR 320 kbps, then its C2PA Content Credentials), on one CPU. The
+  (renderer.mp3 encode, CBR 320 kbps, then its C2PA Content Credentials naming the master as
+  parent, with the signed delivery statement: renderer.delivery), on one CPU. The
   peer text gives the seconds.
 - stems_extra_s_180s: the seconds a request for stems adds to a 180 s render of the eight
   corpus stems (synthesised ones when the shared corpus is absent), each in its own role
@@ -27,8 +28,9 @@ from bench.render import DURATION_S, _memory_backed_dir, _plan, _stem_files
 from renderer.buses import ROLE_GROUPS
 from renderer.credential_chain import development_chain
 from renderer.credentials import CredentialsSigner, sign_credentials
+from renderer.delivery import MasterFile, sign_delivery
 from renderer.engine import render
-from renderer.manifest import build_manifest
+from renderer.manifest import build_manifest, embed_manifest
 from renderer.mp3 import encode_mp3
 from renderer.signing import generate_keypair, sign_manifest
 from renderer.stem_package import stem_files, write_stems_zip
@@ -65,12 +67,30 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
         manifest = sign_manifest(
             build_manifest(plan, result, render_id="bench", stems_meta={}), private
         )
+        # The credentialed master every extra names as its parent ingredient.
+        master = MasterFile(
+            sign_credentials(
+                embed_manifest(result.audio, result.format, manifest),
+                result.format,
+                manifest,
+                signer,
+            ),
+            result.format,
+            private,
+        )
         if "mp3_rtf_180s" in wanted:
             cpu: list[float] = []
             with one_cpu():
                 seconds = _median(
-                    lambda: sign_credentials(
-                        encode_mp3(result.samples, result.sample_rate), "mp3", manifest, signer
+                    lambda: sign_delivery(
+                        encode_mp3(result.samples, result.sample_rate),
+                        "mp3",
+                        {"kind": "mp3"},
+                        master=master.data,
+                        master_fmt=master.fmt,
+                        manifest=manifest,
+                        signer=signer,
+                        private_key_pem=private,
                     ),
                     cpu,
                 )
@@ -88,7 +108,12 @@ def run(selected: list[str] | None = None) -> Iterable[Figure]:
 
             def package() -> None:
                 files = stem_files(
-                    result.buses, result.sample_rate, manifest, groups, signer=signer
+                    result.buses,
+                    result.sample_rate,
+                    manifest,
+                    groups,
+                    signer=signer,
+                    master=master,
                 )
                 with tempfile.TemporaryFile(dir=tmp) as out:
                     write_stems_zip(

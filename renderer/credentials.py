@@ -12,6 +12,10 @@ can never disagree:
   what the standard ingredient fields have no place for: the stem id, the sha256 of the stored
   file's bytes, the licence version and the credits with their royalty splits in basis points.
   (An ingredient's standard ``data`` reference would embed the stem itself in the manifest.)
+* for a delivery made from the master (its MP3, a stem file: `Parent`), the master as
+  delivered as the parentOf ingredient, added from its bytes so c2pa-rs copies and binds its
+  manifest store; the actions then open it (``c2pa.opened``) and say how the file was derived,
+  in place of ``c2pa.created``. Instance ids: `render_instance_id`.
 * the custom assertion `ATTRIBUTION_LABEL`: the Stemvault manifest exactly as
   `renderer.manifest.read_embedded_manifest` reads it from the file (payload plus its signature
   block with the detached JWS).
@@ -45,7 +49,17 @@ ATTRIBUTION_LABEL = "io.stemvault.attribution"
 STEM_METADATA_KEY = "io.stemvault.stem"
 SOFTWARE_AGENT = "Stemvault"
 DELIVERY_LABEL = "io.stemvault.delivery"
+MASTER_METADATA_KEY = "io.stemvault.master"
 MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg"}
+# What a delivery made from the master did to it, after opening it (C2PA 2.x action names).
+_DERIVATION = {
+    "mp3": ("c2pa.transcoded", "Encoded from the master's samples to MP3."),
+    "stem": (
+        "c2pa.edited",
+        "One role group of the render: its stems only, at the master's input gain, before "
+        "the master limiter.",
+    ),
+}
 
 
 class CredentialsError(RuntimeError):
@@ -61,8 +75,49 @@ class CredentialsSigner:
     tsa_url: str | None = None
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The file a delivery was made from (the master, credentialed as delivered), named in the
+    delivery's credentials as its parentOf ingredient: c2pa-rs copies the master's C2PA
+    manifest store in and binds it by hash, and `ingredient` adds what the standard fields lack
+    (`parent_ingredient`)."""
+
+    data: bytes
+    fmt: str
+    ingredient: Mapping[str, Any]
+
+
 def stem_instance_id(stem_id: str) -> str:
     return f"urn:stemvault:stem:{stem_id}"
+
+
+def render_instance_id(render_id: str, fmt: str, group: str | None = None) -> str:
+    """The C2PA instance id of a render's delivered file: the master (`fmt` wav or flac), its
+    MP3, or the stem file of role `group`."""
+    tail = f"stem:{group}" if group else fmt
+    return f"urn:stemvault:render:{render_id}:{tail}"
+
+
+def parent_ingredient(master_sha256: str, fmt: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The parentOf ingredient naming the delivered master whose file bytes have the sha256
+    `master_sha256`: its instance id, and under `MASTER_METADATA_KEY` that hash (a v3
+    ingredient has no field for the asset's own hash) and the master's decoded-audio hash."""
+    render_id = str(manifest["render_id"])
+    return {
+        "title": f"Stemvault render {render_id}.{fmt}",
+        "relationship": "parentOf",
+        "instance_id": render_instance_id(render_id, fmt),
+        "format": MIME_TYPES[fmt],
+        "description": "the master this file was made from",
+        "metadata": {
+            MASTER_METADATA_KEY: {
+                "sha256": master_sha256,
+                "sha256_of": "the delivered master file's bytes, Content Credentials included",
+                "render_id": render_id,
+                "audio_sha256": manifest.get("audio_sha256"),
+            }
+        },
+    }
 
 
 def _credit_line(credits: list[dict[str, Any]]) -> str:
@@ -100,9 +155,16 @@ def manifest_definition(
     *,
     stem_formats: Mapping[str, str] | None = None,
     delivery: Mapping[str, Any] | None = None,
+    parent: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The c2pa-rs manifest definition (JSON) for a render with this signed Stemvault manifest.
     `stem_formats[id]` is a stem's MIME type, when known.
+
+    `parent`: the parentOf ingredient of a delivery made from the master
+    (`parent_ingredient`; added to the builder with the master's bytes, not listed here). The
+    actions then open it (``c2pa.opened``, C2PA's first action for a derived asset, in place of
+    ``c2pa.created``, which the master's own manifest states) and say how the file was made
+    from it (`_DERIVATION`).
 
     `delivery` describes a file delivered beside the master (an MP3, one stem of a stems
     package): its `format` (a MIME_TYPES key), a `title`, and, for a stem file, `stem_ids`,
@@ -124,6 +186,19 @@ def manifest_definition(
             "no generative model.",
         }
     ]
+    if parent is not None:
+        opened = {"ingredientIds": [str(parent["instance_id"])]}
+        kind = str((delivery or {}).get("kind") or "mp3")
+        action, description = _DERIVATION.get(kind, _DERIVATION["mp3"])
+        actions = [
+            {"action": "c2pa.opened", "softwareAgent": agent, "parameters": opened},
+            {
+                "action": action,
+                "softwareAgent": agent,
+                "description": description,
+                "parameters": opened,
+            },
+        ]
     actions += [
         {
             "action": "c2pa.placed",
@@ -140,9 +215,11 @@ def manifest_definition(
     if delivery is not None:
         assertions.append({"label": DELIVERY_LABEL, "data": dict(delivery)})
     title = (delivery or {}).get("title") or f"Stemvault render {manifest['render_id']}.{fmt}"
+    group = (delivery or {}).get("role_group")
     return {
         "claim_generator_info": [{"name": SOFTWARE_AGENT, "version": version}],
         "title": str(title),
+        "instance_id": render_instance_id(str(manifest["render_id"]), fmt, group),
         "format": MIME_TYPES[fmt],
         "assertions": assertions,
         "ingredients": [_ingredient(stem, formats.get(str(stem["id"]))) for stem in stems],
@@ -157,10 +234,11 @@ def sign_credentials(
     *,
     stem_formats: Mapping[str, str] | None = None,
     delivery: Mapping[str, Any] | None = None,
+    parent: Parent | None = None,
 ) -> bytes:
     """The file with Content Credentials added. Call it last: any later change to the file's
     bytes breaks the credentials' data hash. `delivery`: see `manifest_definition` (its
-    format must be `fmt`)."""
+    format must be `fmt`); `parent`: the master it was made from."""
     if fmt not in MIME_TYPES:
         raise CredentialsError(f"cannot add Content Credentials to {fmt!r} files")
     try:
@@ -173,13 +251,21 @@ def sign_credentials(
         )
         definition = json.dumps(
             manifest_definition(
-                manifest, stem_formats=stem_formats, delivery={**delivery, "format": fmt}
+                manifest,
+                stem_formats=stem_formats,
+                delivery={**delivery, "format": fmt},
+                parent=parent.ingredient if parent is not None else None,
             )
             if delivery is not None
             else manifest_definition(manifest, stem_formats=stem_formats)
         )
         out = io.BytesIO()
         with c2pa.Signer.from_info(info) as c2pa_signer, c2pa.Builder(definition) as builder:
+            if parent is not None and delivery is not None:
+                # c2pa-rs reads the master's manifest store and validates it as it adds it.
+                builder.add_ingredient(
+                    dict(parent.ingredient), MIME_TYPES[parent.fmt], io.BytesIO(parent.data)
+                )
             builder.sign(c2pa_signer, MIME_TYPES[fmt], io.BytesIO(data), out)
     except (c2pa.C2paError, ValueError) as exc:
         raise CredentialsError(f"signing the Content Credentials failed: {exc}") from exc

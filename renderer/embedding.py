@@ -137,19 +137,27 @@ def _syncsafe(raw: bytes) -> int:
     return (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
 
 
-def c2pa_id3_length(data: bytes) -> int:
-    """How many bytes of Content Credentials (an ID3v2 tag) precede a FLAC's ``fLaC``: 0 when
-    the file does not start with an ID3v2 tag followed by a FLAC stream; EmbeddingError when it
-    does and the tag holds anything but exactly one application/c2pa GEOB frame."""
+def _starts_stream(data: bytes, stream: str) -> bool:
+    if stream == "mp3":  # an MPEG audio frame's 11-bit sync
+        return len(data) >= 2 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0
+    return data[:4] == b"fLaC"
+
+
+def c2pa_id3_length(data: bytes, stream: str = "flac") -> int:
+    """How many bytes of Content Credentials (an ID3v2 tag) precede a FLAC's ``fLaC`` (or, with
+    `stream` "mp3", an MP3's first MPEG frame): 0 when the file does not start with an ID3v2
+    tag followed by such a stream; EmbeddingError when it does and the tag holds anything but
+    exactly one application/c2pa GEOB frame."""
     if data[:3] != b"ID3" or len(data) < 10 or any(b & 0x80 for b in data[6:10]):
         return 0
     end = 10 + _syncsafe(data[6:10])
-    if data[end : end + 4] != b"fLaC":
-        return 0  # an MP3's tag, say: not a file this module embeds into
+    if not _starts_stream(data[end : end + 4], stream):
+        return 0  # another format's tag: not a file this reader is asked about
+    where = "before the MP3 stream" if stream == "mp3" else "before the FLAC stream"
     if data[3] not in (3, 4) or data[5]:
         # No unsynchronisation, extended header, experimental flag or footer: c2pa-rs writes
         # none, and each would be a way to hide bytes from this reader.
-        raise EmbeddingError("the ID3v2 tag before the FLAC stream is not a plain v2.3/v2.4 tag")
+        raise EmbeddingError(f"the ID3v2 tag {where} is not a plain v2.3/v2.4 tag")
     frames = []
     offset = 10
     while offset + 10 <= end and data[offset] != 0:
@@ -158,11 +166,9 @@ def c2pa_id3_length(data: bytes) -> int:
         frames.append((data[offset : offset + 4], data[offset + 10 : offset + 10 + size]))
         offset += 10 + size
     if offset > end or any(data[offset:end]):
-        raise EmbeddingError("the ID3v2 tag before the FLAC stream is malformed")
+        raise EmbeddingError(f"the ID3v2 tag {where} is malformed")
     if len(frames) != 1 or frames[0][0] != b"GEOB":
-        raise EmbeddingError(
-            "the ID3v2 tag before the FLAC stream may hold only the Content Credentials' GEOB"
-        )
+        raise EmbeddingError(f"the ID3v2 tag {where} may hold only the Content Credentials' GEOB")
     if not frames[0][1][1:].startswith(C2PA_GEOB_MIME + b"\x00"):
         raise EmbeddingError("the ID3v2 tag's GEOB frame is not of type application/c2pa")
     return end

@@ -21,7 +21,9 @@ Ed25519 checks it, and each file's sha256 ties the audio to it (`verify_stems_zi
 
 Each stem file also carries its own C2PA Content Credentials (renderer.credentials, signed when
 a signer is given): the render's signed manifest as the attribution assertion, only its group's
-stems as ingredients, and a delivery assertion naming the group and the render.
+stems as ingredients (componentOf), the delivered master as its parent ingredient (parentOf),
+and the signed delivery statement naming the group, the render and the file's own hash
+(renderer.delivery), so a stem file taken out of the zip still verifies on its own.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ import numpy as np
 
 from renderer.audio import Samples
 from renderer.buses import SUM_TOLERANCE, wav_float32_bytes
-from renderer.credentials import CredentialsSigner, sign_credentials
+from renderer.credentials import CredentialsSigner
+from renderer.delivery import MasterFile, sign_delivery
 from renderer.signing import SignatureError, manifest_payload, sign_manifest, verify_detached
 
 PACKAGE_SCHEMA = "stemvault.stems/1"
@@ -62,18 +65,22 @@ def stem_files(
     groups: Mapping[str, str],
     *,
     signer: CredentialsSigner | None,
+    master: MasterFile | None = None,
     stem_formats: Mapping[str, str] | None = None,
 ) -> Iterator[StemFile]:
     """One float WAV per bus, in the buses' order, each with Content Credentials when `signer`
-    is given, made as they are consumed. `groups` maps stem id -> role group (the one the
-    buses were mixed with)."""
+    is given (then `master` too: the delivered master, their parent ingredient, and the key
+    for their delivery statements, renderer.delivery), made as they are consumed. `groups`
+    maps stem id -> role group (the one the buses were mixed with)."""
+    if signer is not None and master is None:
+        raise ValueError("credentialed stem files need the master they are made from")
     for number, (group, samples) in enumerate(buses.items(), start=1):
         heard = tuple(
             str(s["id"]) for s in manifest.get("stems", []) if groups.get(str(s["id"])) == group
         )
         name = f"stems/{number:02d}-{group}.wav"
         data = wav_float32_bytes(samples, sample_rate)
-        if signer is not None:
+        if signer is not None and master is not None:
             delivery = {
                 "kind": "stem",
                 "role_group": group,
@@ -82,8 +89,16 @@ def stem_files(
                 "title": f"Stemvault render {manifest['render_id']}, {group} stem",
                 "level": "before the master limiter, at the master's input gain",
             }
-            data = sign_credentials(
-                data, "wav", manifest, signer, stem_formats=stem_formats, delivery=delivery
+            data = sign_delivery(
+                data,
+                "wav",
+                delivery,
+                master=master.data,
+                master_fmt=master.fmt,
+                manifest=manifest,
+                signer=signer,
+                private_key_pem=master.private_key_pem,
+                stem_formats=stem_formats,
             )
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         yield StemFile(group, name, data, heard, peak)

@@ -4,7 +4,8 @@ Made by the render job right after the master is credentialed, from the same ren
 from the mastered samples (renderer.mp3), the stems from the role-group buses the engine mixed
 alongside (renderer.buses, asked for only when the request wants stems, since they cost a mix
 per group). Each file carries its own Content Credentials, signed with the master's signed
-manifest as their attribution assertion; the stems zip's manifest is signed with the render
+manifest as their attribution assertion, the delivered master as their parent ingredient, and
+a delivery statement signed with the render key (renderer.delivery); the stems zip's manifest is signed with the render
 manifest's key. The job stores them with the master, in the same step (mixes.rendering).
 """
 
@@ -20,7 +21,7 @@ from portal.mixes.keys import credentials_signer, signing_key_pem
 from portal.mixes.models import Mix
 from portal.stems.models import Stem
 from renderer.buses import stem_groups
-from renderer.credentials import sign_credentials
+from renderer.delivery import MasterFile, sign_delivery
 from renderer.engine import RenderResult
 from renderer.mp3 import MP3_BIT_RATE, encode_mp3, mp3_sample_rate
 from renderer.stem_package import stem_files, write_stems_zip
@@ -43,10 +44,13 @@ def extra_files_make(
     manifest: dict[str, Any],
     groups: dict[str, str] | None,
     stem_formats: dict[str, str],
+    master: bytes,
 ) -> dict[str, File[Any]]:
-    """kind -> the file to store, for every extra the request asks for. CredentialsError when
-    one cannot be credentialed."""
+    """kind -> the file to store, for every extra the request asks for. `master`: the master
+    file as it will be delivered (credentialed), which each extra names as its parent.
+    CredentialsError when one cannot be credentialed."""
     signer = credentials_signer()
+    parent = MasterFile(master, result.format, signing_key_pem())
     made: dict[str, File[Any]] = {}
     for kind in requested_extras(mix.request):
         if kind == "mp3":
@@ -58,17 +62,20 @@ def extra_files_make(
                 "sample_rate": mp3_sample_rate(result.sample_rate),
                 "master_audio_sha256": result.audio_sha256,
             }
-            data = sign_credentials(
+            data = sign_delivery(
                 encode_mp3(result.samples, result.sample_rate),
                 "mp3",
-                manifest,
-                signer,
+                delivery,
+                master=parent.data,
+                master_fmt=parent.fmt,
+                manifest=manifest,
+                signer=signer,
+                private_key_pem=parent.private_key_pem,
                 stem_formats=stem_formats,
-                delivery=delivery,
             )
             made[kind] = ContentFile(data)
         elif kind == "stems":
-            made[kind] = File(_stems_zip(result, manifest, groups or {}, stem_formats))
+            made[kind] = File(_stems_zip(result, manifest, groups or {}, stem_formats, parent))
     return made
 
 
@@ -77,6 +84,7 @@ def _stems_zip(
     manifest: dict[str, Any],
     groups: dict[str, str],
     stem_formats: dict[str, str],
+    master: MasterFile,
 ) -> IO[bytes]:
     """The stems zip in a temporary file (a 3-minute render's stems are some 70 MB each)."""
     files = stem_files(
@@ -85,6 +93,7 @@ def _stems_zip(
         manifest,
         groups,
         signer=credentials_signer(),
+        master=master,
         stem_formats=stem_formats,
     )
     frames, channels = result.samples.shape

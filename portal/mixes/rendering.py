@@ -304,7 +304,12 @@ def mix_render(*, mix_id: uuid.UUID | str, progress: Callable[[int], None]) -> d
         )
         # The MP3 and the stems the request asks for, each with its own credentials.
         extras = extra_files_make(
-            mix=mix, result=result, manifest=manifest, groups=groups, stem_formats=formats
+            mix=mix,
+            result=result,
+            manifest=manifest,
+            groups=groups,
+            stem_formats=formats,
+            master=data,
         )
     except CredentialsError as exc:
         raise RenderFailed("credentials_failed", str(exc)) from exc

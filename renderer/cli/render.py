@@ -15,6 +15,7 @@ from typing import Any
 
 from renderer.bwf import broadcast_wav
 from renderer.credentials import CredentialsError, CredentialsSigner, sign_credentials
+from renderer.delivery import sign_delivery
 from renderer.engine import MAX_MAKEUP_GAIN_DB, RenderError, render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.memory import keep_freed_memory
@@ -186,7 +187,16 @@ def main(args: argparse.Namespace) -> int:
             audio = sign_credentials(audio, result.format, manifest, c2pa_signer)
             if mp3 is not None:
                 delivery = {"kind": "mp3", "render_id": render_id, "bit_rate": MP3_BIT_RATE}
-                mp3 = sign_credentials(mp3, "mp3", manifest, c2pa_signer, delivery=delivery)
+                mp3 = sign_delivery(  # names the master just credentialed as its parent
+                    mp3,
+                    "mp3",
+                    delivery,
+                    master=audio,
+                    master_fmt=result.format,
+                    manifest=manifest,
+                    signer=c2pa_signer,
+                    private_key_pem=private_pem,
+                )
         except CredentialsError as exc:
             print(f"error: render failed: {exc}", file=sys.stderr)
             return 1

@@ -1,4 +1,6 @@
-"""Check a rendered file: its embedded manifest's signature and that the audio matches it.
+"""Check a delivered file: a master's embedded manifest's signature and that the audio matches
+it; an MP3 or a stem file's Content Credentials and signed delivery statement
+(renderer.delivery_verify); a stems zip's signed package manifest and every stem file in it.
 
 The public key must come from the verifier, never from the file's neighbourhood: a key file
 lying beside the audio proves nothing, since whoever forged the file could have put their own
@@ -17,7 +19,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from renderer.manifest import verify_file
+from renderer.delivery_verify import verify_delivery, verify_stems_package
+from renderer.manifest import ManifestError, read_embedded_manifest, verify_file
+from renderer.validate import sniff_container
 
 PUBLIC_KEY_ENV = "STEMVAULT_PUBLIC_KEY"
 WELL_KNOWN_KEY_PATH = "/.well-known/stemvault-manifest-key.pem"
@@ -29,7 +33,9 @@ class KeyNotFound(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="rendered WAV or FLAC")
+    parser.add_argument(
+        "file", type=Path, help="a delivered WAV or FLAC master, MP3, stem WAV or stems zip"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--public-key",
@@ -88,9 +94,31 @@ def main(args: argparse.Namespace) -> int:
     except (KeyNotFound, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    ok, reason = verify_file(data, public_pem)
+    ok, lines = verify_any(data, public_pem)
+    for line in lines if ok else lines[:-1]:
+        print(f"{args.file}: {line}")
     if ok:
-        print(f"{args.file}: {reason}")
         return 0
-    print(f"{args.file}: FAILED: {reason}", file=sys.stderr)
+    print(f"{args.file}: FAILED: {lines[-1]}", file=sys.stderr)
     return 1
+
+
+def _is_master(data: bytes) -> bool:
+    """Whether the file carries a Stemvault manifest of its own (or a damaged one: verify_file
+    says what is wrong with it); a stem WAV carries none, only its delivery statement."""
+    try:
+        return read_embedded_manifest(data) is not None
+    except ManifestError:
+        return True
+
+
+def verify_any(data: bytes, public_pem: bytes) -> tuple[bool, list[str]]:
+    """Whether the file verifies, and the lines to report (a failure's reason last)."""
+    if data[:4] == b"PK\x03\x04":
+        return verify_stems_package(data, public_pem)
+    kind = sniff_container(data)
+    if kind == "MP3" or (kind == "WAV" and not _is_master(data)):
+        ok, reason = verify_delivery(data, "mp3" if kind == "MP3" else "wav", public_pem)
+    else:
+        ok, reason = verify_file(data, public_pem)
+    return ok, [reason]

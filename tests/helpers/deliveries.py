@@ -1,5 +1,6 @@
 """Independent readers of the delivered files, shared by the renderer's and the portal's tests:
-the ffmpeg and ffprobe command lines (not our Python) for MP3s, and c2pa-python's Reader."""
+the ffmpeg and ffprobe command lines (not our Python) for MP3s, c2pa-python's Reader, and the
+Node verifier of our signatures."""
 
 from __future__ import annotations
 
@@ -47,6 +48,20 @@ def ffmpeg_decode(data: bytes, suffix: str, channels: int) -> npt.NDArray[np.flo
             check=True,
         )
     return np.frombuffer(out.stdout, dtype="<f4").reshape(-1, channels).astype(np.float32)
+
+
+NODE = shutil.which("node")
+VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify-manifest.mjs"
+
+
+def node_verify(file: Path, key: Path) -> subprocess.CompletedProcess[str]:
+    """tools/verify-manifest.mjs (Node's standard library only) on `file` with the PEM `key`;
+    skips when Node is not installed."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    return subprocess.run(
+        [NODE, str(VERIFIER), str(file), str(key)], capture_output=True, text=True, timeout=60
+    )
 
 
 def c2pa_report(data: bytes, mime: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ master; a format not offered is refused with the list of the offered ones."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -18,7 +19,8 @@ from portal.mixes import rendering, services
 from portal.mixes.file_names import extra_name
 from portal.mixes.keys import verification_key_pem
 from portal.mixes.models import Mix
-from renderer.credentials import ATTRIBUTION_LABEL, DELIVERY_LABEL
+from renderer.credentials import ATTRIBUTION_LABEL, DELIVERY_LABEL, MASTER_METADATA_KEY
+from renderer.delivery_verify import verify_delivery, verify_stems_package
 from renderer.stem_package import MANIFEST_NAME, verify_stems_zip
 from tests.factories.stems import vault_of
 from tests.helpers.deliveries import (
@@ -38,6 +40,16 @@ from tests.helpers.sync_api import LIST_URL, detail_url, download, request_sound
 def _files(api: Any, mix: Mix) -> dict[str, dict[str, Any]]:
     body = api.get(detail_url(mix.pk)).json()
     return {entry["kind"]: entry for entry in body["files"]}
+
+
+def _components(active: dict[str, Any]) -> set[str]:
+    return {i["instance_id"] for i in active["ingredients"] if i["relationship"] == "componentOf"}
+
+
+def _parent_sha256(active: dict[str, Any]) -> str:
+    """The sha256 the one parentOf ingredient gives for the master it names."""
+    (parent,) = [i for i in active["ingredients"] if i["relationship"] == "parentOf"]
+    return str(parent["metadata"][MASTER_METADATA_KEY]["sha256"])
 
 
 def _stem_ids(mix: Mix) -> set[str]:
@@ -61,8 +73,11 @@ def test_an_mp3_asked_for_is_cbr_320_credentialed_and_the_master_within_codec_er
     report = c2pa_report(data, "audio/mpeg")
     assert valid_but_untrusted(report), report["validation_status"]
     active = active_manifest(report)
-    assert {i["instance_id"] for i in active["ingredients"]} == _stem_ids(mix)
+    assert _components(active) == _stem_ids(mix)
     assert assertion(active, DELIVERY_LABEL)["master_audio_sha256"] == mix.audio_sha256
+    assert _parent_sha256(active) == hashlib.sha256(master).hexdigest()
+    ok, reason = verify_delivery(data, "mp3", verification_key_pem())
+    assert ok, reason
     assert assertion(active, ATTRIBUTION_LABEL)["render_id"] == str(mix.pk)
     # The decoded MP3 is the master, sample for sample within codec error (gapless).
     reference, _ = sf.read(io.BytesIO(master), dtype="float32", always_2d=True)
@@ -97,12 +112,15 @@ def test_stems_asked_for_come_as_a_signed_zip_of_credentialed_role_group_files(
             assert sf.info(io.BytesIO(stem_file)).frames == frames  # as long as the mix
             report = c2pa_report(stem_file, "audio/wav")
             assert valid_but_untrusted(report), report["validation_status"]
-            heard = {i["instance_id"] for i in active_manifest(report)["ingredients"]}
+            heard = _components(active_manifest(report))
             assert heard == {f"urn:stemvault:stem:{s['id']}" for s in entry["stems"]}
+            assert _parent_sha256(active_manifest(report)) == hashlib.sha256(master).hexdigest()
             for stem in entry["stems"]:
                 assert stem["credits"] and stem["content_sha256"]
                 assert by_role[str(stem["id"])] in {"drums", "bass", "harmony", "texture"}
         assert json.loads(archive.read(MANIFEST_NAME))["files"] == package["files"]
+    ok, lines = verify_stems_package(data, verification_key_pem())
+    assert ok, lines
 
 
 def test_the_extra_files_download_only_for_who_may_see_the_soundtrack(

@@ -4,6 +4,7 @@ it has no chain."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,17 +61,25 @@ def test_with_a_chain_the_master_and_its_mp3_carry_content_credentials(
         report = c2pa_report(path.read_bytes(), mime)
         assert valid_but_untrusted(report), (path, report["validation_status"])
         ingredients = active_manifest(report)["ingredients"]
-        assert {i["instance_id"] for i in ingredients} == {
+        assert {i["instance_id"] for i in ingredients if i["relationship"] == "componentOf"} == {
             "urn:stemvault:stem:kick",
             "urn:stemvault:stem:pad",
         }
+    # The MP3 names the master written beside it as its parent ingredient.
+    mp3_report = c2pa_report(out.with_suffix(".mp3").read_bytes(), "audio/mpeg")
+    (parent,) = [
+        i for i in active_manifest(mp3_report)["ingredients"] if i["relationship"] == "parentOf"
+    ]
+    master_sha256 = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert parent["metadata"]["io.stemvault.master"]["sha256"] == master_sha256
     assert (
         int(ffprobe(out.with_suffix(".mp3").read_bytes(), ".mp3")["streams"][0]["bit_rate"])
         == 320_000
     )
     # The credentials sit where the manifest reader allows them: verify still passes.
-    verified = cli("verify", str(out), "--public-key", str(tmp_path / "out" / "mix.pub.pem"))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for path in (out, out.with_suffix(".mp3")):
+        verified = cli("verify", str(path), "--public-key", str(tmp_path / "out" / "mix.pub.pem"))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_the_chain_may_come_from_the_portals_environment_names(

@@ -5,8 +5,6 @@ joserfc, an independent JOSE implementation, accepts the same JWS as a detached 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +18,8 @@ from renderer.engine import render
 from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import parse_plan
 from renderer.signing import generate_keypair, key_id, sign_manifest
-from tests.helpers.manifests import REPO, STEMS_META, plan_data, write_stems
-
-NODE = shutil.which("node")
-VERIFIER = REPO / "tools" / "verify-manifest.mjs"
+from tests.helpers.deliveries import node_verify
+from tests.helpers.manifests import STEMS_META, plan_data, write_stems
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +43,6 @@ def rendered(
     path = folder / f"mix.{request.param}"
     path.write_bytes(embed_manifest(result.audio, result.format, signed))
     return path, signed
-
-
-def node_verify(file: Path, key: Path) -> subprocess.CompletedProcess[str]:
-    if NODE is None:
-        pytest.skip("node is not installed")
-    return subprocess.run(
-        [NODE, str(VERIFIER), str(file), str(key)], capture_output=True, text=True, timeout=60
-    )
 
 
 def test_node_verifies_a_real_render(rendered: Any, keys: Any) -> None:

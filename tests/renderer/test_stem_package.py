@@ -16,9 +16,10 @@ import soundfile as sf
 
 from renderer.buses import SUM_TOLERANCE, pre_limiter_factor, role_group, stem_groups
 from renderer.credential_chain import development_chain
-from renderer.credentials import DELIVERY_LABEL, CredentialsSigner
+from renderer.credentials import DELIVERY_LABEL, CredentialsSigner, sign_credentials
+from renderer.delivery import MasterFile
 from renderer.engine import RenderResult, mix, render
-from renderer.manifest import build_manifest
+from renderer.manifest import build_manifest, embed_manifest
 from renderer.plan import RenderPlan, parse_plan
 from renderer.signing import SignatureError, generate_keypair, sign_manifest
 from renderer.stem_package import (
@@ -103,7 +104,17 @@ def package(rendered: tuple[RenderPlan, RenderResult]) -> tuple[bytes, bytes, di
     )
     chain = development_chain(datetime.now(UTC))
     signer = CredentialsSigner(chain.signer_chain_pem, chain.signer_key_pem)
-    files = stem_files(result.buses, plan.sample_rate, manifest, GROUPS, signer=signer)
+    master = sign_credentials(
+        embed_manifest(result.audio, "wav", manifest), "wav", manifest, signer
+    )
+    files = stem_files(
+        result.buses,
+        plan.sample_rate,
+        manifest,
+        GROUPS,
+        signer=signer,
+        master=MasterFile(master, "wav", private),
+    )
     out = io.BytesIO()
     write_stems_zip(
         out,
@@ -149,12 +160,23 @@ def test_each_stem_file_carries_its_own_content_credentials(
             assert valid_but_untrusted(report), report["validation_status"]
             active = active_manifest(report)
             heard = [s["id"] for s in entry["stems"]]
-            assert [i["instance_id"] for i in active["ingredients"]] == [
+            components = [i for i in active["ingredients"] if i["relationship"] == "componentOf"]
+            assert [i["instance_id"] for i in components] == [
                 f"urn:stemvault:stem:{i}" for i in heard
             ]
             delivery = assertion(active, DELIVERY_LABEL)
             assert delivery["role_group"] == entry["role_group"]
             assert delivery["render_id"] == "r-stems"
+
+
+def test_credentialed_stem_files_need_the_master_they_are_made_from(
+    rendered: tuple[RenderPlan, RenderResult],
+) -> None:
+    _, result = rendered
+    chain = development_chain(datetime.now(UTC))
+    signer = CredentialsSigner(chain.signer_chain_pem, chain.signer_key_pem)
+    with pytest.raises(ValueError, match="need the master"):
+        next(stem_files(result.buses, 48000, _bare(), GROUPS, signer=signer))
 
 
 def _rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
