@@ -19,6 +19,7 @@ PIN_FIELD = "pinned_stem_ids"
 # that a copied link does not become a permanent download.
 PREVIEW_LINK_SECONDS = 900
 LIST_WAVEFORM_POINTS = 50
+CONTRIBUTOR, COLLABORATOR = "contributor", "collaborator"
 
 
 def request_form_url(stem_ids: list[int]) -> str:
@@ -88,6 +89,9 @@ def stem_card(
                 "display_name": credit.artist.display_name,
                 "share_bps": credit.split_bps,
                 "share": split_percent(credit.split_bps),
+                # Credits carry no role of their own: the one who contributed the file, and
+                # the collaborators they credited (each accepted their share).
+                "role": CONTRIBUTOR if credit.artist_id == stem.artist_id else COLLABORATOR,
             }
             for credit in stem.credits.all()
         ],
@@ -109,4 +113,7 @@ def stem_card(
     if detail:
         card["description"] = stem.description
         card["created_at"] = stem.created_at.isoformat()
+        # What a soundtrack using this stem may be used for, as its licence version grants
+        # (the licence certificate prints the same list).
+        card["license"]["permitted_uses"] = list(stem.submission.license.permitted_uses or [])
     return card
