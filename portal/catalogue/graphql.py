@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import strawberry
 from django.core.paginator import EmptyPage, Paginator
+from rest_framework.exceptions import NotFound
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -66,6 +67,8 @@ class CatalogueFilter:
                 continue
             if isinstance(value, bool):
                 query[name] = "1" if value else "0"
+            elif isinstance(value, float) and value.is_integer():
+                query[name] = str(int(value))  # 90, as a query string writes it, not 90.0
             else:
                 query[name] = str(value)
         return query
@@ -205,10 +208,9 @@ def _catalogue(
     try:
         rows = list(paginator.page(page).object_list)
     except EmptyPage:
-        if page > 1:  # REST answers 404 for a page past the last; an empty catalogue has page 1
-            raise ApplicationError(
-                "page_not_found", f"There are {paginator.num_pages} pages.", status=404
-            ) from None
+        # REST's 404 for a page past the last (an empty catalogue still has its page 1).
+        if page > 1:
+            raise NotFound(f"Invalid page: there are {paginator.num_pages}.") from None
         rows = []
     return CataloguePage(
         count=paginator.count,
