@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from portal.catalogue import selectors
 from portal.catalogue.filters import parse_filters
-from portal.catalogue.presenting import stem_card
+from portal.catalogue.presenting import stem_cards
 from portal.catalogue.services.favourites import favourite_add, favourite_remove
 from portal.clients.selectors import request_app
 from portal.core.api import Pagination
@@ -183,9 +183,7 @@ class CataloguePage:
 
 
 def _cards(info: Info[Any, Any], stems: list[Any], *, detail: bool = False) -> list[CatalogueStem]:
-    request = request_of(info)
-    previews = selectors.previews_for(stems)
-    return [_stem(stem_card(request, s, previews.get(s.pk), detail=detail)) for s in stems]
+    return [_stem(card) for card in stem_cards(request_of(info), stems, detail=detail)]
 
 
 def _catalogue(
