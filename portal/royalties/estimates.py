@@ -45,6 +45,8 @@ from portal.royalties.statements import (
 )
 
 ESTIMATE_TTL_S = 3600
+# The entry is a pickled Statement: bump the version when its fields change, so that a deploy
+# never reads an entry of the old shape.
 CACHE_PREFIX = "royalties:estimate:v1"
 
 
