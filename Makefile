@@ -59,8 +59,8 @@ typecheck: $(BIN)/.installed-dev ## mypy with django-stubs
 bench: $(BIN)/.installed-dev ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
 
-graphql-schema: $(BIN)/.installed-runtime ## Rewrite the checked-in GraphQL schema (portal/mixes/graphql/schema.graphql)
-	$(BIN)/python manage.py export_schema portal.mixes.graphql.schema:schema --path portal/mixes/graphql/schema.graphql
+graphql-schema: $(BIN)/.installed-runtime ## Rewrite the checked-in GraphQL schema (portal/site/schema.graphql)
+	$(BIN)/python manage.py export_schema portal.site.graphql:schema --path portal/site/schema.graphql
 
 # The dev set is resolved first (keeping the versions already locked); the runtime set is then
 # resolved under it as a constraint, so both files pin the same version of every shared package.

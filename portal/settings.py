@@ -107,7 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_dramatiq",
-    # For its `export_schema` command (make graphql-schema); the schema is portal.mixes.graphql.
+    # For its `export_schema` command (make graphql-schema); the schema is portal.site.graphql.
     "strawberry_django",
     "portal.core",
     "portal.site",

@@ -19,6 +19,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("portal.payouts.api_urls")),
     path("", include("portal.streams.api_urls")),
     path("", include("portal.catalogue.api_urls")),
+    # The Sync API and the catalogue as GraphQL (portal/site/graphql.py).
+    path("", include("portal.site.api_urls")),
 ]
 
 urlpatterns = [

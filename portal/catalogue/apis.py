@@ -7,8 +7,6 @@ preview link usable straight in <audio> (no header), and how to pin it into a so
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,7 +17,7 @@ from rest_framework.views import APIView
 from portal.accounts.permissions import IsArtist
 from portal.catalogue import selectors
 from portal.catalogue.filters import KNOWN_PARAMETERS, parse_filters
-from portal.catalogue.presenting import stem_card
+from portal.catalogue.presenting import stem_cards
 from portal.catalogue.services.favourites import favourite_add, favourite_remove
 from portal.catalogue.usage import stem_usage
 from portal.clients.selectors import request_app
@@ -45,11 +43,6 @@ FILTER_PARAMETERS = [
 APP_SCOPES = ("app",)
 
 
-def _cards(request: Request, stems: list[Any], *, detail: bool = False) -> list[dict[str, Any]]:
-    previews = selectors.previews_for(stems)
-    return [stem_card(request, s, previews.get(s.pk), detail=detail) for s in stems]
-
-
 class CatalogueListApi(APIView):
     allowed_token_scopes = APP_SCOPES
 
@@ -66,7 +59,7 @@ class CatalogueListApi(APIView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(stems, request, view=self) or []
-        response = paginator.get_paginated_response(_cards(request, list(page)))
+        response = paginator.get_paginated_response(stem_cards(request, list(page)))
         response.data["filters"] = list(KNOWN_PARAMETERS)
         return response
 
@@ -83,7 +76,7 @@ class CatalogueDetailApi(APIView):
         stem = selectors.catalogue_stem_get(
             stem_id=stem_id, user=request.user, app=request_app(request)
         )
-        return Response(_cards(request, [stem], detail=True)[0])
+        return Response(stem_cards(request, [stem], detail=True)[0])
 
 
 class FavouriteListApi(APIView):
@@ -102,7 +95,7 @@ class FavouriteListApi(APIView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(stems, request, view=self) or []
-        return paginator.get_paginated_response(_cards(request, list(page)))
+        return paginator.get_paginated_response(stem_cards(request, list(page)))
 
 
 class FavouriteApi(APIView):

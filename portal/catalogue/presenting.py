@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from portal.catalogue.models import StemPreview
+from portal.catalogue.selectors import previews_for
 from portal.core.stored_files import signed_link
 from portal.stems.details import split_percent
 from portal.stems.models import Stem
@@ -19,6 +20,7 @@ PIN_FIELD = "pinned_stem_ids"
 # that a copied link does not become a permanent download.
 PREVIEW_LINK_SECONDS = 900
 LIST_WAVEFORM_POINTS = 50
+CONTRIBUTOR, COLLABORATOR = "contributor", "collaborator"
 
 
 def request_form_url(stem_ids: list[int]) -> str:
@@ -88,6 +90,9 @@ def stem_card(
                 "display_name": credit.artist.display_name,
                 "share_bps": credit.split_bps,
                 "share": split_percent(credit.split_bps),
+                # Credits carry no role of their own: the one who contributed the file, and
+                # the collaborators they credited (each accepted their share).
+                "role": CONTRIBUTOR if credit.artist_id == stem.artist_id else COLLABORATOR,
             }
             for credit in stem.credits.all()
         ],
@@ -109,4 +114,16 @@ def stem_card(
     if detail:
         card["description"] = stem.description
         card["created_at"] = stem.created_at.isoformat()
+        # What a soundtrack using this stem may be used for, as its licence version grants
+        # (the licence certificate prints the same list).
+        card["license"]["permitted_uses"] = list(stem.submission.license.permitted_uses or [])
     return card
+
+
+def stem_cards(
+    request: HttpRequest | None, stems: list[Stem], *, detail: bool = False
+) -> list[dict[str, Any]]:
+    """The cards of these stems, with their stored previews read in one query (REST's list and
+    detail, and GraphQL's, all come through here)."""
+    previews = previews_for(stems)
+    return [stem_card(request, s, previews.get(s.pk), detail=detail) for s in stems]

@@ -1,5 +1,7 @@
-"""The catalogue page for signed-in people: filters as a GET form, a row per stem with its
-waveform, a preview player and "use in a soundtrack"; favourites kept with a POST."""
+"""The catalogue pages for signed-in people: the list (filters as a GET form, a row per stem
+with its waveform, a preview player and "use in a soundtrack") and one stem's page (the same,
+with every credit's role and share, the licence's permitted uses and the full waveform);
+favourites kept with a POST."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -17,9 +19,9 @@ from portal.catalogue import selectors
 from portal.catalogue.filters import CatalogueFilters, parse_filters
 from portal.catalogue.presenting import request_form_url, stem_card
 from portal.catalogue.services.favourites import favourite_add, favourite_remove
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, NotFound
 from portal.mixes.selectors import vocabulary
-from portal.stems.models import StemKind, StemRole
+from portal.stems.models import Stem, StemKind, StemRole
 from portal.stems.selectors import waveform_svg_path
 
 PAGE_SIZE = 20
@@ -36,12 +38,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     page = Paginator(stems, PAGE_SIZE).get_page(request.GET.get("page"))
     rows: list[Any] = list(page.object_list) if not error else []
     previews = selectors.previews_for(rows)
-    cards = []
-    for stem in rows:
-        card = stem_card(request, stem, previews.get(stem.pk))
-        card["waveform_path"] = waveform_svg_path(card["waveform_peaks"])
-        card["waveform_points"] = max(1, len(card["waveform_peaks"]))
-        cards.append(card)
+    cards = [_page_card(request, stem, previews.get(stem.pk)) for stem in rows]
     favourite_ids = list(
         selectors.favourites_of(user=request.user).values_list("stem_id", flat=True)
     )
@@ -62,6 +59,32 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _page_card(
+    request: HttpRequest, stem: Stem, preview: Any, *, detail: bool = False
+) -> dict[str, Any]:
+    """The API's card of a stem (one presentation for both), with its waveform as SVG."""
+    card = stem_card(request, stem, preview, detail=detail)
+    card["waveform_path"] = waveform_svg_path(card["waveform_peaks"])
+    card["waveform_points"] = max(1, len(card["waveform_peaks"]))
+    card["role_label"] = StemRole(stem.role).label if stem.role in StemRole.values else stem.role
+    card["kind_label"] = StemKind(stem.kind).label if stem.kind in StemKind.values else stem.kind
+    return card
+
+
+@login_required
+def stem_detail(request: HttpRequest, stem_id: int) -> HttpResponse:
+    try:
+        stem = selectors.catalogue_stem_get(stem_id=stem_id, user=request.user)
+    except NotFound:
+        # The site's 404 page, with a reason: the catalogue shows approved stems only.
+        raise Http404(
+            "This stem is not in the catalogue: it may be unknown, still in review, withdrawn "
+            "or taken down."
+        ) from None
+    card = _page_card(request, stem, selectors.previews_for([stem]).get(stem.pk), detail=True)
+    return render(request, "catalogue/stem_detail.html", {"stem": card})
 
 
 @require_POST

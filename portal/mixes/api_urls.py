@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from portal.mixes import apis, clearance_views, download_apis, paperwork_apis, version_apis
-from portal.mixes.graphql.views import GraphQLApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("soundtracks/", apis.SoundtrackListApi.as_view(), name="mixes-soundtrack-list"),
@@ -29,8 +28,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         version_apis.SoundtrackFamilyApi.as_view(),
         name="mixes-soundtrack-family",
     ),
-    # The same Sync API as GraphQL (portal/mixes/graphql).
-    path("graphql/", GraphQLApi.as_view(), name="mixes-graphql"),
     path("vocabulary/", apis.VocabularyApi.as_view(), name="mixes-vocabulary"),
     path("mixes/public-key/", paperwork_apis.PublicKeyApi.as_view(), name="mixes-public-key"),
     path("mixes/<uuid:mix_id>/audio/", download_apis.MixAudioApi.as_view(), name="mixes-audio"),

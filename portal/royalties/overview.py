@@ -13,6 +13,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.core.errors import ApplicationError
 from portal.royalties import breakdown, ledger, statements
+from portal.royalties.estimates import cached_estimate
 from portal.royalties.models import AllocationLine, Period
 from portal.royalties.selectors import money
 
@@ -107,7 +108,7 @@ def earnings_overview(*, artist: User, months: int = 12, stems: int = 10) -> Ove
     now = timezone.now()
     try:
         estimates = [
-            statements.statement_estimate(month=month, artist=artist)
+            cached_estimate(month=month, artist=artist)
             for month in statements.open_months_of(now=now)
         ]
     except ApplicationError:

@@ -134,19 +134,25 @@ def estimate_pool() -> tuple[int, str, str]:
     return latest.pool_minor, latest.currency, latest.month
 
 
-def statement_estimate(
-    *, month: str, artist: User, pool_minor: int | None = None, currency: str = ""
-) -> Statement:
-    """An open month's statement so far, by the close's own computation. The pool is the
-    latest closed month's unless given (NotFound for a closed or a future month)."""
+def estimate_month_check(month: str, *, now: datetime) -> None:
+    """NotFound unless `month` is one an estimate is shown for: started, not closed, and the
+    current month or one with plays."""
     parse_month(month)
-    now = timezone.now()
     if month > month_of(now):
         raise NotFound("period_not_started", f"{month} has not started yet.")
     if Period.objects.filter(month=month).exists():
         raise NotFound("period_closed", f"{month} is closed: see its statement.")
     if month != month_of(now) and not Play.objects.filter(accounting_period=month).exists():
         raise NotFound("period_not_closed", f"{month} is not closed and has no plays.")
+
+
+def statement_estimate(
+    *, month: str, artist: User, pool_minor: int | None = None, currency: str = ""
+) -> Statement:
+    """An open month's statement so far, by the close's own computation. The pool is the
+    latest closed month's unless given (NotFound for a closed or a future month)."""
+    now = timezone.now()
+    estimate_month_check(month, now=now)
     basis = ""
     if pool_minor is None:
         pool_minor, currency, basis = estimate_pool()
@@ -182,14 +188,6 @@ def statement_estimate(
         pool_basis=basis,
         as_of=now,
     )
-
-
-def statement_or_estimate(*, month: str, artist: User) -> Statement:
-    """The page's statement: the closed month's, else the open month's estimate."""
-    parse_month(month)
-    if Period.objects.filter(month=month).exists():
-        return statement_for(month=month, artist=artist)
-    return statement_estimate(month=month, artist=artist)
 
 
 def _statement(

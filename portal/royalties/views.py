@@ -15,6 +15,7 @@ from portal.core.money import amount_text
 from portal.core.pages import pages_speak_http
 from portal.royalties import (
     drilldown,
+    estimates,
     explain,
     held,
     overview,
@@ -173,7 +174,7 @@ def statement(request: HttpRequest, month: str) -> HttpResponse:
         request,
         "royalties/statement.html",
         {
-            "statement": statements.statement_or_estimate(month=month, artist=artist),
+            "statement": estimates.statement_or_estimate(month=month, artist=artist),
             "artist_query": f"?artist={artist.pk}" if artist.pk != request.user.pk else "",
             "qualifying": explain.qualifying_text(),
         },

@@ -60,5 +60,6 @@ def test_the_wide_tables_fit_a_phone(page, shot, live_server, client, artist, cu
 
     _as(page, client, artist, live_server)
     _fits(page, shot, "/stems/", "stem-list")
+    _fits(page, shot, f"/catalogue/{decided.pk}/", "catalogue-stem")
     _fits(page, shot, "/soundtracks/", "soundtracks")
     _fits(page, shot, "/review/history/", "artist-history")

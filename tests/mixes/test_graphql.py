@@ -14,8 +14,9 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 from strawberry.printer import print_schema
 
-from portal.mixes.graphql.schema import MAX_ALIASES, schema
+from portal.mixes.graphql.schema import MAX_ALIASES
 from portal.mixes.models import Mix
+from portal.site.graphql import schema
 from tests.factories.accounts import UserFactory
 from tests.factories.clients import ClientAppFactory
 from tests.factories.mixes import MixFactory
@@ -23,7 +24,7 @@ from tests.factories.stems import vault_of
 
 GRAPHQL_URL = "/api/v1/graphql/"
 LIST_URL = "/api/v1/soundtracks/"
-SCHEMA_FILE = Path(__file__).parents[2] / "portal" / "mixes" / "graphql" / "schema.graphql"
+SCHEMA_FILE = Path(__file__).parents[2] / "portal" / "site" / "schema.graphql"
 
 REQUEST = """
 mutation Request($input: SoundtrackRequestInput!) {
@@ -293,9 +294,9 @@ def test_graphiql_is_served_under_debug_only(artist: Any, client_for: Any) -> No
 def test_the_checked_in_schema_is_the_one_served() -> None:
     printed = print_schema(schema)
     assert SCHEMA_FILE.read_text(encoding="utf-8") == printed, (
-        f"{SCHEMA_FILE.relative_to(SCHEMA_FILE.parents[3])} is not the schema the code serves: "
+        f"{SCHEMA_FILE.relative_to(SCHEMA_FILE.parents[2])} is not the schema the code serves: "
         "run `make graphql-schema` (python manage.py export_schema "
-        "portal.mixes.graphql.schema:schema --path portal/mixes/graphql/schema.graphql) "
+        "portal.site.graphql:schema --path portal/site/schema.graphql) "
         "and commit it"
     )
 

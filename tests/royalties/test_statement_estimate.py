@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.django_db
 DAY = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
 MID_MARCH = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 POOL = 12_345
+ESTIMATE_URL = "/api/v1/royalties/statements/estimate/"
 
 
 @pytest.fixture
@@ -101,7 +103,12 @@ def test_the_estimate_is_exactly_what_the_close_then_pays(
 
 
 def test_an_open_month_is_estimated_with_the_last_closed_months_pool(
-    client_for: Any, artist: Any, client_app: Any, clock: Any, march: dict[str, Any]
+    client_for: Any,
+    api_for: Any,
+    artist: Any,
+    client_app: Any,
+    clock: Any,
+    march: dict[str, Any],
 ) -> None:
     # February closed (forced: its late window is still open) with a pool of its own.
     feb = EarlyMixFactory(
@@ -118,6 +125,33 @@ def test_an_open_month_is_estimated_with_the_last_closed_months_pool(
     assert "every figure here is an estimate" in page and "7.77 EUR" in page
     assert estimate.amount in page
     assert "Download CSV" not in page  # a statement to file exists once the month is closed
+
+    # The API's estimate is the page's, labelled as one, in minor units with its currency.
+    api = api_for(artist)
+    body = api.get(ESTIMATE_URL).json()  # the current month by default
+    assert body["estimate"] is True and "estimate" in body["note"].lower()
+    assert body["period"] == "2024-03" and body["period_start"].startswith("2024-03-01")
+    assert body["period_end"].startswith("2024-04-01")
+    assert body["computed_at"].startswith("2024-03-20")
+    assert (body["currency"], body["pool_minor"], body["pool_basis"]) == ("eur", 777, "2024-02")
+    assert body["amount_minor"] == estimate.amount_minor > 0 and body["amount"] == estimate.amount
+    assert [(x["stem_id"], x["amount_minor"]) for x in body["lines"]] == [
+        (x.stem_id, x.amount_minor) for x in estimate.lines
+    ]
+    # Closing March with that pool pays what the API (and the page) estimated, line by line.
+    clock.set(MARCH_WINDOW_PASSED)
+    period_close(month="2024-03", pool_minor=777, currency="eur", actor=None)
+    closed = statement_for(month="2024-03", artist=artist)
+    assert closed.amount_minor == body["amount_minor"]
+    assert [(x.stem_id, x.amount_minor) for x in closed.lines] == [
+        (x["stem_id"], x["amount_minor"]) for x in body["lines"]
+    ]
+    assert sum(x.amount_minor for x in closed.by_app) == sum(
+        x["amount_minor"] for x in body["by_app"]
+    )
+    # Closed: no estimate any more (even one cached before the close), the statement instead.
+    after = api.get(f"{ESTIMATE_URL}?period=2024-03")
+    assert after.status_code == 404 and after.json()["error"]["code"] == "period_closed"
 
 
 def test_the_estimate_grows_as_plays_arrive(
@@ -189,3 +223,56 @@ def test_a_month_that_cannot_be_computed_does_not_take_the_earnings_page_down(
     assert response.status_code == 200
     assert "This month so far" not in response.content.decode()
     assert client_for(artist).get("/royalties/statements/2024-03/").status_code == 400
+
+
+def test_the_cached_estimate_is_computed_again_once_a_new_play_arrives(
+    api_for: Any, artist: Any, client_app: Any, march: dict[str, Any]
+) -> None:
+    from portal.royalties import estimates
+
+    api = api_for(artist)
+    with mock.patch.object(
+        estimates, "statement_estimate", wraps=estimates.statement_estimate
+    ) as computed:
+        first = api.get(ESTIMATE_URL).json()
+        assert api.get(ESTIMATE_URL).json() == first
+        assert computed.call_count == 1  # the same inputs: the cached figures
+        ingest(
+            client_app,
+            [event(march["first"], started_at=DAY + timedelta(days=2), ms_played=60_000)],
+        )
+        after = api.get(ESTIMATE_URL).json()
+        assert computed.call_count == 2
+    kick = march["kick"].pk
+    plays = {x["stem_id"]: x["plays"] for x in first["lines"]}
+    assert {x["stem_id"]: x["plays"] for x in after["lines"]}[kick] == plays[kick] + 1
+    # Before any month has closed there is no pool: listening, and no amount yet.
+    assert after["currency"] is None and after["amount_minor"] is None
+
+
+def test_an_artist_sees_only_their_own_estimate(
+    api_for: Any,
+    artist: Any,
+    other_artist: Any,
+    outsider: Any,
+    curator: Any,
+    staff: Any,
+    march: dict[str, Any],
+) -> None:
+    alice = api_for(artist).get(ESTIMATE_URL).json()
+    assert {x["stem_title"] for x in alice["lines"]} == {"Kick", "Pad"}
+    # Cached per artist: Bob asking next gets his own figures, not Alice's.
+    bob = api_for(other_artist).get(ESTIMATE_URL).json()
+    assert bob["artist_id"] == other_artist.pk
+    assert {x["stem_title"] for x in bob["lines"]} == {"Keys"}
+    assert "Trail runner" in {a["app_name"] for a in bob["by_app"]}
+    nobody = api_for(outsider).get(ESTIMATE_URL).json()
+    assert nobody["lines"] == [] and nobody["by_app"] == [] and nobody["plays"] == 0
+
+    refused = api_for(other_artist).get(f"{ESTIMATE_URL}?artist={artist.pk}")
+    assert refused.status_code == 403
+    assert api_for(curator).get(ESTIMATE_URL).status_code == 403
+    assert api_for(None).get(ESTIMATE_URL).status_code in (401, 403)
+    staff_view = api_for(staff).get(f"{ESTIMATE_URL}?artist={artist.pk}").json()
+    assert staff_view["lines"] == alice["lines"]
+    assert api_for(artist).get(f"{ESTIMATE_URL}?period=2024-04").status_code == 404

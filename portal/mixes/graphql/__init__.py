@@ -3,6 +3,7 @@ same service and checks behind them, one endpoint (/api/v1/graphql/).
 
 `types` describes a soundtrack, `schema` holds the queries, the mutation and how a domain
 error becomes a GraphQL error, `views` puts DRF's authentication, permissions and throttles in
-front. The printed schema is checked in (schema.graphql beside this file; `make
-graphql-schema` rewrites it) and tests/mixes/test_graphql.py fails when they drift.
+front. The served schema adds the catalogue's queries (portal.site.graphql, above both
+domains); its printed form is checked in (portal/site/schema.graphql; `make graphql-schema`
+rewrites it) and tests/mixes/test_graphql.py fails when they drift.
 """

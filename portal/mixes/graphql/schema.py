@@ -10,7 +10,7 @@ response's Retry-After header.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import strawberry
@@ -22,6 +22,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.utils.str_converters import to_camel_case
@@ -236,13 +237,18 @@ class SyncSchema(strawberry.Schema):
         return None
 
 
-schema = SyncSchema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        RestErrorCodes,
-    ],
-)
+def sync_schema(*, queries: Sequence[type] = (), mutations: Sequence[type] = ()) -> SyncSchema:
+    """The Sync API's schema: the soundtracks' queries and mutations, and those of domains
+    above this one (the catalogue's), merged into one Query and one Mutation with the same
+    limits and error codes. The served schema is put together in portal.site.graphql, which
+    may import every domain; this one may not."""
+    return SyncSchema(
+        query=merge_types("Query", (Query, *queries)),
+        mutation=merge_types("Mutation", (Mutation, *mutations)),
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            RestErrorCodes,
+        ],
+    )
