@@ -1,6 +1,7 @@
 """A buyer's journey in Chromium, from the catalogue to a downloaded take: browse and audition,
-"use in a soundtrack", a request by mood with a hit point drawn on the waveform, a variation, a
-swapped stem, the download; a credited artist sees the stem; the main pages on a phone.
+a stem's own page, "use in a soundtrack", a request by mood with a hit point drawn on the
+waveform, a variation, a swapped stem, the download; a credited artist sees the stem; the main
+pages on a phone.
 
 Screenshots of every step stay in the test artefacts (the `shot` fixture)."""
 
@@ -91,8 +92,16 @@ def test_from_the_catalogue_to_a_downloaded_take(
     )
     shot(page, "buyer-catalogue-preview")
 
+    # The stem's own page: its credits with their shares, the licence's uses, a preview.
+    row.get_by_role("link", name="Night duet").click()
+    page.wait_for_url(f"**/catalogue/{duet.pk}/")
+    credits = page.locator("table.catalogue-credits-table").inner_text()
+    assert other_artist.display_name in credits and "30" in credits
+    assert page.locator("audio[data-catalogue-preview]").count() == 1
+    shot(page, "buyer-catalogue-stem")
+
     # "Use in a soundtrack": the request form with the stem pinned; by mood, with a hit point.
-    row.get_by_role("link", name="Use in a soundtrack").click()
+    page.get_by_role("link", name="Use in a soundtrack").click()
     page.wait_for_url(f"**/soundtracks/?pin={duet.pk}")
     assert page.get_by_label("Pinned stems").input_value() == str(duet.pk)
     page.get_by_label("Length (seconds)").fill("20")
