@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         balance=dict(args.balance) or None,
         state_path=args.state,
     )
-    server.start()
+    try:
+        server.start()
+    except (RuntimeError, ValueError, OSError) as exc:  # state file in use or unreadable, port
+        print(f"python -m stripe_server: {exc}", file=sys.stderr)
+        return 2
     print(f"Stripe test server listening on {server.base_url}", flush=True)
     print(f"fixtures: {server.fixtures.source}", flush=True)
     try:

@@ -1,7 +1,7 @@
 """Keeping a server's state in a JSON file, so a local demo survives a restart.
 
-A server started with ``state_path`` loads the file (if there is one) and writes it again after
-every change, before answering the request that made it: a client that saw an answer finds its
+A server started with ``state_path`` loads the file (if there is one) when it starts, holds a
+lock on it until it stops (one server per file), and writes it again after every change, before answering the request that made it: a client that saw an answer finds its
 object (and its ``Idempotency-Key``) after a restart. The file is replaced atomically (written
 beside it, then renamed), so a process killed while writing leaves the previous state whole.
 
@@ -15,6 +15,7 @@ finished).
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 from dataclasses import asdict
@@ -29,6 +30,26 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 FORMAT = 1
+
+
+class StateLock:
+    """An exclusive lock on ``<state file>.lock`` for as long as one server uses the file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.with_name(f"{path.name}.lock").open("a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise RuntimeError(
+                f"Another Stripe test server is using {path}; stop it first (or give this one "
+                "another state file)."
+            ) from None
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
 
 
 def snapshot(server: StripeTestServer) -> JSON:

@@ -51,7 +51,8 @@ class StripeTestServer(FaultInjection):
     moves it forward. Both are test controls: Stripe's clock is nobody's to move.
     ``state_path``: a JSON file the state is loaded from when it exists and saved to after every
     change (``persist.py``), so a local demo keeps its accounts and transfers across restarts;
-    ``None`` (the tests) keeps everything in memory. ``balance`` applies to a new file only.
+    ``None`` (the tests) keeps everything in memory. ``balance`` applies to a new file only; the
+    file is read by :meth:`start`.
     """
 
     def __init__(
@@ -95,17 +96,24 @@ class StripeTestServer(FaultInjection):
         self._thread: threading.Thread | None = None
         self.state_path = Path(state_path) if state_path is not None else None
         self._persist_lock = threading.Lock()
-        if self.state_path is not None:
-            saved = persist.load(self.state_path)
-            if saved is not None:
-                persist.restore(self, saved)
+        self._state_file_lock: persist.StateLock | None = None
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> StripeTestServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
+        if self.state_path is not None and self._state_file_lock is None:
+            # One server per state file: a second would overwrite the first one's changes.
+            self._state_file_lock = persist.StateLock(self.state_path)
+            saved = persist.load(self.state_path)
+            if saved is not None:
+                persist.restore(self, saved)
+        try:
+            self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
+        except OSError:
+            self._release_state_file()
+            raise
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -125,6 +133,12 @@ class StripeTestServer(FaultInjection):
             self._thread.join(timeout=5)
             self._thread = None
         self.webhooks.stop()
+        self._release_state_file()
+
+    def _release_state_file(self) -> None:
+        lock, self._state_file_lock = self._state_file_lock, None
+        if lock is not None:
+            lock.release()
 
     def __enter__(self) -> StripeTestServer:
         return self.start()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,6 @@ from django.conf import settings
 
 from portal.payouts.models import ConnectedAccount, Payout
 from stripe_server import StripeTestServer
-
-logger = logging.getLogger(__name__)
 
 STATE_FILE = "stripe-test-server.json"
 # The platform's balance on a new test server, per currency, in minor units: enough for the
@@ -129,5 +126,4 @@ def local_stripe_start(*, webhook_url: str, port: int = 0) -> LocalStripe | None
     settings.STRIPE_SECRET_KEY = key
     settings.STRIPE_API_BASE = server.base_url
     settings.STRIPE_WEBHOOK_SECRET = webhook_secret
-    logger.info("local Stripe test server at %s (state in %s)", server.base_url, state_path())
     return local
