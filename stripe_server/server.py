@@ -106,12 +106,13 @@ class StripeTestServer(FaultInjection):
         if self.state_path is not None and self._state_file_lock is None:
             # One server per state file: a second would overwrite the first one's changes.
             self._state_file_lock = persist.StateLock(self.state_path)
-            saved = persist.load(self.state_path)
-            if saved is not None:
-                persist.restore(self, saved)
         try:
+            if self.state_path is not None:
+                saved = persist.load(self.state_path)
+                if saved is not None:
+                    persist.restore(self, saved)
             self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
-        except OSError:
+        except BaseException:
             self._release_state_file()
             raise
         self._thread = threading.Thread(
