@@ -111,6 +111,8 @@ class StripeTestServer(FaultInjection):
                 saved = persist.load(self.state_path)
                 if saved is not None:
                     persist.restore(self, saved)
+                else:
+                    self._persist()  # a new file: its initial balance is part of its state
             self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
         except BaseException:
             self._release_state_file()
