@@ -95,7 +95,9 @@ def test_a_demo_artist_onboards_and_is_paid_on_the_local_test_server(page, shot,
 
     # The test server's signed account.updated reached the portal's webhook endpoint too.
     assert local.server.wait_for_webhooks(timeout=30)
-    assert any(d.event_type == "account.updated" and d.ok for d in local.server.webhook_deliveries())
+    assert any(
+        d.event_type == "account.updated" and d.ok for d in local.server.webhook_deliveries()
+    )
     wait_for(lambda: StripeEvent.objects.filter(type="account.updated").exists(), timeout=30)
     run_queued_jobs()
     account.refresh_from_db()

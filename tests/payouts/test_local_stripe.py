@@ -53,8 +53,8 @@ def test_started_it_points_the_settings_at_itself_and_gives_them_back(settings: 
     assert local is not None
     try:
         key, webhook_secret = local_stripe.credentials()
-        assert settings.STRIPE_SECRET_KEY == key and key.startswith("sk_test_")
-        assert settings.STRIPE_API_BASE == local.server.base_url
+        assert key == settings.STRIPE_SECRET_KEY and key.startswith("sk_test_")
+        assert local.server.base_url == settings.STRIPE_API_BASE
         assert settings.STRIPE_WEBHOOK_SECRET == webhook_secret == local.server.webhook_secret
         assert local.server.webhooks.url == WEBHOOK
         # A worker in another process gets the same three settings.

@@ -104,9 +104,11 @@ def test_a_link_used_before_a_restart_stays_used(tmp_path: Path) -> None:
 
 def test_two_servers_cannot_share_a_state_file(tmp_path: Path) -> None:
     state = tmp_path / "stripe.json"
-    with StripeTestServer(API_KEY, state_path=state):
-        with pytest.raises(RuntimeError, match="Another Stripe test server is using"):
-            StripeTestServer(API_KEY, state_path=state).start()
+    with (
+        StripeTestServer(API_KEY, state_path=state),
+        pytest.raises(RuntimeError, match="Another Stripe test server is using"),
+    ):
+        StripeTestServer(API_KEY, state_path=state).start()
     # Released on stop: the next one starts.
     with StripeTestServer(API_KEY, state_path=state) as later:
         assert later.port > 0
