@@ -17,16 +17,18 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from portal.payouts.models import ConnectedAccount, Payout
 from stripe_server import StripeTestServer
 
-STATE_FILE = "stripe-test-server.json"
+STATE_STEM = "stripe-test-server"
 # The platform's balance on a new test server, per currency, in minor units: enough for the
 # demo's artists many times over (it is no one's money).
 DEMO_PLATFORM_BALANCE = 10_000_000
@@ -49,7 +51,11 @@ def credentials() -> tuple[str, str]:
 
 
 def state_path() -> Path:
-    return Path(settings.VAR_DIR) / STATE_FILE
+    """VAR_DIR/stripe-test-server-<database>.json: one file per database, so the test suite's
+    database (test.sqlite3, test_<name>) never reads or replaces the demo's."""
+    name = Path(str(connection.settings_dict.get("NAME") or "default")).stem
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "default"
+    return Path(settings.VAR_DIR) / f"{STATE_STEM}-{label}.json"
 
 
 def _forget_state_of_another_database(path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 from django.core.checks import run_checks
+from django.db import connection
 
 from portal.payouts import local_stripe
 
@@ -85,6 +86,16 @@ def test_started_it_points_the_settings_at_itself_and_gives_them_back(settings: 
 def test_the_key_is_the_same_for_every_start_on_one_machine() -> None:
     # Idempotency keys are scoped by API key: a key sent before a restart must still replay.
     assert local_stripe.credentials() == local_stripe.credentials()
+
+
+def test_each_database_has_its_own_state_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite's database (test.sqlite3, test_<name>) must never read or replace the demo's.
+    monkeypatch.setitem(connection.settings_dict, "NAME", "/repo/var/stemvault.sqlite3")
+    assert local_stripe.state_path().name == "stripe-test-server-stemvault.json"
+    monkeypatch.setitem(connection.settings_dict, "NAME", "/repo/var/test.sqlite3")
+    assert local_stripe.state_path().name == "stripe-test-server-test.json"
+    monkeypatch.setitem(connection.settings_dict, "NAME", "test_stemvault_ci")
+    assert local_stripe.state_path().name == "stripe-test-server-test_stemvault_ci.json"
 
 
 def test_a_taken_port_falls_back_to_a_free_one() -> None:
