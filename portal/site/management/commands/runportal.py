@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.payouts.local_stripe import LocalStripe, local_stripe_start
 
@@ -42,9 +42,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stripe-port",
             type=int,
-            default=int(os.environ["STRIPE_LOCAL_PORT"])
-            if os.environ.get("STRIPE_LOCAL_PORT")
-            else None,
+            # A string default goes through `type` too: a bad value is argparse's clear error.
+            default=os.environ.get("STRIPE_LOCAL_PORT") or None,
             help="Port of the local Stripe test server started without Stripe keys "
             "(default: --port + 1, or any free port if that one is taken)",
         )
@@ -97,10 +96,13 @@ class Command(BaseCommand):
         """The demo's local Stripe test server, when no Stripe is configured (DEBUG only):
         its webhooks go to this portal's endpoint on the port it serves."""
         loopback = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        return local_stripe_start(
-            webhook_url=f"http://{loopback}:{port}/stripe/webhook/",
-            port=port + 1 if stripe_port is None else stripe_port,
-        )
+        try:
+            return local_stripe_start(
+                webhook_url=f"http://{loopback}:{port}/stripe/webhook/",
+                port=port + 1 if stripe_port is None else stripe_port,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:  # its state file in use or unreadable
+            raise CommandError(f"The local Stripe test server did not start: {exc}") from exc
 
     def _announce_when_ready(self, host: str, port: int, stripe_url: str | None = None) -> None:
         if wait_until_listening(host, port):
