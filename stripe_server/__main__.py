@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CURRENCY=AMOUNT",
         help="initial available balance (repeatable), default usd=0",
     )
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep the state in this JSON file across restarts (default: in memory only)",
+    )
     args = parser.parse_args(argv)
     server = StripeTestServer(
         args.api_key,
@@ -45,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         webhook_secret=args.webhook_secret,
         webhook_mode="background" if args.background_webhooks else "sync",
         balance=dict(args.balance) or None,
+        state_path=args.state,
     )
-    server.start()
+    try:
+        server.start()
+    except (RuntimeError, ValueError, OSError) as exc:  # state file in use or unreadable, port
+        print(f"python -m stripe_server: {exc}", file=sys.stderr)
+        return 2
     print(f"Stripe test server listening on {server.base_url}", flush=True)
     print(f"fixtures: {server.fixtures.source}", flush=True)
     try:

@@ -332,6 +332,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 scope, entry, stored=stored, status=status, body=payload, request_id=request_id
             )
 
+        if method != "GET":
+            app._persist()
         app.webhooks.dispatch(events)
 
         if fault is not None and fault.after_apply:

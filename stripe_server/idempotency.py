@@ -99,6 +99,16 @@ class IdempotencyKeys:
         with self._lock:
             self._entries.clear()
 
+    def entries(self) -> dict[Scope, IdempotencyEntry]:
+        """A copy of the saved keys (persist.py writes them to the state file)."""
+        with self._lock:
+            return dict(self._entries)
+
+    def put(self, scope: Scope, entry: IdempotencyEntry) -> None:
+        """Restore a saved key (from the state file)."""
+        with self._lock:
+            self._entries[scope] = entry
+
 
 def conflict(
     entry: IdempotencyEntry, method: str, path: str, fingerprint: str, key: str

@@ -19,12 +19,15 @@ requests are handled in ``handler.py``, the objects and endpoints live in ``api.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from . import persist
 from .api import API_VERSION, StripeState
 from .faults import Fault, FaultInjection
 from .fixtures import Fixtures
@@ -46,6 +49,10 @@ class StripeTestServer(FaultInjection):
     ``clock``: the server's time source (Unix seconds) for ``created`` timestamps, webhook
     signatures and idempotency key expiry; :meth:`advance_clock` (or ``POST /_test/clock``)
     moves it forward. Both are test controls: Stripe's clock is nobody's to move.
+    ``state_path``: a JSON file the state is loaded from when it exists and saved to after every
+    change (``persist.py``), so a local demo keeps its accounts and transfers across restarts;
+    ``None`` (the tests) keeps everything in memory. ``balance`` applies to a new file only; the
+    file is read by :meth:`start`.
     """
 
     def __init__(
@@ -62,6 +69,7 @@ class StripeTestServer(FaultInjection):
         fixtures_path: str | None = None,
         clock: Callable[[], float] = time.time,
         api_version: str = API_VERSION,
+        state_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.host = host
@@ -86,13 +94,29 @@ class StripeTestServer(FaultInjection):
         self._stopping = threading.Event()
         self._httpd: StripeHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._persist_lock = threading.Lock()
+        self._state_file_lock: persist.StateLock | None = None
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> StripeTestServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
+        if self.state_path is not None and self._state_file_lock is None:
+            # One server per state file: a second would overwrite the first one's changes.
+            self._state_file_lock = persist.StateLock(self.state_path)
+        try:
+            if self.state_path is not None:
+                saved = persist.load(self.state_path)
+                if saved is not None:
+                    persist.restore(self, saved)
+                else:
+                    self._persist()  # a new file: its initial balance is part of its state
+            self._httpd = StripeHTTPServer((self.host, self._requested_port), self)
+        except BaseException:
+            self._release_state_file()
+            raise
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -112,6 +136,12 @@ class StripeTestServer(FaultInjection):
             self._thread.join(timeout=5)
             self._thread = None
         self.webhooks.stop()
+        self._release_state_file()
+
+    def _release_state_file(self) -> None:
+        lock, self._state_file_lock = self._state_file_lock, None
+        if lock is not None:
+            lock.release()
 
     def __enter__(self) -> StripeTestServer:
         return self.start()
@@ -142,6 +172,7 @@ class StripeTestServer(FaultInjection):
             self._faults.clear()
             self._log.clear()
             self.idempotency.clear()
+        self._persist()
 
     # ------------------------------------------------------------------ clock
     def now(self) -> float:
@@ -155,12 +186,14 @@ class StripeTestServer(FaultInjection):
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._clock_offset += seconds
+        self._persist()
         return self.now()
 
     # ---------------------------------------------------------- state access
     def set_balance(self, currency: str, amount: int) -> None:
         """Set the platform's available balance for ``currency`` (minor units)."""
         self.state.set_balance(currency, amount)
+        self._persist()
 
     def balance(self, currency: str = "usd") -> int:
         with self.state.lock:
@@ -218,6 +251,7 @@ class StripeTestServer(FaultInjection):
         """Finish hosted onboarding: details_submitted/charges/payouts enabled, capabilities
         active, nothing currently due; emits ``account.updated`` (+ ``capability.updated``)."""
         account, events = self._locked(lambda: self.state.complete_onboarding(account_id))
+        self._persist()
         self.webhooks.dispatch(events)
         return account
 
@@ -290,6 +324,16 @@ class StripeTestServer(FaultInjection):
             except BaseException:
                 self.state.drain_events()
                 raise
+
+    def _persist(self) -> None:
+        """Save the state to ``state_path`` (if any), before the change is answered. One save
+        at a time, each a snapshot taken under the locks: the file never goes back in time."""
+        if self.state_path is None:
+            return
+        with self._persist_lock:
+            with self._lock, self.state.lock:
+                text = persist.dumps(persist.snapshot(self))
+            persist.save(self.state_path, text)
 
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)

@@ -66,6 +66,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "payouts": payouts,
             "threshold_minor": run_services.payout_threshold(),
             "stripe_configured": bool(settings.STRIPE_SECRET_KEY),
+            # The demo's local Stripe test server (runportal starts it without Stripe keys).
+            "test_server": bool(settings.STRIPE_API_BASE),
         },
     )
 
