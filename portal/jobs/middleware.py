@@ -32,7 +32,7 @@ class Sweeper:
     def _run(self) -> None:
         from django.db import close_old_connections
 
-        from portal.jobs.services import jobs_sweep, worker_identity
+        from portal.jobs.sweeper import jobs_sweep, worker_identity
 
         worker_id = worker_identity()
         while True:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
@@ -18,12 +16,12 @@ from typing import Any
 import dramatiq
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from dramatiq.middleware import TimeLimitExceeded
 from dramatiq.middleware.threading import raise_thread_exception
 
-from portal.jobs.models import Job, JobStatus, WorkerBeat
+from portal.jobs.models import Job, JobStatus
 from portal.jobs.registry import (
     DEFAULT_QUEUE,
     QUEUE_ACTORS,
@@ -39,7 +37,7 @@ from portal.jobs.registry import (
 logger = logging.getLogger(__name__)
 
 
-def _ring(job_id: int, kind: str, delay_ms: int = 0) -> None:
+def job_ring(job_id: int, kind: str, delay_ms: int = 0) -> None:
     """Send the doorbell for a job on its kind's queue, with its kind's time limit."""
     job_kind = find_kind(kind)  # an unknown kind rings on the default queue, to be failed there
     queue = job_kind.queue if job_kind else DEFAULT_QUEUE
@@ -85,7 +83,7 @@ def job_enqueue(
             )
     except IntegrityError:
         return Job.objects.get(dedupe_key=dedupe_key)
-    transaction.on_commit(lambda: _ring(job.pk, kind, delay_ms=delay_ms))
+    transaction.on_commit(lambda: job_ring(job.pk, kind, delay_ms=delay_ms))
     return job
 
 
@@ -148,7 +146,7 @@ def job_fail(*, job_id: int, token: str, code: str, message: str) -> bool:
     )
 
 
-def _gave_up(job_id: int) -> None:
+def job_given_up(job_id: int) -> None:
     """Tell the job's domain that its job was abandoned (see JobKind.on_give_up)."""
     job = Job.objects.filter(pk=job_id).only("kind", "args", "error").first()
     if job is None:
@@ -174,7 +172,7 @@ def job_retry_or_fail(*, job: Job, token: str, message: str, code: str = "retryi
             message=f"Failed after {job.attempts} attempt{'s' if job.attempts != 1 else ''}: "
             f"{message}",
         ):
-            _gave_up(job.pk)
+            job_given_up(job.pk)
         return
     delay = backoff_seconds(job.attempts)
     now = timezone.now()
@@ -186,7 +184,7 @@ def job_retry_or_fail(*, job: Job, token: str, message: str, code: str = "retryi
         enqueued_at=now,
     )
     if updated:
-        _ring(job.pk, job.kind, delay_ms=int(delay * 1000))
+        job_ring(job.pk, job.kind, delay_ms=int(delay * 1000))
 
 
 # The claim of the job this thread is running, for job_claim_assert (set around the handler).
@@ -304,7 +302,7 @@ def job_execute(job_id: int, *, queue: str | None = None) -> None:
     """Run one job if it can be claimed. Safe to call any number of times for the same id.
 
     The kind's time limit is enforced twice: dramatiq's TimeLimit interrupts the worker thread
-    (the limit travels with the message, see _ring), and a handler that reports progress is
+    (the limit travels with the message, see job_ring), and a handler that reports progress is
     stopped at its next report after the deadline (this also holds where no dramatiq worker
     runs the job). Either way the row records "time limit of N s exceeded" and the job is
     retried with backoff, then given up after max_attempts, as any unexpected error is.
@@ -339,69 +337,14 @@ def job_execute(job_id: int, *, queue: str | None = None) -> None:
         )
     except JobFailed as exc:
         job_fail(job_id=job.pk, token=token, code=exc.code, message=exc.message)
-    except JobRetry as exc:
-        logger.warning("job %s (%s) will be retried: %s", job.pk, job.kind, exc)
-        job_retry_or_fail(job=job, token=token, message=_summary(exc))
     except Exception as exc:
-        logger.exception("job %s (%s) raised", job.pk, job.kind)
-        job_retry_or_fail(job=job, token=token, message=_summary(exc))
+        if isinstance(exc, JobRetry):  # expected: one line, no traceback
+            logger.warning("job %s (%s) will be retried: %s", job.pk, job.kind, exc)
+        else:
+            logger.exception("job %s (%s) raised", job.pk, job.kind)
+        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        job_retry_or_fail(job=job, token=token, message=summary)
     else:
         job_succeed(job_id=job.pk, token=token, result=result)
     finally:
         run.stop.set()
-
-
-def _summary(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
-
-
-def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{settings.BROKER_KIND}"
-
-
-def jobs_sweep(*, worker_id: str | None = None) -> dict[str, int]:
-    """Recover jobs whose message or worker was lost; ring again for them.
-
-    Two cases: a queued job whose doorbell was rung long ago but never answered (the broker lost
-    the message: Redis here keeps nothing on disk, a restart empties it), and a running job whose
-    heartbeat went stale (its worker died mid-job). Both go back to queued and ring again; the
-    claim token makes a late answer from the old worker harmless.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.JOB_STALE_AFTER_S)
-    redeliver = now - timedelta(seconds=settings.JOB_REDELIVER_AFTER_S)
-    counts = {"requeued": 0, "rerung": 0, "abandoned": 0}
-    if worker_id:
-        WorkerBeat.objects.update_or_create(
-            worker_id=worker_id,
-            defaults={"beat_at": now, "broker": settings.BROKER_KIND},
-            create_defaults={"beat_at": now, "started_at": now, "broker": settings.BROKER_KIND},
-        )
-    for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale).only(
-        "pk", "kind", "attempts", "max_attempts", "claim_token"
-    ):
-        if job.attempts >= job.max_attempts:
-            if Job.objects.filter(
-                pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING
-            ).update(
-                status=JobStatus.FAILED,
-                error_code="worker_lost",
-                error=f"The worker stopped responding on each of {job.attempts} attempts.",
-                finished_at=now,
-            ):
-                counts["abandoned"] += 1
-                _gave_up(job.pk)
-            continue
-        if Job.objects.filter(
-            pk=job.pk, claim_token=job.claim_token, status=JobStatus.RUNNING
-        ).update(status=JobStatus.QUEUED, claim_token="", run_after=now, enqueued_at=now):
-            counts["requeued"] += 1
-            _ring(job.pk, job.kind)
-    lost = Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=now).filter(
-        Q(enqueued_at__lt=redeliver) | Q(enqueued_at__isnull=True)
-    )
-    for job_id, kind in list(lost.values_list("pk", "kind")[:500]):
-        if Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(enqueued_at=now):
-            counts["rerung"] += 1
-            _ring(job_id, kind)
-    return counts

@@ -14,14 +14,8 @@ from django.utils import timezone
 
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.registry import job_kind
-from portal.jobs.services import (
-    job_claim,
-    job_claim_assert,
-    job_enqueue,
-    job_execute,
-    job_succeed,
-    jobs_sweep,
-)
+from portal.jobs.services import job_claim, job_claim_assert, job_enqueue, job_execute, job_succeed
+from portal.jobs.sweeper import jobs_sweep
 from tests.conftest import wait_for
 
 EFFECTS: list[tuple[int, str]] = []

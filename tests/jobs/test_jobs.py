@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.registry import JobFailed, job_kind
-from portal.jobs.services import job_claim, job_enqueue, job_execute, job_heartbeat, jobs_sweep
+from portal.jobs.services import job_claim, job_enqueue, job_execute, job_heartbeat
+from portal.jobs.sweeper import jobs_sweep
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def test_enqueue_rings_the_broker_only_after_commit(
 ):
     rung: list[int] = []
     monkeypatch.setattr(
-        "portal.jobs.services._ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
+        "portal.jobs.services.job_ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
     )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = job_enqueue(kind="tests.count", args={"name": "a"})
@@ -147,7 +148,7 @@ def test_the_sweeper_requeues_a_job_whose_worker_died():
 def test_the_sweeper_rings_again_for_a_job_whose_message_was_lost(monkeypatch):
     rung: list[int] = []
     monkeypatch.setattr(
-        "portal.jobs.services._ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
+        "portal.jobs.services.job_ring", lambda job_id, kind, delay_ms=0: rung.append(job_id)
     )
     job = job_enqueue(kind="tests.count", args={"name": "lost"})
     assert jobs_sweep()["rerung"] == 0  # rung just now: give the broker time

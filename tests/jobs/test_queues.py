@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.registry import DEFAULT_QUEUE, RENDER_QUEUE, get_kind, job_kind
-from portal.jobs.services import job_claim, job_enqueue, job_execute, jobs_sweep
+from portal.jobs.services import job_claim, job_enqueue, job_execute
+from portal.jobs.sweeper import jobs_sweep
 from tests.conftest import wait_for
 
 RELEASE_RENDERS = threading.Event()

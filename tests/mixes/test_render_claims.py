@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEntry
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.services import job_claim, job_execute, jobs_sweep
+from portal.jobs.services import job_claim, job_execute
+from portal.jobs.sweeper import jobs_sweep
 from portal.mixes import rendering, services
 from portal.mixes.models import Mix, MixStem, RenderStatus
 from tests.factories.stems import vault_of

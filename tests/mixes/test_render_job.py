@@ -314,7 +314,7 @@ def test_a_render_whose_workers_all_died_is_marked_failed(artist: Any) -> None:
 
     from django.utils import timezone
 
-    from portal.jobs.services import jobs_sweep
+    from portal.jobs.sweeper import jobs_sweep
 
     vault_of(artist)
     mix = services.soundtrack_request(user=artist, data=REQUEST)

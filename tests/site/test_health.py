@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from portal.jobs.models import WorkerBeat
-from portal.jobs.services import jobs_sweep
+from portal.jobs.sweeper import jobs_sweep
 
 pytestmark = pytest.mark.django_db
 

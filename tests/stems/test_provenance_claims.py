@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEntry
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.services import job_claim, job_execute, jobs_sweep
+from portal.jobs.services import job_claim, job_execute
+from portal.jobs.sweeper import jobs_sweep
 from portal.stems import provenance
 from portal.stems.models import ProvenanceCheck, Stem, StemStatus
 from tests.factories.audio import encode, tone_loop
