@@ -203,7 +203,10 @@ def stream_render_ahead(
         previous, session = committed
         state = segment.state_after  # what the row stores, without its JSON round trip
         rendered.append(previous.index)
-        progress(min(99, len(rendered) * 10))
+        # Every segment: where a lost claim or the time limit stops the run. One value for the
+        # whole run (its length is the lead's shortfall, no fraction of anything), so the job's
+        # row is written once a run, not once a segment (the heartbeat thread keeps it fresh).
+        progress(50)
         boundary = max(session.delivered_index, edge) + 1
         below = min(boundary, previous.index + 1)
         # A chunk becomes whole only when `below` crosses a multiple of its size: between
