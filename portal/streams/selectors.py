@@ -174,7 +174,9 @@ def listener_feedback(session: StreamSession, since: datetime) -> FeedbackHistor
     ).values_list("event", "created_at", "stems")
     return FeedbackHistory(
         since=since,
-        rows=tuple((event, created, tuple(str(s) for s in stems)) for event, created, stems in rows),
+        rows=tuple(
+            (event, created, tuple(str(s) for s in stems)) for event, created, stems in rows
+        ),
         own=frozenset(_own_stems(session)),
     )
 

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from renderer.audio import Samples
 from renderer.dsp.kweight import k_weight
