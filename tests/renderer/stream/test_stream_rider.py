@@ -21,3 +21,17 @@ def test_a_tail_of_subnormal_energies_is_silence_not_an_error():
     assert not ridden.any()
     assert stats["short_term_lufs"] == -math.inf
     assert carried["gain_db"] == state["gain_db"]
+
+
+def test_a_small_vault_never_leaves_a_stretch_of_the_stream_silent(tmp_path):
+    # Two stems of the mood, one layer a section: at a section change the playing stem leaves
+    # and the other may be resting; one comes back early rather than the stream falling silent.
+    from renderer.stream import Controls
+    from tests.renderer.stream.vault import make_vault, render_run
+
+    vault = [s for s in make_vault(tmp_path, per_role=1) if "calm" in s.moods][:2]
+    quiet = Controls(mood="calm", intensity=0.0)
+    for seed in range(4):
+        segments = render_run(60, vault=vault, seed=seed, controls=quiet)
+        silent = [segment.index for segment in segments if not segment.stems]
+        assert silent == [], (seed, silent)
