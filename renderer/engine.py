@@ -22,7 +22,7 @@ Pipeline (`render`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +83,7 @@ def mix(
     channels: int,
     out: Samples | None = None,
     workers: int = 1,
+    gained: MutableMapping[tuple[str, np.float32], Samples] | None = None,
 ) -> Samples:
     """Sum every placement into one float32 buffer of shape (frames, channels), in place.
 
@@ -94,12 +95,16 @@ def mix(
     With `workers` > 1 each thread sums every placement into its own span of the output. Every
     output sample still receives the same terms in the same order, so the result is the same
     bits as one thread's.
+
+    `gained`: where the gained copies are kept beyond this call (a stream mixes the same layer
+    at the same gain segment after segment, so its worker keeps them), keyed by stem id and
+    gain: the ids must name the same samples in every call that shares it.
     """
     if out is None:
         out = np.zeros((frames, channels), dtype=np.float32)
     # Gained copies of the short stems, made once for every thread and every layer that plays
     # the same stem at the same gain.
-    copies: dict[tuple[str, np.float32], Samples] = {}
+    copies: MutableMapping[tuple[str, np.float32], Samples] = {} if gained is None else gained
     for p in placements:
         stem, gain = stems[p.stem_id], _linear_gain(p)
         short = stem.nbytes <= _GAIN_COPY_MAX_BYTES

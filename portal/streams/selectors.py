@@ -130,31 +130,62 @@ class ListenerPreferences:
     weights: dict[str, float]
 
 
-def listener_preferences(session: StreamSession, at: datetime) -> ListenerPreferences:
-    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session),
-    and on the house app their own stems, are excluded; the ones liked within
-    STREAM_LIKE_SECONDS get STREAM_LIKE_WEIGHT, unless excluded. One query for both (a segment
-    render asks for them every segment)."""
-    dislike_keep, like_keep = _dislike_keep(), _like_keep()
+@dataclass(frozen=True)
+class FeedbackHistory:
+    """A listener's dislikes and likes from `since` on (any session), and their own stems: what
+    `at` turns into the preferences as of any moment from `since` on. A render run reads it once
+    for all the segments it plans (within milliseconds of each other) instead of twice a
+    segment; a feedback on this session bumps its generation, which ends the run."""
+
+    since: datetime
+    rows: tuple[tuple[str, datetime, tuple[str, ...]], ...]  # (event, created_at, stems)
+    own: frozenset[str]
+
+    def at(self, at: datetime) -> ListenerPreferences:
+        """As `listener_preferences(session, at)`, for any `at` >= `since`."""
+        if at < self.since:
+            raise ValueError(f"feedback was read from {self.since}, not from {at}")
+        dislike_keep, like_keep = _dislike_keep(), _like_keep()
+        disliked: set[str] = set()
+        liked: set[str] = set()
+        for event, created_at, stems in self.rows:
+            if created_at > at:
+                continue
+            if event == FeedbackEvent.DISLIKE and created_at > at - dislike_keep:
+                disliked.update(stems)
+            elif event == FeedbackEvent.LIKE and created_at > at - like_keep:
+                liked.update(stems)
+        excluded = frozenset(disliked | self.own)
+        weight = float(getattr(settings, "STREAM_LIKE_WEIGHT", 2.0))
+        return ListenerPreferences(
+            excluded=excluded, weights={stem: weight for stem in sorted(liked - excluded)}
+        )
+
+
+def listener_feedback(session: StreamSession, since: datetime) -> FeedbackHistory:
+    """The feedback that can count at `since` or later: the dislikes within STREAM_DISLIKE_SECONDS
+    and the likes within STREAM_LIKE_SECONDS before it, and everything after. One query, and on
+    the house app one for the listener's own stems."""
     rows = StreamFeedback.objects.filter(
         session__app_id=session.app_id,
         session__listener_id=session.listener_id,
         event__in=[FeedbackEvent.DISLIKE, FeedbackEvent.LIKE],
-        created_at__lte=at,
-        created_at__gt=at - max(dislike_keep, like_keep),
+        created_at__gt=since - max(_dislike_keep(), _like_keep()),
     ).values_list("event", "created_at", "stems")
-    disliked: set[str] = set()
-    liked: set[str] = set()
-    for event, created_at, stems in rows:
-        if event == FeedbackEvent.DISLIKE and created_at > at - dislike_keep:
-            disliked.update(str(s) for s in stems)
-        elif event == FeedbackEvent.LIKE and created_at > at - like_keep:
-            liked.update(str(s) for s in stems)
-    excluded = frozenset(disliked | _own_stems(session))
-    weight = float(getattr(settings, "STREAM_LIKE_WEIGHT", 2.0))
-    return ListenerPreferences(
-        excluded=excluded, weights={stem: weight for stem in sorted(liked - excluded)}
+    return FeedbackHistory(
+        since=since,
+        rows=tuple(
+            (event, created, tuple(str(s) for s in stems)) for event, created, stems in rows
+        ),
+        own=frozenset(_own_stems(session)),
     )
+
+
+def listener_preferences(session: StreamSession, at: datetime) -> ListenerPreferences:
+    """The stems this listener disliked within STREAM_DISLIKE_SECONDS before `at` (any session),
+    and on the house app their own stems, are excluded; the ones liked within
+    STREAM_LIKE_SECONDS get STREAM_LIKE_WEIGHT, unless excluded."""
+    return listener_feedback(session, at).at(at)
 
 
 def listener_excluded(session: StreamSession, at: datetime) -> frozenset[str]:

@@ -69,7 +69,12 @@ def limit_span(
     attack = _box_average_backward(running_min(required, width), width)[width - 1 :]
     attack = attack[: stop - first]
     np.minimum(attack, required[width - 1 : width - 1 + stop - first], out=attack)
-    attack_db = 20.0 * np.log10(attack.astype(np.float64))
+    # Most frames are not limited (attack 1, so 0 dB): the logarithm, the release and the
+    # power below are computed only where they can differ from that, with the same operations
+    # on the same values elsewhere, so the output has the bits of computing every frame.
+    limited = attack != 1.0
+    attack_db = np.zeros(stop - first, dtype=np.float64)
+    attack_db[limited] = 20.0 * np.log10(attack[limited].astype(np.float64))
     level = np.empty(stop - first, dtype=np.float64)
     step = settings.limiter_release_db_per_s / SAMPLE_RATE
     # Output blocks: mix frames at which a block begins are those congruent to -DELAY.
@@ -84,17 +89,24 @@ def limit_span(
     for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
+        if before == 0.0 and not limited[a:b].any():
+            # From 0 dB with nothing to limit the level stays 0 dB: min(0 - R(j+1), 0) is
+            # -R(j+1), its running minimum too, and -R(j+1) + R(j+1) is exactly 0.
+            level[a:b] = 0.0
+            before = 0.0
+            continue
         ramp = np.arange(1, b - a + 1, dtype=np.float64) * step
         values = np.minimum.accumulate(np.minimum(attack_db[a:b] - ramp, before))
         values += ramp
         np.minimum(values, 0.0, out=values)
         level[a:b] = values
         before = float(values[-1])
-    gain = np.power(np.float32(10.0), (level / 20.0).astype(np.float32))
-    out = np.empty((stop - first, signal.shape[1]), dtype=np.float32)
+    gain = np.ones(stop - first, dtype=np.float32)  # 10 ** (0 / 20) where the level is 0 dB
+    lowered = np.flatnonzero(level < 0.0)
+    gain[lowered] = np.power(np.float32(10.0), (level[lowered] / 20.0).astype(np.float32))
     part = signal[first - origin : stop - origin]
-    for channel in range(signal.shape[1]):
-        np.multiply(part[:, channel], gain, out=out[:, channel], dtype=np.float32)
+    out = part.astype(np.float32, copy=True)  # x * 1 is x
+    out[lowered] = np.multiply(part[lowered], gain[lowered, None], dtype=np.float32)
     smallest = float(gain.min()) if gain.size else 1.0
     reduction = -20.0 * math.log10(smallest) if smallest > 0 else math.inf
     return out, before, reduction

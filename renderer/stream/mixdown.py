@@ -11,12 +11,12 @@ a long span equals the mixes of its parts, bit for bit.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from renderer.audio import Samples
 from renderer.dsp.kweight import k_weight
@@ -38,34 +38,40 @@ def stem_key(content_sha256: str, tempo: float | None) -> str:
     return content_sha256 if tempo is None else f"{content_sha256}@{tempo:g}"
 
 
-class ByteBoundedCache(MutableMapping[tuple[Any, ...], "npt.NDArray[np.float64]"]):
-    """An LRU mapping of arrays bounded by their bytes: the per-worker store of the stems'
-    per-frame energies and prefix sums (`renderer.attribution.stem_energy_per_second`)."""
+class ByteBoundedCache(MutableMapping[tuple[Any, ...], Any]):
+    """An LRU mapping of arrays bounded by their bytes: the per-worker stores of the stems'
+    per-frame energies and prefix sums (`renderer.attribution.stem_energy_per_second`) and of
+    their gained copies (`renderer.engine.mix`)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._items: OrderedDict[tuple[Any, ...], npt.NDArray[np.float64]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.RLock()  # a worker's render threads share the store
 
-    def __getitem__(self, key: tuple[Any, ...]) -> npt.NDArray[np.float64]:
-        value = self._items[key]
-        self._items.move_to_end(key)
-        return value
+    def __getitem__(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._items[key]
+            self._items.move_to_end(key)
+            return value
 
-    def __setitem__(self, key: tuple[Any, ...], value: npt.NDArray[np.float64]) -> None:
-        if key in self._items:
-            del self[key]
-        self._items[key] = value
-        self.bytes += value.nbytes
-        while self.bytes > self.max_bytes and len(self._items) > 1:
-            _, evicted = self._items.popitem(last=False)
-            self.bytes -= evicted.nbytes
+    def __setitem__(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if key in self._items:
+                del self[key]
+            self._items[key] = value
+            self.bytes += value.nbytes
+            while self.bytes > self.max_bytes and len(self._items) > 1:
+                _, evicted = self._items.popitem(last=False)
+                self.bytes -= evicted.nbytes
 
     def __delitem__(self, key: tuple[Any, ...]) -> None:
-        self.bytes -= self._items.pop(key).nbytes
+        with self._lock:
+            self.bytes -= self._items.pop(key).nbytes
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self._items)
+        with self._lock:
+            return iter(list(self._items))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -77,6 +83,10 @@ class StemSource:
 
     _facts: OrderedDict[tuple[str, float | None], StemFacts] = OrderedDict()
     energies = ByteBoundedCache(256 * 1024 * 1024)
+    # A layer plays at one gain for many segments: its stem's gained copy is made once, not
+    # once a segment (the copy of a whole loop cost more than mixing the segment's share of it).
+    # Keyed by `stem_key` (content and tempo) and gain, so any listener's layer may reuse it.
+    gained = ByteBoundedCache(128 * 1024 * 1024)
 
     def __init__(self, load: StemLoader | None, cache: StemCache | None) -> None:
         self.load = load
@@ -175,4 +185,5 @@ def mix_span(
     layers: Sequence[Mapping[str, Any]], stems: Mapping[str, Samples], first: int, stop: int
 ) -> tuple[Samples, list[Placement]]:
     placed = placements(layers, first, stop)
-    return mix(placed, stems, stop - first, CHANNELS, workers=1), placed
+    gained: Any = StemSource.gained  # keys (stem_key, gain): mix's own key form
+    return mix(placed, stems, stop - first, CHANNELS, workers=1, gained=gained), placed

@@ -183,22 +183,34 @@ def _start_layer(
     plan["seq"] += 1
 
 
-def _blocked(plan: Mapping[str, Any], bar: _Bar, extra: frozenset[str]) -> frozenset[str]:
-    rest = round(bar.settings.stem_rest_s * SAMPLE_RATE)
-    resting = {stem for stem, end in plan["last_end"].items() if end + rest > bar.frame}
+def _blocked(
+    plan: Mapping[str, Any], bar: _Bar, extra: frozenset[str], rest: bool = True
+) -> frozenset[str]:
+    wait = round(bar.settings.stem_rest_s * SAMPLE_RATE) if rest else 0
+    resting = {stem for stem, end in plan["last_end"].items() if end + wait > bar.frame}
     playing = {layer["stem"] for layer in _open_layers(plan)}
     return frozenset(resting | playing | bar.excluded | extra)
 
 
-def _add_layer(plan: dict[str, Any], bar: _Bar, avoid: frozenset[str], purpose: int) -> bool:
+def _pool(
+    plan: Mapping[str, Any], bar: _Bar, avoid: frozenset[str], rest: bool = True
+) -> list[VaultStem]:
+    """The stems that may enter at this bar."""
     controls = Controls.from_json(plan["controls"])
-    pool = selection.candidates(
+    return selection.candidates(
         list(bar.vault.values()),
         mood=controls.mood,
         tempo=float(plan["tempo"]),
         key=plan["key"],
-        blocked=_blocked(plan, bar, avoid),
+        blocked=_blocked(plan, bar, avoid, rest),
     )
+
+
+def _add_layer(
+    plan: dict[str, Any], bar: _Bar, avoid: frozenset[str], purpose: int, rest: bool = True
+) -> bool:
+    controls = Controls.from_json(plan["controls"])
+    pool = _pool(plan, bar, avoid, rest)
     if not pool:
         return False
     rng = _rng(plan, purpose)
@@ -330,6 +342,10 @@ def _new_section(plan: dict[str, Any], bar: _Bar, avoid: frozenset[str]) -> None
         if not _add_layer(plan, bar, avoid, purpose):
             break
         purpose += 1
+    if not _open_layers(plan):
+        # A small vault can have every stem that fits the key and tempo resting (they just
+        # left): a stem back early beats a silent section (a 3 s window of K-filter tail).
+        _add_layer(plan, bar, avoid, purpose, rest=False)
 
 
 def _evolve(plan: dict[str, Any], bar: _Bar) -> None:
@@ -339,9 +355,12 @@ def _evolve(plan: dict[str, Any], bar: _Bar) -> None:
     layers = sorted(_open_layers(plan), key=lambda item: item["n"])
     target = plan["section"]["target"]
     if len(layers) < target or not layers:
-        _add_layer(plan, bar, frozenset(), 20)
+        if not _add_layer(plan, bar, frozenset(), 20) and not layers:
+            _add_layer(plan, bar, frozenset(), 20, rest=False)  # as in _new_section
         return
     victim = layers[int(rng.integers(len(layers)))]
+    if len(layers) == 1 and not _pool(plan, bar, frozenset({victim["stem"]})):
+        return  # nothing may replace the one layer now: it stays rather than leave silence
     _leave(victim, bar.frame)
     plan["last_end"][victim["stem"]] = victim["end"]
     if len(layers) <= target:

@@ -134,7 +134,10 @@ def ride(
         history_m = ([*history_m, float(measured[k])])[-HISTORY_BLOCKS:]
         history_p = ([*history_p, float(predicted[k]) * BLOCK_FRAMES])[-HISTORY_BLOCKS:]
         window = math.fsum(m * 10.0 ** (gain_db / 10.0) for m in history_m)
-        if window > 0.0:
+        # The K-filter's tail after the music stops decays into subnormal energies, whose mean
+        # rounds to 0: that is silence too (the logarithm of 0 raised, and every retry of the
+        # segment with it, so the listener's stream stopped there).
+        if window / (HISTORY_BLOCKS * BLOCK_FRAMES) > 0.0:
             short_term = _lufs(window / (HISTORY_BLOCKS * BLOCK_FRAMES))
     del zi_end
     # Within block k the linear gain moves evenly from its value after block k-1 to block k's.

@@ -125,11 +125,17 @@ def _commit(
         return None
 
 
-def _render(session: StreamSession, state: Any, index: int, events: list[Any]) -> tuple[Any, Any]:
+def _render(
+    session: StreamSession,
+    state: Any,
+    index: int,
+    events: list[Any],
+    feedback: selectors.FeedbackHistory,
+) -> tuple[Any, Any]:
     """Plan, mix and master segment `index`; (the segment, its signed manifest and bytes)."""
     wall = _segment_wall_time(session, index)
     vault = engine.vault_now()
-    preferences = selectors.listener_preferences(session, wall)
+    preferences = feedback.at(wall)
     segment = engine.render_segment(
         state,
         vault=vault,
@@ -153,14 +159,19 @@ def stream_render_ahead(
 
     The session, its last segment and its timeline are read once: each commit re-reads the
     session under its lock (and hands it on), and every control or feedback bumps the
-    generation, so a run whose timeline went stale commits nothing more. The vault and the
-    listener's feedback across sessions are read for every segment (licence at planning time)."""
+    generation, so a run whose timeline went stale commits nothing more. The vault is read for
+    every segment (licence at planning time); the listener's feedback across sessions once a
+    run (its segments are planned within milliseconds of each other), each segment taking the
+    preferences as of its own wall time."""
     rendered: list[int] = []
     cache_before = engine.STEM_CACHE.hits
     session = StreamSession.objects.filter(pk=session_id).first()
     previous = selectors.latest_ready(session) if session is not None else None
     state = None if previous is None else engine.state_from_json(previous.state_after)
     events: list[Any] | None = None
+    feedback: selectors.FeedbackHistory | None = None
+    chunk = schedule.self_output_segments()
+    checked: int | None = None  # `below` at the last self-output check
     while session is not None and session.is_live and session.generation == generation:
         now = timezone.now()
         if session.last_activity_at + schedule.idle_after() <= now:
@@ -173,7 +184,9 @@ def stream_render_ahead(
             state = engine.stream_open(seed=int(session.seed), controls=session.initial_controls)
         if events is None:
             events = selectors.timeline(session)
-        segment, (manifest, data) = _render(session, state, index, events)
+        if feedback is None:
+            feedback = selectors.listener_feedback(session, _segment_wall_time(session, index))
+        segment, (manifest, data) = _render(session, state, index, events, feedback)
         key = _store(session, segment, data)
         committed = _commit(
             session,
@@ -190,9 +203,17 @@ def stream_render_ahead(
         previous, session = committed
         state = segment.state_after  # what the row stores, without its JSON round trip
         rendered.append(previous.index)
-        progress(min(99, len(rendered) * 10))
+        # Every segment: where a lost claim or the time limit stops the run. One value for the
+        # whole run (its length is the lead's shortfall, no fraction of anything), so the job's
+        # row is written once a run, not once a segment (the heartbeat thread keeps it fresh).
+        progress(50)
         boundary = max(session.delivered_index, edge) + 1
-        self_output_register(session=session, below=min(boundary, previous.index + 1))
+        below = min(boundary, previous.index + 1)
+        # A chunk becomes whole only when `below` crosses a multiple of its size: between
+        # crossings in one run there is nothing new to register (and nothing to ask the DB).
+        if checked is None or below // chunk != checked // chunk:
+            self_output_register(session=session, below=below)
+            checked = below
     return {
         "session_id": session_id,
         "generation": generation,

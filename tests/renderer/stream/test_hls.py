@@ -8,6 +8,7 @@ import multiprocessing
 import shutil
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,25 @@ def test_a_segment_made_in_another_process_has_the_same_bytes() -> None:
     assert there == here
     assert hls.init_segment() == hls.init_segment()
     assert len(set(here)) == 3
+
+
+def test_a_thread_s_kept_encoder_gives_the_bytes_of_a_fresh_one() -> None:
+    # Each thread keeps its FLAC encoder open from segment to segment; what it has encoded
+    # before (other sessions, other positions) must not show in the next segment's bytes.
+    signal = chirp_and_noise(4 * SEGMENT)
+    parts = [signal[i * SEGMENT : (i + 1) * SEGMENT] for i in range(4)]
+    for index in (3, 0, 2):  # this thread's encoder has seen these first, out of order
+        hls.media_segment(parts[index], sequence=index, start_frame=index * SEGMENT)
+    used = hls.media_segment(parts[1], sequence=1, start_frame=SEGMENT)
+    fresh: list[bytes] = []
+    worker = threading.Thread(
+        target=lambda: fresh.append(hls.media_segment(parts[1], sequence=1, start_frame=SEGMENT))
+    )
+    worker.start()
+    worker.join()
+    assert fresh == [used]
+    decoded = hls.decode_segments(hls.init_segment(), [used])
+    assert np.array_equal(decoded, hls.delivered_samples(parts[1], start_frame=SEGMENT))
 
 
 def test_the_dither_belongs_to_the_sample_position_not_to_the_cut() -> None:
