@@ -69,7 +69,7 @@ def _session(session_id: uuid.UUID | str, token: str) -> StreamSession:
 
 def _uint(value: str, name: str) -> int:
     if not value.isascii() or not value.isdigit():
-        raise ValueError(f"{name} is a media sequence number, a whole number >= 0; got {value!r}.")
+        raise ValueError(f"{name} is a whole number >= 0; got {value!r}.")
     return int(value)
 
 
