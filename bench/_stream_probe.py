@@ -283,21 +283,26 @@ def _player(
     stop: threading.Event,
     delivered: list[int],
     margins: list[float],
+    answers: list[float],
 ) -> None:
     """Plays as hls.js in lowLatencyMode does: once it holds a segment, a blocking reload for
     the next (`?_HLS_msn=N`, held by the server until N is published), then each segment listed
     that it has not, and at once the next blocking reload; half a segment's pause only when a
     reload brought nothing. For each segment, how long before its play time for a player in
     real time from the origin (the playhead the latency is measured from) it arrived: negative
-    is a stall of that player."""
+    is a stall of that player. And for each held reload, how long after the publication of the
+    segment it asked for its answer came."""
     from django.db import connection
 
-    from portal.streams import engine
+    from portal.streams import engine, schedule
 
     try:
         while not stop.is_set():
             held = f"?_HLS_msn={delivered[-1] + 1}" if delivered else ""
             playlist = api.get(base + "/live.m3u8" + held)
+            if delivered and playlist.status_code == 200:
+                published = origin + (delivered[-1] + 1) * engine.segment_seconds()
+                answers.append(time.time() - published + schedule.publish_ahead_s())
             progressed = False
             for index in map(int, re.findall(r"seg/(\d+)\.m4s", playlist.content.decode())):
                 fresh = not delivered or index > delivered[-1]
@@ -344,10 +349,11 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     )
     session = StreamSession.objects.get(pk=created["id"])
     base = _path(created["playlist_url"]).rsplit("/", 1)[0]
-    stop, delivered, arrivals = threading.Event(), list[int](), list[float]()
+    stop, delivered = threading.Event(), list[int]()
+    arrivals, answers = list[float](), list[float]()
     player = threading.Thread(
         target=_player,
-        args=(api, base, session.origin.timestamp(), stop, delivered, arrivals),
+        args=(api, base, session.origin.timestamp(), stop, delivered, arrivals, answers),
         daemon=True,
     )
     player.start()
@@ -389,6 +395,7 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
         # The first segment plays from the origin although it is fetched a moment after it:
         # that start-up is first_audio_ms's, not a stall.
         "arrival_margins_s": arrivals[1:],
+        "answer_lags_s": answers,
         "publish_ahead_s": schedule.publish_ahead_s(),
     }
 

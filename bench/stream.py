@@ -181,6 +181,12 @@ def _arrival_note(control: dict[str, Any]) -> str:
         f"; publish-ahead {control['publish_ahead_s']:g} s: {late} of {len(arrivals)} segments "
         f"reached the player after their play time, the closest {min(arrivals):.2f} s before "
         f"(median {statistics.median(arrivals):.2f} s)"
+        + (
+            f"; held reloads answered {statistics.median(lags) * 1000:.0f} ms after the "
+            f"publication (median; max {max(lags) * 1000:.0f} ms)"
+            if (lags := control.get("answer_lags_s"))
+            else ""
+        )
     )
 
 

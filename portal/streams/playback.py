@@ -101,7 +101,7 @@ def held_playlist(
     stored by then is polled for, every LATE_POLL_S."""
     deadline = since + timedelta(seconds=BLOCK_TARGET_DURATIONS * engine.target_duration())
     due = schedule.publish_time(session.origin, msn)
-    woke_due = False
+    ring_at = due
     while True:
         now = timezone.now()
         wake = due if now < due else now + timedelta(seconds=LATE_POLL_S)
@@ -110,14 +110,19 @@ def held_playlist(
         current = StreamSession.objects.filter(pk=session.pk).first()
         if current is None:
             return None
-        if not woke_due and now >= due:
-            woke_due = True  # the live edge moved: keep the render lead topped up, once
-            render_needed(session=current, now=now)
         view = selectors.playlist(current, now)
         if view.ended or view.last >= msn:
+            # Answered before anything else: the player's next reload, which follows this
+            # answer and its segment fetch at once, rings for the renders (playlist_view), so
+            # they run while it waits rather than beside the fetch.
             return view
         if now >= deadline:
             return None
+        if now >= ring_at:
+            # Late: the segment's render has not landed; let the render-ahead's hedge look
+            # (a second job once the first is half a segment overdue), every half segment.
+            render_needed(session=current, now=now)
+            ring_at = now + timedelta(seconds=engine.segment_seconds() / 2)
 
 
 def playlist_view(request: HttpRequest, session_id: uuid.UUID | str, token: str) -> HttpResponse:
