@@ -2,11 +2,12 @@
 HTTP/1.1, so that a few hundred of them cost the load generator little CPU.
 
 Each listener opens a session through the API with the app's credential and a seed of its own,
-then plays in real time as the /listen/ player does: it reloads the live playlist every half
-segment (hls.js reloads a live playlist every target duration, and at half of it while the
-playlist has not changed; always half is the heavier of the two), fetches every listed segment
-it has not yet, in order, and sends a heartbeat with its playback position every segment length
-(listen.js). Playback starts when its first segment arrives; from then on segment k of the run
+then plays in real time as the /listen/ player does: once it holds a segment it asks for the
+playlist with the next one as a blocking reload (`?_HLS_msn=N`, which the server holds until N
+is published: hls.js's lowLatencyMode against a playlist with CAN-BLOCK-RELOAD=YES), fetches
+every listed segment it has not yet, in order, and asks again at once; until its first segment,
+and after a reload that brought nothing new, it waits half a segment before the next. It sends
+a heartbeat with its playback position every segment length (listen.js). Playback starts when its first segment arrives; from then on segment k of the run
 must have arrived by `start + stalled + k x segment length`. A segment that arrives later is an
 underrun (a real player stalls: the listener waits for it, and the stall shifts the deadlines of
 the segments after it, so one late segment is one underrun, not a cascade). A playlist that skips
@@ -176,7 +177,10 @@ async def _play(
         return first * segment_s + max(0.0, time.monotonic() - started - stalled)
 
     while (now := time.monotonic()) < stop_at:
-        status, body = await media.request("GET", base + "/live.m3u8")
+        progressed = False
+        # Blocking reload for the segment after the last one held (RFC 8216bis 6.2.5.2).
+        held = "" if last is None else f"?_HLS_msn={last + 1}"
+        status, body = await media.request("GET", base + "/live.m3u8" + held)
         out.playlists += 1
         if status == 200:
             listed = [int(i) for i in SEGMENT_RE.findall(body)]
@@ -210,6 +214,7 @@ async def _play(
                         out.stalled_s += arrived - due
                         stalled += arrived - due
                 last = index
+                progressed = True
         elif status != 404:  # 404: no segment ready yet (a fresh session), retry
             out.error(f"listener {n}: playlist {status}")
         if first is not None and time.monotonic() >= next_beat:
@@ -218,7 +223,8 @@ async def _play(
             if beat != 200:
                 out.error(f"listener {n}: heartbeat {beat}")
             next_beat = time.monotonic() + segment_s
-        await asyncio.sleep(max(0.0, now + segment_s / 2 - time.monotonic()))
+        if not progressed:  # nothing new (or not started yet): no busy loop on the server
+            await asyncio.sleep(max(0.0, now + segment_s / 2 - time.monotonic()))
     if first is not None and last is not None:
         # The playhead ran past the end of what arrived: a stall the loop did not see end.
         if time.monotonic() - started - stalled > (last - first + 1) * segment_s:

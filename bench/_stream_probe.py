@@ -276,21 +276,42 @@ def measure_first_audio(api: _Api, sessions: int) -> list[float]:
     return timings
 
 
-def _player(api: _Api, base: str, stop: threading.Event, delivered: list[int]) -> None:
-    """Plays in real time as hls.js does: reload the playlist every target duration (here half
-    of it, to notice new segments early) and fetch each segment listed that it has not."""
+def _player(
+    api: _Api,
+    base: str,
+    origin: float,
+    stop: threading.Event,
+    delivered: list[int],
+    margins: list[float],
+    answers: list[float],
+) -> None:
+    """Plays as hls.js in lowLatencyMode does: once it holds a segment, a blocking reload for
+    the next (`?_HLS_msn=N`, held by the server until N is published), then each segment listed
+    that it has not, and at once the next blocking reload; half a segment's pause only when a
+    reload brought nothing. For each segment, how long before its play time for a player in
+    real time from the origin (the playhead the latency is measured from) it arrived: negative
+    is a stall of that player. And for each held reload, how long after the publication of the
+    segment it asked for its answer came."""
     from django.db import connection
 
-    from portal.streams import engine
+    from portal.streams import engine, schedule
 
     try:
         while not stop.is_set():
-            playlist = api.get(base + "/live.m3u8")
+            held = f"?_HLS_msn={delivered[-1] + 1}" if delivered else ""
+            playlist = api.get(base + "/live.m3u8" + held)
+            if delivered and playlist.status_code == 200:
+                published = origin + (delivered[-1] + 1) * engine.segment_seconds()
+                answers.append(time.time() - published + schedule.publish_ahead_s())
+            progressed = False
             for index in map(int, re.findall(r"seg/(\d+)\.m4s", playlist.content.decode())):
                 fresh = not delivered or index > delivered[-1]
                 if fresh and api.get(f"{base}/seg/{index}.m4s").status_code == 200:
+                    margins.append(origin + index * engine.segment_seconds() - time.time())
                     delivered.append(index)
-            stop.wait(engine.segment_seconds() / 2)
+                    progressed = True
+            if not progressed:
+                stop.wait(engine.segment_seconds() / 2)
     finally:
         connection.close()
 
@@ -318,7 +339,7 @@ def _margins(
 
 
 def measure_control(api: _Api, posts: int) -> dict[str, Any]:
-    from portal.streams import engine, selectors
+    from portal.streams import engine, schedule, selectors
     from portal.streams.models import StreamSession
 
     rng = random.Random(15)
@@ -329,7 +350,12 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
     session = StreamSession.objects.get(pk=created["id"])
     base = _path(created["playlist_url"]).rsplit("/", 1)[0]
     stop, delivered = threading.Event(), list[int]()
-    player = threading.Thread(target=_player, args=(api, base, stop, delivered), daemon=True)
+    arrivals, answers = list[float](), list[float]()
+    player = threading.Thread(
+        target=_player,
+        args=(api, base, session.origin.timestamp(), stop, delivered, arrivals, answers),
+        daemon=True,
+    )
     player.start()
     latencies: list[float] = []
     changes: list[tuple[int, float, float]] = []  # (generation after it, heard_from_s, POST)
@@ -366,6 +392,11 @@ def measure_control(api: _Api, posts: int) -> dict[str, Any]:
         "segment_s": engine.segment_seconds(),
         "tempos": sorted(tempos),
         "delivered": len(delivered),
+        # The first segment plays from the origin although it is fetched a moment after it:
+        # that start-up is first_audio_ms's, not a stall.
+        "arrival_margins_s": arrivals[1:],
+        "answer_lags_s": answers,
+        "publish_ahead_s": schedule.publish_ahead_s(),
     }
 
 

@@ -32,7 +32,11 @@ Figures:
   0 to 1 bar: so from 0.5 s to 2.5 s + 1 bar, and over a segment + a bar only when the playhead
   is within 0.5 s before a publication and the bar line falls late (about 2% of moments at 90
   bpm). The peer also says whether each change's first segment was rendered before its play
-  time (a late one would be a stall) and how long after the POST it was ready.
+  time (a late one would be a stall) and how long after the POST it was ready, and how each
+  segment reached the player thread: it holds a blocking reload for the next segment
+  (`_HLS_msn`, as hls.js in lowLatencyMode does), so a segment arrives just after its
+  publication, and one arriving after its play time is a stall of the real-time player whose
+  playhead the latency is measured from.
 
 The API is called in process through Django's test client (same middleware, authentication and
 views, no socket), so the HTTP server's own cost is not in these figures.
@@ -168,6 +172,24 @@ def _margin_note(margins: list[float], after_post: list[float]) -> str:
     )
 
 
+def _arrival_note(control: dict[str, Any]) -> str:
+    arrivals = control.get("arrival_margins_s") or []
+    if not arrivals:
+        return ""
+    late = sum(m < 0 for m in arrivals)
+    return (
+        f"; publish-ahead {control['publish_ahead_s']:g} s: {late} of {len(arrivals)} segments "
+        f"reached the player after their play time, the closest {min(arrivals):.2f} s before "
+        f"(median {statistics.median(arrivals):.2f} s)"
+        + (
+            f"; held reloads answered {statistics.median(lags) * 1000:.0f} ms after the "
+            f"publication (median; max {max(lags) * 1000:.0f} ms)"
+            if (lags := control.get("answer_lags_s"))
+            else ""
+        )
+    )
+
+
 def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
     latencies = control["latencies_s"]
     segment_s = control["segment_s"]
@@ -181,7 +203,8 @@ def _control_figures(control: dict[str, Any]) -> Iterable[Figure]:
         target,
         peer=f"min {min(latencies):.2f} s, max {max(latencies):.2f} s; "
         f"{control['delivered']} segments delivered to the player meanwhile; "
-        + _margin_note(control.get("margins_s", []), control.get("ready_after_post_s", [])),
+        + _margin_note(control.get("margins_s", []), control.get("ready_after_post_s", []))
+        + _arrival_note(control),
     )
     yield Figure(
         "stream_control_latency_s_p95",

@@ -369,13 +369,14 @@ for _rule_setting in (
         globals()[_rule_setting] = env_int(_rule_setting, 0)
 # The live player (portal/streams): segment length, how many segments are rendered ahead of the
 # live edge (topped up STREAM_RENDER_BATCH at a time), how long before its play time a segment is
-# published (one segment: a player reloading the playlist every target duration must find a
-# segment before it plays, see streams/schedule.py), the playlist window, idle timeout, per-app concurrent sessions,
-# dislike/like memory, and how many seconds of listening make one paid play.
+# published (a quarter of a segment: players hold a blocking playlist reload open for the next
+# segment and learn of it the moment it is published, see streams/schedule.py), the playlist
+# window, idle timeout, per-app concurrent sessions, dislike/like memory, and how many seconds
+# of listening make one paid play.
 STREAM_SEGMENT_SECONDS = env_float("STREAM_SEGMENT_SECONDS", 2.0)
 STREAM_LEAD_SEGMENTS = env_int("STREAM_LEAD_SEGMENTS", 3)
 STREAM_RENDER_BATCH = env_int("STREAM_RENDER_BATCH", 2)
-STREAM_PUBLISH_AHEAD_S = env_float("STREAM_PUBLISH_AHEAD_S", 2.0)
+STREAM_PUBLISH_AHEAD_S = env_float("STREAM_PUBLISH_AHEAD_S", 0.5)
 STREAM_PLAYLIST_WINDOW = env_int("STREAM_PLAYLIST_WINDOW", 6)
 STREAM_IDLE_SECONDS = env_int("STREAM_IDLE_SECONDS", 60)
 STREAM_MAX_SESSIONS_PER_APP = env_int("STREAM_MAX_SESSIONS_PER_APP", 500)

@@ -190,12 +190,22 @@ def decode(init: bytes, segments: list[bytes]) -> Any:
     return hls.decode_segments(init, segments)
 
 
-def media_playlist(*, segments: list[tuple[int, float, str]], init_uri: str, ended: bool) -> str:
+def media_playlist(
+    *, segments: list[tuple[int, float, str]], init_uri: str, ended: bool, can_block_reload: bool
+) -> str:
     # RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer is at most the target.
-    target = max(1, round(segment_seconds()))
     return hls.media_playlist(
-        segments=segments, target_duration=target, init_uri=init_uri, ended=ended
+        segments=segments,
+        target_duration=target_duration(),
+        init_uri=init_uri,
+        ended=ended,
+        can_block_reload=can_block_reload,
     )
+
+
+def target_duration() -> int:
+    """EXT-X-TARGETDURATION: the segment length rounded, whole seconds (RFC 8216 4.3.3.1)."""
+    return max(1, round(segment_seconds()))
 
 
 CODECS = hls.CODECS

@@ -7,16 +7,19 @@ published (listed, fetchable) STREAM_PUBLISH_AHEAD_S before that: the player may
 much beyond real time plus the segment it fetches, and never more (a fetch further ahead is
 refused and counts nothing).
 
-The lead is one segment by default (2 s), not less, although a change of the controls is heard
-only from the first bar line after everything a player may hold, so a shorter lead answers
-controls sooner (0.5 s made it 0.5 to 2.5 s instead of 2 to 4 s). A player learns of a segment
-by reloading the live playlist, and hls.js reloads it every target duration (RFC 8216 6.3.4:
-at least that long between reloads while it changes): a segment published less than one reload
-interval before it plays can reach a player after its play time. Measured (2026-12-04,
-bench/stream_listeners.py on an idle machine, listeners reloading every half segment): with
-0.5 s one listener alone stalled at 5 of 20 segments; with 2 s, four listeners stalled at
-none, with 1 s of margin. Rendering runs STREAM_LEAD_SEGMENTS ahead of publication, not of the
-playhead.
+The lead is half a second by default. A change of the controls is heard only from the first
+bar line after everything a player may hold, so the shorter the lead the sooner a change is
+heard (2 s made it 2 to 4 s plus up to a bar; 0.5 s makes it 0.5 to 2.5 s plus up to a bar).
+What sets the floor is how soon a player learns of a segment: one that polls the live playlist
+every target duration (RFC 8216 6.3.4) can learn of it up to that long after its publication,
+so with 0.5 s a polling listener stalled (5 of 20 segments, 2026-12-04). Players therefore hold
+a blocking reload open for the next segment (`_HLS_msn`, RFC 8216bis 6.2.5.2, answered by
+portal/streams/playback.py at the segment's publication time), which leaves them the lead less
+one round trip to fetch it. Measured (2026-12-04, load average ~6): control latency 2.3 s
+median, 4.3 s p95 (4.0 / 5.4 s publishing 2 s ahead); listeners on held reloads over HTTP
+(bench/stream_listeners.py) served 8, 12 and 13 at a time for 60 s with no stall. Rendering
+runs STREAM_LEAD_SEGMENTS ahead of publication, not of the playhead, so at 0.5 s it runs 1.5 s
+less ahead of the playhead than at 2 s: that much less slack for a slow render.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from portal.streams.engine import SAMPLE_RATE, segment_frames, segment_seconds
 
 def publish_ahead_s() -> float:
     """Seconds before its play time a segment is published (STREAM_PUBLISH_AHEAD_S)."""
-    return float(getattr(settings, "STREAM_PUBLISH_AHEAD_S", 2.0))
+    return float(getattr(settings, "STREAM_PUBLISH_AHEAD_S", 0.5))
 
 
 def lead_segments() -> int:

@@ -222,12 +222,14 @@ def state_before(session: StreamSession, index: int) -> Any:
 class PlaylistView:
     text: str  # empty while nothing is published and rendered yet
     ended: bool
+    last: int = -1  # the media sequence number of the last segment listed (-1: none)
 
 
 def playlist(session: StreamSession, now: datetime) -> PlaylistView:
     """The live media playlist: the last STREAM_PLAYLIST_WINDOW segments that are published and
     rendered, contiguous from the window's start (RFC 8216 6.2.2 sliding window). An ended
-    session's playlist ends at the last segment it delivered (EXT-X-ENDLIST)."""
+    session's playlist ends at the last segment it delivered (EXT-X-ENDLIST). A live one
+    declares blocking reloads (portal/streams/playback.py answers them)."""
     ended = not session.is_live
     edge = schedule.published_edge(session.origin, now)
     if ended:
@@ -245,9 +247,10 @@ def playlist(session: StreamSession, now: datetime) -> PlaylistView:
         listed.append((index, engine.segment_seconds(), f"seg/{index}.m4s"))
     if not listed:
         return PlaylistView(text="", ended=ended)
-    return PlaylistView(
-        text=engine.media_playlist(segments=listed, init_uri="init.mp4", ended=ended), ended=ended
+    text = engine.media_playlist(
+        segments=listed, init_uri="init.mp4", ended=ended, can_block_reload=True
     )
+    return PlaylistView(text=text, ended=ended, last=listed[-1][0])
 
 
 def now_playing(session: StreamSession, position_s: float | None) -> dict[str, Any]:

@@ -377,11 +377,15 @@ def media_playlist(
     target_duration: int,
     init_uri: str,
     ended: bool = False,
+    can_block_reload: bool = False,
 ) -> str:
     """A live media playlist (RFC 8216 4.3.3) over the window of (sequence, duration_s, uri).
 
     The caller slides the window; the sequences must be consecutive (6.2.2: a segment's media
-    sequence number never changes) and no duration may round above the target (4.3.3.1)."""
+    sequence number never changes) and no duration may round above the target (4.3.3.1).
+    `can_block_reload` declares that the server holds a reload asking for a segment not yet
+    listed (`_HLS_msn`) until it is (RFC 8216bis 4.4.3.8, 6.2.5.2); a playlist that has ended
+    never changes again, so it never declares it."""
     if not segments:
         raise ValueError("a media playlist needs at least one segment; answer once one is stored")
     if target_duration < 1:
@@ -397,6 +401,10 @@ def media_playlist(
         "#EXT-X-INDEPENDENT-SEGMENTS",  # 4.3.5.1: every FLAC frame decodes on its own
         f'#EXT-X-MAP:URI="{_uri(init_uri, "init_uri")}"',
     ]
+    if can_block_reload and not ended:
+        # No HOLD-BACK: its floor is three target durations (RFC 8216bis 4.4.3.8), which is what
+        # a client assumes without it; no parts, so no PART-HOLD-BACK or EXT-X-PART-INF.
+        lines.insert(3, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES")
     for position, (sequence, duration, uri) in enumerate(segments):
         if sequence != first + position:
             raise ValueError(

@@ -166,7 +166,14 @@ function attach(session) {
   // enableWorker: false: the site's Content-Security-Policy has no worker-src or blob:, and
   // hls.js would start its transmuxing worker from a blob: URL. FLAC in fMP4 needs no
   // transmuxing, so the main thread loses nothing.
+  // lowLatencyMode: the playlist declares CAN-BLOCK-RELOAD=YES, and in this mode hls.js asks
+  // for the next segment at once (?_HLS_msn=N) instead of reloading every target duration; the
+  // server holds that request until the segment is published (portal/streams/playback.py), so
+  // the player has it the moment it may, which is what lets the server publish only half a
+  // second ahead and a control change be heard that much sooner. A held request lasts at most
+  // three target durations (6 s, then 503, retried below), under maxTimeToFirstByteMs.
   const hls = new window.Hls({
+    lowLatencyMode: true,
     enableWorker: false,
     manifestLoadPolicy: patient(),
     playlistLoadPolicy: patient(),

@@ -5,6 +5,8 @@ server counts (and pays) stop with the music."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -53,6 +55,8 @@ def test_a_listener_plays_steers_and_pauses_the_stream_and_only_heard_seconds_co
     worker_process()
     beats: list[str] = []
     page.on("request", lambda r: beats.append(r.url) if r.url.endswith("/heartbeat") else None)
+    reloads: list[str] = []
+    page.on("request", lambda r: reloads.append(r.url) if "/live.m3u8" in r.url else None)
 
     _sign_in(page, outsider.username)
     page.set_viewport_size(PHONE)
@@ -67,6 +71,12 @@ def test_a_listener_plays_steers_and_pauses_the_stream_and_only_heard_seconds_co
     page.get_by_role("button", name="Play").click()
     # Real decoding: the playhead moves through several 2 s segments.
     page.wait_for_function(f"() => {AUDIO}.currentTime > 5", timeout=60_000)
+    # hls.js (lowLatencyMode) takes the playlist's CAN-BLOCK-RELOAD=YES: after the first load,
+    # each reload asks for the segment after the last one it has, and the server holds it until
+    # that segment is published, so the reloads come about one per segment, numbers rising.
+    held = [int(m) for url in reloads for m in re.findall(r"[?&]_HLS_msn=(\d+)", url)]
+    assert len(held) >= 2, reloads
+    assert all(b >= a for a, b in itertools.pairwise(held)), held
     session = StreamSession.objects.get(pk=page.get_attribute("[data-listen]", "data-session-id"))
     assert session.app.name == HOUSE_APP_NAME
     assert session.listener_id == house_listener_id(outsider)

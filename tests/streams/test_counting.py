@@ -84,16 +84,16 @@ def test_replayed_fetches_count_once(player, clock):
 def test_fetching_ahead_of_real_time_is_refused_and_uncounted(player, clock):
     clock.set(START)
     p = player()
-    # Published now: segment 0 and the one ahead (STREAM_PUBLISH_AHEAD_S, one segment); the
-    # ones rendered ahead beyond it stay shut until one segment before their play time.
-    assert p.fetch(1).status_code == 200
-    for index in (2, 3, 4, 50):
+    # Published now: segment 0 only; the ones rendered ahead of it stay shut until
+    # STREAM_PUBLISH_AHEAD_S (0.5 s) before their play time.
+    assert p.fetch(0).status_code == 200
+    for index in (1, 2, 3, 4, 50):
         assert p.fetch(index).status_code == 404
-    clock.advance(timedelta(seconds=1.9))
-    assert p.fetch(2).status_code == 404
+    clock.advance(timedelta(seconds=1.4))
+    assert p.fetch(1).status_code == 404
     clock.advance(timedelta(seconds=0.1))
-    assert p.fetch(2).status_code == 200
-    assert p.fetch(3).status_code == 404
+    assert p.fetch(1).status_code == 200
+    assert p.fetch(2).status_code == 404
     assert StreamSegment.objects.filter(session_id=p.id, fetched_at__isnull=False).count() == 2
 
 
@@ -113,13 +113,13 @@ def test_a_heartbeat_claiming_more_than_the_elapsed_time_is_capped(player, clock
 def test_a_session_that_stops_fetching_stops_counting(player, clock):
     clock.set(START)
     p = player()
-    p.listen(10)  # fetched segments 0-5 (one ahead of the playhead, as published)
+    p.listen(10)  # fetched segments 0-4, each as it is published
     # The player keeps sending heartbeats but fetches nothing more.
     for second in range(12, 41, 2):
         clock.advance(timedelta(seconds=2))
         p.refresh()
         p.heartbeat(second)
-    assert counted(p) == list(range(6))
+    assert counted(p) == list(range(5))
 
 
 def test_a_confirmation_must_come_after_the_fetch(player, clock):

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from bench._listeners_load import Outcome, run_listeners
 from portal.jobs.models import Job, JobStatus, WorkerBeat
-from portal.streams import engine, selectors
+from portal.streams import engine, schedule, selectors
 from portal.streams.models import StreamSegment, StreamSession
 from tests.conftest import need, wait_for
 from tests.factories.clients import app_credential
@@ -244,7 +244,16 @@ def test_a_broker_interruption_never_stalls_the_listener(
     lost: list[int | None] = []
 
     def interrupt(session: StreamSession) -> None:
-        if not lost and (timezone.now() - session.origin).total_seconds() > 14:
+        now = timezone.now()
+        if lost or (now - session.origin).total_seconds() <= 12:
+            return
+        # Cut when the lead is one segment above the floor at which the web rings for a render
+        # (rendering.render_needed), so the next publication (within a segment) rings while the
+        # workers are still away (dramatiq's 3 s restart delay). Renders ring every
+        # STREAM_RENDER_BATCH publications: a fixed moment would miss the ring half the time.
+        last = selectors.latest_ready(session)
+        edge = schedule.published_edge(session.origin, now)
+        if last is not None and last.index + 1 - edge == schedule.lead_segments() + 1:
             lost.append(_cut_the_broker(session))
 
     listening = Listening(live_server, stream_app, seed=1503)

@@ -28,11 +28,11 @@ def test_an_app_opens_a_stream_and_gets_its_playlist_url(api, vault):
 def test_the_first_segments_are_rendered_ahead_and_listed(api, client, vault):
     created = open_stream(api)
     run_queued_jobs()
-    # Published: segment 0 and the one segment ahead; rendered: that plus the lead of 3, and
-    # one more of the run's batch of 2.
-    assert playlist_indexes(client, created) == [0, 1]
+    # Published: segment 0 (the next one half a second before it plays); rendered: that plus
+    # the lead of 3, and one more of the run's batch of 2.
+    assert playlist_indexes(client, created) == [0]
     rendered = StreamSegment.objects.filter(session_id=created["id"]).order_by("index")
-    assert [s.index for s in rendered] == [0, 1, 2, 3, 4, 5]
+    assert [s.index for s in rendered] == [0, 1, 2, 3, 4]
     # Each segment continues from the state stored on the one before it.
     for before, after in itertools.pairwise(rendered):
         assert after.start_frame == before.start_frame + before.frames

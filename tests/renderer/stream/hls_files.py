@@ -43,7 +43,10 @@ def write_stream(folder: Path, signal: np.ndarray, *, ended: bool, manifests: bo
             segment = hls.embed_segment_manifest(segment, {"segment": index, "stems": ["a", "b"]})
         (folder / f"seg-{index}.m4s").write_bytes(segment)
         window.append((index, SEGMENT / RATE, f"seg-{index}.m4s"))
-    media = hls.media_playlist(segments=window, target_duration=2, init_uri="init.mp4", ended=ended)
+    # As the portal serves it: a live playlist declares blocking reloads (RFC 8216bis).
+    media = hls.media_playlist(
+        segments=window, target_duration=2, init_uri="init.mp4", ended=ended, can_block_reload=True
+    )
     (folder / "media.m3u8").write_text(media)
     main = hls.multivariant_playlist(media_uri="media.m3u8", bandwidth=hls.peak_bandwidth())
     (folder / "main.m3u8").write_text(main)

@@ -182,6 +182,9 @@ def test_ffmpeg_decodes_the_playlist_bit_exactly_and_quietly(
 @pytest.mark.parametrize("ended", [True, False], ids=["ended", "live"])
 def test_ffprobe_reads_the_stream_without_a_warning(tmp_path: Path, ended: bool) -> None:
     playlist = write_stream(tmp_path, chirp_and_noise(3 * SEGMENT), ended=ended, manifests=True)
+    # The live one carries the low-latency server control tag, which ffprobe must take quietly.
+    blocking = "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES" in (tmp_path / "media.m3u8").read_text()
+    assert blocking is not ended
     result = subprocess.run(
         [
             _tool("ffprobe"),

@@ -84,6 +84,26 @@ def test_a_live_media_playlist_slides_its_window_and_has_the_rfc_8216_tags() -> 
     assert ended.splitlines()[-1] == "#EXT-X-ENDLIST"
 
 
+def test_a_live_playlist_may_declare_blocking_reloads_and_an_ended_one_never_does() -> None:
+    window = [(n, 2.0, f"seg/{n}.m4s") for n in range(3)]
+    live = hls.media_playlist(
+        segments=window, target_duration=2, init_uri="init.mp4", can_block_reload=True
+    ).splitlines()
+    # RFC 8216bis 4.4.3.8, a Media Playlist tag: beside the other playlist-wide tags, before
+    # the first segment's; no HOLD-BACK (its floor, three target durations, is the default).
+    assert live[2:4] == ["#EXT-X-TARGETDURATION:2", "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"]
+    assert live.index("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES") < live.index(
+        "#EXTINF:2.000000,"
+    )
+    ended = hls.media_playlist(
+        segments=window, target_duration=2, init_uri="init.mp4", ended=True, can_block_reload=True
+    )
+    # An ended playlist never changes again: there is nothing to block for.
+    assert "EXT-X-SERVER-CONTROL" not in ended
+    plain = hls.media_playlist(segments=window, target_duration=2, init_uri="init.mp4")
+    assert "EXT-X-SERVER-CONTROL" not in plain
+
+
 def test_extinf_keeps_a_segment_duration_that_is_not_whole() -> None:
     text = hls.media_playlist(segments=[(0, 1.5, "a.m4s")], target_duration=2, init_uri="i.mp4")
     assert "#EXTINF:1.500000," in text
