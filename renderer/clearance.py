@@ -30,7 +30,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from renderer.audio import BLOCK_FRAMES, AudioStream, frame_budget
 from renderer.dsp.framing import frame_starts, spectra
-from renderer.fingerprint import HOP_S, Fingerprint, FingerprintIndex, Match, matching
+from renderer.fingerprint import (
+    HOP_S,
+    QUERY_ONLY,
+    Fingerprint,
+    FingerprintIndex,
+    Match,
+    extraction,
+    matching,
+)
+from renderer.fingerprint.extraction import DECAY_BASE
 from renderer.validate import sniff_container
 
 CLIP_MIN_S: Final = 5.0  # shorter clips hold too few landmarks to tell renders apart
@@ -44,6 +53,12 @@ CLIP_CONTAINERS: Final = ("WAV", "FLAC", "AIFF", "MP3", "OGG")
 # A landmark candidate (`candidates`) has at least CLEAR_MIN_MATCHED aligned landmarks, and
 # more than chance piles onto one offset (Match.chance_matched, the self-output guard's bound).
 CLEAR_MIN_MATCHED: Final = 12
+# The query's dense landmarks (`query_fingerprint`): on clips of another seed of
+# bench.clearance's generator that found no candidate, 6x the peaks paired 16 ways found the
+# source in 8 of 9 (the fingerprint's own query-only set, 2x and 7 ways, in none); the fan-out
+# mattered more than the density (8x paired 8 ways found 5).
+CLEAR_QUERY_DENSITY: Final = 6.0
+CLEAR_QUERY_FAN_OUT: Final = 16
 
 Mono = npt.NDArray[np.float32]
 
@@ -172,9 +187,14 @@ CONFIRM_BANDS: Final = 24  # log-spaced, 100 Hz to 11 kHz: the fingerprint's ban
 CONFIRM_LAG_S: Final = 0.5  # the fine search around the landmarks' offset
 CONFIRM_MIN: Final = 0.2  # the similarity a named render reaches
 CONFIRM_MARGIN: Final = 0.02  # and at most this far under the best render's
+LANDMARK_WEIGHT: Final = 0.3  # see `evidence`
 # Landmark candidates confirmed per clip, most aligned first: on the calibration renders the
 # source was among the first 3 in all but 1 of the 233 clips it was a candidate of.
 CANDIDATES: Final = 4
+# Offsets confirmed per candidate render (see `candidates`), at least OFFSET_APART frames
+# apart: beyond confirm's own lag search.
+OFFSETS_PER_RENDER: Final = 2
+OFFSET_APART: Final = round(0.5 / HOP_S)
 # Confirm compares at most this much of the clip (its first seconds): each candidate costs a
 # spectrum of its stretch, and 10 s already tell renders apart as well as the landmarks can.
 CONFIRM_MAX_S: Final = 10.0
@@ -192,17 +212,19 @@ def band_envelopes(mono: Mono, sample_rate: int) -> npt.NDArray[np.float32]:
     window = np.hanning(width + 2)[1:-1].astype(np.float32)
     freqs = np.fft.rfftfreq(width, 1.0 / sample_rate)
     edges = np.geomspace(100.0, min(11_000.0, sample_rate / 2.0), CONFIRM_BANDS + 1)
-    band_of = np.searchsorted(edges, freqs, side="right") - 1
-    # Bins to bands as one matrix product (a one-hot matrix): the sums np.add.at would make,
-    # at BLAS speed.
-    to_bands = np.zeros((freqs.shape[0], CONFIRM_BANDS), np.float32)
-    inside = np.flatnonzero((band_of >= 0) & (band_of < CONFIRM_BANDS))
-    to_bands[inside, band_of[inside]] = 1.0
+    # Bands are runs of neighbouring bins, summed run by run (np.add.reduceat); a band
+    # narrower than a bin holds none and stays at the floor.
+    cut = np.searchsorted(freqs, edges, side="left")
+    empty = cut[1:] == cut[:-1]
+    lows = np.minimum(cut[:-1], cut[-1] - 1)
     out = np.zeros((starts.shape[0], CONFIRM_BANDS), np.float32)
     signal = np.ascontiguousarray(mono, dtype=np.float32)
     for first, spectrum in spectra(signal, window, starts):
-        power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-        out[first : first + power.shape[0]] = np.log(power @ to_bands + np.float32(1e-10))
+        power = np.square(spectrum.real[:, : cut[-1]], dtype=np.float32)
+        power += np.square(spectrum.imag[:, : cut[-1]], dtype=np.float32)
+        bands = np.add.reduceat(power, lows, axis=1)
+        bands[:, empty] = 0.0
+        out[first : first + power.shape[0]] = np.log(bands + np.float32(1e-10))
     return out
 
 
@@ -250,39 +272,155 @@ def confirm(
     return float(scores[k]), first_s + (lo + k) * HOP_S
 
 
+def query_fingerprint(clip: Clip) -> Fingerprint:
+    """The clip's landmarks as a clearance query: the indexed kind (what `fingerprint` gives a
+    render, so a clean excerpt aligns as the self-output guard's does), and a far denser kind
+    flagged QUERY_ONLY, CLEAR_QUERY_DENSITY times the peaks, each paired with
+    CLEAR_QUERY_FAN_OUT partners. Speech over the clip takes many of the strongest places in
+    each second, pushing the render's own peaks down the ranking and out of the budget that
+    pairing draws from; a render's indexed pair survives if both its peaks are anywhere among
+    the clip's dense peaks and the partner among the anchor's pairings. Built from the
+    fingerprint's own steps (`renderer.fingerprint.extraction`), one spectrogram for both."""
+    mono, rate = extraction._decimate(clip.samples, clip.sample_rate)
+    found = extraction._local_maxima(extraction._spectrogram(mono, rate))
+    duration = clip.duration_s
+    indexed = extraction._packed(
+        *extraction._landmarks(*extraction._peaks(found, duration), extraction.LONG_FAN_OUT)
+    )
+    dense = extraction._packed(
+        *extraction._landmarks(
+            *extraction._peaks(found, duration, CLEAR_QUERY_DENSITY), CLEAR_QUERY_FAN_OUT
+        )
+    )
+    kept = np.unique(indexed)
+    extra = np.setdiff1d(dense, kept) | (np.uint64(QUERY_ONLY) << np.uint64(32))
+    packed = np.concatenate([kept, extra])
+    return Fingerprint(
+        hashes=(packed >> np.uint64(32)).astype(np.uint32),
+        times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        duration_s=duration,
+    )
+
+
 def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDATES) -> list[Match]:
-    """The renders most aligned with the clip, for `confirm`: every alignment that passes what
-    chance piles onto one offset, most aligned first, with their offsets."""
+    """The alignments `confirm` checks: the `limit` renders most aligned with the clip (past
+    what chance piles onto one offset), each at its OFFSETS_PER_RENDER best offsets, most
+    aligned first. A render's second offset matters when its loops repeat: the landmarks of a
+    shared loop pile up at every repeat, and the best-aligned one may sit where the render's
+    other layers differ from the clip's (a wrong repeat that `confirm` then rejects)."""
     cands = matching.candidates(index, fp, dense=True, decay=False)
     order = np.argsort(-cands.matched, kind="stable")[: limit * 4]
-    found: list[Match] = []
+    slots: list[int] = []
     for i in order:
         slot = int(cands.items[i])
-        matched = int(cands.matched[i])
-        offset = int(cands.offsets[i])
-        item_dur = max(index._durations[slot], HOP_S)
-        offsets = (fp.duration_s + item_dur) / HOP_S
-        chance = matching.chance_bound(2.0 * int(cands.shared[i]) / max(offsets, 1.0), offsets)
-        if matched < CLEAR_MIN_MATCHED or matched < chance:
-            continue
-        q_start, i_start = max(0, -offset) * HOP_S, max(0, offset) * HOP_S
-        overlap = max(HOP_S, min(fp.duration_s - q_start, item_dur - i_start))
-        found.append(
-            Match(
-                key=index._names[slot],
-                score=0.0,
-                matched_hashes=matched,
-                query_offset_s=q_start,
-                item_offset_s=i_start,
-                coverage=0.0,
-                shared_hashes=int(cands.shared[i]),
-                overlap_s=overlap,
-                chance_matched=chance,
-            )
-        )
-        if len(found) == limit:
-            break
+        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i])):
+            slots.append(slot)
+            if len(slots) == limit:
+                break
+    shared = dict(zip(cands.items.tolist(), cands.shared.tolist(), strict=True))
+    found: list[Match] = []
+    for slot, peaks in zip(slots, offset_peaks(index, fp, slots), strict=True):
+        for rank, (offset, matched) in enumerate(peaks):
+            if rank and not _passes(index, fp, slot, matched, shared[slot]):
+                continue
+            found.append(_match(index, fp, slot, offset, matched, shared[slot]))
+    found.sort(key=lambda m: -m.matched_hashes)
     return found
+
+
+def _chance(index: FingerprintIndex, fp: Fingerprint, slot: int, shared: int) -> int:
+    offsets = (fp.duration_s + max(index._durations[slot], HOP_S)) / HOP_S
+    return matching.chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
+
+
+def _passes(index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int) -> bool:
+    return matched >= CLEAR_MIN_MATCHED and matched >= _chance(index, fp, slot, shared)
+
+
+def _match(
+    index: FingerprintIndex, fp: Fingerprint, slot: int, offset: int, matched: int, shared: int
+) -> Match:
+    item_dur = max(index._durations[slot], HOP_S)
+    q_start, i_start = max(0, -offset) * HOP_S, max(0, offset) * HOP_S
+    return Match(
+        key=index._names[slot],
+        score=0.0,
+        matched_hashes=matched,
+        query_offset_s=q_start,
+        item_offset_s=i_start,
+        coverage=0.0,
+        shared_hashes=shared,
+        overlap_s=max(HOP_S, min(fp.duration_s - q_start, item_dur - i_start)),
+        chance_matched=_chance(index, fp, slot, shared),
+    )
+
+
+def offset_peaks(
+    index: FingerprintIndex, fp: Fingerprint, slots: list[int], per_item: int = OFFSETS_PER_RENDER
+) -> list[list[tuple[int, int]]]:
+    """Per slot, its `per_item` best (offset in frames, aligned landmarks) at least
+    OFFSET_APART frames apart, best first: the offset histogram of the clip's landmarks
+    (indexed and query-only, no decays) against those items only. The index's own
+    `matching.candidates` keeps one offset per item; this second pass over the few candidates'
+    postings (numpy gathers over the index's sorted columns, no per-hash Python) keeps more."""
+    if not slots:
+        return []
+    landmarks = (fp.hashes & np.uint32(QUERY_ONLY - 1)) < np.uint32(DECAY_BASE)
+    q_hash = (fp.hashes[landmarks] & np.uint32(QUERY_ONLY - 1)).astype(np.int64)
+    q_time = fp.times[landmarks].astype(np.int64)
+    index._flush()
+    wanted = np.full(len(index._names), -1, np.int64)
+    wanted[slots] = np.arange(len(slots))
+    seg_slots, seg_base = index._segments()
+    who: list[npt.NDArray[np.int64]] = []
+    offs: list[npt.NDArray[np.int64]] = []
+    levels = []
+    if index._main_size:
+        lo = index._starts[q_hash]
+        levels.append((lo, index._starts[q_hash + 1] - lo, index._main_seg, index._main_time))
+    if index._delta_size:
+        lo = np.searchsorted(index._delta_hash, q_hash, side="left")
+        hi = np.searchsorted(index._delta_hash, q_hash, side="right")
+        levels.append((lo, hi - lo, index._delta_seg, index._delta_time))
+    if not levels:
+        return [[] for _ in slots]
+    total_runs: npt.NDArray[np.int64] = np.sum([level[1] for level in levels], axis=0)
+    use = total_runs <= matching.STOP_POSTINGS
+    if int(total_runs[use].sum()) > matching.QUERY_BUDGET:  # the rarest first, as candidates
+        order = np.argsort(np.where(use, total_runs, np.iinfo(np.int64).max), kind="stable")
+        use = np.zeros(q_hash.shape[0], dtype=bool)
+        use[order[np.cumsum(total_runs[order]) <= matching.QUERY_BUDGET]] = True
+    for lo, runs, seg_col, time_col in levels:
+        take = np.where(use, runs, 0)
+        total = int(take.sum())
+        if total == 0:
+            continue
+        rows = np.repeat(lo - (np.cumsum(take) - take), take) + np.arange(total)
+        seg = seg_col[rows].astype(np.int64)
+        item = wanted[seg_slots[seg]]
+        keep = item >= 0
+        t_item = time_col[rows][keep].astype(np.int64) + seg_base[seg[keep]]
+        who.append(item[keep])
+        offs.append(t_item - np.repeat(q_time, take)[keep])
+    out: list[list[tuple[int, int]]] = [[] for _ in slots]
+    if not who:
+        return out
+    item_all, off_all = np.concatenate(who), np.concatenate(offs)
+    for k in range(len(slots)):
+        off = off_all[item_all == k]
+        if not off.shape[0]:
+            continue
+        low = int(off.min())
+        hist = np.bincount(off - low)
+        # An alignment also gets its neighbour's frame, as in matching.candidates.
+        merged = hist + np.concatenate([hist[1:], [0]])
+        for _ in range(per_item):
+            best = int(np.argmax(merged))
+            if merged[best] <= 0:
+                break
+            out[k].append((best + low, int(merged[best])))
+            merged[max(0, best - OFFSET_APART) : best + OFFSET_APART + 1] = 0
+    return out
 
 
 @dataclass(frozen=True)
@@ -292,11 +430,35 @@ class Confirmed:
     start_s: float  # where in the render the clip starts (negative: before it)
 
 
+def evidence(found: Confirmed, most_aligned: int) -> float:
+    """What `confirmed` ranks by: confirm's similarity, less LANDMARK_WEIGHT times how many
+    times fewer aligned landmarks the alignment has than the clip's best-aligned candidate (a
+    natural log). Each speaks where the other is weak: a render sharing the clip's loudest stem
+    correlates nearly as well band by band, but its landmarks only align on that stem's peaks;
+    a render sharing a dense loop aligns many landmarks, but its other layers differ from the
+    clip's where confirm looks."""
+    aligned = max(1, found.match.matched_hashes)
+    return found.similarity - LANDMARK_WEIGHT * math.log(max(aligned, most_aligned) / aligned)
+
+
 def confirmed(scored: list[Confirmed]) -> list[Confirmed]:
-    """The renders an answer names: confirmed at CONFIRM_MIN and within CONFIRM_MARGIN of the
-    best one, most similar first."""
-    kept = sorted(
-        (c for c in scored if c.similarity >= CONFIRM_MIN),
-        key=lambda c: (-c.similarity, -c.match.matched_hashes, c.match.key),
+    """The renders an answer names, best first: each render at its best alignment, confirmed
+    at CONFIRM_MIN, within CONFIRM_MARGIN of the best render's `evidence`. A second render is
+    named only as a tie: audio the two renders share there sounds the same in both."""
+    if not scored:
+        return []
+    most = max(c.match.matched_hashes for c in scored)
+    best: dict[str, tuple[float, Confirmed]] = {}
+    for found in scored:
+        if found.similarity < CONFIRM_MIN:
+            continue
+        weight = evidence(found, most)
+        key = found.match.key
+        if key not in best or weight > best[key][0]:
+            best[key] = (weight, found)
+    ranked = sorted(
+        best.values(), key=lambda wc: (-wc[0], -wc[1].match.matched_hashes, wc[1].match.key)
     )
-    return [c for c in kept if c.similarity >= kept[0].similarity - CONFIRM_MARGIN]
+    if not ranked:
+        return []
+    return [c for w, c in ranked if w >= ranked[0][0] - CONFIRM_MARGIN]
