@@ -59,6 +59,13 @@ CLEAR_MIN_MATCHED: Final = 12
 # mattered more than the density (8x paired 8 ways found 5).
 CLEAR_QUERY_DENSITY: Final = 6.0
 CLEAR_QUERY_FAN_OUT: Final = 16
+# Postings one lookup visits (rarest hashes first, matching.candidates' `budget`), and the
+# clip's first seconds its landmarks come from. With 100k renders indexed the dense query
+# meets ~1M postings over 20 s; the self-output guard's 200k cut most of the source's
+# evidence (the source among the 4 best-aligned for 19 of 30 clips of bench.clearance), 700k
+# keeps it for 27 at ~25 ms, all of them 29 at ~110 ms. A longer clip adds cost, not evidence.
+CLEAR_QUERY_BUDGET: Final = 700_000
+CLEAR_QUERY_MAX_S: Final = 12.0
 
 Mono = npt.NDArray[np.float32]
 
@@ -185,9 +192,9 @@ def _decode_mono(stream: AudioStream, budget: int, max_s: float) -> Mono:
 # came within 0.05 of it in 5% of clips, above it in 4% (then it is named instead).
 CONFIRM_BANDS: Final = 24  # log-spaced, 100 Hz to 11 kHz: the fingerprint's band
 CONFIRM_LAG_S: Final = 0.5  # the fine search around the landmarks' offset
-CONFIRM_MIN: Final = 0.2  # the similarity a named render reaches
-CONFIRM_MARGIN: Final = 0.02  # and at most this far under the best render's
-LANDMARK_WEIGHT: Final = 0.3  # see `evidence`
+CONFIRM_MIN: Final = 0.15  # the similarity a named render reaches
+CONFIRM_MARGIN: Final = 0.01  # and its `evidence` at most this far under the best render's
+LANDMARK_WEIGHT: Final = 0.5  # see `evidence`
 # Landmark candidates confirmed per clip, most aligned first: on the calibration renders the
 # source was among the first 3 in all but 1 of the 233 clips it was a candidate of.
 CANDIDATES: Final = 4
@@ -281,9 +288,10 @@ def query_fingerprint(clip: Clip) -> Fingerprint:
     pairing draws from; a render's indexed pair survives if both its peaks are anywhere among
     the clip's dense peaks and the partner among the anchor's pairings. Built from the
     fingerprint's own steps (`renderer.fingerprint.extraction`), one spectrogram for both."""
-    mono, rate = extraction._decimate(clip.samples, clip.sample_rate)
+    head = clip.samples[: round(CLEAR_QUERY_MAX_S * clip.sample_rate)]
+    mono, rate = extraction._decimate(head, clip.sample_rate)
     found = extraction._local_maxima(extraction._spectrogram(mono, rate))
-    duration = clip.duration_s
+    duration = head.shape[0] / clip.sample_rate
     indexed = extraction._packed(
         *extraction._landmarks(*extraction._peaks(found, duration), extraction.LONG_FAN_OUT)
     )
@@ -308,7 +316,7 @@ def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDA
     aligned first. A render's second offset matters when its loops repeat: the landmarks of a
     shared loop pile up at every repeat, and the best-aligned one may sit where the render's
     other layers differ from the clip's (a wrong repeat that `confirm` then rejects)."""
-    cands = matching.candidates(index, fp, dense=True, decay=False)
+    cands = matching.candidates(index, fp, dense=True, decay=False, budget=CLEAR_QUERY_BUDGET)
     order = np.argsort(-cands.matched, kind="stable")[: limit * 4]
     slots: list[int] = []
     for i in order:
@@ -386,10 +394,10 @@ def offset_peaks(
         return [[] for _ in slots]
     total_runs: npt.NDArray[np.int64] = np.sum([level[1] for level in levels], axis=0)
     use = total_runs <= matching.STOP_POSTINGS
-    if int(total_runs[use].sum()) > matching.QUERY_BUDGET:  # the rarest first, as candidates
+    if int(total_runs[use].sum()) > CLEAR_QUERY_BUDGET:  # the rarest first, as candidates
         order = np.argsort(np.where(use, total_runs, np.iinfo(np.int64).max), kind="stable")
         use = np.zeros(q_hash.shape[0], dtype=bool)
-        use[order[np.cumsum(total_runs[order]) <= matching.QUERY_BUDGET]] = True
+        use[order[np.cumsum(total_runs[order]) <= CLEAR_QUERY_BUDGET]] = True
     for lo, runs, seg_col, time_col in levels:
         take = np.where(use, runs, 0)
         total = int(take.sum())
