@@ -10,19 +10,25 @@ of 8 bars with 2-4 of them at -12..-4 dB each. All are indexed together.
 Clips: EXCERPTS_PER_RENDER per render, 5, 8, 12 or 20 s from a random point, with speech-like
 noise over them at -6 dB (bench.voice.speech_like_noise: speech-shaped spectrum, syllables at
 ~4 Hz, pauses; its RMS 6 dB under the music's over the clip), encoded by ffmpeg (LAME) at
-128 kbps CBR, then decoded and matched as the portal does (read_clip, fingerprint, the index's
-candidates, each confirmed against the render's audio, which the portal reads from the stored
-file and this bench from memory, and `confirmed`). The confirm thresholds were set on another
-seed of this generator (renderer.clearance), so these figures are on renders they never saw. Unrelated clips: UNRELATED clips of 10 s made of corpus recordings no
+128 kbps CBR, then decoded and matched as the portal does (read_clip, query_fingerprint, the
+index's candidates at two offsets each, each confirmed against the render's audio, which the
+portal reads from the stored file and this bench from memory, and `confirmed`). The thresholds
+were set on another seed of this generator (renderer.clearance), so these figures are on
+renders they never saw. Unrelated clips: UNRELATED clips of 10 s made of corpus recordings no
 render uses (drums, electronic hits, tabla, ...: played one after another), with the same speech
 and MP3 encoding.
 
-* clearance_recall: clips whose first match is their render.
+* clearance_recall: clips whose first match is their render (or a tie with it, see below).
 * clearance_offset_right: of those, where the reported start is within 0.1 s of the truth or
   the render sounds the same at both (a loop repeated sample for sample; correlation > 0.99).
 * clearance_false_match_rate: renders named that a clip does not come from, per (clip, other
-  render) pair, excerpts and unrelated clips together.
-* clearance_lookup_p95_ms: one lookup (read_clip of the MP3 bytes, fingerprint, index lookup)
+  render) pair, excerpts and unrelated clips together. A render named beside the source is a
+  tie, not a false match, only when the two sound the same there (first channels correlated
+  above 0.99 over the clip, at the starts the answer gives: the same stems at the same gains);
+  the figure states how many ties there were. A render named *instead of* the source is always
+  a false match, however alike it sounds.
+* clearance_lookup_p95_ms: one lookup (read_clip of the MP3 bytes, query_fingerprint, the index's
+  candidates, confirm of the real renders among them, `confirmed`)
   with 100k renders indexed: the RENDERS real ones and synthetic 60 s items whose hash fields
   follow the real renders' (bench.fingerprint.synthetic_fingerprints). Not timed: resolving the
   few matched renders' rows (one query by primary key), reading their audio from storage (one
