@@ -3,6 +3,8 @@ than one offset, and the ranking that names a render."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from renderer.clearance import (
@@ -14,7 +16,14 @@ from renderer.clearance import (
     confirmed,
     query_fingerprint,
 )
-from renderer.fingerprint import HOP_S, QUERY_ONLY, FingerprintIndex, Match, fingerprint
+from renderer.fingerprint import (
+    HOP_S,
+    QUERY_ONLY,
+    Fingerprint,
+    FingerprintIndex,
+    Match,
+    fingerprint,
+)
 from tests.factories import audio
 
 RATE = 48000
@@ -30,8 +39,8 @@ def test_a_clip_queries_with_every_landmark_a_render_indexes_and_many_more() -> 
     query = query_fingerprint(clip)
     plain = fingerprint(music, RATE)
 
-    def indexed(fp: object) -> set[tuple[int, int]]:
-        hashes, times = fp.hashes, fp.times  # type: ignore[attr-defined]
+    def indexed(fp: Fingerprint) -> set[tuple[int, int]]:
+        hashes, times = fp.hashes, fp.times
         keep = hashes < np.uint32(QUERY_ONLY)
         return set(zip(hashes[keep].tolist(), times[keep].tolist(), strict=True))
 
@@ -111,6 +120,6 @@ def test_band_envelopes_are_the_log_power_of_the_bins_inside_each_band() -> None
         power = np.abs(np.fft.rfft(signal[start : start + width] * window)) ** 2
         want = [
             np.log(power[(freqs >= lo) & (freqs < hi)].sum() + 1e-10)
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+            for lo, hi in itertools.pairwise(edges)
         ]
         np.testing.assert_allclose(got[frame], want, rtol=1e-4, atol=1e-3)
