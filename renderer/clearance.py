@@ -9,12 +9,13 @@ over it. Two parts live here, both pure:
   with memory: the header is judged first, the decode runs block by block into a mono buffer
   sized by the duration limit, and one frame past the limit stops it. The length an MP3 or Ogg
   header declares is an estimate, so only the decode itself is trusted for the limit.
-* Two stages of matching. `candidates`: the render fingerprint index (the self-output
-  guard's, `renderer.fingerprint`) gives the renders with the most time-aligned landmarks, each
-  with its offset. `confirm`: each candidate's own audio there (the caller reads it) is compared
-  with the clip band by band, which tells the render a clip comes from apart from one that
-  shares a stem with it, and one repeat of a loop from the next; `confirmed` keeps the renders
-  an answer names.
+* Two stages of matching. `candidates`: the clip's dense landmarks (`query_fingerprint`)
+  against the render fingerprint index (the self-output guard's, `renderer.fingerprint`,
+  unchanged) give the renders with the most time-aligned landmarks, each at its two best
+  offsets (`offset_peaks`). `confirm`: each candidate's own audio there (the caller reads it)
+  is compared with the clip band by band; `confirmed` ranks the renders by both kinds of
+  evidence (`evidence`) and keeps the ones an answer names: the best, and any other only as a
+  tie (the same audio there).
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from renderer.audio import BLOCK_FRAMES, AudioStream, frame_budget
 from renderer.dsp.framing import frame_starts, spectra
-from renderer.fingerprint import HOP_S, Fingerprint, FingerprintIndex, Match, matching
+from renderer.fingerprint import (
+    HOP_S,
+    QUERY_ONLY,
+    Fingerprint,
+    FingerprintIndex,
+    Match,
+    extraction,
+    matching,
+)
+from renderer.fingerprint.extraction import DECAY_BASE
 from renderer.validate import sniff_container
 
 CLIP_MIN_S: Final = 5.0  # shorter clips hold too few landmarks to tell renders apart
@@ -44,6 +54,20 @@ CLIP_CONTAINERS: Final = ("WAV", "FLAC", "AIFF", "MP3", "OGG")
 # A landmark candidate (`candidates`) has at least CLEAR_MIN_MATCHED aligned landmarks, and
 # more than chance piles onto one offset (Match.chance_matched, the self-output guard's bound).
 CLEAR_MIN_MATCHED: Final = 12
+# The query's dense landmarks (`query_fingerprint`): on clips of another seed of
+# bench.clearance's generator that found no candidate, 6x the peaks paired 16 ways found the
+# source in 8 of 9 (the fingerprint's own query-only set, 2x and 7 ways, in none); the fan-out
+# mattered more than the density (8x paired 8 ways found 5).
+CLEAR_QUERY_DENSITY: Final = 6.0
+CLEAR_QUERY_FAN_OUT: Final = 16
+# Postings one lookup visits (rarest hashes first, matching.candidates' `budget`), and the
+# clip's first seconds its landmarks come from. With 100k renders indexed the dense query
+# meets ~1M postings over 20 s; the self-output guard's 200k cut most of the source's
+# evidence (the source among the 4 best-aligned for 19 of 30 clips of bench.clearance), 700k
+# keeps it for 27 at ~25 ms, all of them 29 at ~110 ms. Past 20 s a clip adds cost, not
+# evidence (12 s lost 2 of 240 calibration clips of 20 s).
+CLEAR_QUERY_BUDGET: Final = 700_000
+CLEAR_QUERY_MAX_S: Final = 20.0
 
 Mono = npt.NDArray[np.float32]
 
@@ -158,23 +182,28 @@ def _decode_mono(stream: AudioStream, budget: int, max_s: float) -> Mono:
     return samples
 
 
-# The second stage (`confirm`): landmarks find candidates fast but cannot tell the render a
-# clip comes from from a render that shares one of its stems, nor one repeat of a loop from the
-# next. The candidate's own audio can: the log energy of each band over time, clip against
-# render, correlated band by band (Pearson: a gain change or an equaliser's tilt changes
-# nothing) and averaged over the bands. Speech over the clip lowers every candidate's score
-# alike; a render that shares a stem with the clip's render scores in that stem's bands only.
-# CONFIRM_MIN and CONFIRM_MARGIN were set on renders made for the purpose (seed 7 of
-# bench.clearance's generator, not the seed its figures use): sources scored 0.12 and more at
-# their 1st percentile, unrelated clips under 0.19, and a render sharing stems with the source
-# came within 0.05 of it in 5% of clips, above it in 4% (then it is named instead).
+# The second stage (`confirm`): landmarks find candidates fast, but a render sharing the
+# clip's stems aligns many of them too, and a loop's landmarks align at each of its repeats.
+# The candidate's own audio there tells more: the log energy of each band over time, clip
+# against render, correlated band by band (Pearson: a gain change or an equaliser's tilt
+# changes nothing) and averaged over the bands. Neither alone suffices: on renders made for
+# the purpose (seed 7 of bench.clearance's generator, not the seed its figures use), with
+# two offsets per render, the best-aligned alignment was the source's for 0.971 of clips, the
+# best-correlated for 0.954, their combination (`evidence`) for 0.9875, with 5 other renders
+# named (17 by correlation alone). CONFIRM_MIN, CONFIRM_MARGIN and LANDMARK_WEIGHT were set
+# there; the candidates of unrelated clips correlated under 0.15.
 CONFIRM_BANDS: Final = 24  # log-spaced, 100 Hz to 11 kHz: the fingerprint's band
 CONFIRM_LAG_S: Final = 0.5  # the fine search around the landmarks' offset
-CONFIRM_MIN: Final = 0.2  # the similarity a named render reaches
-CONFIRM_MARGIN: Final = 0.02  # and at most this far under the best render's
+CONFIRM_MIN: Final = 0.15  # the similarity a named render reaches
+CONFIRM_MARGIN: Final = 0.01  # and its `evidence` at most this far under the best render's
+LANDMARK_WEIGHT: Final = 0.5  # see `evidence`
 # Landmark candidates confirmed per clip, most aligned first: on the calibration renders the
 # source was among the first 3 in all but 1 of the 233 clips it was a candidate of.
 CANDIDATES: Final = 4
+# Offsets confirmed per candidate render (see `candidates`), at least OFFSET_APART frames
+# apart: beyond confirm's own lag search.
+OFFSETS_PER_RENDER: Final = 2
+OFFSET_APART: Final = round(0.5 / HOP_S)
 # Confirm compares at most this much of the clip (its first seconds): each candidate costs a
 # spectrum of its stretch, and 10 s already tell renders apart as well as the landmarks can.
 CONFIRM_MAX_S: Final = 10.0
@@ -192,17 +221,19 @@ def band_envelopes(mono: Mono, sample_rate: int) -> npt.NDArray[np.float32]:
     window = np.hanning(width + 2)[1:-1].astype(np.float32)
     freqs = np.fft.rfftfreq(width, 1.0 / sample_rate)
     edges = np.geomspace(100.0, min(11_000.0, sample_rate / 2.0), CONFIRM_BANDS + 1)
-    band_of = np.searchsorted(edges, freqs, side="right") - 1
-    # Bins to bands as one matrix product (a one-hot matrix): the sums np.add.at would make,
-    # at BLAS speed.
-    to_bands = np.zeros((freqs.shape[0], CONFIRM_BANDS), np.float32)
-    inside = np.flatnonzero((band_of >= 0) & (band_of < CONFIRM_BANDS))
-    to_bands[inside, band_of[inside]] = 1.0
+    # Bands are runs of neighbouring bins, summed run by run (np.add.reduceat); a band
+    # narrower than a bin holds none and stays at the floor.
+    cut = np.searchsorted(freqs, edges, side="left")
+    empty = cut[1:] == cut[:-1]
+    lows = np.minimum(cut[:-1], cut[-1] - 1)
     out = np.zeros((starts.shape[0], CONFIRM_BANDS), np.float32)
     signal = np.ascontiguousarray(mono, dtype=np.float32)
     for first, spectrum in spectra(signal, window, starts):
-        power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-        out[first : first + power.shape[0]] = np.log(power @ to_bands + np.float32(1e-10))
+        power = np.square(spectrum.real[:, : cut[-1]], dtype=np.float32)
+        power += np.square(spectrum.imag[:, : cut[-1]], dtype=np.float32)
+        bands = np.add.reduceat(power, lows, axis=1)
+        bands[:, empty] = 0.0
+        out[first : first + power.shape[0]] = np.log(bands + np.float32(1e-10))
     return out
 
 
@@ -250,39 +281,156 @@ def confirm(
     return float(scores[k]), first_s + (lo + k) * HOP_S
 
 
+def query_fingerprint(clip: Clip) -> Fingerprint:
+    """The clip's landmarks as a clearance query: the indexed kind (what `fingerprint` gives a
+    render, so a clean excerpt aligns as the self-output guard's does), and a far denser kind
+    flagged QUERY_ONLY, CLEAR_QUERY_DENSITY times the peaks, each paired with
+    CLEAR_QUERY_FAN_OUT partners. Speech over the clip takes many of the strongest places in
+    each second, pushing the render's own peaks down the ranking and out of the budget that
+    pairing draws from; a render's indexed pair survives if both its peaks are anywhere among
+    the clip's dense peaks and the partner among the anchor's pairings. Built from the
+    fingerprint's own steps (`renderer.fingerprint.extraction`), one spectrogram for both."""
+    head = clip.samples[: round(CLEAR_QUERY_MAX_S * clip.sample_rate)]
+    mono, rate = extraction._decimate(head, clip.sample_rate)
+    found = extraction._local_maxima(extraction._spectrogram(mono, rate))
+    duration = head.shape[0] / clip.sample_rate
+    indexed = extraction._packed(
+        *extraction._landmarks(*extraction._peaks(found, duration), extraction.LONG_FAN_OUT)
+    )
+    dense = extraction._packed(
+        *extraction._landmarks(
+            *extraction._peaks(found, duration, CLEAR_QUERY_DENSITY), CLEAR_QUERY_FAN_OUT
+        )
+    )
+    kept = np.unique(indexed)
+    extra = np.setdiff1d(dense, kept) | (np.uint64(QUERY_ONLY) << np.uint64(32))
+    packed = np.concatenate([kept, extra])
+    return Fingerprint(
+        hashes=(packed >> np.uint64(32)).astype(np.uint32),
+        times=(packed & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        duration_s=duration,
+    )
+
+
 def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDATES) -> list[Match]:
-    """The renders most aligned with the clip, for `confirm`: every alignment that passes what
-    chance piles onto one offset, most aligned first, with their offsets."""
-    cands = matching.candidates(index, fp, dense=True, decay=False)
+    """The alignments `confirm` checks: the `limit` renders most aligned with the clip (past
+    what chance piles onto one offset), each at its OFFSETS_PER_RENDER best offsets, most
+    aligned first. A render's second offset matters when its loops repeat: the landmarks of a
+    shared loop pile up at every repeat, and the best-aligned one may sit where the render's
+    other layers differ from the clip's (a wrong repeat that `confirm` then rejects)."""
+    cands = matching.candidates(index, fp, dense=True, decay=False, budget=CLEAR_QUERY_BUDGET)
     order = np.argsort(-cands.matched, kind="stable")[: limit * 4]
-    found: list[Match] = []
+    slots: list[int] = []
     for i in order:
         slot = int(cands.items[i])
-        matched = int(cands.matched[i])
-        offset = int(cands.offsets[i])
-        item_dur = max(index._durations[slot], HOP_S)
-        offsets = (fp.duration_s + item_dur) / HOP_S
-        chance = matching.chance_bound(2.0 * int(cands.shared[i]) / max(offsets, 1.0), offsets)
-        if matched < CLEAR_MIN_MATCHED or matched < chance:
-            continue
-        q_start, i_start = max(0, -offset) * HOP_S, max(0, offset) * HOP_S
-        overlap = max(HOP_S, min(fp.duration_s - q_start, item_dur - i_start))
-        found.append(
-            Match(
-                key=index._names[slot],
-                score=0.0,
-                matched_hashes=matched,
-                query_offset_s=q_start,
-                item_offset_s=i_start,
-                coverage=0.0,
-                shared_hashes=int(cands.shared[i]),
-                overlap_s=overlap,
-                chance_matched=chance,
-            )
-        )
-        if len(found) == limit:
-            break
+        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i])):
+            slots.append(slot)
+            if len(slots) == limit:
+                break
+    shared = dict(zip(cands.items.tolist(), cands.shared.tolist(), strict=True))
+    found: list[Match] = []
+    for slot, peaks in zip(slots, offset_peaks(index, fp, slots), strict=True):
+        for rank, (offset, matched) in enumerate(peaks):
+            if rank and not _passes(index, fp, slot, matched, shared[slot]):
+                continue
+            found.append(_match(index, fp, slot, offset, matched, shared[slot]))
+    found.sort(key=lambda m: -m.matched_hashes)
     return found
+
+
+def _chance(index: FingerprintIndex, fp: Fingerprint, slot: int, shared: int) -> int:
+    offsets = (fp.duration_s + max(index._durations[slot], HOP_S)) / HOP_S
+    return matching.chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
+
+
+def _passes(index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int) -> bool:
+    return matched >= CLEAR_MIN_MATCHED and matched >= _chance(index, fp, slot, shared)
+
+
+def _match(
+    index: FingerprintIndex, fp: Fingerprint, slot: int, offset: int, matched: int, shared: int
+) -> Match:
+    item_dur = max(index._durations[slot], HOP_S)
+    q_start, i_start = max(0, -offset) * HOP_S, max(0, offset) * HOP_S
+    return Match(
+        key=index._names[slot],
+        score=0.0,
+        matched_hashes=matched,
+        query_offset_s=q_start,
+        item_offset_s=i_start,
+        coverage=0.0,
+        shared_hashes=shared,
+        overlap_s=max(HOP_S, min(fp.duration_s - q_start, item_dur - i_start)),
+        chance_matched=_chance(index, fp, slot, shared),
+    )
+
+
+def offset_peaks(
+    index: FingerprintIndex, fp: Fingerprint, slots: list[int], per_item: int = OFFSETS_PER_RENDER
+) -> list[list[tuple[int, int]]]:
+    """Per slot, its `per_item` best (offset in frames, aligned landmarks) at least
+    OFFSET_APART frames apart, best first: the offset histogram of the clip's landmarks
+    (indexed and query-only, no decays) against those items only. The index's own
+    `matching.candidates` keeps one offset per item; this second pass over the few candidates'
+    postings (numpy gathers over the index's sorted columns, no per-hash Python) keeps more."""
+    if not slots:
+        return []
+    landmarks = (fp.hashes & np.uint32(QUERY_ONLY - 1)) < np.uint32(DECAY_BASE)
+    q_hash = (fp.hashes[landmarks] & np.uint32(QUERY_ONLY - 1)).astype(np.int64)
+    q_time = fp.times[landmarks].astype(np.int64)
+    index._flush()
+    wanted = np.full(len(index._names), -1, np.int64)
+    wanted[slots] = np.arange(len(slots))
+    seg_slots, seg_base = index._segments()
+    who: list[npt.NDArray[np.int64]] = []
+    offs: list[npt.NDArray[np.int64]] = []
+    levels = []
+    if index._main_size:
+        lo = index._starts[q_hash]
+        levels.append((lo, index._starts[q_hash + 1] - lo, index._main_seg, index._main_time))
+    if index._delta_size:
+        lo = np.searchsorted(index._delta_hash, q_hash, side="left")
+        hi = np.searchsorted(index._delta_hash, q_hash, side="right")
+        levels.append((lo, hi - lo, index._delta_seg, index._delta_time))
+    if not levels:
+        return [[] for _ in slots]
+    total_runs: npt.NDArray[np.int64] = np.sum([level[1] for level in levels], axis=0)
+    use = total_runs <= matching.STOP_POSTINGS
+    if int(total_runs[use].sum()) > CLEAR_QUERY_BUDGET:  # the rarest first, as candidates
+        order = np.argsort(np.where(use, total_runs, np.iinfo(np.int64).max), kind="stable")
+        use = np.zeros(q_hash.shape[0], dtype=bool)
+        use[order[np.cumsum(total_runs[order]) <= CLEAR_QUERY_BUDGET]] = True
+    for lo, runs, seg_col, time_col in levels:
+        take = np.where(use, runs, 0)
+        total = int(take.sum())
+        if total == 0:
+            continue
+        rows = np.repeat(lo - (np.cumsum(take) - take), take) + np.arange(total)
+        seg = seg_col[rows].astype(np.int64)
+        item = wanted[seg_slots[seg]]
+        keep = item >= 0
+        t_item = time_col[rows][keep].astype(np.int64) + seg_base[seg[keep]]
+        who.append(item[keep])
+        offs.append(t_item - np.repeat(q_time, take)[keep])
+    out: list[list[tuple[int, int]]] = [[] for _ in slots]
+    if not who:
+        return out
+    item_all, off_all = np.concatenate(who), np.concatenate(offs)
+    for k in range(len(slots)):
+        off = off_all[item_all == k]
+        if not off.shape[0]:
+            continue
+        low = int(off.min())
+        hist = np.bincount(off - low)
+        # An alignment also gets its neighbour's frame, as in matching.candidates.
+        merged = hist + np.concatenate([hist[1:], [0]])
+        for _ in range(per_item):
+            best = int(np.argmax(merged))
+            if merged[best] <= 0:
+                break
+            out[k].append((best + low, int(merged[best])))
+            merged[max(0, best - OFFSET_APART) : best + OFFSET_APART + 1] = 0
+    return out
 
 
 @dataclass(frozen=True)
@@ -292,11 +440,35 @@ class Confirmed:
     start_s: float  # where in the render the clip starts (negative: before it)
 
 
+def evidence(found: Confirmed, most_aligned: int) -> float:
+    """What `confirmed` ranks by: confirm's similarity, less LANDMARK_WEIGHT times how many
+    times fewer aligned landmarks the alignment has than the clip's best-aligned candidate (a
+    natural log). Each speaks where the other is weak: a render sharing the clip's loudest stem
+    correlates nearly as well band by band, but its landmarks only align on that stem's peaks;
+    a render sharing a dense loop aligns many landmarks, but its other layers differ from the
+    clip's where confirm looks."""
+    aligned = max(1, found.match.matched_hashes)
+    return found.similarity - LANDMARK_WEIGHT * math.log(max(aligned, most_aligned) / aligned)
+
+
 def confirmed(scored: list[Confirmed]) -> list[Confirmed]:
-    """The renders an answer names: confirmed at CONFIRM_MIN and within CONFIRM_MARGIN of the
-    best one, most similar first."""
-    kept = sorted(
-        (c for c in scored if c.similarity >= CONFIRM_MIN),
-        key=lambda c: (-c.similarity, -c.match.matched_hashes, c.match.key),
+    """The renders an answer names, best first: each render at its best alignment, confirmed
+    at CONFIRM_MIN, within CONFIRM_MARGIN of the best render's `evidence`. A second render is
+    named only as a tie: audio the two renders share there sounds the same in both."""
+    if not scored:
+        return []
+    most = max(c.match.matched_hashes for c in scored)
+    best: dict[str, tuple[float, Confirmed]] = {}
+    for found in scored:
+        if found.similarity < CONFIRM_MIN:
+            continue
+        weight = evidence(found, most)
+        key = found.match.key
+        if key not in best or weight > best[key][0]:
+            best[key] = (weight, found)
+    ranked = sorted(
+        best.values(), key=lambda wc: (-wc[0], -wc[1].match.matched_hashes, wc[1].match.key)
     )
-    return [c for c in kept if c.similarity >= kept[0].similarity - CONFIRM_MARGIN]
+    if not ranked:
+        return []
+    return [c for w, c in ranked if w >= ranked[0][0] - CONFIRM_MARGIN]

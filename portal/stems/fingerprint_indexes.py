@@ -213,7 +213,7 @@ def render_clearance_matches(clip: Clip) -> list[tuple[Confirmed, RenderedAudio]
     """The renders a clip from outside comes from, over the self-output guard's index: its
     landmark candidates (renderer.clearance.candidates), each confirmed against the stored
     render's own audio there (renderer.clearance.confirm); the ones `confirmed` keeps."""
-    fp = fingerprint(clip.samples, clip.sample_rate)
+    fp = clearance.query_fingerprint(clip)
     with _RENDERS.lock:
         _sync_renders()
         found = clearance.candidates(_RENDERS.index, fp)
