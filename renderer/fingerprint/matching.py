@@ -38,6 +38,11 @@ RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best ma
 # "layer" of a similar drum, while a stem layered at 0 dB keeps 16 or more in all but 1 of 88.
 CONTAIN_MIN_MATCHED: Final = 16
 CONTAIN_MIN_SCORE: Final = 0.05
+# Overlaps this long may also be contained on CONTAIN_CHANCE_FACTOR times the aligned count
+# chance reaches (chance_bound) instead of the share: a 100 s stem at 0 dB in a mix of three
+# keeps ~3 % of its landmarks aligned, which is still several times what chance aligns.
+CONTAIN_LONG_S: Final = 20.0
+CONTAIN_CHANCE_FACTOR: Final = 3.0
 # A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
 # candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
 # on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.
@@ -279,6 +284,11 @@ def matches(
             expected = max(1.0, (item_count - own_decay) * min(1.0, overlap / item_dur))
             score = min(1.0, matched / expected)
             ok = matched >= CONTAIN_MIN_MATCHED and score >= CONTAIN_MIN_SCORE
+            if not ok and matched >= CONTAIN_MIN_MATCHED and overlap >= CONTAIN_LONG_S:
+                # A long stem under two others keeps a small share of its landmarks, but far
+                # more of them on one alignment than chance piles there (see CONTAIN_LONG_S).
+                chance = _chance(fp, item_dur, int(cands.shared[i]))
+                ok = matched >= CONTAIN_CHANCE_FACTOR * chance
             coverage = min(1.0, span / item_dur)
         else:
             score = min(1.0, matched / min(float(q_count), expected)) * weight
@@ -295,10 +305,7 @@ def matches(
                 ok = True
             coverage = min(1.0, span / max(fp.duration_s, HOP_S))
         if ok:
-            # Chance: the shared hashes spread over every offset the two could align at; an
-            # alignment also counts its neighbour's (see candidates), hence twice the rate.
-            offsets = (fp.duration_s + item_dur) / HOP_S
-            chance = chance_bound(2.0 * int(cands.shared[i]) / max(offsets, 1.0), offsets)
+            chance = _chance(fp, item_dur, int(cands.shared[i]))
             results.append(
                 Match(
                     key=index._names[slot],
@@ -314,6 +321,14 @@ def matches(
             )
     results.sort(key=lambda m: (-m.score, -m.matched_hashes, m.key))
     return results[:limit]
+
+
+def _chance(fp: Fingerprint, item_dur: float, shared: int) -> int:
+    """The aligned count `shared` hashes reach at some offset by chance (see chance_bound):
+    spread over every offset the two could align at; an alignment also counts its
+    neighbour's (see candidates), hence twice the rate."""
+    offsets = (fp.duration_s + item_dur) / HOP_S
+    return chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
 
 
 def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
@@ -419,9 +434,11 @@ def conclusive(match: Match) -> bool:
 
     A match that passes the matching thresholds but not these is shown to curators as a flag,
     with its evidence, instead of refusing the upload. So is every shifted match (`is_shifted`):
-    it was the best of dozens of keys tried, and no waveform test can second it.
+    it was the best of dozens of keys tried, and no waveform test can second it; and every
+    forward match (`via == "forward"`): the tail of a one-shot is one or two decaying tones,
+    which a similar sound shares.
     """
-    if is_shifted(match):
+    if is_shifted(match) or match.via == "forward":
         return False
     floor = max(REFUSE_MIN_MATCHED, math.ceil(REFUSE_PER_S * match.overlap_s))
     return match.matched_hashes >= floor and match.matched_hashes >= match.chance_matched

@@ -348,10 +348,14 @@ def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hash
     one_shot = fingerprint(_struck_tone(92.0, 0.6), 44100)
     indexed = one_shot.hashes[one_shot.hashes < np.uint32(fp_module.QUERY_ONLY)]
     decays = indexed[indexed >= np.uint32(fp_module.DECAY_BASE)]
-    pairs = indexed[indexed < np.uint32(fp_module.DECAY_BASE)]
-    assert decays.size >= matching.DECAY_MIN_MATCHED and pairs.size > 0
-    # Every pair hash's anchor field is a real bin; every decay slot fits above them.
-    assert int(pairs.max()) >> 14 < fp_module.HIGH_BIN
+    pairs = indexed[indexed < np.uint32(fp_module.FORWARD_BASE)]
+    forward = indexed[fp_module.is_forward(indexed)]
+    assert decays.size >= matching.DECAY_MIN_MATCHED and pairs.size > 0 and forward.size > 0
+    assert decays.size + pairs.size + forward.size == indexed.size
+    # Every pair hash's anchor field is a real bin; forward landmarks and decay slots fit
+    # above them, apart.
+    assert int(pairs.max()) >> 14 < fp_module.N_BINS <= fp_module.FORWARD_BASE >> 14
+    assert int(forward.max()) < fp_module.DECAY_BASE
     last_slot = (fp_module.HIGH_BIN * len(fp_module.DECAY_DROPS_DB)) * fp_module._DECAY_BUCKETS
     assert fp_module.HASH_SPACE - 1 - last_slot >= fp_module.DECAY_BASE
     assert fp_module.DECAY_BASE >> 14 >= fp_module.HIGH_BIN
@@ -359,6 +363,7 @@ def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hash
     long = fingerprint(np.tile(_struck_tone(92.0, 0.6), (3, 1)), 44100)
     assert long.duration_s >= fp_module.PHASES_BELOW_S
     assert not np.any((long.hashes & np.uint32(fp_module.QUERY_ONLY - 1)) >= fp_module.DECAY_BASE)
+    assert not np.any(fp_module.is_forward(long.hashes))
 
 
 def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
