@@ -70,7 +70,10 @@ MAX_DF: Final = 127  # bins (~3.2 kHz) between paired peaks; 8 bits
 # its own density budget, so each fingerprint also carries landmarks from a denser
 # constellation, flagged QUERY_ONLY. They are used when the fingerprint is a query and never
 # indexed, so the index stays as sparse as before while queries look harder.
-QUERY_DENSITY: Final = 2.0
+QUERY_DENSITY: Final = 2.0  # the peaks a shifted-key search re-pairs (Peaks.dense_*)
+# The query-only landmarks' own density: a sound at 0 dB in a mix of three holds about a third
+# of the mix's strongest peaks, so containment looks three times as deep as the index.
+CONTAIN_DENSITY: Final = 3.0
 QUERY_EXTRA_FAN_OUT: Final = 2
 QUERY_ONLY: Final = 1 << 31
 HASH_SPACE: Final = 1 << 23  # anchor bin (9 bits) | bin step + 128 (8 bits) | frame gap (6 bits)
@@ -423,7 +426,7 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
             dense.append(
                 _packed(
                     *_landmarks(
-                        *_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                        *_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
                     )
                 )
             )
@@ -446,7 +449,7 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
             indexed.append(_packed(*_forward_landmarks(magnitude, fan_out)))
         dense.append(
             _packed(
-                *_landmarks(*_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
+                *_landmarks(*_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
             )
         )
     # Pool the phases, dropping exact repeats (most landmarks of tonal sounds are shared).

@@ -42,7 +42,7 @@ CONTAIN_MIN_SCORE: Final = 0.05
 # chance reaches (chance_bound) instead of the share: a 100 s stem at 0 dB in a mix of three
 # keeps ~3 % of its landmarks aligned, which is still several times what chance aligns.
 CONTAIN_LONG_S: Final = 20.0
-CONTAIN_CHANCE_FACTOR: Final = 3.0
+CONTAIN_CHANCE_FACTOR: Final = 2.0
 # A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
 # candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
 # on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.
