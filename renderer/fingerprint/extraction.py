@@ -73,7 +73,7 @@ MAX_DF: Final = 127  # bins (~3.2 kHz) between paired peaks; 8 bits
 QUERY_DENSITY: Final = 2.0  # the peaks a shifted-key search re-pairs (Peaks.dense_*)
 # The query-only landmarks' own density: a sound at 0 dB in a mix of three holds about a third
 # of the mix's strongest peaks, so containment looks three times as deep as the index.
-CONTAIN_DENSITY: Final = 3.0
+CONTAIN_DENSITY: Final = 2.0
 QUERY_EXTRA_FAN_OUT: Final = 2
 QUERY_ONLY: Final = 1 << 31
 HASH_SPACE: Final = 1 << 23  # anchor bin (9 bits) | bin step + 128 (8 bits) | frame gap (6 bits)

@@ -40,9 +40,10 @@ CONTAIN_MIN_MATCHED: Final = 16
 CONTAIN_MIN_SCORE: Final = 0.05
 # Overlaps this long may also be contained on CONTAIN_CHANCE_FACTOR times the aligned count
 # chance reaches (chance_bound) instead of the share: a 100 s stem at 0 dB in a mix of three
-# keeps ~3 % of its landmarks aligned, which is still several times what chance aligns.
+# keeps ~3 % of its landmarks aligned, still several times what chance aligns (4: loops on one
+# beat grid align 2-3 times the bound by chance).
 CONTAIN_LONG_S: Final = 20.0
-CONTAIN_CHANCE_FACTOR: Final = 2.0
+CONTAIN_CHANCE_FACTOR: Final = 4.0
 # A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
 # candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
 # on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.

@@ -386,18 +386,19 @@ def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
     assert [m.key for m in index.query(query)] == ["source"]
 
 
-# Digest of every corpus file's fingerprint (hashes and anchor frames) as FORMAT_VERSION 3 first
-# computed them. Stored indexes hold such fingerprints: a change to extraction that alters a
-# single hash must bump FORMAT_VERSION (and rebuild the indexes) instead of matching against
-# fingerprints computed the old way.
-CORPUS_FINGERPRINTS_V3 = "1ac619e58ebdca9c119d73b2862bb2c27d672ce6b5e542e55a2a1473833ee8a0"
+# Digest of every corpus file's fingerprint (hashes and anchor frames) as FORMAT_VERSION 4 first
+# computed them (version 3's was 1ac619e5...: 4 added forward landmarks and the query's
+# half-hop look). Stored indexes hold such fingerprints: a change to extraction that alters a
+# single hash must bump FORMAT_VERSION (and rebuild the stored ones, `rebuild_fingerprints`)
+# instead of matching against fingerprints computed the old way.
+CORPUS_FINGERPRINTS_V4 = "1e1a0105b51a930f4199fd019b2e823eb55f0767094ea9d581446da7f605e7b9"
 
 
 @pytest.mark.corpus
-def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_3_ones(
+def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_4_ones(
     corpus_dir: Path,
 ) -> None:
-    assert fp_module.FORMAT_VERSION == 3
+    assert fp_module.FORMAT_VERSION == 4
     total = hashlib.sha256()
     for path in sorted(corpus_dir.glob("*.flac")):  # 44.1, 96 and 192 kHz; mono and stereo
         audio = load_audio(path)
@@ -405,7 +406,7 @@ def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_3_ones(
         hashes = np.ascontiguousarray(fp.hashes, "<u4").tobytes()
         times = np.ascontiguousarray(fp.times, "<u4").tobytes()
         total.update(f"{path.stem}:{hashlib.sha256(hashes + times).hexdigest()}\n".encode())
-    assert total.hexdigest() == CORPUS_FINGERPRINTS_V3
+    assert total.hexdigest() == CORPUS_FINGERPRINTS_V4
 
 
 # --- When a match may refuse an upload (matching.conclusive) ------------------------------------
