@@ -68,6 +68,7 @@ SHIFTED_EXCERPT_S: Final = 8.0
 _SPREAD: Final = 1 << 21
 # A conclusive unshifted match explaining this share of the query's duration settles it.
 UNSHIFTED_COVERAGE: Final = 0.5
+SHIFTED_PREFERRED: Final = 2.0
 
 
 @cache
@@ -184,10 +185,18 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # inside it (the loop a long stem was bounced from) or a similar one-shot. The shifted
     # copy, if there is one, is kept beside those.
     # An item the unshifted lookup found keeps that match (with its waveform test and its
-    # conclusiveness), whatever a key scores: a copy is not made a changed copy by a step.
+    # conclusiveness) unless a key explains SHIFTED_PREFERRED times its share: a copy is not
+    # made a changed copy by a step, but a stretched copy's few landmarks that still line up
+    # over a fraction of a second (found by the query-only half-hop look) are not its match.
     best: dict[str, Match] = {m.key: m for m in found}
     for match in _search(index, fp, limit):
-        if match.key in best and not is_shifted(best[match.key]):
+        kept = best.get(match.key)
+        if (
+            kept is not None
+            and not is_shifted(kept)
+            and matching.conclusive(kept)
+            and match.score <= SHIFTED_PREFERRED * kept.score
+        ):
             continue
         if match.key not in best or match.score > best[match.key].score:
             best[match.key] = match
