@@ -131,6 +131,8 @@ def rebuild_stale_fingerprints() -> dict[str, int]:
     for model, label in ((Stem, "stems"), (RenderedAudio, "renders")):
         rows = model.objects.filter(fingerprint__isnull=False).values_list("pk", "fingerprint")
         for pk, data in rows.iterator():
+            if data is None:
+                continue
             try:
                 Fingerprint.from_bytes(bytes(data))
                 continue

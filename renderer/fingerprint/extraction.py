@@ -449,7 +449,9 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
             indexed.append(_packed(*_forward_landmarks(magnitude, fan_out)))
         dense.append(
             _packed(
-                *_landmarks(*_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
+                *_landmarks(
+                    *_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                )
             )
         )
     # Pool the phases, dropping exact repeats (most landmarks of tonal sounds are shared).

@@ -348,11 +348,7 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # themselves (their scores are shares of other landmarks), for items not found already.
     ahead = forward_matches(index, fp, limit=limit)
     known = {m.key for m in kept}
-    kept += [
-        m
-        for m in ahead
-        if m.key not in known and m.score >= RELATIVE_SCORE * ahead[0].score
-    ]
+    kept += [m for m in ahead if m.key not in known and m.score >= RELATIVE_SCORE * ahead[0].score]
     return kept[:limit]
 
 

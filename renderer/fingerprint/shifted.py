@@ -190,12 +190,12 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # over a fraction of a second (found by the query-only half-hop look) are not its match.
     best: dict[str, Match] = {m.key: m for m in found}
     for match in _search(index, fp, limit):
-        kept = best.get(match.key)
+        prior = best.get(match.key)
         if (
-            kept is not None
-            and not is_shifted(kept)
-            and matching.conclusive(kept)
-            and match.score <= SHIFTED_PREFERRED * kept.score
+            prior is not None
+            and not is_shifted(prior)
+            and matching.conclusive(prior)
+            and match.score <= SHIFTED_PREFERRED * prior.score
         ):
             continue
         if match.key not in best or match.score > best[match.key].score:
