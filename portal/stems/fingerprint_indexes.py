@@ -122,6 +122,34 @@ def _stored_fingerprint(data: Any, model: Any, pk: int) -> Fingerprint:
         return fresh
 
 
+def rebuild_stale_fingerprints() -> dict[str, int]:
+    """Recompute every stored fingerprint (stems and renders) this engine's format refuses,
+    from its audio, all at once (`manage.py rebuild_fingerprints`) rather than lazily as the
+    indexes load them; returns how many of each were rebuilt. Rows already current are left
+    as they are, so running it twice rebuilds nothing the second time."""
+    rebuilt = {"stems": 0, "renders": 0, "failed": 0}
+    for model, label in ((Stem, "stems"), (RenderedAudio, "renders")):
+        rows = model.objects.filter(fingerprint__isnull=False).values_list("pk", "fingerprint")
+        for pk, data in rows.iterator():
+            if data is None:
+                continue
+            try:
+                Fingerprint.from_bytes(bytes(data))
+                continue
+            except ValueError:
+                pass
+            try:
+                _stored_fingerprint(data, model, pk)
+            except (ValueError, OSError) as exc:  # no audio to rebuild from: say so, go on
+                logger.warning("cannot rebuild the fingerprint of %s %s: %s", label, pk, exc)
+                rebuilt["failed"] += 1
+            else:
+                rebuilt[label] += 1
+    if rebuilt["stems"] or rebuilt["renders"]:
+        reset_indexes()  # the cached indexes may hold nothing of the old rows; start cold
+    return rebuilt
+
+
 def _audio_name_for(model: Any, pk: int) -> str:
     if model is Stem:
         return str(Stem.objects.get(pk=pk).audio.name)

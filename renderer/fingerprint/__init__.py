@@ -17,6 +17,11 @@ survives when noise buries a kick's or a tabla stroke's fine detail. A query ran
 the share of landmarks they explain and keeps only those within RELATIVE_SCORE of the best, so
 a sibling sound (the same drum, another stroke) is not reported beside the copy it resembles.
 
+One-shots also carry forward landmarks, built only from what follows each frame, so a copy with
+its attack or first quarter cut off keeps those of the part it kept (see FORWARD_WINDOW in
+`extraction`); they match on their own and never conclusively. Longer queries look half a hop
+later too, for their query-only landmarks, so a stem mixed in at any sub-frame delay aligns.
+
 Analysis is rate-independent without a resampler: the STFT window is always 40 ms and the hop
 16 ms *in seconds*, so bin k is k * 25 Hz at any input rate (44.1, 48, 96 kHz ...). Only the bins
 between 50 Hz and 11 kHz are used, which lossy encoders keep and every common rate covers.

@@ -13,14 +13,17 @@ import numpy.typing as npt
 
 from renderer.dsp.framing import frame_starts, spectra
 from renderer.dsp.resample import decimate
-from renderer.dsp.running import centred_max
+from renderer.dsp.running import centred_max, running_max
 
 Samples = npt.NDArray[np.float32]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 
-FORMAT_VERSION: Final = 3  # Fingerprint.to_bytes (2: QUERY_ONLY landmarks, 3: decay landmarks)
+# Fingerprint.to_bytes (2: QUERY_ONLY landmarks, 3: decay landmarks, 4: forward landmarks).
+# A stored fingerprint of another version is refused by from_bytes and rebuilt from its audio
+# (portal.stems.fingerprint_indexes; `manage.py rebuild_fingerprints` does all at once).
+FORMAT_VERSION: Final = 4
 
 WINDOW_S: Final = 0.04  # 25 Hz bins: resolves a kick's fundamental, short enough for hits
 HOP_S: Final = 0.016  # 62.5 frames/s; offsets are reported to +-16 ms
@@ -42,6 +45,23 @@ MIN_PEAKS: Final = 24  # short one-shots still get a usable constellation
 # several sub-hop phases and the landmarks pooled, so any later phase is within HOP_S/8 of one.
 PHASES_BELOW_S: Final = 4.0
 PHASES: Final = 4
+# Trimmed one-shots. A decaying sound has time-local maxima only at its onset (each bin is
+# louder a frame earlier), so a copy with its attack or first quarter cut off has peaks where
+# the original has none. One-shots therefore also carry *forward* landmarks, built only from
+# what lies at or after each frame: a forward peak dominates +-PEAK_HALF_F bins in its frame
+# and the same bins over the next PEAK_HALF_T frames (never the frames before it), is among
+# the FORWARD_PER_WINDOW strongest forward peaks of the FORWARD_WINDOW frames from it on, and
+# within FORWARD_FLOOR_DB of the loudest bin; pairs go to later peaks, as all landmarks do. A
+# copy that starts later (cut) keeps every forward landmark of the part it kept.
+FORWARD_PER_WINDOW: Final = 3
+FORWARD_WINDOW: Final = 8
+FORWARD_FLOOR_DB: Final = 50.0
+FORWARD_RUN_GAP: Final = 2
+# Longer material is analysed at one phase, and its peaks' frames round one way or the other
+# when a copy starts a fraction of a hop later: a stem mixed in 8 ms late kept 13 % of its
+# aligned landmarks. Queries therefore also look half a hop later, for query-only landmarks
+# (containment and the dense fallback), while the index stays one phase.
+LONG_QUERY_PHASES: Final = 2
 FAN_OUT: Final = 5  # pairs per anchor for short sounds, which need every landmark they can get
 LONG_FAN_OUT: Final = 3  # longer material has evidence to spare; keeps a 100k index ~2 GB
 MAX_DT: Final = 63  # frames (~1 s) between paired peaks; 6 bits
@@ -50,7 +70,10 @@ MAX_DF: Final = 127  # bins (~3.2 kHz) between paired peaks; 8 bits
 # its own density budget, so each fingerprint also carries landmarks from a denser
 # constellation, flagged QUERY_ONLY. They are used when the fingerprint is a query and never
 # indexed, so the index stays as sparse as before while queries look harder.
-QUERY_DENSITY: Final = 2.0
+QUERY_DENSITY: Final = 2.0  # the peaks a shifted-key search re-pairs (Peaks.dense_*)
+# The query-only landmarks' own density: a sound at 0 dB in a mix of three holds about a third
+# of the mix's strongest peaks, so containment looks three times as deep as the index.
+CONTAIN_DENSITY: Final = 2.0
 QUERY_EXTRA_FAN_OUT: Final = 2
 QUERY_ONLY: Final = 1 << 31
 HASH_SPACE: Final = 1 << 23  # anchor bin (9 bits) | bin step + 128 (8 bits) | frame gap (6 bits)
@@ -69,6 +92,11 @@ DECAY_MAX_FRAMES: Final = 250  # 4 s: the whole of a one-shot
 DECAY_BUCKETS_PER_OCTAVE: Final = 3
 _DECAY_BUCKETS: Final = int(DECAY_BUCKETS_PER_OCTAVE * np.log2(DECAY_MAX_FRAMES)) + 1
 DECAY_BASE: Final = 501 << 14  # decay hashes live at and above this; landmark anchors below
+# Forward landmarks (see FORWARD_WINDOW) live in [FORWARD_BASE, DECAY_BASE), anchor slots no
+# bin reaches (bins stop at N_BINS - 1 = 438): their (bin, step, gap) is folded in by a
+# multiplicative hash, so they never meet an ordinary landmark of the same fields.
+FORWARD_BASE: Final = N_BINS << 14
+_FORWARD_SPAN: Final = DECAY_BASE - FORWARD_BASE
 
 
 @dataclass(frozen=True)
@@ -209,6 +237,56 @@ def _local_maxima(magnitude: F32) -> _Constellation:
     )
 
 
+def _forward_peaks(magnitude: F32) -> tuple[I64, I64, F32]:
+    """(frame, bin, log level) of a one-shot's forward peaks, time-sorted (see FORWARD_WINDOW)."""
+    empty = np.zeros(0, np.int64)
+    if magnitude.size == 0 or float(magnitude.max()) <= 0.0:
+        return empty, empty, np.zeros(0, np.float32)
+    floor = float(magnitude.max()) * 10.0 ** (-FORWARD_FLOOR_DB / 20.0)
+    level = np.log(np.maximum(magnitude, np.float32(floor * 1e-3)))
+    ahead = running_max(centred_max(level, PEAK_HALF_F, axis=1), PEAK_HALF_T + 1, axis=0)
+    frames, bins = np.nonzero((level >= ahead) & (magnitude > floor))
+    strength = level[frames, bins]
+    if frames.size == 0:
+        return empty, empty, np.zeros(0, np.float32)
+    # Rank among the forward peaks of frames [t, t + FORWARD_WINDOW): frames ascend already.
+    lo = np.arange(frames.size)
+    hi = np.searchsorted(frames, frames + FORWARD_WINDOW, side="left")
+    width = int((hi - lo).max())
+    cols = np.minimum(lo[:, None] + np.arange(width)[None, :], frames.size - 1)
+    inside = cols < hi[:, None]
+    stronger = np.count_nonzero(inside & (strength[cols] > strength[:, None]), axis=1)
+    keep = stronger < FORWARD_PER_WINDOW
+    return frames[keep].astype(np.int64), bins[keep].astype(np.int64), strength[keep]
+
+
+def _forward_landmarks(magnitude: F32, fan_out: int) -> tuple[U32, U32]:
+    """(hash, anchor frame) of a one-shot's forward landmarks, in their own hash range."""
+    hashes, times = _run_ends(*_landmarks(*_forward_peaks(magnitude), fan_out))
+    folded = (hashes.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(_FORWARD_SPAN)
+    return (folded + np.uint64(FORWARD_BASE)).astype(np.uint32), times
+
+
+def is_forward(hashes: U32) -> npt.NDArray[np.bool_]:
+    """Which of `hashes` (QUERY_ONLY flag ignored) are forward landmarks."""
+    plain = hashes & np.uint32(QUERY_ONLY - 1)
+    return (plain >= np.uint32(FORWARD_BASE)) & (plain < np.uint32(DECAY_BASE))
+
+
+def _run_ends(hashes: U32, times: U32) -> tuple[U32, U32]:
+    """Of each run of one hash at successive anchor frames (gaps of up to FORWARD_RUN_GAP),
+    only the last: a tone that rings for 200 ms repeats its forward landmarks at every frame,
+    and every such sound would align with every other of that pitch. Where a run ends depends
+    only on what follows, so a cut copy keeps it."""
+    if hashes.size == 0:
+        return hashes, times
+    order = np.lexsort((times, hashes))
+    h, t = hashes[order], times[order].astype(np.int64)
+    last = np.ones(h.size, dtype=bool)
+    last[:-1] = (h[1:] != h[:-1]) | (t[1:] - t[:-1] > FORWARD_RUN_GAP)
+    return h[last], t[last].astype(np.uint32)
+
+
 def _peaks(found: _Constellation, duration_s: float, density: float = 1.0) -> tuple[I64, I64, F32]:
     """Constellation: (frame, bin, log level) of the strongest spectral peaks, time-sorted."""
     chosen = _strongest(found, duration_s, density)
@@ -329,17 +407,30 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         return Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.uint32), duration)
     mono, rate = _decimate(mono, sample_rate)
     phases = PHASES if duration < PHASES_BELOW_S else 1
+    # Longer material is indexed at one phase but also looked at half a hop later, for the
+    # query-only landmarks (see LONG_QUERY_PHASES).
+    looks = phases if phases > 1 else LONG_QUERY_PHASES
     indexed: list[npt.NDArray[np.uint64]] = []
     dense: list[npt.NDArray[np.uint64]] = []
     peaks: Peaks | None = None
-    for phase in range(phases):
+    for phase in range(looks):
         # Delaying the signal by a fraction of a hop moves the frame grid the other way; frame
         # k of every phase still stands for time k * HOP_S (to within HOP_S / 2).
-        lead = round(phase * HOP_S * rate / phases)
+        lead = round(phase * HOP_S * rate / looks)
         shifted = np.concatenate([np.zeros(lead, np.float32), mono]) if lead else mono
         magnitude = _spectrogram(shifted, rate)
         found = _local_maxima(magnitude)
         fan_out = FAN_OUT if phases > 1 else LONG_FAN_OUT
+        if phase >= phases:  # a query-only look at longer material
+            dense.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
+            dense.append(
+                _packed(
+                    *_landmarks(
+                        *_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                    )
+                )
+            )
+            continue
         if phase == 0:
             regular = _strongest(found, duration, 1.0)
             denser = _strongest(found, duration, QUERY_DENSITY)
@@ -355,9 +446,12 @@ def fingerprint(samples: Samples, sample_rate: int) -> Fingerprint:
         indexed.append(_packed(*_landmarks(*_peaks(found, duration), fan_out)))
         if phases > 1:  # a one-shot
             indexed.append(_packed(*_decay_landmarks(magnitude, found)))
+            indexed.append(_packed(*_forward_landmarks(magnitude, fan_out)))
         dense.append(
             _packed(
-                *_landmarks(*_peaks(found, duration, QUERY_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT)
+                *_landmarks(
+                    *_peaks(found, duration, CONTAIN_DENSITY), fan_out + QUERY_EXTRA_FAN_OUT
+                )
             )
         )
     # Pool the phases, dropping exact repeats (most landmarks of tonal sounds are shared).

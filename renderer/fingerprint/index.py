@@ -13,14 +13,21 @@ import numpy as np
 import numpy.typing as npt
 
 from renderer.fingerprint import matching, shifted
-from renderer.fingerprint.extraction import DECAY_BASE, HASH_SPACE, QUERY_ONLY, Fingerprint
+from renderer.fingerprint.extraction import (
+    DECAY_BASE,
+    HASH_SPACE,
+    QUERY_ONLY,
+    Fingerprint,
+    is_forward,
+)
 from renderer.fingerprint.matching import Match
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
 
-INDEX_FORMAT_VERSION: Final = 3  # FingerprintIndex.to_bytes (2: hash runs, uint16 times; 3: decays)
+# FingerprintIndex.to_bytes (2: hash runs, uint16 times; 3: decays; 4: forward landmark counts)
+INDEX_FORMAT_VERSION: Final = 4
 # Index levels: below this many postings everything lives in the sorted delta.
 DELTA_MAX: Final = 1 << 22
 
@@ -56,6 +63,7 @@ class FingerprintIndex:
     _alive: list[bool] = field(default_factory=list)
     _counts: list[int] = field(default_factory=list)
     _decay_counts: list[int] = field(default_factory=list)
+    _forward_counts: list[int] = field(default_factory=list)
     _durations: list[float] = field(default_factory=list)
     _first_seg: list[int] = field(default_factory=list)  # per slot
     _seg_slot: list[int] = field(default_factory=list)  # per segment
@@ -83,6 +91,7 @@ class FingerprintIndex:
         fp_times = np.asarray(fp.times, np.uint32)[indexed]
         self._counts.append(int(fp_hashes.shape[0]))
         self._decay_counts.append(int(np.count_nonzero(fp_hashes >= np.uint32(DECAY_BASE))))
+        self._forward_counts.append(int(np.count_nonzero(is_forward(fp_hashes))))
         self._durations.append(fp.duration_s)
         first = len(self._seg_slot)
         self._first_seg.append(first)
@@ -295,6 +304,7 @@ class FingerprintIndex:
         names = "\n".join(self._names[s] for s in live_slots).encode()
         counts = np.asarray([self._counts[s] for s in live_slots], dtype="<u4")
         decay_counts = np.asarray([self._decay_counts[s] for s in live_slots], dtype="<u4")
+        forward_counts = np.asarray([self._forward_counts[s] for s in live_slots], dtype="<u4")
         durations = np.asarray([self._durations[s] for s in live_slots], dtype="<f8")
         out_seg_slot = slot_renumber[seg_slots[live_segs]].astype("<u4")
         out_seg_part = np.asarray(self._seg_part, dtype=np.int64)[live_segs].astype("<u4")
@@ -330,6 +340,7 @@ class FingerprintIndex:
                 names,
                 counts.tobytes(),
                 decay_counts.tobytes(),
+                forward_counts.tobytes(),
                 durations.tobytes(),
                 out_seg_slot.tobytes(),
                 out_seg_part.tobytes(),
@@ -355,7 +366,7 @@ class FingerprintIndex:
         _, _, n_items, n_segs, n_runs, n_postings, name_len = struct.unpack(
             _INDEX_HEAD, data[:head]
         )
-        expected = head + name_len + 16 * n_items + 8 * n_segs + 8 * n_runs + 6 * n_postings
+        expected = head + name_len + 20 * n_items + 8 * n_segs + 8 * n_runs + 6 * n_postings
         if len(data) != expected:
             raise ValueError("corrupt fingerprint index")
         pos = head
@@ -370,6 +381,7 @@ class FingerprintIndex:
 
         counts = column("<u4", n_items)
         decay_counts = column("<u4", n_items)
+        forward_counts = column("<u4", n_items)
         durations = column("<f8", n_items)
         seg_slot = column("<u4", n_segs).astype(np.int64)
         seg_part = column("<u4", n_segs).astype(np.int64)
@@ -387,6 +399,7 @@ class FingerprintIndex:
         index._alive = [True] * n_items
         index._counts = [int(c) for c in counts]
         index._decay_counts = [int(c) for c in decay_counts]
+        index._forward_counts = [int(c) for c in forward_counts]
         index._durations = [float(d) for d in durations]
         index._seg_slot = seg_slot.tolist()
         index._seg_part = seg_part.tolist()

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from renderer.fingerprint.extraction import DECAY_BASE, HASH_SPACE, HOP_S, QUERY_ONLY, Fingerprint
+from renderer.fingerprint.extraction import (
+    DECAY_BASE,
+    HASH_SPACE,
+    HOP_S,
+    QUERY_ONLY,
+    Fingerprint,
+    is_forward,
+)
 
 if TYPE_CHECKING:
     from renderer.fingerprint.index import FingerprintIndex
@@ -31,6 +38,12 @@ RELATIVE_SCORE: Final = 0.5  # a near-duplicate scores at least half the best ma
 # "layer" of a similar drum, while a stem layered at 0 dB keeps 16 or more in all but 1 of 88.
 CONTAIN_MIN_MATCHED: Final = 16
 CONTAIN_MIN_SCORE: Final = 0.05
+# Overlaps this long may also be contained on CONTAIN_CHANCE_FACTOR times the aligned count
+# chance reaches (chance_bound) instead of the share: a 100 s stem at 0 dB in a mix of three
+# keeps ~3 % of its landmarks aligned, still several times what chance aligns (4: loops on one
+# beat grid align 2-3 times the bound by chance).
+CONTAIN_LONG_S: Final = 20.0
+CONTAIN_CHANCE_FACTOR: Final = 4.0
 # A one-shot with at least DECAY_MIN_FOR_SCORE decay landmarks is weighed by the share of them a
 # candidate alignment explains (from DECAY_WEIGHT_FLOOR at none to 1.0 at all); it also matches
 # on DECAY_MIN_MATCHED of its decays, at least DECAY_MIN_SHARE of them, scoring DECAY_SCORE.
@@ -39,6 +52,10 @@ DECAY_WEIGHT_FLOOR: Final = 0.5
 DECAY_MIN_MATCHED: Final = 6
 DECAY_MIN_SHARE: Final = 0.75
 DECAY_SCORE: Final = 0.06
+# Forward landmarks (one-shots only): a match on them alone needs FORWARD_MIN_MATCHED aligned
+# and FORWARD_MIN_SCORE of the sparser side's forward landmarks in the overlap.
+FORWARD_MIN_MATCHED: Final = 30
+FORWARD_MIN_SCORE: Final = 0.3
 # Refusing an upload (see `conclusive`) takes an alignment chance reaches less often than this,
 # at least REFUSE_MIN_MATCHED aligned landmarks and REFUSE_PER_S per second of overlap.
 CHANCE_ALPHA: Final = 1e-6
@@ -65,6 +82,9 @@ class Match:
     # item at `tempo` times its speed and `pitch` times its frequencies; 1.0, 1.0 is unchanged.
     tempo: float = 1.0
     pitch: float = 1.0
+    # "forward" when found on forward landmarks alone (a one-shot with its start cut off, see
+    # renderer.fingerprint.extraction.FORWARD_WINDOW): never conclusive on its own.
+    via: str = ""
 
 
 @dataclass
@@ -88,12 +108,18 @@ def candidates(
     decay: bool = True,
     budget: int = QUERY_BUDGET,
     tolerance: int = 1,
+    forward: bool = False,
 ) -> _Candidates:
     """Per item sharing enough hashes with `fp`: its best alignment and what matched there.
     `dense`: use the query-only landmarks too; `decay`: use the decay landmarks; `budget`: the
     postings it may visit; `tolerance`: the frames an alignment may drift by (an alignment
-    gathers the offsets of two buckets this wide; 1 is exact to the frame's jitter)."""
+    gathers the offsets of two buckets this wide; 1 is exact to the frame's jitter);
+    `forward`: use the forward landmarks *only* (otherwise they are left out)."""
     index._flush()
+    ahead = is_forward(fp.hashes)
+    if forward or ahead.any():
+        keep = ahead if forward else ~ahead
+        fp = Fingerprint(fp.hashes[keep], fp.times[keep], fp.duration_s)
     if not dense:  # the query-only landmarks serve containment; see QUERY_ONLY
         indexed = fp.hashes < np.uint32(QUERY_ONLY)
         fp = Fingerprint(fp.hashes[indexed], fp.times[indexed], fp.duration_s)
@@ -163,6 +189,8 @@ def candidates(
         t_item += seg_base[seg]
     n_slots = len(index._names)
     min_hits = min(MIN_MATCHED, CONTAIN_MIN_MATCHED, DECAY_MIN_MATCHED if decay else MIN_MATCHED)
+    if forward:
+        min_hits = FORWARD_MIN_MATCHED
     # Cheap first cut: an item needs min_hits shared hashes at *any* offsets before it can
     # have that many at one offset, and at scale almost every item sharing a few is noise.
     hits = np.bincount(items, minlength=n_slots)
@@ -228,12 +256,13 @@ def matches(
     """The candidates that pass the thresholds, as matches, best first. `min_matched`: the
     aligned landmarks a near-duplicate needs (a search over many keys asks for more)."""
     results: list[Match] = []
-    q_count = max(1, int(np.count_nonzero(fp.hashes < np.uint32(QUERY_ONLY))))
+    plain = (fp.hashes < np.uint32(QUERY_ONLY)) & ~is_forward(fp.hashes)
+    q_count = max(1, int(np.count_nonzero(plain)))
     for i in range(cands.items.shape[0]):
         slot = int(cands.items[i])
         matched = int(cands.matched[i])
         offset = int(cands.offsets[i])
-        item_count = max(1, index._counts[slot])
+        item_count = max(1, index._counts[slot] - index._forward_counts[slot])
         item_dur = max(index._durations[slot], HOP_S)
         q_start = max(0, -offset) * HOP_S
         i_start = max(0, offset) * HOP_S
@@ -256,6 +285,11 @@ def matches(
             expected = max(1.0, (item_count - own_decay) * min(1.0, overlap / item_dur))
             score = min(1.0, matched / expected)
             ok = matched >= CONTAIN_MIN_MATCHED and score >= CONTAIN_MIN_SCORE
+            if not ok and matched >= CONTAIN_MIN_MATCHED and overlap >= CONTAIN_LONG_S:
+                # A long stem under two others keeps a small share of its landmarks, but far
+                # more of them on one alignment than chance piles there (see CONTAIN_LONG_S).
+                chance = _chance(fp, item_dur, int(cands.shared[i]))
+                ok = matched >= CONTAIN_CHANCE_FACTOR * chance
             coverage = min(1.0, span / item_dur)
         else:
             score = min(1.0, matched / min(float(q_count), expected)) * weight
@@ -272,10 +306,7 @@ def matches(
                 ok = True
             coverage = min(1.0, span / max(fp.duration_s, HOP_S))
         if ok:
-            # Chance: the shared hashes spread over every offset the two could align at; an
-            # alignment also counts its neighbour's (see candidates), hence twice the rate.
-            offsets = (fp.duration_s + item_dur) / HOP_S
-            chance = chance_bound(2.0 * int(cands.shared[i]) / max(offsets, 1.0), offsets)
+            chance = _chance(fp, item_dur, int(cands.shared[i]))
             results.append(
                 Match(
                     key=index._names[slot],
@@ -293,6 +324,14 @@ def matches(
     return results[:limit]
 
 
+def _chance(fp: Fingerprint, item_dur: float, shared: int) -> int:
+    """The aligned count `shared` hashes reach at some offset by chance (see chance_bound):
+    spread over every offset the two could align at; an alignment also counts its
+    neighbour's (see candidates), hence twice the rate."""
+    offsets = (fp.duration_s + item_dur) / HOP_S
+    return chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
+
+
 def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
     """Items the query is a near-duplicate or an excerpt of, best first."""
     found = matches(index, fp, candidates(index, fp, dense=False), contained=False, limit=limit)
@@ -304,7 +343,51 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # A copy of one item explains its landmarks far better than a similar sound does (the
     # same drum at another velocity, a sibling stroke): keep the items that come close to
     # the best, not every item past the absolute floor.
-    return [m for m in found if m.score >= RELATIVE_SCORE * found[0].score]
+    kept = [m for m in found if m.score >= RELATIVE_SCORE * found[0].score]
+    # A one-shot with its start cut off: the forward landmarks' matches, judged among
+    # themselves (their scores are shares of other landmarks), for items not found already.
+    ahead = forward_matches(index, fp, limit=limit)
+    known = {m.key for m in kept}
+    kept += [m for m in ahead if m.key not in known and m.score >= RELATIVE_SCORE * ahead[0].score]
+    return kept[:limit]
+
+
+def forward_matches(index: FingerprintIndex, fp: Fingerprint, *, limit: int) -> list[Match]:
+    """Items a one-shot query matches on forward landmarks alone, best first."""
+    q_count = int(np.count_nonzero(is_forward(fp.hashes)))
+    if q_count == 0:
+        return []
+    cands = candidates(index, fp, dense=False, decay=False, forward=True)
+    results: list[Match] = []
+    for i in range(cands.items.shape[0]):
+        slot = int(cands.items[i])
+        matched = int(cands.matched[i])
+        offset = int(cands.offsets[i])
+        item_dur = max(index._durations[slot], HOP_S)
+        q_start = max(0, -offset) * HOP_S
+        i_start = max(0, offset) * HOP_S
+        overlap = max(min(fp.duration_s - q_start, item_dur - i_start), HOP_S)
+        # The share of the query's forward landmarks explained: a cut copy explains most of
+        # them; a sound with few forward landmarks of its own cannot, however many align.
+        score = min(1.0, matched / float(q_count))
+        if matched < FORWARD_MIN_MATCHED or score < FORWARD_MIN_SCORE:
+            continue
+        span = (int(cands.span_hi[i]) - int(cands.span_lo[i]) + 1) * HOP_S
+        results.append(
+            Match(
+                key=index._names[slot],
+                score=float(score),
+                matched_hashes=matched,
+                query_offset_s=float(q_start),
+                item_offset_s=float(i_start),
+                coverage=float(min(1.0, span / max(fp.duration_s, HOP_S))),
+                shared_hashes=int(cands.shared[i]),
+                overlap_s=float(overlap),
+                via="forward",
+            )
+        )
+    results.sort(key=lambda m: (-m.score, -m.matched_hashes, m.key))
+    return results[:limit]
 
 
 def find_contained(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[Match]:
@@ -348,9 +431,11 @@ def conclusive(match: Match) -> bool:
 
     A match that passes the matching thresholds but not these is shown to curators as a flag,
     with its evidence, instead of refusing the upload. So is every shifted match (`is_shifted`):
-    it was the best of dozens of keys tried, and no waveform test can second it.
+    it was the best of dozens of keys tried, and no waveform test can second it; and every
+    forward match (`via == "forward"`): the tail of a one-shot is one or two decaying tones,
+    which a similar sound shares.
     """
-    if is_shifted(match):
+    if is_shifted(match) or match.via == "forward":
         return False
     floor = max(REFUSE_MIN_MATCHED, math.ceil(REFUSE_PER_S * match.overlap_s))
     return match.matched_hashes >= floor and match.matched_hashes >= match.chance_matched

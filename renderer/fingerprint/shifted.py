@@ -68,6 +68,7 @@ SHIFTED_EXCERPT_S: Final = 8.0
 _SPREAD: Final = 1 << 21
 # A conclusive unshifted match explaining this share of the query's duration settles it.
 UNSHIFTED_COVERAGE: Final = 0.5
+SHIFTED_PREFERRED: Final = 2.0
 
 
 @cache
@@ -172,6 +173,10 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     """Items the query is a near-duplicate or an excerpt of, best first: unshifted, or failing
     that, under the best of `keys()` (offsets on the query's own clock)."""
     found = matching.query(index, fp, limit=limit)
+    # Forward matches (a one-shot with its start cut off) are scored on other landmarks; they
+    # ride along, after the rest, for the items nothing else found.
+    ahead = [m for m in found if m.via == "forward"]
+    found = [m for m in found if m.via != "forward"]
     if fp.peaks is None or (
         found and found[0].coverage >= UNSHIFTED_COVERAGE and matching.conclusive(found[0])
     ):
@@ -180,25 +185,44 @@ def query(index: FingerprintIndex, fp: Fingerprint, *, limit: int = 5) -> list[M
     # inside it (the loop a long stem was bounced from) or a similar one-shot. The shifted
     # copy, if there is one, is kept beside those.
     # An item the unshifted lookup found keeps that match (with its waveform test and its
-    # conclusiveness), whatever a key scores: a copy is not made a changed copy by a step.
+    # conclusiveness) unless a key explains SHIFTED_PREFERRED times its share: a copy is not
+    # made a changed copy by a step, but a stretched copy's few landmarks that still line up
+    # over a fraction of a second (found by the query-only half-hop look) are not its match.
     best: dict[str, Match] = {m.key: m for m in found}
     for match in _search(index, fp, limit):
-        if match.key in best and not is_shifted(best[match.key]):
+        prior = best.get(match.key)
+        if (
+            prior is not None
+            and not is_shifted(prior)
+            and matching.conclusive(prior)
+            and match.score <= SHIFTED_PREFERRED * prior.score
+        ):
             continue
         if match.key not in best or match.score > best[match.key].score:
             best[match.key] = match
     ranked = sorted(best.values(), key=lambda m: (-m.score, -m.matched_hashes, m.key))[:limit]
     if not ranked:
-        return []
+        return _with_forward([], ahead, limit)
     # As in matching.query, items far below the best are its similar siblings; but a match with
     # more aligned landmarks than the best is no weaker sibling: a long copy scores below the
     # short loop it was bounced from (a share of far more landmarks), and both stay.
-    return [
+    kept = [
         m
         for m in ranked
         if m.score >= matching.RELATIVE_SCORE * ranked[0].score
         or m.matched_hashes > ranked[0].matched_hashes
     ]
+    return _with_forward(kept, ahead, limit)
+
+
+def _with_forward(found: list[Match], ahead: list[Match], limit: int) -> list[Match]:
+    """`found`, then the forward matches of other items, unless something in `found` is
+    conclusive: then the query is that copy, not a cut one, and forward matches beside it
+    are only its similar sounds."""
+    if any(matching.conclusive(m) for m in found):
+        return found
+    known = {m.key for m in found}
+    return [*found, *(m for m in ahead if m.key not in known)][:limit]
 
 
 def _search(index: FingerprintIndex, fp: Fingerprint, limit: int) -> list[Match]:

@@ -348,10 +348,14 @@ def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hash
     one_shot = fingerprint(_struck_tone(92.0, 0.6), 44100)
     indexed = one_shot.hashes[one_shot.hashes < np.uint32(fp_module.QUERY_ONLY)]
     decays = indexed[indexed >= np.uint32(fp_module.DECAY_BASE)]
-    pairs = indexed[indexed < np.uint32(fp_module.DECAY_BASE)]
-    assert decays.size >= matching.DECAY_MIN_MATCHED and pairs.size > 0
-    # Every pair hash's anchor field is a real bin; every decay slot fits above them.
-    assert int(pairs.max()) >> 14 < fp_module.HIGH_BIN
+    pairs = indexed[indexed < np.uint32(fp_module.FORWARD_BASE)]
+    forward = indexed[fp_module.is_forward(indexed)]
+    assert decays.size >= matching.DECAY_MIN_MATCHED and pairs.size > 0 and forward.size > 0
+    assert decays.size + pairs.size + forward.size == indexed.size
+    # Every pair hash's anchor field is a real bin; forward landmarks and decay slots fit
+    # above them, apart.
+    assert int(pairs.max()) >> 14 < fp_module.N_BINS <= fp_module.FORWARD_BASE >> 14
+    assert int(forward.max()) < fp_module.DECAY_BASE
     last_slot = (fp_module.HIGH_BIN * len(fp_module.DECAY_DROPS_DB)) * fp_module._DECAY_BUCKETS
     assert fp_module.HASH_SPACE - 1 - last_slot >= fp_module.DECAY_BASE
     assert fp_module.DECAY_BASE >> 14 >= fp_module.HIGH_BIN
@@ -359,6 +363,7 @@ def test_decay_landmarks_are_indexed_for_one_shots_only_and_apart_from_pair_hash
     long = fingerprint(np.tile(_struck_tone(92.0, 0.6), (3, 1)), 44100)
     assert long.duration_s >= fp_module.PHASES_BELOW_S
     assert not np.any((long.hashes & np.uint32(fp_module.QUERY_ONLY - 1)) >= fp_module.DECAY_BASE)
+    assert not np.any(fp_module.is_forward(long.hashes))
 
 
 def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
@@ -381,18 +386,19 @@ def test_a_similar_sound_far_behind_the_best_match_is_not_reported() -> None:
     assert [m.key for m in index.query(query)] == ["source"]
 
 
-# Digest of every corpus file's fingerprint (hashes and anchor frames) as FORMAT_VERSION 3 first
-# computed them. Stored indexes hold such fingerprints: a change to extraction that alters a
-# single hash must bump FORMAT_VERSION (and rebuild the indexes) instead of matching against
-# fingerprints computed the old way.
-CORPUS_FINGERPRINTS_V3 = "1ac619e58ebdca9c119d73b2862bb2c27d672ce6b5e542e55a2a1473833ee8a0"
+# Digest of every corpus file's fingerprint (hashes and anchor frames) as FORMAT_VERSION 4 first
+# computed them (version 3's was 1ac619e5...: 4 added forward landmarks and the query's
+# half-hop look). Stored indexes hold such fingerprints: a change to extraction that alters a
+# single hash must bump FORMAT_VERSION (and rebuild the stored ones, `rebuild_fingerprints`)
+# instead of matching against fingerprints computed the old way.
+CORPUS_FINGERPRINTS_V4 = "1e1a0105b51a930f4199fd019b2e823eb55f0767094ea9d581446da7f605e7b9"
 
 
 @pytest.mark.corpus
-def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_3_ones(
+def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_4_ones(
     corpus_dir: Path,
 ) -> None:
-    assert fp_module.FORMAT_VERSION == 3
+    assert fp_module.FORMAT_VERSION == 4
     total = hashlib.sha256()
     for path in sorted(corpus_dir.glob("*.flac")):  # 44.1, 96 and 192 kHz; mono and stereo
         audio = load_audio(path)
@@ -400,7 +406,7 @@ def test_corpus_fingerprints_are_bit_identical_to_the_stored_version_3_ones(
         hashes = np.ascontiguousarray(fp.hashes, "<u4").tobytes()
         times = np.ascontiguousarray(fp.times, "<u4").tobytes()
         total.update(f"{path.stem}:{hashlib.sha256(hashes + times).hexdigest()}\n".encode())
-    assert total.hexdigest() == CORPUS_FINGERPRINTS_V3
+    assert total.hexdigest() == CORPUS_FINGERPRINTS_V4
 
 
 # --- When a match may refuse an upload (matching.conclusive) ------------------------------------

@@ -56,3 +56,45 @@ def test_the_migration_fills_each_render_row_with_its_mix_file_and_leaves_the_re
 
     assert RenderedAudio.objects.get(pk=rendered.pk).audio_name == mix.audio.name
     assert RenderedAudio.objects.get(pk=orphan.pk).audio_name == ""
+
+
+def test_rebuild_fingerprints_upgrades_every_older_format_row_once(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from portal.stems.models import RenderedAudio
+    from portal.stems.services.rendered_audio import rendered_audio_register
+    from renderer.fingerprint import FORMAT_VERSION
+
+    mix = tone_loop(6.0, seed=43)
+    name = default_storage.save("mixes/render-to-upgrade.wav", ContentFile(encode(mix)))
+    stale_row = rendered_audio_register(
+        key="mix:00000000-0000-0000-0000-000000000002",
+        samples=mix,
+        sample_rate=RATE,
+        audio_name=name,
+    )
+    current_row = rendered_audio_register(
+        key="mix:00000000-0000-0000-0000-000000000003",
+        samples=mix,
+        sample_rate=RATE,
+        audio_name=name,
+    )
+    current = bytes(current_row.fingerprint)
+    # Version 3's header: what the previous engine stored, and this one refuses to read.
+    old = current[:4] + bytes([FORMAT_VERSION - 1]) + current[5:]
+    RenderedAudio.objects.filter(pk=stale_row.pk).update(fingerprint=old)
+
+    out = StringIO()
+    call_command("rebuild_fingerprints", stdout=out)
+
+    assert "rebuilt 0 stem and 1 render fingerprints" in out.getvalue()
+    upgraded = bytes(RenderedAudio.objects.get(pk=stale_row.pk).fingerprint)
+    assert upgraded[4] == FORMAT_VERSION
+    assert np.array_equal(
+        Fingerprint.from_bytes(upgraded).hashes, Fingerprint.from_bytes(current).hashes
+    )
+    again = StringIO()
+    call_command("rebuild_fingerprints", stdout=again)
+    assert "rebuilt 0 stem and 0 render fingerprints" in again.getvalue()
