@@ -29,8 +29,8 @@ from bench.provenance_split import CLASSES, HALVES, RELATED, SPLIT_FILE, bounce,
 from portal.stems.evidence import (
     NEAR_DUPLICATE_EXPLAINED,
     NEAR_DUPLICATE_OVERLAP,
-    RENDER_EXPLAINED_BY_STEM,
     explained_share,
+    explaining_stems,
 )
 from renderer.audio import Audio
 from renderer.fingerprint import (
@@ -186,7 +186,8 @@ def judge(
             verdict.rejected, verdict.reason = True, verdict.reason or "near_duplicate"
         else:
             verdict.flags.append("near_duplicate")
-    found = [m for m in stems.find_contained(fp, limit=20) if m.key not in copies]
+    layered = stems.find_contained(fp, limit=20)
+    found = [m for m in layered if m.key not in copies]
     verdict.contained = [m.key for m in found]
     if found:
         verdict.flags.append("containment")
@@ -195,10 +196,8 @@ def judge(
         if m.key not in matched or m.score > matched[m.key].score:
             matched[m.key] = m
     for key, m in matched.items():
-        if any(
-            s in copies and m.matched_hashes <= RENDER_EXPLAINED_BY_STEM * copies[s]
-            for s in render_stems[key]
-        ):
+        held = {c.key: c.matched_hashes for c in layered}
+        if explaining_stems(m.matched_hashes, render_stems[key], copies, held):
             continue
         verdict.renders.append(key)
         if conclusive(m):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +32,32 @@ NEAR_DUPLICATE_OVERLAP = 0.5
 # render's stems and the render explains at most this many times the landmarks that stem does:
 # the render itself (the stem with the rest of the mix) explains many more than its stem alone.
 RENDER_EXPLAINED_BY_STEM = 1.5
+K = TypeVar("K")  # how a stem is named: its key in the bench, its pk in the portal
+
+
+def explaining_stems(
+    matched: int, render_stems: Iterable[K], copies: dict[K, int], contained: dict[K, int]
+) -> list[K]:
+    """The stems of a render (its manifest, `render_stems`) that explain a render match of
+    `matched` aligned landmarks on an upload that copies the stems `copies` (stem -> their
+    near-duplicate landmarks) and holds the stems `contained` (stem -> containment landmarks).
+
+    Only an upload that copies some vault stem has its render matches explained: an excerpt of a
+    render holds each of its stems too but copies none (one stem explains <= 0.62 of a mix's
+    energy, see NEAR_DUPLICATE_EXPLAINED). Such an upload is the copied stem's own material,
+    and that may hold other vault stems (a long stem built from vault loops, a loop cut from a
+    long stem): a preview of one of those matches it through that stem. A render stem explains
+    the match when the render explains at most RENDER_EXPLAINED_BY_STEM times the landmarks the
+    stem does, taking the stem's larger count: its near-duplicate count and its containment
+    count (render matches are mostly containment matches, so like is set against like)."""
+    if not copies:
+        return []
+    via: list[K] = []
+    for stem in render_stems:
+        own = max(copies.get(stem, 0), contained.get(stem, 0))
+        if own and matched <= RENDER_EXPLAINED_BY_STEM * own:
+            via.append(stem)
+    return via
 
 
 def _share_at(

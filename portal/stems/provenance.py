@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from portal.audit.services import audit_record
 from portal.jobs.services import job_claim_assert
 from portal.stems.checks import check_quality, check_record
-from portal.stems.fingerprint_indexes import render_matches
+from portal.stems.fingerprint_indexes import render_matches, stem_matches
 from portal.stems.models import CheckName, Stem, StemStatus, Verdict
 from portal.stems.provenance_checks import (
     check_containment,
@@ -155,11 +155,13 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
         if locked.status != StemStatus.PROCESSING:  # withdrawn while we worked
             return {"skipped": locked.status}
         near = check_near_duplicate(locked, audio, fp)
+        layered = stem_matches(fp, contained=True)
+        held = {s.pk: m.matched_hashes for m, s in layered if s.pk != locked.pk}
         results = [
             check_exact_duplicate(locked),
             near.result,
-            check_containment(locked, fp, near.same_sound),
-            check_self_output(fp, copies=near.copies, found=renders),
+            check_containment(locked, fp, near.same_sound, layered),
+            check_self_output(fp, copies=near.copies, found=renders, contained=held),
             *own,
         ]
         # Before this stem's fingerprint is stored: the index must never hold uncommitted rows.

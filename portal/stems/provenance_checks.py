@@ -25,8 +25,8 @@ from portal.stems.evidence import (
     GENERATORS,
     NEAR_DUPLICATE_EXPLAINED,
     NEAR_DUPLICATE_OVERLAP,
-    RENDER_EXPLAINED_BY_STEM,
     explained_share,
+    explaining_stems,
     file_format,
     read_tags,
 )
@@ -210,10 +210,17 @@ def check_near_duplicate(
     return NearDuplicates(result, ids, later, copies)
 
 
-def check_containment(stem: Stem, fp: Fingerprint, skip: set[int]) -> CheckResult:
+def check_containment(
+    stem: Stem,
+    fp: Fingerprint,
+    skip: set[int],
+    layered: list[tuple[Match, Stem]] | None = None,
+) -> CheckResult:
+    """`layered`: stem_matches(fp, contained=True), when the caller looked already."""
+    layered = stem_matches(fp, contained=True) if layered is None else layered
     found = [
         (m, s)
-        for m, s in stem_matches(fp, contained=True)
+        for m, s in layered
         if s.pk != stem.pk
         and s.pk not in skip
         and s.status == StemStatus.APPROVED
@@ -256,31 +263,32 @@ def check_self_output(
     *,
     copies: dict[int, int] | None = None,
     found: list[tuple[Match, RenderedAudio]] | None = None,
+    contained: dict[int, int] | None = None,
 ) -> CheckResult:
     """Is the upload (an excerpt of) audio the platform rendered? `copies` maps the stems the
-    near-duplicate check found the upload to be a copy of to their matched landmarks; `found`
-    is render_matches(fp), when the caller looked already.
+    near-duplicate check found the upload to be a copy of to their matched landmarks, and
+    `contained` the stems containment finds in it to theirs; `found` is render_matches(fp),
+    when the caller looked already.
 
     The guard answers for the render itself, not for audio that merely shares a stem with it: a
     copy of a vault stem also matches every preview that stem sounds in, and is reported by the
     near-duplicate check as a copy of that stem (a match here is explained by a stem when the
-    render's manifest lists it and the render explains not much more than the stem does). Only
-    copies explain a render match: an excerpt of a render holds each of its stems too, so a
-    stem the upload merely contains explains nothing (measured: it would let 13% of render
-    excerpts through on the calibration half). Past that, it is refused only on conclusive evidence (renderer.fingerprint.conclusive); a
-    weaker match is a flag for curators with its evidence."""
+    render's manifest lists it and the render explains not much more than the stem does, see
+    evidence.explaining_stems). Only an upload that copies a stem has its render matches
+    explained, by that stem or by a stem it holds: an excerpt of a render holds each of its
+    stems too but copies none (letting a held stem explain a match on any upload would let 13%
+    of render excerpts through on the calibration half). Past that, it is refused only on
+    conclusive evidence (renderer.fingerprint.conclusive); a weaker match is a flag for
+    curators with its evidence."""
     copies = copies or {}
+    contained = contained or {}
     found = render_matches(fp) if found is None else found
     compared = indexed_renders()
     own: list[tuple[Match, RenderedAudio]] = []
     weak: list[tuple[Match, RenderedAudio]] = []
     explained: list[dict[str, Any]] = []
     for match, row in found:
-        via = [
-            pk
-            for pk in row.stem_ids or []
-            if pk in copies and match.matched_hashes <= RENDER_EXPLAINED_BY_STEM * copies[pk]
-        ]
+        via = explaining_stems(match.matched_hashes, row.stem_ids or [], copies, contained)
         if via:
             explained.append(
                 {
@@ -312,7 +320,8 @@ def check_self_output(
         if explained:
             summary = (
                 f"It matches {len(explained)} of the {compared} mixes the platform has rendered "
-                "only through a stem it copies, which the near-duplicate check reports."
+                "only through a stem it copies (or one that stem holds), which the near-duplicate"
+                " check reports."
             )
         return CheckResult(
             CheckName.SELF_OUTPUT,
