@@ -574,3 +574,31 @@ def test_a_render_match_chance_could_produce_is_a_flag_with_its_evidence(db):
         "render:1", 0.4, 300, 0.0, 12.0, 1.0, 900, 6.0, chance_bound(1800 / offsets, offsets)
     )
     assert check_self_output(_nothing(), found=[(strong, row)]).verdict == Verdict.FAIL
+
+
+def test_a_render_match_through_a_stem_the_copied_stem_holds_is_explained_not_refused(db):
+    """A copy of a long stem built from vault loops matches the previews those loops sound in:
+    the copy names its stem (near-duplicate) and the render match is explained by the loop it
+    holds. The same match on an upload that copies nothing (an excerpt of the render) is
+    still refused as platform output."""
+    from portal.stems.models import RenderedAudio
+    from portal.stems.provenance_checks import check_self_output
+    from renderer.fingerprint import Match
+
+    long_pk, loop_pk, other_pk = 101, 102, 103
+    row = RenderedAudio.objects.create(
+        key="mix:preview-loop", fingerprint=b"", duration_s=30.0, stem_ids=[loop_pk, other_pk]
+    )
+    strong = Match("render:1", 0.4, 161, 0.0, 12.0, 1.0, 900, 30.0, 20)
+    copied = {long_pk: 2489}
+    held = {long_pk: 2743, loop_pk: 242}
+    result = check_self_output(_nothing(), copies=copied, found=[(strong, row)], contained=held)
+    assert result.verdict == Verdict.PASS
+    assert result.evidence["explained_by_stems"][0]["matched_stem_ids"] == [loop_pk]
+    # Held by the upload, but too few landmarks to explain the render's 161.
+    few = {long_pk: 2743, loop_pk: 100}
+    result = check_self_output(_nothing(), copies=copied, found=[(strong, row)], contained=few)
+    assert result.verdict == Verdict.FAIL
+    # No copy at all: a render excerpt holds its stems too, and is refused.
+    result = check_self_output(_nothing(), copies={}, found=[(strong, row)], contained=held)
+    assert result.verdict == Verdict.FAIL
