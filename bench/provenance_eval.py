@@ -195,8 +195,10 @@ def judge(
     for m in renders.query(fp, limit=5):
         if m.key not in matched or m.score > matched[m.key].score:
             matched[m.key] = m
+    # Held stems explain a render match only when the upload is refused as a copy anyway
+    # (see explaining_stems).
+    held = {c.key: c.matched_hashes for c in layered} if verdict.rejected else {}
     for key, m in matched.items():
-        held = {c.key: c.matched_hashes for c in layered}
         if explaining_stems(m.matched_hashes, render_stems[key], copies, held):
             continue
         verdict.renders.append(key)

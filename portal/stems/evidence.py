@@ -42,14 +42,16 @@ def explaining_stems(
     `matched` aligned landmarks on an upload that copies the stems `copies` (stem -> their
     near-duplicate landmarks) and holds the stems `contained` (stem -> containment landmarks).
 
-    Only an upload that copies some vault stem has its render matches explained: an excerpt of a
-    render holds each of its stems too but copies none (one stem explains <= 0.62 of a mix's
-    energy, see NEAR_DUPLICATE_EXPLAINED). Such an upload is the copied stem's own material,
-    and that may hold other vault stems (a long stem built from vault loops, a loop cut from a
-    long stem): a preview of one of those matches it through that stem. A render stem explains
-    the match when the render explains at most RENDER_EXPLAINED_BY_STEM times the landmarks the
-    stem does, taking the stem's larger count: its near-duplicate count and its containment
-    count (render matches are mostly containment matches, so like is set against like)."""
+    A render stem explains the match when the render explains at most RENDER_EXPLAINED_BY_STEM
+    times the landmarks the stem does, taking the stem's larger count: its near-duplicate count
+    and its containment count (render matches are mostly containment matches, so like is set
+    against like). Only an upload that copies some vault stem has its render matches
+    explained: an excerpt of a render holds each of its stems too but copies none. A copied
+    stem's own material may hold other vault stems (a long stem built from vault loops), and a
+    preview of one of those matches the copy through that stem; callers pass `contained` only
+    when the upload is refused as a copy anyway (conclusively), so a held stem never turns a
+    refusal into an acceptance: on the calibration half a render excerpt where one loop
+    dominates resembled that loop (a flag, not a copy) and was otherwise let through."""
     if not copies:
         return []
     via: list[K] = []

@@ -156,7 +156,10 @@ def provenance_run(*, stem_id: int, progress: Callable[[int], None]) -> dict[str
             return {"skipped": locked.status}
         near = check_near_duplicate(locked, audio, fp)
         layered = stem_matches(fp, contained=True)
-        held = {s.pk: m.matched_hashes for m, s in layered if s.pk != locked.pk}
+        # Stems the upload holds explain its render matches only when it is refused as a copy
+        # anyway (evidence.explaining_stems).
+        refused = near.result.verdict == Verdict.FAIL
+        held = {s.pk: m.matched_hashes for m, s in layered if s.pk != locked.pk and refused}
         results = [
             check_exact_duplicate(locked),
             near.result,
