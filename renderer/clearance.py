@@ -204,6 +204,12 @@ CANDIDATES: Final = 4
 # apart: beyond confirm's own lag search.
 OFFSETS_PER_RENDER: Final = 2
 OFFSET_APART: Final = round(0.5 / HOP_S)
+# And up to AMBIGUOUS_OFFSETS when the votes do not decide: a loop repeated under the clip
+# piles its landmarks onto every repeat, and when further repeats gather at least
+# AMBIGUOUS_SHARE of the best one's aligned landmarks, the true one may be any of them (2 of
+# bench.clearance's misses had the source at its third or fourth best offset).
+AMBIGUOUS_OFFSETS: Final = 4
+AMBIGUOUS_SHARE: Final = 0.6
 # Confirm compares at most this much of the clip (its first seconds): each candidate costs a
 # spectrum of its stretch, and 10 s already tell renders apart as well as the landmarks can.
 CONFIRM_MAX_S: Final = 10.0
@@ -366,10 +372,18 @@ def _match(
 
 
 def offset_peaks(
-    index: FingerprintIndex, fp: Fingerprint, slots: list[int], per_item: int = OFFSETS_PER_RENDER
+    index: FingerprintIndex,
+    fp: Fingerprint,
+    slots: list[int],
+    per_item: int = OFFSETS_PER_RENDER,
+    *,
+    ambiguous: int = AMBIGUOUS_OFFSETS,
+    share: float = AMBIGUOUS_SHARE,
 ) -> list[list[tuple[int, int]]]:
     """Per slot, its `per_item` best (offset in frames, aligned landmarks) at least
-    OFFSET_APART frames apart, best first: the offset histogram of the clip's landmarks
+    OFFSET_APART frames apart, best first, and further ones up to `ambiguous` in all while
+    each has at least `share` of the best's landmarks (the repeats of a loop the votes cannot
+    tell apart): the offset histogram of the clip's landmarks
     (indexed and query-only, no decays) against those items only. The index's own
     `matching.candidates` keeps one offset per item; this second pass over the few candidates'
     postings (numpy gathers over the index's sorted columns, no per-hash Python) keeps more."""
@@ -409,7 +423,9 @@ def offset_peaks(
         seg = seg_col[rows].astype(np.int64)
         item = wanted[seg_slots[seg]]
         keep = item >= 0
-        t_item = time_col[rows][keep].astype(np.int64) + seg_base[seg[keep]]
+        # Only the few candidates' postings are read further (most rows are other items').
+        rows, seg = rows[keep], seg[keep]
+        t_item = time_col[rows].astype(np.int64) + seg_base[seg]
         who.append(item[keep])
         offs.append(t_item - np.repeat(q_time, take)[keep])
     out: list[list[tuple[int, int]]] = [[] for _ in slots]
@@ -424,11 +440,14 @@ def offset_peaks(
         hist = np.bincount(off - low)
         # An alignment also gets its neighbour's frame, as in matching.candidates.
         merged = hist + np.concatenate([hist[1:], [0]])
-        for _ in range(per_item):
+        top = 0
+        for rank in range(max(per_item, ambiguous)):
             best = int(np.argmax(merged))
-            if merged[best] <= 0:
+            votes = int(merged[best])
+            if votes <= 0 or (rank >= per_item and votes < share * top):
                 break
-            out[k].append((best + low, int(merged[best])))
+            top = max(top, votes)
+            out[k].append((best + low, votes))
             merged[max(0, best - OFFSET_APART) : best + OFFSET_APART + 1] = 0
     return out
 
