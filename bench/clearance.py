@@ -52,11 +52,10 @@ from renderer.clearance import (
     CONFIRM_LAG_S,
     CONFIRM_MAX_S,
     Confirmed,
-    candidates,
+    clip_candidates,
     clip_envelopes,
     confirm,
     confirmed,
-    query_fingerprint,
     read_clip,
 )
 from renderer.engine import RenderResult, render
@@ -202,10 +201,9 @@ def scored(
     """Every landmark candidate of the clip with its confirm() similarity (what the portal's
     lookup computes before `confirmed` keeps the ones it names)."""
     decoded = read_clip(clip.mp3)
-    fp = query_fingerprint(decoded)
     out = []
     bands = clip_envelopes(decoded)
-    for match in candidates(index, fp):
+    for match in clip_candidates(index, decoded):
         result = renders.get(match.key)
         if result is None:  # a synthetic item (the scale figure): no audio, never confirmed
             out.append(Confirmed(match, 0.0, 0.0))

@@ -21,6 +21,7 @@ over it. Two parts live here, both pure:
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,6 +69,13 @@ CLEAR_QUERY_FAN_OUT: Final = 16
 # evidence (12 s lost 2 of 240 calibration clips of 20 s).
 CLEAR_QUERY_BUDGET: Final = 700_000
 CLEAR_QUERY_MAX_S: Final = 20.0
+# A clip with no candidate at all gets a second, looser pass (`clip_candidates`): denser
+# landmarks paired wider, and fewer aligned ones needed (the chance bound still applies, and
+# confirm still has to reach CONFIRM_MIN). Only such clips pay for it: a short clip under loud
+# speech, or one from no render.
+FALLBACK_DENSITY: Final = 10.0
+FALLBACK_FAN_OUT: Final = 24
+FALLBACK_MIN_MATCHED: Final = 8
 
 Mono = npt.NDArray[np.float32]
 
@@ -287,7 +295,9 @@ def confirm(
     return float(scores[k]), first_s + (lo + k) * HOP_S
 
 
-def query_fingerprint(clip: Clip) -> Fingerprint:
+def query_fingerprint(
+    clip: Clip, *, density: float = CLEAR_QUERY_DENSITY, fan_out: int = CLEAR_QUERY_FAN_OUT
+) -> Fingerprint:
     """The clip's landmarks as a clearance query: the indexed kind (what `fingerprint` gives a
     render, so a clean excerpt aligns as the self-output guard's does), and a far denser kind
     flagged QUERY_ONLY, CLEAR_QUERY_DENSITY times the peaks, each paired with
@@ -305,7 +315,7 @@ def query_fingerprint(clip: Clip) -> Fingerprint:
     )
     dense = extraction._packed(
         *extraction._landmarks(
-            *extraction._peaks(found, duration, CLEAR_QUERY_DENSITY), CLEAR_QUERY_FAN_OUT
+            *extraction._peaks(found, duration, density), fan_out
         )
     )
     kept = np.unique(indexed)
@@ -318,7 +328,29 @@ def query_fingerprint(clip: Clip) -> Fingerprint:
     )
 
 
-def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDATES) -> list[Match]:
+def clip_candidates(
+    index: FingerprintIndex, clip: Clip, guard: AbstractContextManager[object] | None = None
+) -> list[Match]:
+    """`candidates` of the clip's query landmarks, and when there are none, of a looser pass
+    (FALLBACK_DENSITY, FALLBACK_FAN_OUT, FALLBACK_MIN_MATCHED). `guard` (a lock, say) is held
+    around each visit to the index only, not while the clip is fingerprinted."""
+    fp = query_fingerprint(clip)
+    with guard or nullcontext():
+        found = candidates(index, fp)
+    if found:
+        return found
+    loose = query_fingerprint(clip, density=FALLBACK_DENSITY, fan_out=FALLBACK_FAN_OUT)
+    with guard or nullcontext():
+        return candidates(index, loose, min_matched=FALLBACK_MIN_MATCHED)
+
+
+def candidates(
+    index: FingerprintIndex,
+    fp: Fingerprint,
+    *,
+    limit: int = CANDIDATES,
+    min_matched: int = CLEAR_MIN_MATCHED,
+) -> list[Match]:
     """The alignments `confirm` checks: the `limit` renders most aligned with the clip (past
     what chance piles onto one offset), each at its OFFSETS_PER_RENDER best offsets, most
     aligned first. A render's second offset matters when its loops repeat: the landmarks of a
@@ -329,7 +361,7 @@ def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDA
     slots: list[int] = []
     for i in order:
         slot = int(cands.items[i])
-        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i])):
+        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i]), min_matched):
             slots.append(slot)
             if len(slots) == limit:
                 break
@@ -337,7 +369,7 @@ def candidates(index: FingerprintIndex, fp: Fingerprint, *, limit: int = CANDIDA
     found: list[Match] = []
     for slot, peaks in zip(slots, offset_peaks(index, fp, slots), strict=True):
         for rank, (offset, matched) in enumerate(peaks):
-            if rank and not _passes(index, fp, slot, matched, shared[slot]):
+            if rank and not _passes(index, fp, slot, matched, shared[slot], min_matched):
                 continue
             found.append(_match(index, fp, slot, offset, matched, shared[slot]))
     found.sort(key=lambda m: -m.matched_hashes)
@@ -349,8 +381,10 @@ def _chance(index: FingerprintIndex, fp: Fingerprint, slot: int, shared: int) ->
     return matching.chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
 
 
-def _passes(index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int) -> bool:
-    return matched >= CLEAR_MIN_MATCHED and matched >= _chance(index, fp, slot, shared)
+def _passes(
+    index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int, least: int
+) -> bool:
+    return matched >= least and matched >= _chance(index, fp, slot, shared)
 
 
 def _match(

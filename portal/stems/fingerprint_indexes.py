@@ -241,10 +241,9 @@ def render_clearance_matches(clip: Clip) -> list[tuple[Confirmed, RenderedAudio]
     """The renders a clip from outside comes from, over the self-output guard's index: its
     landmark candidates (renderer.clearance.candidates), each confirmed against the stored
     render's own audio there (renderer.clearance.confirm); the ones `confirmed` keeps."""
-    fp = clearance.query_fingerprint(clip)
     with _RENDERS.lock:
         _sync_renders()
-        found = clearance.candidates(_RENDERS.index, fp)
+    found = clearance.clip_candidates(_RENDERS.index, clip, _RENDERS.lock)
     bands = clearance.clip_envelopes(clip)
     pairs = [(_confirm(clip, bands, m, row), row) for m, row in _verified_renders(found)]
     row_of = {id(scored): row for scored, row in pairs}
