@@ -70,12 +70,12 @@ CLEAR_QUERY_FAN_OUT: Final = 16
 CLEAR_QUERY_BUDGET: Final = 700_000
 CLEAR_QUERY_MAX_S: Final = 20.0
 # A clip with no candidate at all gets a second, looser pass (`clip_candidates`): denser
-# landmarks paired wider, and fewer aligned ones needed (the chance bound still applies, and
-# confirm still has to reach CONFIRM_MIN). Only such clips pay for it: a short clip under loud
-# speech, or one from no render.
+# landmarks paired wider, under the same thresholds (CLEAR_MIN_MATCHED is also the index's own
+# floor, matching.MIN_MATCHED; the chance bound applies, and confirm still has to reach
+# CONFIRM_MIN). Only such clips pay for it: a short clip under loud speech, or one from no
+# render.
 FALLBACK_DENSITY: Final = 10.0
 FALLBACK_FAN_OUT: Final = 24
-FALLBACK_MIN_MATCHED: Final = 8
 
 Mono = npt.NDArray[np.float32]
 
@@ -331,8 +331,8 @@ def query_fingerprint(
 def clip_candidates(
     index: FingerprintIndex, clip: Clip, guard: AbstractContextManager[object] | None = None
 ) -> list[Match]:
-    """`candidates` of the clip's query landmarks, and when there are none, of a looser pass
-    (FALLBACK_DENSITY, FALLBACK_FAN_OUT, FALLBACK_MIN_MATCHED). `guard` (a lock, say) is held
+    """`candidates` of the clip's query landmarks, and when there are none, of a denser pass
+    (FALLBACK_DENSITY, FALLBACK_FAN_OUT). `guard` (a lock, say) is held
     around each visit to the index only, not while the clip is fingerprinted."""
     fp = query_fingerprint(clip)
     with guard or nullcontext():
@@ -341,7 +341,7 @@ def clip_candidates(
         return found
     loose = query_fingerprint(clip, density=FALLBACK_DENSITY, fan_out=FALLBACK_FAN_OUT)
     with guard or nullcontext():
-        return candidates(index, loose, min_matched=FALLBACK_MIN_MATCHED)
+        return candidates(index, loose)
 
 
 def candidates(
@@ -349,7 +349,6 @@ def candidates(
     fp: Fingerprint,
     *,
     limit: int = CANDIDATES,
-    min_matched: int = CLEAR_MIN_MATCHED,
 ) -> list[Match]:
     """The alignments `confirm` checks: the `limit` renders most aligned with the clip (past
     what chance piles onto one offset), each at its OFFSETS_PER_RENDER best offsets, most
@@ -361,7 +360,7 @@ def candidates(
     slots: list[int] = []
     for i in order:
         slot = int(cands.items[i])
-        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i]), min_matched):
+        if _passes(index, fp, slot, int(cands.matched[i]), int(cands.shared[i])):
             slots.append(slot)
             if len(slots) == limit:
                 break
@@ -369,7 +368,7 @@ def candidates(
     found: list[Match] = []
     for slot, peaks in zip(slots, offset_peaks(index, fp, slots), strict=True):
         for rank, (offset, matched) in enumerate(peaks):
-            if rank and not _passes(index, fp, slot, matched, shared[slot], min_matched):
+            if rank and not _passes(index, fp, slot, matched, shared[slot]):
                 continue
             found.append(_match(index, fp, slot, offset, matched, shared[slot]))
     found.sort(key=lambda m: -m.matched_hashes)
@@ -381,10 +380,8 @@ def _chance(index: FingerprintIndex, fp: Fingerprint, slot: int, shared: int) ->
     return matching.chance_bound(2.0 * shared / max(offsets, 1.0), offsets)
 
 
-def _passes(
-    index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int, least: int
-) -> bool:
-    return matched >= least and matched >= _chance(index, fp, slot, shared)
+def _passes(index: FingerprintIndex, fp: Fingerprint, slot: int, matched: int, shared: int) -> bool:
+    return matched >= CLEAR_MIN_MATCHED and matched >= _chance(index, fp, slot, shared)
 
 
 def _match(

@@ -10,10 +10,13 @@ import numpy as np
 from renderer.clearance import (
     AMBIGUOUS_OFFSETS,
     CONFIRM_BANDS,
+    FALLBACK_DENSITY,
+    FALLBACK_FAN_OUT,
     Clip,
     Confirmed,
     band_envelopes,
     candidates,
+    clip_candidates,
     confirmed,
     offset_peaks,
     query_fingerprint,
@@ -150,3 +153,45 @@ def test_band_envelopes_are_the_log_power_of_the_bins_inside_each_band() -> None
             for lo, hi in itertools.pairwise(edges)
         ]
         np.testing.assert_allclose(got[frame], want, rtol=1e-4, atol=1e-3)
+
+
+class _CountingGuard:
+    """A stand-in for the portal's index lock that counts how often it is taken."""
+
+    def __init__(self) -> None:
+        self.entered = 0
+
+    def __enter__(self) -> None:
+        self.entered += 1
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_a_clip_with_no_candidate_is_looked_up_again_with_denser_landmarks() -> None:
+    bar = _mono(audio.role_loop(role="drums", bpm=120.0, bars=4, seed=5))
+    clip = Clip(samples=bar[: round(6.0 * RATE)], sample_rate=RATE, format="WAV")
+    elsewhere = FingerprintIndex()
+    elsewhere.add("mix:other", fingerprint(_mono(audio.pink_noise(20.0, RATE, seed=9)), RATE))
+    source = FingerprintIndex()
+    source.add("mix:source", fingerprint(bar, RATE))
+
+    missed, found = _CountingGuard(), _CountingGuard()
+    assert clip_candidates(elsewhere, clip, missed) == []
+    assert {m.key for m in clip_candidates(source, clip, found)} == {"mix:source"}
+
+    assert missed.entered == 2  # the first pass found nothing: the denser one ran too
+    assert found.entered == 1
+
+
+def test_the_denser_pass_queries_every_landmark_of_the_first_and_more() -> None:
+    music = _mono(audio.role_loop(role="drums", bpm=120.0, bars=4, seed=5))
+    clip = Clip(samples=music, sample_rate=RATE, format="WAV")
+    first = query_fingerprint(clip)
+    dense = query_fingerprint(clip, density=FALLBACK_DENSITY, fan_out=FALLBACK_FAN_OUT)
+
+    def pairs(fp: Fingerprint) -> set[tuple[int, int]]:
+        plain = fp.hashes & np.uint32(QUERY_ONLY - 1)
+        return set(zip(plain.tolist(), fp.times.tolist(), strict=True))
+
+    assert pairs(first) < pairs(dense)
