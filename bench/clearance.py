@@ -56,8 +56,8 @@ from renderer.clearance import (
     clip_envelopes,
     confirm,
     confirmed,
-    read_clip,
 )
+from renderer.clearance_clip import read_clip
 from renderer.engine import RenderResult, render
 from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
 from renderer.plan import RenderPlan, parse_plan

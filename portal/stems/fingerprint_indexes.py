@@ -39,7 +39,8 @@ from django.utils import timezone
 from portal.stems.models import RenderedAudio, Stem
 from renderer import clearance
 from renderer.audio import load_audio
-from renderer.clearance import Clip, Confirmed
+from renderer.clearance import Confirmed
+from renderer.clearance_clip import Clip
 from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, conclusive, fingerprint
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from renderer.clearance import CONFIRM_LAG_S, ClipRejected, confirm, read_clip
+from renderer.clearance import CONFIRM_LAG_S, confirm
+from renderer.clearance_clip import ClipRejected, read_clip
 from tests.factories import audio
 
 RATE = 48000
