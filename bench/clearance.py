@@ -57,7 +57,7 @@ from renderer.clearance import (
     confirm,
     confirmed,
 )
-from renderer.clearance_clip import read_clip
+from renderer.clearance_clip import downmix, read_clip
 from renderer.engine import RenderResult, render
 from renderer.fingerprint import Fingerprint, FingerprintIndex, fingerprint
 from renderer.plan import RenderPlan, parse_plan
@@ -192,7 +192,7 @@ def _render_stretch(result: RenderResult, start_s: float, seconds: float) -> tup
     rate = result.sample_rate
     a = round(first * rate)
     b = round((start_s + seconds + CONFIRM_LAG_S) * rate)
-    return result.samples[a:b].mean(axis=1).astype(np.float32), first
+    return downmix(result.samples[a:b]), first
 
 
 def scored(

@@ -129,11 +129,23 @@ def _decode_mono(stream: AudioStream, budget: int, max_s: float) -> Mono:
             bigger = np.empty(min(budget, max(2 * mono.shape[0], filled + got)), np.float32)
             bigger[:filled] = mono[:filled]
             mono = bigger
-        out = mono[filled : filled + got]
-        np.sum(block[:got], axis=1, out=out)
-        out *= np.float32(1.0 / channels)
+        downmix(block[:got], mono[filled : filled + got])
         filled += got
     samples = mono[:filled]
     if not np.isfinite(samples).all():
         np.nan_to_num(samples, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return samples
+
+
+def downmix(frames: npt.NDArray[np.floating], out: Mono | None = None) -> Mono:
+    """The mean of `frames`' channels (frames, channels) as float32, into `out` if given.
+    Added column by column: numpy's reduction along a two-wide axis (`mean(axis=1)`) took
+    several times as long, and was a tenth of a lookup's time (the clip's decode and each
+    candidate's stretch)."""
+    mono = np.empty(frames.shape[0], np.float32) if out is None else out
+    np.copyto(mono, frames[:, 0], casting="same_kind")
+    for channel in range(1, frames.shape[1]):
+        mono += frames[:, channel]
+    if frames.shape[1] > 1:
+        mono *= np.float32(1.0 / frames.shape[1])
+    return mono
