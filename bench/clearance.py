@@ -10,8 +10,9 @@ of 8 bars with 2-4 of them at -12..-4 dB each. All are indexed together.
 Clips: EXCERPTS_PER_RENDER per render, 5, 8, 12 or 20 s from a random point, with speech-like
 noise over them at -6 dB (bench.voice.speech_like_noise: speech-shaped spectrum, syllables at
 ~4 Hz, pauses; its RMS 6 dB under the music's over the clip), encoded by ffmpeg (LAME) at
-128 kbps CBR, then decoded and matched as the portal does (read_clip, query_fingerprint, the
-index's candidates at two offsets each, each confirmed against the render's audio, which the
+128 kbps CBR, then decoded and matched as the portal does (read_clip, clip_candidates: the
+index's candidates at two offsets each, up to four while a loop's repeats rival the best, and
+a denser second pass when there are none; each confirmed against the render's audio, which the
 portal reads from the stored file and this bench from memory, and `confirmed`). The thresholds
 were set on another seed of this generator (renderer.clearance), so these figures are on
 renders they never saw. Unrelated clips: UNRELATED clips of 10 s made of corpus recordings no
