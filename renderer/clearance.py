@@ -91,7 +91,8 @@ OFFSET_APART: Final = round(0.5 / HOP_S)
 # AMBIGUOUS_SHARE of the best one's aligned landmarks, the true one may be any of them (3 of
 # bench.clearance's misses had the source at neither of the two best). Chosen, not tuned: on
 # seed 7 recall stayed 0.9875 (its 3 misses: two 5 s clips naming a render sharing stems, one
-# with no candidate), 4 other renders named; on the bench's seed it found 2 more clips.
+# with no candidate), 4 other renders named; on the bench's seed this and the second pass of
+# `clip_candidates` together found 2 more clips.
 AMBIGUOUS_OFFSETS: Final = 4
 AMBIGUOUS_SHARE: Final = 0.6
 # Confirm compares at most this much of the clip (its first seconds): each candidate costs a
