@@ -30,7 +30,8 @@ from portal.core.errors import ApplicationError, NotFound
 from portal.mixes.deliverables import cue_title
 from portal.mixes.models import Mix, RenderKind, RenderStatus
 from portal.stems.fingerprint_indexes import indexed_renders, render_clearance_matches
-from renderer.clearance import ClipRejected, Confirmed, read_clip
+from renderer.clearance import Confirmed
+from renderer.clearance_clip import ClipRejected, read_clip
 from renderer.fingerprint import conclusive
 
 

@@ -36,7 +36,7 @@ from portal.mixes.clearance import (
 )
 from portal.mixes.deliverables import certificate_context
 from portal.mixes.forms import ClearanceForm
-from renderer.clearance import CLIP_MAX_S, CLIP_MIN_S
+from renderer.clearance_clip import CLIP_MAX_S, CLIP_MIN_S
 
 
 def max_upload_bytes() -> int:

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import soundfile as sf
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -39,7 +38,8 @@ from django.utils import timezone
 from portal.stems.models import RenderedAudio, Stem
 from renderer import clearance
 from renderer.audio import load_audio
-from renderer.clearance import Clip, Confirmed
+from renderer.clearance import Confirmed
+from renderer.clearance_clip import Clip, downmix
 from renderer.fingerprint import Fingerprint, FingerprintIndex, Match, conclusive, fingerprint
 
 logger = logging.getLogger(__name__)
@@ -241,10 +241,9 @@ def render_clearance_matches(clip: Clip) -> list[tuple[Confirmed, RenderedAudio]
     """The renders a clip from outside comes from, over the self-output guard's index: its
     landmark candidates (renderer.clearance.candidates), each confirmed against the stored
     render's own audio there (renderer.clearance.confirm); the ones `confirmed` keeps."""
-    fp = clearance.query_fingerprint(clip)
     with _RENDERS.lock:
         _sync_renders()
-        found = clearance.candidates(_RENDERS.index, fp)
+    found = clearance.clip_candidates(_RENDERS.index, clip, _RENDERS.lock)
     bands = clearance.clip_envelopes(clip)
     pairs = [(_confirm(clip, bands, m, row), row) for m, row in _verified_renders(found)]
     row_of = {id(scored): row for scored, row in pairs}
@@ -267,7 +266,7 @@ def _confirm(clip: Clip, bands: Any, match: Match, row: RenderedAudio) -> Confir
     except (OSError, ValueError, RuntimeError, sf.LibsndfileError):
         floor = clearance.CONFIRM_MIN if conclusive(match) else 0.0
         return Confirmed(match=match, similarity=floor, start_s=start)
-    mono = np.ascontiguousarray(stretch.mean(axis=1), dtype=np.float32)
+    mono = downmix(stretch)
     similarity, refined = clearance.confirm(clip, mono, rate, start, clip_bands=bands)
     return Confirmed(match=match, similarity=similarity, start_s=refined)
 

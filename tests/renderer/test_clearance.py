@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from renderer.clearance import CONFIRM_LAG_S, ClipRejected, confirm, read_clip
+from renderer.clearance import CONFIRM_LAG_S, confirm
+from renderer.clearance_clip import ClipRejected, downmix, read_clip
 from tests.factories import audio
 
 RATE = 48000
@@ -58,3 +59,14 @@ def test_the_render_a_clip_comes_from_is_more_alike_than_one_sharing_its_drums()
     theirs_score, _ = confirm(clip, stretch(theirs, at_s), RATE, at_s)
     assert abs(start - at_s) <= 0.04  # MP3's encoder delay and one 16 ms hop
     assert ours_score > theirs_score + 0.1
+
+
+def test_downmix_is_the_mean_of_the_channels() -> None:
+    rng = np.random.default_rng(4)
+    for channels in (1, 2, 6):
+        frames = rng.standard_normal((1000, channels)).astype(np.float32)
+        np.testing.assert_allclose(downmix(frames), frames.mean(axis=1), rtol=1e-6, atol=1e-6)
+    stereo = rng.standard_normal((10, 2)).astype(np.float32)
+    into = np.zeros(10, np.float32)
+    assert downmix(stereo, into) is into
+    np.testing.assert_array_equal(into, (stereo[:, 0] + stereo[:, 1]) / np.float32(2))
